@@ -1,0 +1,63 @@
+# Scoresby: every target installs what it needs first, so `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export MPLBACKEND := Agg
+
+.PHONY: install install-node install-chromium test demo bench lint typecheck synth deploy clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt worker/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install-node: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
+# The report test renders report.html in headless Chromium (Debian's package).
+install-chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the report test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install install-node install-chromium
+	$(BIN)/pytest
+
+demo: install
+	$(BIN)/python -m worker.demo
+
+# The benchmark compares against the GDAL command-line tools (Debian's gdal-bin) in the same run.
+bench: install
+	@command -v gdal_translate >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin python3-gdal >/dev/null; }
+	$(BIN)/python bench/run_bench.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+synth: install install-node
+	PATH=$(CURDIR)/$(BIN):$$PATH npx cdk synth -q --no-notices
+
+deploy: install install-node
+	PATH=$(CURDIR)/$(BIN):$$PATH npx cdk deploy --no-notices
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out demo-output .pytest_cache
