@@ -332,10 +332,11 @@ def _check_scene(
 
     source = _check_source(raw.get(source_field), source_field, base_dir, prefix, problems)
     scene_id = _scene_id(raw, source, shape, prefix, problems)
-    if scene_id is not None and label == where:
-        # Name the scene in every message, even when its id was derived.
-        problems[before:] = [p.replace(prefix, f"{where} ({scene_id}): ", 1) for p in problems[before:]]
-        prefix = f"{where} ({scene_id}): "
+    label_id = scene_id or _label_id(raw.get(source_field), raw.get("date"), shape.blog)
+    if label_id is not None and label == where:
+        # Name the scene in every message, even when its id was derived (or only derivable from a bad source).
+        problems[before:] = [p.replace(prefix, f"{where} ({label_id}): ", 1) for p in problems[before:]]
+        prefix = f"{where} ({label_id}): "
 
     sensor = raw.get("sensor")
     if sensor is not None and sensor not in SENSORS:
@@ -354,6 +355,17 @@ def _check_scene(
         return None
     products = override_products or own_products or shape.run_products or shape.defaults
     return Scene(scene_id=scene_id, source=source, products=products, sensor=sensor, stretch=stretch)
+
+
+def _label_id(raw_source: Any, date: Any, blog: bool) -> str | None:
+    """An id to name a scene by in messages, derived from its source even when that source was rejected."""
+    if not isinstance(raw_source, str) or not raw_source.strip():
+        return None
+    if blog:
+        good_date = date if isinstance(date, str) and re.fullmatch(r"\d{8}", date) else None
+        return derive_blog_scene_id(raw_source, good_date)
+    derived = derive_scene_id(raw_source)
+    return derived if SCENE_ID_PATTERN.fullmatch(derived) else None
 
 
 def _check_blog_cell(raw: dict[str, Any], prefix: str, problems: list[str]) -> None:
