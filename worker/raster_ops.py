@@ -127,8 +127,9 @@ def _is_number(v: Any) -> bool:
 def _check_percentiles(pct: Any) -> tuple[float, float]:
     ok = isinstance(pct, list | tuple) and len(pct) == 2 and all(_is_number(p) and 0 <= p <= 100 for p in pct)
     if not ok or pct[0] >= pct[1]:
-        raise ValueError(f"stretch percentiles {pct!r} are not allowed; "
-                         "expected [lo, hi] with 0 <= lo < hi <= 100")
+        raise ValueError(
+            f"stretch percentiles {pct!r} are not allowed; expected [lo, hi] with 0 <= lo < hi <= 100"
+        )
     return float(pct[0]), float(pct[1])
 
 
@@ -138,8 +139,10 @@ def _check_ranges(ranges: Any, channels: int) -> list[tuple[float, float]]:
         return pair and all(_is_number(v) and 0 <= v < N_DN for v in r) and r[0] < r[1]
 
     if not (isinstance(ranges, list | tuple) and len(ranges) == channels and all(map(ok_pair, ranges))):
-        raise ValueError(f"stretch ranges {ranges!r} are not allowed; expected {channels} pairs [lo, hi] "
-                         "of raw DN with 0 <= lo < hi <= 65535")
+        raise ValueError(
+            f"stretch ranges {ranges!r} are not allowed; expected {channels} pairs [lo, hi] "
+            "of raw DN with 0 <= lo < hi <= 65535"
+        )
     return [(float(lo), float(hi)) for lo, hi in ranges]
 
 

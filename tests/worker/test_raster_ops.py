@@ -29,11 +29,14 @@ def test_normalized_difference_by_hand() -> None:
     nir = np.array([[0.5, 0.3, NAN], [0.0, -0.01, 0.2], [1.2, 0.4, 0.1]], dtype=np.float32)
     red = np.array([[0.1, 0.3, 0.2], [0.0, 0.1, NAN], [0.3, 0.0, 0.3]], dtype=np.float32)
     nd = ops.normalized_difference(nir, red)
-    expected = np.array([
-        [0.4 / 0.6, 0.0, NAN],        # nodata in nir -> NaN
-        [NAN, NAN, NAN],              # 0/0 -> NaN; negative reflectance -> NaN; nodata in red -> NaN
-        [0.9 / 1.5, 1.0, -0.5],       # reflectance above 1.0 (bright snow) stays valid
-    ], dtype=np.float32)
+    expected = np.array(
+        [
+            [0.4 / 0.6, 0.0, NAN],  # nodata in nir -> NaN
+            [NAN, NAN, NAN],  # 0/0 -> NaN; negative reflectance -> NaN; nodata in red -> NaN
+            [0.9 / 1.5, 1.0, -0.5],  # reflectance above 1.0 (bright snow) stays valid
+        ],
+        dtype=np.float32,
+    )
     np.testing.assert_allclose(nd, expected, rtol=1e-6, equal_nan=True)
     assert nd.dtype == np.float32
 
@@ -86,10 +89,14 @@ def test_gamma_brightens_midtones() -> None:
 
 def test_fixed_stretch_with_the_notebook_ranges() -> None:
     hists = [np.zeros(65536, dtype=np.int64)] * 3
-    st = ops.resolve_stretch({"mode": "fixed", "ranges": [[5900, 11000], [6200, 11000], [7600, 11000]],
-                              "gamma": 1.0}, hists)
-    assert st.record == {"mode": "fixed", "gamma": 1.0,
-                         "cutoffs": [[5900.0, 11000.0], [6200.0, 11000.0], [7600.0, 11000.0]]}
+    st = ops.resolve_stretch(
+        {"mode": "fixed", "ranges": [[5900, 11000], [6200, 11000], [7600, 11000]], "gamma": 1.0}, hists
+    )
+    assert st.record == {
+        "mode": "fixed",
+        "gamma": 1.0,
+        "cutoffs": [[5900.0, 11000.0], [6200.0, 11000.0], [7600.0, 11000.0]],
+    }
     r, g, b = st.luts
     assert (r[5900], r[11000], g[6200], b[7600], b[9300]) == (1, 255, 1, 1, 128)
 
@@ -115,13 +122,16 @@ def test_equalize_flattens_a_skewed_histogram() -> None:
     assert st.record["cutoffs"] == [[10, 30]]
 
 
-@pytest.mark.parametrize(("spec", "fragment"), [
-    ({"mode": "sigmoid"}, "stretch mode 'sigmoid' is not known; allowed: percentile, fixed, equalize"),
-    ({"mode": "fixed", "ranges": [[1, 2]]}, "expected 3 pairs"),
-    ({"mode": "fixed", "ranges": [[5, 2], [1, 2], [1, 2]]}, "0 <= lo < hi <= 65535"),
-    ({"mode": "percentile", "percentiles": [98, 2]}, "0 <= lo < hi <= 100"),
-    ({"mode": "equalize", "gamma": 0}, "gamma 0 is not allowed"),
-])
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ({"mode": "sigmoid"}, "stretch mode 'sigmoid' is not known; allowed: percentile, fixed, equalize"),
+        ({"mode": "fixed", "ranges": [[1, 2]]}, "expected 3 pairs"),
+        ({"mode": "fixed", "ranges": [[5, 2], [1, 2], [1, 2]]}, "0 <= lo < hi <= 65535"),
+        ({"mode": "percentile", "percentiles": [98, 2]}, "0 <= lo < hi <= 100"),
+        ({"mode": "equalize", "gamma": 0}, "gamma 0 is not allowed"),
+    ],
+)
 def test_bad_stretch_specs_are_rejected_with_the_bad_value(spec: dict, fragment: str) -> None:
     with pytest.raises(ValueError) as info:
         ops.resolve_stretch(spec, [np.zeros(65536, dtype=np.int64)] * 3)

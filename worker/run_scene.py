@@ -1,0 +1,177 @@
+"""One scene end to end: discover its bands, make its products locally, publish them (Batch entrypoint)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from argparse import Namespace
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from worker.errors import InvalidInput, PipelineError, SceneError
+from worker.scene_list import Scene, parse_scene
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_SCENE_FAILED = 1
+EXIT_INVALID_INPUT = 2
+
+
+@dataclass(frozen=True)
+class SceneResult:
+    """What processing one scene produced: product -> COG URI, every file URI, the STAC Item URI."""
+
+    scene_id: str
+    sensor: str | None
+    outputs: dict[str, str]
+    files: list[str]
+    stac_item: str
+    duration_s: float
+    skipped: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {
+            "scene_id": self.scene_id,
+            "sensor": self.sensor,
+            "outputs": self.outputs,
+            "files": self.files,
+            "stac_item": self.stac_item,
+            "duration_s": self.duration_s,
+            "skipped": self.skipped,
+        }
+
+
+def scene_dest(output: str, run_name: str, scene_id: str) -> str:
+    """`<output>/<run_name>/<scene_id>` as a local path or s3:// URI."""
+    from worker.scene_io import join_uri
+
+    return join_uri(output, run_name, scene_id)
+
+
+def expected_outputs(dest: str, scene_id: str, products: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """COG URI per product and the STAC Item URI a finished scene has."""
+    from worker.scene_io import join_uri
+
+    return ({p: join_uri(dest, f"{scene_id}_{p}.tif") for p in products}, join_uri(dest, f"{scene_id}.json"))
+
+
+def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool = False) -> SceneResult:
+    """Make and publish the products of one scene; skip it when every requested output already exists.
+
+    Raises InvalidInput for unknown products or stretch specs, a SceneError subclass for a scene that
+    cannot be processed. Nothing is published unless every product was made.
+    """
+    from worker import scene_io
+    from worker.discovery import discover_scene
+    from worker.scene_products import build_products, check_products
+
+    t0 = time.perf_counter()
+    check_products(scene.scene_id, scene.products, scene.stretch)
+    dest = scene_dest(output, run_name, scene.scene_id)
+    outputs, stac_uri = expected_outputs(dest, scene.scene_id, scene.products)
+    if not overwrite and all(scene_io.exists(u) for u in [*outputs.values(), stac_uri]):
+        logger.info("scene %s: every requested output exists in %s; skipped", scene.scene_id, dest)
+        return SceneResult(
+            scene.scene_id,
+            scene.sensor,
+            outputs,
+            [*outputs.values(), stac_uri],
+            stac_uri,
+            round(time.perf_counter() - t0, 3),
+            skipped=True,
+        )
+    files = discover_scene(scene)
+    logger.info(
+        "scene %s: %s %s, bands %s", scene.scene_id, files.sensor, files.level, ", ".join(files.bands)
+    )
+    workdir = Path(tempfile.mkdtemp(prefix=f"scoresby-{scene.scene_id[:40]}-"))
+    try:
+        built = build_products(files, scene.products, scene.stretch, workdir)
+        # The STAC Item goes last: a reader that sees it can trust every file it lists is there.
+        uris = scene_io.publish(scene.scene_id, built.files, dest)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    duration = round(time.perf_counter() - t0, 3)
+    logger.info("scene %s: published %d files to %s in %.1f s", scene.scene_id, len(uris), dest, duration)
+    return SceneResult(
+        files.scene_id,
+        files.sensor,
+        outputs,
+        uris,
+        stac_uri,
+        duration,
+        skipped=False,
+        notes=tuple(files.notes),
+    )
+
+
+def load_scene_arg(value: str, products: str | None) -> Scene:
+    """Parse the SCENE argument (inline JSON or a path to a JSON file) and the --products override."""
+    override = [p.strip() for p in products.split(",") if p.strip()] if products is not None else None
+    base_dir = None
+    text = value
+    if not value.lstrip().startswith(("{", "[")):
+        path = Path(value)
+        if not path.is_file():
+            raise InvalidInput(
+                f"SCENE: {value!r} is neither inline JSON nor an existing file; "
+                "allowed: a JSON scene object or a path to a JSON file"
+            )
+        text = path.read_text(encoding="utf-8")
+        base_dir = str(path.resolve().parent)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"SCENE: not valid JSON ({exc}); allowed: one JSON scene object") from exc
+    return parse_scene(obj, products=override, base_dir=base_dir)
+
+
+def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool) -> SceneResult:
+    """process_scene as one task: the place where task-log recording (SCORESBY_TASK_TABLE) hooks in."""
+    return process_scene(scene, output, run_name=run_name, overwrite=overwrite)
+
+
+def _error_line(exc: BaseException, scene_label: str) -> str:
+    message = " ".join(str(exc).split())
+    if isinstance(exc, SceneError) or (isinstance(exc, InvalidInput) and "scene" in message):
+        return f"scoresby: error: {message}"
+    return f"scoresby: error: scene {scene_label}: {message}"
+
+
+def process_command(args: Namespace) -> int:
+    """`scoresby process SCENE --output DEST`: exit 0 ok, 2 invalid input, 1 scene failed; one-line error."""
+    verbose = bool(getattr(args, "verbose", False))
+    scene_label = "?"
+    try:
+        scene = load_scene_arg(args.scene, args.products)
+        scene_label = scene.scene_id
+        result = run_scene_task(scene, args.output, run_name=args.run_name, overwrite=args.overwrite)
+    except InvalidInput as exc:
+        _report(exc, scene_label, verbose)
+        return EXIT_INVALID_INPUT
+    except PipelineError as exc:
+        _report(exc, scene_label, verbose)
+        return EXIT_SCENE_FAILED
+    except Exception as exc:  # noqa: BLE001 - any other failure is one scene failing, reported on one line
+        _report(exc, scene_label, verbose, unexpected=True)
+        return EXIT_SCENE_FAILED
+    sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    return EXIT_OK
+
+
+def _report(exc: BaseException, scene_label: str, verbose: bool, unexpected: bool = False) -> None:
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    line = _error_line(exc, scene_label)
+    if unexpected:
+        line = line.replace("scoresby: error: ", f"scoresby: error: {type(exc).__name__}: ", 1)
+    sys.stderr.write(line + "\n")

@@ -1,0 +1,293 @@
+"""Raster I/O of a scene: band readers on one target grid, temp GTiffs, COG writing, atomic publishing."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from worker.errors import GridMismatch, OutputError, UnreadableRaster
+
+if TYPE_CHECKING:
+    from worker.discovery import BandFile
+
+logger = logging.getLogger(__name__)
+
+BLOCK = 512
+"""Tile size of temp and COG outputs; also the strip height of windowed processing."""
+
+GDAL_CACHEMAX_MB = 128
+"""GDAL block cache bound: keeps peak RSS flat whatever the scene size."""
+
+RESAMPLING = Resampling.bilinear
+"""Resampling of coarser bands onto the finest grid (reflectance, so bilinear is fine)."""
+
+ALLOWED_DTYPES = ("uint8", "uint16", "int16")
+
+COG_OPTIONS = {
+    "COMPRESS": "DEFLATE",
+    "PREDICTOR": "YES",  # 2 (horizontal) for integers, 3 (floating point) for float32
+    "LEVEL": "6",
+    "BLOCKSIZE": str(BLOCK),
+    "OVERVIEWS": "AUTO",
+    "OVERVIEW_RESAMPLING": "AVERAGE",
+    "NUM_THREADS": "ALL_CPUS",
+    "STATISTICS": "YES",
+    "BIGTIFF": "IF_SAFER",
+}
+
+
+def gdal_options() -> dict[str, Any]:
+    """GDAL configuration for a scene: discovery's remote-access options plus our cache bound."""
+    from worker.discovery import gdal_env_options
+
+    options: dict[str, Any] = dict(gdal_env_options())
+    options.setdefault("GDAL_CACHEMAX", GDAL_CACHEMAX_MB)
+    return options
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The target grid every band is read onto."""
+
+    crs: CRS
+    transform: Affine
+    width: int
+    height: int
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the grid's CRS."""
+        west, south, east, north = rasterio.transform.array_bounds(self.height, self.width, self.transform)
+        return west, south, east, north
+
+    def strips(self, rows: int = BLOCK) -> Iterator[Window]:
+        """Full-width windows of `rows` rows, top to bottom (aligned to BLOCK-sized output tiles)."""
+        for row in range(0, self.height, rows):
+            yield Window(0, row, self.width, min(rows, self.height - row))
+
+
+class BandReader:
+    """Reads one band file window by window on the target grid, with nodata (declared or 0) as DN 0."""
+
+    def __init__(self, scene_id: str, band: str, path: str, dataset: Any) -> None:
+        self.scene_id = scene_id
+        self.band = band
+        self.path = path
+        self.dataset = dataset
+        self.nodata = dataset.nodata
+        self.source: Any = dataset
+
+    def align(self, grid: Grid, stack: ExitStack) -> None:
+        """Read through a WarpedVRT unless the file already lies on the grid."""
+        ds = self.dataset
+        if ds.transform.almost_equals(grid.transform) and (ds.width, ds.height) == (grid.width, grid.height):
+            return
+        # 0 is fill for these sensors; a declared nodata wins. The warper leaves nodata out of the kernel.
+        src_nodata = self.nodata if self.nodata is not None else 0
+        self.source = stack.enter_context(
+            WarpedVRT(
+                ds,
+                crs=grid.crs,
+                transform=grid.transform,
+                width=grid.width,
+                height=grid.height,
+                resampling=RESAMPLING,
+                src_nodata=src_nodata,
+                nodata=0,
+            )
+        )
+        logger.debug(
+            "scene %s: band %s resampled (%s) from %dx%d onto %dx%d",
+            self.scene_id,
+            self.band,
+            RESAMPLING.name,
+            ds.width,
+            ds.height,
+            grid.width,
+            grid.height,
+        )
+
+    def read(self, window: Window) -> np.ndarray:
+        """uint16 DN of a window, nodata pixels set to 0."""
+        try:
+            data = self.source.read(1, window=window)
+        except RasterioError as exc:
+            raise UnreadableRaster(
+                self.scene_id, f"band {self.band} file {self.path} cannot be read: {_one_line(exc)}"
+            ) from exc
+        if data.dtype == np.int16:
+            data = np.where(data < 0, 0, data).astype(np.uint16)
+        elif data.dtype != np.uint16:
+            data = data.astype(np.uint16)
+        if self.nodata is not None and self.source is self.dataset and self.nodata != 0:
+            data[data == self.nodata] = 0
+        return data
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def open_bands(scene_id: str, bands: dict[str, BandFile], stack: ExitStack) -> dict[str, BandReader]:
+    """Open every band file once; a file GDAL cannot open or with an unsupported type is UnreadableRaster."""
+    readers: dict[str, BandReader] = {}
+    for name, bf in bands.items():
+        try:
+            ds = stack.enter_context(rasterio.open(bf.path))
+        except RasterioError as exc:
+            raise UnreadableRaster(
+                scene_id, f"band {name} file {bf.path} is not a readable raster: {_one_line(exc)}"
+            ) from exc
+        if ds.dtypes[0] not in ALLOWED_DTYPES:
+            raise UnreadableRaster(
+                scene_id,
+                f"band {name} file {bf.path} has data type {ds.dtypes[0]}; "
+                f"allowed: {', '.join(ALLOWED_DTYPES)}",
+            )
+        if ds.crs is None:
+            raise GridMismatch(
+                scene_id, f"band {name} file {bf.path} has no CRS; every band needs one to be aligned"
+            )
+        readers[name] = BandReader(scene_id, name, bf.path, ds)
+    return readers
+
+
+def target_grid(scene_id: str, readers: dict[str, BandReader]) -> Grid:
+    """The finest band's grid; every band must share its CRS and overlap its extent (else GridMismatch)."""
+    finest = min(readers.values(), key=lambda r: abs(r.dataset.res[0] * r.dataset.res[1]))
+    ds = finest.dataset
+    grid = Grid(ds.crs, ds.transform, ds.width, ds.height)
+    left, bottom, right, top = ds.bounds
+    for r in readers.values():
+        other = r.dataset
+        if other.crs != ds.crs:
+            raise GridMismatch(
+                scene_id,
+                f"band {r.band} file {r.path} has CRS {_crs_name(other.crs)} but "
+                f"band {finest.band} file {finest.path} has {_crs_name(ds.crs)}; "
+                "all bands must share one CRS",
+            )
+        ol, ob, orr, ot = other.bounds
+        if min(right, orr) <= max(left, ol) or min(top, ot) <= max(bottom, ob):
+            raise GridMismatch(
+                scene_id,
+                f"band {r.band} file {r.path} (bounds {_fmt_bounds(other.bounds)}) "
+                f"does not overlap band {finest.band} file {finest.path} "
+                f"(bounds {_fmt_bounds(ds.bounds)})",
+            )
+    return grid
+
+
+def _crs_name(crs: CRS) -> str:
+    return crs.to_string() if crs.to_epsg() else (crs.to_wkt()[:60] + "...")
+
+
+def _fmt_bounds(b: Any) -> str:
+    return "(" + ", ".join(f"{v:.1f}" for v in b) + ")"
+
+
+def temp_profile(grid: Grid, count: int, dtype: str, nodata: float | None) -> dict[str, Any]:
+    """Profile of an uncompressed tiled GTiff on the grid (fast scratch space before COG conversion)."""
+    return {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": count,
+        "dtype": dtype,
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": BLOCK,
+        "blockysize": BLOCK,
+        "compress": "none",
+        "interleave": "band",
+        "BIGTIFF": "IF_SAFER",
+    }
+
+
+def write_cog(src_path: Path, dst_path: Path) -> None:
+    """Convert a temp GTiff into a COG (DEFLATE + predictor, 512 tiles, internal overviews, statistics)."""
+    try:
+        rasterio.shutil.copy(str(src_path), str(dst_path), driver="COG", **COG_OPTIONS)
+    except RasterioError as exc:
+        raise OSError(f"cannot write COG {dst_path}: {_one_line(exc)}") from exc
+
+
+def join_uri(base: str, *parts: str) -> str:
+    """Join path components onto a local folder or an s3:// prefix."""
+    if base.startswith("s3://"):
+        return "/".join([base.rstrip("/"), *parts])
+    return str(Path(base).joinpath(*parts))
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def _s3_client() -> Any:
+    import boto3
+
+    # Made at call time so tests can point it at moto; AWS_ENDPOINT_URL is honoured by boto3 itself.
+    return boto3.client("s3")
+
+
+def exists(uri: str) -> bool:
+    """True when a local file or an S3 object exists."""
+    if not uri.startswith("s3://"):
+        return Path(uri).is_file()
+    from botocore.exceptions import ClientError
+
+    bucket, key = _split_s3(uri)
+    try:
+        _s3_client().head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def publish(scene_id: str, files: list[Path], dest: str) -> list[str]:
+    """Move finished local files to a folder or s3:// prefix, each appearing whole or not at all.
+
+    Local: copy to a hidden sibling, then os.replace (atomic on one file system). S3: one PUT (or a
+    multipart upload) per object, which S3 makes visible only once complete.
+    """
+    uris: list[str] = []
+    client = _s3_client() if dest.startswith("s3://") else None
+    for path in files:
+        uri = join_uri(dest, path.name)
+        try:
+            if client is not None:
+                bucket, key = _split_s3(uri)
+                client.upload_file(str(path), bucket, key)
+            else:
+                Path(dest).mkdir(parents=True, exist_ok=True)
+                partial = Path(dest) / f".{path.name}.{uuid.uuid4().hex[:8]}.partial"
+                try:
+                    shutil.copyfile(path, partial)
+                    partial.replace(uri)
+                finally:
+                    partial.unlink(missing_ok=True)
+        except Exception as exc:
+            raise OutputError(scene_id, f"cannot write {uri}: {_one_line(exc)}") from exc
+        uris.append(uri)
+    return uris
