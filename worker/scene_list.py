@@ -146,11 +146,11 @@ def parse_scene_list(
     problems: list[str] = []
     override_products = _check_override_products(products, problems)
     if isinstance(doc, list):
-        shape = _parse_full({"scenes": doc}, base_dir, problems, label="scenes")
+        shape = _parse_full({"scenes": doc}, base_dir, problems)
     elif isinstance(doc, dict) and "scenes" not in doc and "detail" in doc:
         shape = _parse_blog(doc, problems)
     elif isinstance(doc, dict):
-        shape = _parse_full(doc, base_dir, problems, label="scenes")
+        shape = _parse_full(doc, base_dir, problems)
     else:
         problems.append(
             f"a scene list must be a JSON object or list; got {_type_name(doc)} "
@@ -241,7 +241,7 @@ class _Shape:
     blog: bool = False
 
 
-def _parse_full(doc: dict[str, Any], base_dir: str | None, problems: list[str], label: str) -> _Shape:
+def _parse_full(doc: dict[str, Any], base_dir: str | None, problems: list[str]) -> _Shape:
     """Run-level fields of the full form (a bare list arrives wrapped as {"scenes": [...]})."""
     _check_fields(doc, RUN_FIELDS, "", "scene list field", problems)
     shape = _Shape(scenes=[], defaults=DEFAULT_PRODUCTS)
@@ -253,12 +253,12 @@ def _parse_full(doc: dict[str, Any], base_dir: str | None, problems: list[str], 
         shape.run_products = _check_products(doc["products"], "products", problems)
     if doc.get("stretch") is not None:
         shape.run_stretch = _check_stretch_map(doc["stretch"], "stretch", problems)
-    if "description" in doc and not isinstance(doc["description"], str):
+    if doc.get("description") is not None and not isinstance(doc["description"], str):
         problems.append(f"description: {_show(doc['description'])} is not allowed; allowed: a string")
     if "scenes" not in doc:
         problems.append("scenes: missing; allowed: a non-empty list of scene objects")
         return shape
-    shape.scenes = _check_list(doc["scenes"], label, problems)
+    shape.scenes = _check_list(doc["scenes"], "scenes", problems)
     return shape
 
 

@@ -620,3 +620,19 @@ def test_every_example_validates(path: Path) -> None:
         assert scene.source.startswith(("s3://", "https://")), (
             "examples must read public data, not local paths"
         )
+
+
+def test_null_optional_fields_count_as_absent() -> None:
+    doc = {
+        "description": None,
+        "run_name": None,
+        "output": None,
+        "products": None,
+        "stretch": None,
+        "scenes": [
+            {"source": "s3://bkt/x", "scene_id": None, "products": None, "sensor": None, "stretch": None}
+        ],
+    }
+    plan = parse_scene_list(doc)
+    assert plan.output is None and plan.run_name.startswith("scoresby-")
+    assert plan.scenes[0] == Scene("x", "s3://bkt/x/", DEFAULT_PRODUCTS)
