@@ -50,8 +50,9 @@ def fix_batch_casing(monkeypatch: pytest.MonkeyPatch) -> None:
         boto_service_name: str | None = None,
         service_action_name: str | None = None,
     ) -> None:
-        op = _operation_model(self._get_boto_service_name(boto_service_name),
-                              service_action_name or self.resource.api_action)
+        op = _operation_model(
+            self._get_boto_service_name(boto_service_name), service_action_name or self.resource.api_action
+        )
         self._to_boto_request(parameters, op.input_shape)
 
     def _normalise_response(
@@ -60,8 +61,9 @@ def fix_batch_casing(monkeypatch: pytest.MonkeyPatch) -> None:
         boto_service_name: str | None = None,
         service_action_name: str | None = None,
     ) -> None:
-        op = _operation_model(self._get_boto_service_name(boto_service_name),
-                              service_action_name or self.resource.api_action)
+        op = _operation_model(
+            self._get_boto_service_name(boto_service_name), service_action_name or self.resource.api_action
+        )
         self._from_boto_response(response, op.output_shape)
 
     monkeypatch.setattr(StateTaskServiceBatch, "_normalise_parameters", _normalise_parameters)
@@ -85,8 +87,9 @@ class FakeLambdaContext:
 Handler = Callable[[Any, Any], Any]
 
 
-def route_lambdas(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, Handler],
-                  calls: list[dict[str, Any]] | None = None) -> None:
+def route_lambdas(
+    monkeypatch: pytest.MonkeyPatch, handlers: dict[str, Handler], calls: list[dict[str, Any]] | None = None
+) -> None:
     """Run the real handler of each function in `handlers` (function name -> handler) on invoke.
 
     The handler runs in this process with the function's configured environment variables set for the
@@ -97,8 +100,14 @@ def route_lambdas(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, Handler],
     original_invoke = LambdaSimpleBackend.invoke
     lock = threading.Lock()
 
-    def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
-               request_headers: Any, response_headers: Any) -> Any:
+    def invoke(
+        self: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        request_headers: Any,
+        response_headers: Any,
+    ) -> Any:
         fn = self.get_function(function_name, qualifier)
         handler = handlers.get(fn.function_name)
         if handler is None:
@@ -108,7 +117,9 @@ def route_lambdas(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, Handler],
             for key, value in (fn.environment_vars or {}).items():
                 m.setenv(key, str(value))
             try:
-                result = handler(event, FakeLambdaContext(fn.function_name, invoked_function_arn=fn.function_arn))
+                result = handler(
+                    event, FakeLambdaContext(fn.function_name, invoked_function_arn=fn.function_arn)
+                )
                 payload = json.dumps(result)
                 if calls is not None:
                     calls.append({"function": fn.function_name, "event": event, "result": result})
