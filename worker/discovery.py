@@ -470,9 +470,8 @@ def _discover_sentinel2(
         raise UnknownSensor(scene.scene_id, f"no Sentinel-2 spectral band files in {scene.source!r}")
 
     radiometry, evidence = _sentinel2_radiometry(scene, source, names, metadata_files)
-    safe_id = SENTINEL2_SAFE_ID.match(scene.scene_id)
-    cog_id = SENTINEL2_COG_ID.match(scene.scene_id)
-    id_level = (safe_id or cog_id).group("level").upper() if (safe_id or cog_id) else None
+    id_match = SENTINEL2_SAFE_ID.match(scene.scene_id) or SENTINEL2_COG_ID.match(scene.scene_id)
+    id_level = id_match.group("level").upper() if id_match else None
     if "L1C" in (radiometry.level if radiometry else None, id_level):
         raise UnknownSensor(
             scene.scene_id,
@@ -556,7 +555,7 @@ def _sentinel2_radiometry(
     ]
     for name in sorted(jsons, key=lambda n: n != named):
         try:
-            radiometry = parse_stac_item(source.read_text(name))
+            item = parse_stac_item(source.read_text(name))
         except Sentinel2MetadataError as exc:
             if name == named:
                 raise UnreadableRaster(
@@ -564,9 +563,9 @@ def _sentinel2_radiometry(
                 ) from exc
             logger.warning("scene %s: ignoring %s, not a JSON document: %s", scene.scene_id, name, exc)
             continue
-        if radiometry is not None:
+        if item is not None:
             metadata_files["stac"] = source.gdal_path(name)
-            return radiometry, name
+            return item, name
     return None, None
 
 

@@ -148,8 +148,8 @@ def parse_stac_item(text: str) -> Radiometry | None:
     baseline = str(baseline) if baseline is not None else None
     scales: dict[str, float] = {}
     offsets: dict[str, float] = {}
-    assets = doc.get("assets") if isinstance(doc.get("assets"), dict) else {}
-    for asset in assets.values():
+    assets = doc.get("assets")
+    for asset in assets.values() if isinstance(assets, dict) else ():
         if not isinstance(asset, dict):
             continue
         band = band_from_href(str(asset.get("href", "")))

@@ -536,3 +536,200 @@ def test_gdal_env_options_follow_aws_endpoint_url(monkeypatch: pytest.MonkeyPatc
     )
     monkeypatch.setenv("AWS_S3_ENDPOINT", "minio:9000")  # an explicit GDAL setting wins
     assert "AWS_S3_ENDPOINT" not in gdal_env_options()
+
+
+# --- S3 (moto server on 127.0.0.1) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3_client(s3_endpoint: str):  # type: ignore[no-untyped-def]
+    import boto3
+
+    return boto3.client("s3")
+
+
+@pytest.fixture
+def request_payer_headers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
+    """(operation URL, x-amz-request-payer header) of every S3 request discovery's boto3 clients send."""
+    import boto3
+
+    seen: list[tuple[str, str | None]] = []
+    real_client = boto3.client
+
+    def recording_client(*args, **kwargs):  # type: ignore[no-untyped-def]
+        client = real_client(*args, **kwargs)
+        client.meta.events.register(
+            "before-send.s3",
+            lambda request, **_: seen.append((request.url, request.headers.get("x-amz-request-payer"))),
+        )
+        return client
+
+    monkeypatch.setattr(boto3, "client", recording_client)
+    return seen
+
+
+def new_bucket(client, name: str) -> str:  # type: ignore[no-untyped-def]
+    import uuid
+
+    bucket = f"{name}-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=bucket)
+    client.put_bucket_request_payment(Bucket=bucket, RequestPaymentConfiguration={"Payer": "Requester"})
+    return bucket
+
+
+def upload(client, folder: Path, bucket: str, prefix: str, layout=lambda name: name) -> None:  # type: ignore[no-untyped-def]
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            client.upload_file(str(path), bucket, prefix + layout(path.name))
+
+
+def read_window(path: str) -> np.ndarray:
+    with rasterio.Env(**gdal_env_options()), rasterio.open(path) as ds:
+        return ds.read(1, window=((100, 140), (100, 140)))
+
+
+def test_s3_landsat_level2(s3_client, request_payer_headers, real_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    local = real_data_dir / "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2"
+    bucket = new_bucket(s3_client, "usgs-landsat")
+    prefix = f"collection02/level-2/standard/oli-tirs/2020/001/062/{local.name}/"
+    upload(s3_client, local, bucket, prefix)
+    # A sibling whose name starts with the same characters must not leak into the scene.
+    s3_client.put_object(
+        Bucket=bucket, Key=prefix.rstrip("/") + "_copy/" + f"{local.name}_SR_B8.TIF", Body=b"x"
+    )
+
+    found = discover_scene(scene_for(f"s3://{bucket}/{prefix.rstrip('/')}", scene_id=local.name))
+
+    assert (found.sensor, found.level, set(found.bands)) == ("landsat-8", "L2", L2_BANDS)
+    for name, band in found.bands.items():
+        assert band.path == f"/vsis3/{bucket}/{prefix}{local.name}_SR_{name}.TIF"
+        assert (band.scale, band.offset) == pytest.approx((2.75e-05, -0.2))
+    assert found.metadata_files["mtl"] == f"/vsis3/{bucket}/{prefix}{local.name}_MTL.json"
+    assert found.datetime == "2020-10-31T14:31:47.808399Z"  # read from the MTL through boto3
+    # Every request (the listing and the MTL read) went out as requester pays.
+    assert {url.rsplit("?", 1)[0].rsplit("/", 1)[-1] for url, _ in request_payer_headers} >= {
+        bucket,
+        f"{local.name}_MTL.json",
+    }
+    assert all(payer in ("requester", b"requester") for _, payer in request_payer_headers)
+
+    # GDAL opens the /vsis3/ path at the moto endpoint (gdal_env_options follows AWS_ENDPOINT_URL) and
+    # reads the same pixels as the local file.
+    remote = read_window(found.bands["B4"].path)
+    np.testing.assert_array_equal(remote, read_window(str(local / f"{local.name}_SR_B4.TIF")))
+    assert remote.any()
+
+
+def test_s3_sentinel2_safe_tree(s3_client, real_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    local = real_data_dir / "sentinel2/S2B_MSIL2A_20210122T133229_N0214_R081_T22HBD_20210122T155500"
+    bucket = new_bucket(s3_client, "safe")
+    prefix = f"products/{local.name}.SAFE/"
+    granule = "GRANULE/L2A_T22HBD_A020270_20210122T133224/IMG_DATA"
+
+    def safe_layout(name: str) -> str:
+        res = re.search(r"_(\d\d)m\.jp2$", name)
+        return f"{granule}/R{res.group(1)}m/{name}" if res else name
+
+    upload(s3_client, local, bucket, prefix, safe_layout)
+    found = discover_scene(scene_for(f"s3://{bucket}/{prefix}", scene_id=local.name))
+    assert set(found.bands) == REAL_SCENES[f"sentinel2/{local.name}"][2]
+    assert (
+        found.bands["B8A"].path
+        == f"/vsis3/{bucket}/{prefix}{granule}/R20m/T22HBD_20210122T133229_B8A_20m.jp2"
+    )
+    assert all((b.scale, b.offset) == (pytest.approx(0.0001), 0.0) for b in found.bands.values())
+    assert found.metadata_files["mtd"] == f"/vsis3/{bucket}/{prefix}MTD_MSIL2A.xml"
+    with rasterio.Env(**gdal_env_options()), rasterio.open(found.bands["B04"].path) as ds:
+        assert (ds.driver, ds.width, ds.crs.to_epsg()) == ("JP2OpenJPEG", 100, 32722)
+
+
+@pytest.mark.slow
+def test_s3_listing_paginates(s3_client, real_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = real_data_dir / "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
+    bucket = new_bucket(s3_client, "many")
+    # 1,001 auxiliary objects sort before the bands, so the band files are only on the second page.
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda i: s3_client.put_object(Bucket=bucket, Key=f"t/AUX/{i:04d}.xml", Body=b""), range(1001)
+            )
+        )
+    upload(s3_client, local, bucket, "t/")
+    found = discover_scene(scene_for(f"s3://{bucket}/t/", scene_id=local.name))
+    assert set(found.bands) == REAL_SCENES[f"sentinel2/{local.name}"][2]
+    assert found.bands["B04"].offset == pytest.approx(-0.1)
+
+
+def test_s3_missing_bucket_and_empty_prefix(s3_client) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(
+        SourceNotFound, match=r"^scene s1: source 's3://no-such-bucket-x/a/': bucket 'no-such-"
+    ):
+        discover_scene(scene_for("s3://no-such-bucket-x/a/", scene_id="s1"))
+    bucket = new_bucket(s3_client, "empty")
+    s3_client.put_object(Bucket=bucket, Key="other/B04.tif", Body=b"x")
+    with pytest.raises(SourceNotFound, match=r"^scene s1: source 's3://.*/scene/' holds no files$"):
+        discover_scene(scene_for(f"s3://{bucket}/scene/", scene_id="s1"))
+
+
+# --- HTTP(S) base URLs (local static server; the https:// code path is the same) ----------------------
+
+
+def test_http_landsat_probed_from_scene_id(static_http_server, real_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    base, root = static_http_server
+    local = real_data_dir / "landsat8/LC08_L2SP_017036_20130419_20200913_02_T2"
+    shutil.copytree(local, root / "c2" / local.name)
+    source = f"{base}/c2/{local.name}/"
+
+    found = discover_scene(scene_for(source))
+
+    assert (found.sensor, found.level, set(found.bands)) == ("landsat-8", "L2", L2_BANDS)
+    assert found.bands["B5"].path == f"/vsicurl/{source}{local.name}_SR_B5.TIF"
+    assert found.metadata_files == {"mtl": f"/vsicurl/{source}{local.name}_MTL.txt"}
+    assert found.datetime is not None and found.datetime.startswith("2013-04-19T16:01:51")
+    remote = read_window(found.bands["B5"].path)
+    np.testing.assert_array_equal(remote, read_window(str(local / f"{local.name}_SR_B5.TIF")))
+    assert remote.any()
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "sentinel2/S2A_29RKH_20200219_0_L2A",  # COG: B04.tif + <id>.json
+        "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703",  # SAFE names, GeoTIFF
+        "sentinel2/S2B_MSIL2A_20210122T133229_N0214_R081_T22HBD_20210122T155500",  # SAFE names, JP2
+    ],
+)
+def test_http_sentinel2(static_http_server, real_data_dir: Path, folder: str) -> None:  # type: ignore[no-untyped-def]
+    base, root = static_http_server
+    local = real_data_dir / folder
+    shutil.copytree(local, root / local.name)
+    found = discover_scene(scene_for(f"{base}/{local.name}"))  # no trailing slash
+    _, level, bands, date, offset_dn = REAL_SCENES[folder]
+    assert (found.sensor, found.level, set(found.bands)) == ("sentinel-2", level, bands)
+    assert all(b.offset == pytest.approx(offset_dn / 10000) for b in found.bands.values())
+    assert found.datetime is not None and found.datetime.startswith(date)
+    for band in found.bands.values():
+        assert band.path.startswith(f"/vsicurl/{base}/{local.name}/")
+        assert Path(band.path.removeprefix(f"/vsicurl/{base}/")).name in {p.name for p in local.iterdir()}
+    assert assert_opens(found.bands["B04"]).shape == (8, 8)
+
+
+def test_http_nothing_found(static_http_server) -> None:  # type: ignore[no-untyped-def]
+    base, root = static_http_server
+    (root / "LC08_L2SP_017036_20130419_20200913_02_T2").mkdir()
+    with pytest.raises(SourceNotFound, match=r"no band files found at .* probed \d+ names"):
+        discover_scene(scene_for(f"{base}/LC08_L2SP_017036_20130419_20200913_02_T2/"))
+
+
+def test_http_unreachable() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(
+        SourceNotFound, match=r"^scene s1: source 'http://127.0.0.1:\d+/x/' cannot be reached"
+    ):
+        discover_scene(scene_for(f"http://127.0.0.1:{port}/x/", scene_id="s1"))
