@@ -74,6 +74,8 @@ SENTINEL2_PLAIN_BAND_FILE = re.compile(
     r"^(?P<band>B\d{2}|B8A)(?:_(?P<res>\d{2})m)?\.(?:jp2|tiff?)$", re.IGNORECASE
 )
 RESOLUTION_DIR = re.compile(r"^R(?P<res>\d{2})m$", re.IGNORECASE)
+# Tile and SAFE folders keep previews and quality masks with band-like names (preview/B04.jp2) here.
+NON_BAND_DIRS = frozenset({"preview", "qi", "qi_data", "aux_data", "auxiliary"})
 LANDSAT_BANDS = tuple(f"B{n}" for n in range(1, 12))
 SENTINEL2_BANDS = tuple(b for b in BAND_IDS if b != "B10")  # B10 (cirrus) is not in L2A products
 
@@ -177,7 +179,7 @@ def discover_scene(scene: Scene) -> SceneFiles:
             f"sensor {scene.sensor!r} given for the scene does not match the files in {scene.source!r}, "
             f"which are {found.sensor} ({found.level})",
         )
-    logger.info(
+    logger.debug(
         "scene %s: %s %s, %d bands (%s) in %s",
         scene.scene_id,
         found.sensor,
@@ -219,6 +221,8 @@ def _landsat_band(name: str) -> _LandsatMatch | None:
 
 def _sentinel2_band(name: str) -> _Sentinel2Match | None:
     folder, base = posixpath.split(name)
+    if NON_BAND_DIRS.intersection(part.lower() for part in folder.split("/")):
+        return None
     parent = posixpath.basename(folder)
     res_dir = RESOLUTION_DIR.match(parent)
     safe = SENTINEL2_SAFE_BAND_FILE.match(base)
@@ -505,6 +509,11 @@ def _discover_sentinel2(
             "reflectance: DN * scale + offset from MTD_MSIL2A.xml "
             f"(processing baseline {radiometry.baseline}, "
             f"quantification {round(1 / radiometry.scale)}, {offset_note})"
+        )
+    elif radiometry.offset_applied:
+        notes.append(
+            "reflectance: DN * scale from the STAC Item, no offset (processing baseline "
+            f"{radiometry.baseline}; earthsearch:boa_offset_applied: the COGs had BOA_ADD_OFFSET removed)"
         )
     else:
         notes.append(

@@ -33,6 +33,7 @@ class Radiometry:
     datetime: str | None = None
     level: str | None = None  # "L2A", "L1C" or None when the metadata does not say
     source: str = ""  # short description for notes, e.g. "MTD_MSIL2A.xml"
+    offset_applied: bool = False  # the provider says the pixel values already had the offset removed
 
     def for_band(self, band: str) -> tuple[float, float]:
         """(scale, offset) of one band."""
@@ -160,10 +161,15 @@ def parse_stac_item(text: str) -> Radiometry | None:
         if "scale" in first:
             scales.setdefault(band, float(first["scale"]))
             offsets.setdefault(band, float(first.get("offset", 0.0)))
-    # Without per-band raster:bands fall back on the baseline rule, unless the provider says it already
-    # removed the offset from the pixel values (Earth Search's `earthsearch:boa_offset_applied`).
+    # Earth Search sets `earthsearch:boa_offset_applied` when its COGs already had the offset removed; its
+    # raster:bands may still say -0.1 then, and the maintainers call the flag the truth (earth-search#9).
+    offset_applied = (
+        props.get("earthsearch:boa_offset_applied", props.get("sentinel:boa_offset_applied")) is True
+    )
     default_offset = 0.0
-    if baseline_has_offset(baseline) and not props.get("earthsearch:boa_offset_applied", False):
+    if offset_applied:
+        offsets = dict.fromkeys(offsets, 0.0)
+    elif baseline_has_offset(baseline):  # bands without raster:bands follow the baseline rule
         default_offset = BASELINE_OFFSET_DN / DEFAULT_QUANTIFICATION
     product_type = str(props.get("s2:product_type", ""))
     return Radiometry(
@@ -174,6 +180,7 @@ def parse_stac_item(text: str) -> Radiometry | None:
         datetime=normalise_datetime(props.get("datetime")),
         level="L1C" if product_type.endswith("1C") else "L2A",
         source="STAC Item",
+        offset_applied=offset_applied,
     )
 
 

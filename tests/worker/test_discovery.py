@@ -376,6 +376,21 @@ def test_tile_folder_layout_uses_date_when_no_metadata(tmp_path: Path) -> None:
     assert later.bands["B04"].offset == pytest.approx(-0.1)  # acquired after baseline 04.00 began
 
 
+def test_blog_resolution_folder_as_source(tmp_path: Path) -> None:
+    # The AWS blog points each cell at .../tiles/<zone>/<band>/<square>/<y>/<m>/<d>/0/R10m/ itself.
+    r10m = tmp_path / "sentinel-s2-l2a/tiles/48/R/XT/2022/8/1/0/R10m"
+    for band in ("B02", "B03", "B04", "B08"):
+        write_band(r10m / f"{band}.tif")
+    write_band(r10m.parent / "preview" / "B04.tif")  # a tile folder's preview is not a band
+    found = discover_scene(scene_for(r10m, scene_id="S2_48RXT_20220801"))
+    assert set(found.bands) == {"B02", "B03", "B04", "B08"}
+    assert found.datetime == "2022-08-01T00:00:00Z"
+    assert all(f.offset == pytest.approx(-0.1) for f in found.bands.values())  # after 2022-01-25
+    tile = discover_scene(scene_for(r10m.parent, scene_id="tile"))  # id says nothing; the path says sentinel
+    assert tile.bands["B04"].path == str(r10m / "B04.tif")
+    assert tile.datetime == "2022-08-01T00:00:00Z"  # from the <y>/<m>/<d> in the path
+
+
 def test_cog_names_with_nothing_saying_sentinel2_are_rejected(tmp_path: Path) -> None:
     folder = tmp_path / "tile-a"
     for band in ("B02", "B03", "B04"):
@@ -401,6 +416,27 @@ def test_stac_item_with_baseline_4_offset(tmp_path: Path, real_data_dir: Path) -
     assert {b: (f.scale, f.offset) for b, f in found.bands.items()} == {
         b: (pytest.approx(0.0001), pytest.approx(-0.1)) for b in ("B02", "B04", "B08")
     }
+
+
+@pytest.mark.parametrize(("applied", "offset"), [(False, -0.1), (True, 0.0)])
+def test_stac_item_boa_offset_applied_flag(
+    tmp_path: Path, real_data_dir: Path, applied: bool, offset: float
+) -> None:
+    # Earth Search: raster:bands may say -0.1 although the COG values already had the offset removed;
+    # earthsearch:boa_offset_applied is the authority (Element84/earth-search#9).
+    real = real_data_dir / "sentinel2/S2A_29RKH_20200219_0_L2A"
+    folder = tmp_path / "S2B_30UXC_20230402_0_L2A"
+    for band in ("B03", "B8A"):
+        write_band(folder / f"{band}.tif")
+    item = json.loads((real / f"{real.name}.json").read_text())
+    item["properties"].update({"s2:processing_baseline": "04.00", "earthsearch:boa_offset_applied": applied})
+    for asset in item["assets"].values():
+        for rb in asset.get("raster:bands", []):
+            rb["offset"] = -0.1
+    (folder / f"{folder.name}.json").write_text(json.dumps(item))
+    found = discover_scene(scene_for(folder))
+    assert [(f.scale, f.offset) for f in found.bands.values()] == [(0.0001, pytest.approx(offset))] * 2
+    assert any(("boa_offset_applied" in n) == applied for n in found.notes)
 
 
 def test_two_scenes_in_one_folder_need_the_scene_id(tmp_path: Path) -> None:
