@@ -1,0 +1,168 @@
+"""The init and summary Lambdas, both from one staged asset: lambdas/ plus the pure worker modules they import."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.nag import acknowledge, token_text
+from infra.storage import grant_object_writes
+from infra.task_log_table import grant_planning, grant_run_reads
+from worker import config
+
+# Modules of `worker` the Lambdas import; all stdlib-only (no rasterio/numpy). tests/infra imports the staged
+# asset with those heavy packages blocked, so a new import here that drags them in fails the tests.
+LAMBDA_WORKER_MODULES = (
+    "__init__.py",
+    "config.py",
+    "errors.py",
+    "products.py",
+    "report.py",
+    "scene_list.py",
+    "task_log.py",
+    "task_log_dynamo.py",
+)
+ITEMS_PREFIX = "items/"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+def stage_lambda_source(source_root: Path, out_dir: Path) -> None:
+    """Copy lambdas/ and the listed worker modules from the repository into `out_dir` (the Lambda asset)."""
+    shutil.copytree(
+        source_root / "lambdas",
+        out_dir / "lambdas",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        dirs_exist_ok=True,
+    )
+    (out_dir / "worker").mkdir(exist_ok=True)
+    for name in LAMBDA_WORKER_MODULES:
+        shutil.copy2(source_root / "worker" / name, out_dir / "worker" / name)
+
+
+@jsii.implements(ILocalBundling)
+class _StageLocally:
+    """CDK local bundling: stage the asset by copying files, so no Docker is needed at synth."""
+
+    def __init__(self, source_root: Path) -> None:
+        self.source_root = source_root
+
+    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
+        """Copy the sources into CDK's bundling output directory."""
+        stage_lambda_source(self.source_root, Path(output_dir))
+        return True
+
+
+def lambda_code(source_root: Path) -> lambda_.Code:
+    """The shared Lambda asset; its hash is the staged output's, so it changes only when the code does."""
+    return lambda_.Code.from_asset(
+        str(source_root / "lambdas"),
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),  # unused: local wins
+            local=_StageLocally(source_root),
+        ),
+    )
+
+
+class RunFunctions(Construct):
+    """init (validate, plan, write item lists) and summary (count, write summary.json, compose the message)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source_root: Path,
+        task_table: dynamodb.ITable,
+        output_bucket: s3.IBucket,
+        output_root: str,
+        output_objects: str,
+        items_bucket: s3.IBucket,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        code = lambda_code(source_root)
+        self.init_function = self._function(
+            "Init",
+            code,
+            "lambdas.init_pipeline.handler.handler",
+            {
+                config.TASK_TABLE: task_table.table_name,
+                config.OUTPUT: output_root,
+                config.ITEMS_BUCKET: items_bucket.bucket_name,
+            },
+            timeout=Duration.minutes(15),
+            memory_mb=1024,
+            description="Scoresby: validate a scene list, plan the task log, hand the scenes to the Map",
+            log_retention=log_retention,
+        )
+        grant_planning(task_table, self.init_function)
+        grant_object_writes(items_bucket, self.init_function, f"{ITEMS_PREFIX}*", read=False)
+        acknowledge(
+            self.init_function.role,  # type: ignore[arg-type]
+            "IAM5",
+            "The init function writes one item list per run under items/ with a key made at run time.",
+            finding=f"Resource::{token_text(self, items_bucket.bucket_arn)}/{ITEMS_PREFIX}*",
+        )
+
+        self.summary_function = self._function(
+            "Summary",
+            code,
+            "lambdas.summarize_run.handler.handler",
+            {config.TASK_TABLE: task_table.table_name},
+            timeout=Duration.minutes(5),
+            memory_mb=512,
+            description="Scoresby: count a run's task log, write summary.json, compose the notification",
+            log_retention=log_retention,
+        )
+        grant_run_reads(task_table, self.summary_function)
+        grant_object_writes(output_bucket, self.summary_function, output_objects, read=False)
+        acknowledge(
+            self.summary_function.role,  # type: ignore[arg-type]
+            "IAM5",
+            "The summary function writes <run>/summary.json under the output prefix; the run name is known "
+            "only at run time.",
+            finding=f"Resource::{token_text(self, output_bucket.bucket_arn)}/{output_objects}",
+        )
+
+    def _function(
+        self,
+        name: str,
+        code: lambda_.Code,
+        handler: str,
+        environment: dict[str, str],
+        *,
+        timeout: Duration,
+        memory_mb: int,
+        description: str,
+        log_retention: logs.RetentionDays,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, f"{name}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        # An own role instead of AWSLambdaBasicExecutionRole: write to this function's log group only.
+        role = iam.Role(self, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            name,
+            runtime=RUNTIME,
+            code=code,
+            handler=handler,
+            environment=environment,
+            timeout=timeout,
+            memory_size=memory_mb,
+            description=description,
+            role=role,
+            log_group=log_group,
+            architecture=lambda_.Architecture.ARM_64,
+        )

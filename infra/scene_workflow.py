@@ -1,0 +1,338 @@
+"""The run's state machine: init → Map over scenes (Batch submitJob.sync, Catch → FAILED + SNS) → summary → SNS."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.nag import acknowledge, token_text
+from worker import config
+
+BATCH_THROTTLING_ERRORS = (
+    "Batch.AWSBatchException",
+    "Batch.TooManyRequestsException",
+    "Batch.ServerException",
+)
+"""Errors of the SubmitJob API itself (throttling, service errors), retried with backoff; a failed job is not."""
+SCENE_FAILED_SUBJECT = "Scoresby: a scene failed"
+INVALID_INPUT = "InvalidInput"
+
+
+class SceneWorkflow(Construct):
+    """The Standard state machine that runs one scene list; logs ALL to CloudWatch, X-Ray tracing on."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        init_function: lambda_.IFunction,
+        summary_function: lambda_.IFunction,
+        job_queue: batch.IJobQueue,
+        job_definition: batch.IJobDefinition,
+        task_table: dynamodb.ITable,
+        topic: sns.ITopic,
+        items_bucket: s3.IBucket,
+        max_concurrency: int,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._job_queue = job_queue
+        self._job_definition = job_definition
+        self._task_table = task_table
+        self._topic = topic
+
+        init = tasks.LambdaInvoke(
+            self,
+            "Init",
+            lambda_function=init_function,
+            payload_response_only=True,
+            comment="Validate the scene list, dedupe, write PENDING/SKIPPED rows, inline or S3 item list",
+        )
+        rejected = tasks.SnsPublish(
+            self,
+            "NotifyRejected",
+            topic=topic,
+            subject="Scoresby: scene list rejected",
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "The scene list was rejected: {}", sfn.JsonPath.string_at("$.error.Cause")
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        fail = sfn.Fail(self, "Rejected", error=INVALID_INPUT, cause_path="$.error.Cause")
+        rejected.add_catch(fail, result_path="$.notify_error")
+        init.add_catch(rejected.next(fail), errors=[INVALID_INPUT], result_path="$.error")
+
+        item_selector = {
+            "scene.$": "$$.Map.Item.Value.scene",
+            "job_name.$": "$$.Map.Item.Value.job_name",
+            "output.$": "$.output",
+            "run_name.$": "$.run_name",
+            "overwrite.$": "$.overwrite",
+        }
+        inline_map = sfn.Map(
+            self,
+            "ScenesInline",
+            items_path="$.items",
+            item_selector=item_selector,
+            max_concurrency=max_concurrency,
+            result_path=sfn.JsonPath.DISCARD,
+            comment="Up to a few hundred scenes passed inline by the init function",
+        )
+        inline_map.item_processor(self._scene_chain("Inline"))
+        distributed_map = sfn.DistributedMap(
+            self,
+            "ScenesFromS3",
+            item_reader=sfn.S3JsonItemReader(
+                bucket=items_bucket, key=sfn.JsonPath.string_at("$.items_s3.key")
+            ),
+            item_selector=item_selector,
+            max_concurrency=max_concurrency,
+            map_execution_type=sfn.StateMachineType.STANDARD,
+            result_path=sfn.JsonPath.DISCARD,
+            label="Scenes",
+            comment="Large lists: the init function wrote the items to S3",
+        )
+        distributed_map.item_processor(self._scene_chain("Distributed"))
+
+        summarize = tasks.LambdaInvoke(
+            self,
+            "Summarize",
+            lambda_function=summary_function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "run_name": sfn.JsonPath.string_at("$.run_name"),
+                    "output": sfn.JsonPath.string_at("$.output"),
+                    "counts": sfn.JsonPath.object_at("$.counts"),
+                }
+            ),
+            payload_response_only=True,
+            result_path="$.summary",
+        )
+        publish = tasks.SnsPublish(
+            self,
+            "PublishSummary",
+            topic=topic,
+            subject=sfn.JsonPath.string_at("$.summary.subject"),
+            message=sfn.TaskInput.from_json_path_at("$.summary.message"),
+            result_path=sfn.JsonPath.DISCARD,
+            output_path="$.summary",
+        )
+        summarize.next(publish)
+        inline_map.next(summarize)
+        distributed_map.next(summarize)
+        choose = (
+            sfn.Choice(self, "ItemsInline?")
+            .when(sfn.Condition.boolean_equals("$.inline", True), inline_map)
+            .otherwise(distributed_map)
+        )
+
+        self.log_group = logs.LogGroup(
+            self, "ExecutionLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(init.next(choose)),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+            tracing_enabled=True,
+            comment="Scoresby: one scene list through AWS Batch",
+        )
+        self._acknowledge_generated_permissions(init_function, summary_function, items_bucket)
+
+    def _acknowledge_generated_permissions(
+        self, init_function: lambda_.IFunction, summary_function: lambda_.IFunction, items_bucket: s3.IBucket
+    ) -> None:
+        """Wildcards in the policies CDK's Step Functions integrations generate, each with why it is needed."""
+        sm = self.state_machine
+        name = {
+            "Fn::Select": [
+                6,
+                {"Fn::Split": [":", {"Ref": Stack.of(self).resolve(sm.state_machine_arn)["Ref"]}]},
+            ]
+        }
+        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{json.dumps(name, separators=(',', ':'))}"
+        findings = [
+            (
+                "Resource::*",
+                "X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs "
+                "vended delivery (logs:CreateLogDelivery, ...) have no resource-level permissions; "
+                "batch:DescribeJobs/TerminateJob neither (submitJob.sync polls and cancels jobs).",
+            ),
+            (
+                f"Resource::{token_text(self, init_function.function_arn)}:*",
+                "CDK's LambdaInvoke grant covers the function's versions and aliases (ARN:*); only this function.",
+            ),
+            (
+                f"Resource::{token_text(self, summary_function.function_arn)}:*",
+                "CDK's LambdaInvoke grant covers the function's versions and aliases (ARN:*); only this function.",
+            ),
+            (
+                "Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/*",
+                "BatchSubmitJob grants SubmitJob on job-definition/* because a job definition ARN carries its "
+                "revision; the job queue is a single ARN, so jobs still go only to this stack's queue.",
+            ),
+            (
+                f"Resource::arn:<AWS::Partition>:s3:::{token_text(self, items_bucket.bucket_name)}/*",
+                "The Distributed Map's ItemReader reads the run's item list, whose key is made at run time, from "
+                "the stack's own work bucket (read-only).",
+            ),
+            (
+                "Action::kms:GenerateDataKey*",
+                "Publishing to the KMS-encrypted topic needs GenerateDataKey* on the topic's own key only.",
+            ),
+            (
+                f"Resource::{executions}:*",
+                "A Distributed Map starts child executions of this state machine; their names are made at run time.",
+            ),
+            (
+                f"Resource::{executions}/Scenes:*",
+                "A Distributed Map manages the child executions of its 'Scenes' map run; names are made at run time.",
+            ),
+        ]
+        for finding, reason in findings:
+            acknowledge(sm, "IAM5", reason, finding=finding)
+
+    def _scene_chain(self, prefix: str) -> sfn.IChainable:
+        """One scene: build the command, run the Batch job; on any failure record FAILED and notify."""
+        command = sfn.Pass(
+            self,
+            f"{prefix}BuildCommand",
+            parameters={
+                "command": sfn.JsonPath.array(
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.scene")),
+                    "--output",
+                    sfn.JsonPath.string_at("$.output"),
+                    "--run-name",
+                    sfn.JsonPath.string_at("$.run_name"),
+                )
+            },
+            result_path="$.job",
+        )
+        submit = tasks.BatchSubmitJob(
+            self,
+            f"{prefix}RunScene",
+            job_name=sfn.JsonPath.string_at("$.job_name"),
+            job_queue_arn=self._job_queue.job_queue_arn,
+            job_definition_arn=self._job_definition.job_definition_arn,
+            container_overrides=tasks.BatchContainerOverrides(
+                command=sfn.JsonPath.list_at("$.job.command"),
+                environment={
+                    config.RUN_ID: sfn.JsonPath.string_at("$.run_name"),
+                    config.OVERWRITE: sfn.JsonPath.string_at("$.overwrite"),
+                },
+            ),
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        submit.add_retry(
+            errors=list(BATCH_THROTTLING_ERRORS),
+            interval=Duration.seconds(5),
+            backoff_rate=2,
+            max_attempts=8,
+            max_delay=Duration.minutes(5),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        done = sfn.Pass(self, f"{prefix}SceneDone", result=sfn.Result.from_object({}))
+
+        # The job's StatusReason is inside the error Cause (the DescribeJobs JSON) for a failed job; for any
+        # other error the Cause text itself is the reason.
+        defaults = sfn.Pass(
+            self,
+            f"{prefix}FailureDefaults",
+            parameters={"job": {"StatusReason.$": "$.error.Cause"}},
+            result_path="$.failure",
+        )
+        parse = sfn.Pass(
+            self,
+            f"{prefix}ParseJobCause",
+            parameters={
+                "job.$": "States.JsonMerge($.failure.job, States.StringToJson($.error.Cause), false)"
+            },
+            result_path="$.failure",
+        )
+        record = tasks.DynamoUpdateItem(
+            self,
+            f"{prefix}RecordFailed",
+            table=self._task_table,
+            key={
+                "run_id": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.run_name")),
+                "scene_id": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.string_at("$.scene.scene_id")
+                ),
+            },
+            # Keep an error the worker recorded itself (e.g. MissingBands); add Batch's reason beside it.
+            update_expression=(
+                "SET #status = :failed, #finished_at = :now, #reason = :reason, #error = if_not_exists(#error, :error)"
+            ),
+            expression_attribute_names={
+                "#status": "status",
+                "#finished_at": "finished_at",
+                "#reason": "batch_status_reason",
+                "#error": "error",
+            },
+            expression_attribute_values={
+                ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
+                ":now": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.string_at("$$.State.EnteredTime")
+                ),
+                ":reason": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.string_at("$.failure.job.StatusReason")
+                ),
+                ":error": tasks.DynamoAttributeValue.from_map(
+                    {
+                        "type": tasks.DynamoAttributeValue.from_string(
+                            sfn.JsonPath.string_at("$.error.Error")
+                        ),
+                        "message": tasks.DynamoAttributeValue.from_string(
+                            sfn.JsonPath.string_at("$.failure.job.StatusReason")
+                        ),
+                    }
+                ),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        record.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=4)
+        notify = tasks.SnsPublish(
+            self,
+            f"{prefix}NotifySceneFailed",
+            topic=self._topic,
+            subject=SCENE_FAILED_SUBJECT,
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "Scene {} of run {} failed ({}): {}",
+                    sfn.JsonPath.string_at("$.scene.scene_id"),
+                    sfn.JsonPath.string_at("$.run_name"),
+                    sfn.JsonPath.string_at("$.error.Error"),
+                    sfn.JsonPath.string_at("$.failure.job.StatusReason"),
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=3)
+        # Bookkeeping failures must not stop the other scenes: fall through to the next step.
+        record.add_catch(notify, result_path="$.record_error")
+        notify.add_catch(done, result_path="$.notify_error")
+        record.next(notify).next(done)
+        is_job_failure = (
+            sfn.Choice(self, f"{prefix}JobFailed?")
+            .when(sfn.Condition.string_equals("$.error.Error", "States.TaskFailed"), parse.next(record))
+            .otherwise(record)
+        )
+        submit.add_catch(defaults.next(is_job_failure), result_path="$.error")
+        return command.next(submit).next(done)
