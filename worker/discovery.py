@@ -24,7 +24,7 @@ from datetime import datetime as Datetime
 from worker.errors import SourceNotFound, UnknownSensor, UnreadableRaster
 from worker.landsat_mtl import Mtl, MtlError, parse_mtl
 from worker.scene_list import Scene
-from worker.scene_sources import HttpSource, Source, open_source
+from worker.scene_sources import HttpSource, Source, aws_credentials_available, open_source
 from worker.sentinel2_metadata import (
     BAND_IDS,
     BASELINE_OFFSET_DN,
@@ -115,6 +115,7 @@ def gdal_env_options() -> dict[str, str]:
 
     When AWS_ENDPOINT_URL(_S3) points boto3 at an S3-compatible endpoint (moto, MinIO) and AWS_S3_ENDPOINT is
     not set, GDAL is pointed at the same endpoint so that /vsis3/ paths from discovery open there too.
+    Without any AWS credentials, reads are anonymous (AWS_NO_SIGN_REQUEST=YES), as discovery's listing is.
     """
     options = {
         "AWS_REQUEST_PAYER": "requester",  # usgs-landsat and sentinel-s2-l2a are requester-pays buckets
@@ -129,6 +130,9 @@ def gdal_env_options() -> dict[str, str]:
         "VSI_CACHE_SIZE": str(64 * 1024 * 1024),
         "CPL_VSIL_CURL_CACHE_SIZE": str(128 * 1024 * 1024),
     }
+    if "AWS_NO_SIGN_REQUEST" not in os.environ and not aws_credentials_available():
+        # Same rule as discovery's boto3 client: no credentials anywhere means anonymous (public buckets).
+        options["AWS_NO_SIGN_REQUEST"] = "YES"
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint and not os.environ.get("AWS_S3_ENDPOINT"):
         parts = urllib.parse.urlsplit(endpoint)

@@ -32,6 +32,13 @@ HTTP_TIMEOUT_S = 20.0
 HTTP_PROBE_THREADS = 8
 
 
+def aws_credentials_available() -> bool:
+    """Whether boto3 finds AWS credentials (environment, config files, container or instance role)."""
+    import boto3
+
+    return boto3.Session().get_credentials() is not None
+
+
 class Source(ABC):
     """A scene's file location; `listable` says whether `list_names` works (HTTPS has no listing)."""
 
@@ -141,14 +148,26 @@ class S3Source(Source):
         # A trailing slash keeps "…/LC08_X" from also matching the sibling folder "…/LC08_X_extra".
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self._client: Any = None
+        self.anonymous = False
 
     @property
     def client(self) -> Any:
-        """The boto3 S3 client, made on first use so that moto and AWS_ENDPOINT_URL apply at call time."""
+        """The boto3 S3 client, made on first use so that moto and AWS_ENDPOINT_URL apply at call time.
+
+        Without any AWS credentials the client is unsigned, so that public buckets (sentinel-cogs) work
+        from a laptop; requester-pays buckets then answer AccessDenied, which the error message explains.
+        """
         if self._client is None:
             import boto3
+            from botocore import UNSIGNED
+            from botocore.config import Config
 
-            self._client = boto3.client("s3")
+            self.anonymous = not aws_credentials_available()
+            if self.anonymous:
+                logger.info("no AWS credentials found: reading %s anonymously", self.uri)
+            self._client = boto3.client(
+                "s3", config=Config(signature_version=UNSIGNED) if self.anonymous else None
+            )
         return self._client
 
     def _not_found(self, exc: Exception) -> SourceNotFound:
@@ -161,8 +180,13 @@ class S3Source(Source):
                 return SourceNotFound(
                     self.scene_id, f"source {self.uri!r}: bucket {self.bucket!r} does not exist"
                 )
+            hint = (
+                " (no AWS credentials were found; requester-pays buckets such as usgs-landsat need them)"
+                if self.anonymous and code in ("AccessDenied", "403")
+                else ""
+            )
             return SourceNotFound(
-                self.scene_id, f"source {self.uri!r} cannot be listed: {code} {message}".strip()
+                self.scene_id, f"source {self.uri!r} cannot be listed: {code} {message}".strip() + hint
             )
         return SourceNotFound(self.scene_id, f"source {self.uri!r} cannot be listed: {exc}")
 

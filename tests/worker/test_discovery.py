@@ -613,10 +613,10 @@ def new_bucket(client, name: str) -> str:  # type: ignore[no-untyped-def]
     return bucket
 
 
-def upload(client, folder: Path, bucket: str, prefix: str, layout=lambda name: name) -> None:  # type: ignore[no-untyped-def]
+def upload(client, folder: Path, bucket: str, prefix: str, layout=lambda name: name, **extra) -> None:  # type: ignore[no-untyped-def]
     for path in sorted(folder.iterdir()):
         if path.is_file():
-            client.upload_file(str(path), bucket, prefix + layout(path.name))
+            client.upload_file(str(path), bucket, prefix + layout(path.name), ExtraArgs=extra or None)
 
 
 def read_window(path: str) -> np.ndarray:
@@ -696,6 +696,27 @@ def test_s3_listing_paginates(s3_client, real_data_dir: Path) -> None:  # type: 
     found = discover_scene(scene_for(f"s3://{bucket}/t/", scene_id=local.name))
     assert set(found.bands) == REAL_SCENES[f"sentinel2/{local.name}"][2]
     assert found.bands["B04"].offset == pytest.approx(-0.1)
+
+
+def test_s3_public_bucket_without_credentials(  # type: ignore[no-untyped-def]
+    s3_client, real_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = real_data_dir / "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
+    bucket = new_bucket(s3_client, "public")
+    s3_client.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    upload(s3_client, local, bucket, "x/", ACL="public-read")
+    assert "AWS_NO_SIGN_REQUEST" not in gdal_env_options()  # credentials present: signed requests
+    # A laptop without any AWS credentials: listing and GDAL reads go out unsigned.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_NO_SIGN_REQUEST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    found = discover_scene(scene_for(f"s3://{bucket}/x/", scene_id=local.name))
+    assert gdal_env_options()["AWS_NO_SIGN_REQUEST"] == "YES"
+    assert set(found.bands) == REAL_SCENES[f"sentinel2/{local.name}"][2]
+    with rasterio.Env(**gdal_env_options()), rasterio.open(found.bands["B8A"].path) as ds:
+        assert (ds.width, ds.crs.to_epsg()) == (100, 32601)
 
 
 def test_s3_missing_bucket_and_empty_prefix(s3_client) -> None:  # type: ignore[no-untyped-def]
