@@ -256,9 +256,7 @@ def _pick_group(scene: Scene, groups: Iterable[str], what: str) -> str:
     keys = sorted(set(groups))
     if len(keys) == 1:
         return keys[0]
-    named = [
-        k for k in keys if posixpath.basename(k) and posixpath.basename(k).upper() in scene.scene_id.upper()
-    ]
+    named = [k for k in keys if _names_group(scene.scene_id, k)]
     if len(named) == 1:
         return named[0]
     raise UnknownSensor(
@@ -266,6 +264,12 @@ def _pick_group(scene: Scene, groups: Iterable[str], what: str) -> str:
         f"source {scene.source!r} holds several {what}s ({', '.join(k or '.' for k in keys)}); "
         "point source at one scene's folder or use its id as scene_id",
     )
+
+
+def _names_group(scene_id: str, key: str) -> bool:
+    """True when every part of a group key ("T01UBT_20230122T231849", a Landsat id) occurs in the id."""
+    parts = [p for p in re.split(r"[_.]", posixpath.basename(key).upper()) if p]
+    return bool(parts) and all(p in scene_id.upper() for p in parts)
 
 
 # --- Landsat ---------------------------------------------------------------------------------------------
@@ -313,7 +317,7 @@ def _discover_landsat(
     missing_rescaling: list[str] = []
     for m in sorted(reflective, key=lambda m: int(m.band[1:])):
         number = int(m.band[1:])
-        rescaling = _mtl_rescaling(scene, mtl, mtl_name, "L2" if is_l2 else "L1", number)
+        rescaling = _mtl_rescaling(scene, source, mtl, mtl_name, "L2" if is_l2 else "L1", number)
         if rescaling is None:
             if is_l2:
                 rescaling = (LANDSAT_C2_L2_SCALE, LANDSAT_C2_L2_OFFSET)
@@ -395,14 +399,16 @@ def _read_mtl(scene: Scene, source: Source, name: str) -> Mtl:
 
 
 def _mtl_rescaling(
-    scene: Scene, mtl: Mtl | None, mtl_name: str | None, level: str, number: int
+    scene: Scene, source: Source, mtl: Mtl | None, mtl_name: str | None, level: str, number: int
 ) -> tuple[float, float] | None:
-    if mtl is None:
+    if mtl is None or mtl_name is None:
         return None
     try:
         return mtl.reflectance_rescaling(level, number)
     except MtlError as exc:
-        raise UnreadableRaster(scene.scene_id, f"malformed MTL file {mtl_name}: {exc}") from exc
+        raise UnreadableRaster(
+            scene.scene_id, f"malformed MTL file {source.gdal_path(mtl_name)}: {exc}"
+        ) from exc
 
 
 def _landsat_product_id(scene: Scene, prefix: str, mtl: Mtl | None) -> str | None:
@@ -500,8 +506,7 @@ def _discover_sentinel2(
         raise UnknownSensor(
             scene.scene_id,
             f"files in {scene.source!r} are named like Sentinel-2 bands (e.g. B04.tif) but neither the "
-            "scene id, "
-            "a STAC Item '<id>.json', MTD_MSIL2A.xml nor the scene's sensor says Sentinel-2; "
+            "scene id, a STAC Item '<id>.json', MTD_MSIL2A.xml nor the scene's sensor says Sentinel-2; "
             'set "sensor": "sentinel-2" for this scene',
         )
 
@@ -591,8 +596,7 @@ def _radiometry_without_metadata(scene: Scene, notes: list[str]) -> Radiometry:
         offset = BASELINE_OFFSET_DN / DEFAULT_QUANTIFICATION if baseline_has_offset(baseline) else 0.0
         notes.append(
             f"reflectance: DN / 10000 {'- 0.1 ' if offset else ''}from processing baseline N{baseline} "
-            "in the "
-            "scene id (no MTD_MSIL2A.xml or STAC Item found)"
+            "in the scene id (no MTD_MSIL2A.xml or STAC Item found)"
         )
         return Radiometry(scale=scale, default_offset=offset, baseline=baseline)
     date = _first_date(scene.scene_id) or _first_date(scene.source)
@@ -672,7 +676,6 @@ def _probe_http(scene: Scene, source: Source) -> list[str]:
             scene.scene_id,
             f"no band files found at {source.base}: probed {len(candidates)} names derived from the scene id "
             f"and metadata (e.g. {', '.join(candidates[:3])}); https sources cannot be listed, "
-            "so scene_id must be "
-            "the product id or the base URL must end with it",
+            "so scene_id must be the product id or the base URL must end with it",
         )
     return found + bands

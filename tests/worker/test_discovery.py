@@ -450,6 +450,19 @@ def test_two_scenes_in_one_folder_need_the_scene_id(tmp_path: Path) -> None:
     assert all(other in f.path for f in found.bands.values())
 
 
+def test_two_safe_tiles_in_one_folder_need_the_scene_id(tmp_path: Path) -> None:
+    for stem in ("T29UNU_20221005T115411", "T29UPU_20221005T115411"):
+        for band in ("B03", "B04"):
+            write_band(tmp_path / "two" / f"{stem}_{band}_10m.tif")
+    with pytest.raises(UnknownSensor, match="several Sentinel-2 tiles"):
+        discover_scene(scene_for(tmp_path / "two", scene_id="S2A_two_tiles"))
+    safe_id = "S2A_MSIL2A_20221005T115411_N0400_R023_T29UPU_20221005T164454"
+    found = discover_scene(scene_for(tmp_path / "two", scene_id=safe_id))
+    assert {Path(f.path).name[:6] for f in found.bands.values()} == {"T29UPU"}
+    assert found.bands["B04"].offset == pytest.approx(-0.1)  # N0400 in the id, no MTD
+    assert found.datetime == "2022-10-05T11:54:11Z"
+
+
 def test_level1c_is_rejected(tmp_path: Path) -> None:
     folder = tmp_path / "S2A_MSIL1C_20221005T115411_N0400_R023_T29UNU_20221005T134216.SAFE"
     write_band(folder / "T29UNU_20221005T115411_B04.tif")
@@ -514,7 +527,7 @@ def test_malformed_mtl_number(tmp_path: Path) -> None:
     folder = make_c2_l1(tmp_path / C2_L1_ID)
     mtl = folder / f"{C2_L1_ID}_MTL.txt"
     mtl.write_text(mtl.read_text().replace("REFLECTANCE_MULT_BAND_4 = ", "REFLECTANCE_MULT_BAND_4 = x"))
-    with pytest.raises(UnreadableRaster, match="REFLECTANCE_MULT/ADD_BAND_4 are not numbers"):
+    with pytest.raises(UnreadableRaster, match=f"{mtl}: REFLECTANCE_MULT/ADD_BAND_4 are not numbers"):
         discover_scene(scene_for(folder))
 
 
