@@ -513,7 +513,12 @@ def _discover_sentinel2(
     if radiometry is None:
         radiometry = _radiometry_without_metadata(scene, notes)
     elif radiometry.source == "MTD_MSIL2A.xml":
-        offset_note = "BOA_ADD_OFFSET" if radiometry.offsets else "no BOA_ADD_OFFSET"
+        if radiometry.offsets:
+            offset_note = "BOA_ADD_OFFSET per band"
+        elif radiometry.default_offset:
+            offset_note = "no BOA_ADD_OFFSET list: -1000 implied by the baseline"
+        else:
+            offset_note = "no offset"
         notes.append(
             "reflectance: DN * scale + offset from MTD_MSIL2A.xml "
             f"(processing baseline {radiometry.baseline}, "

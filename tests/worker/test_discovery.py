@@ -531,16 +531,49 @@ def test_malformed_mtl_number(tmp_path: Path) -> None:
         discover_scene(scene_for(folder))
 
 
-def test_malformed_mtd(tmp_path: Path, real_data_dir: Path) -> None:
-    real = real_data_dir / "sentinel2/S2B_MSIL2A_20210122T133229_N0214_R081_T22HBD_20210122T155500"
+N0400_T01UBT = "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
+MTD_EDITS = {
+    "truncated": (lambda text: text[:5000], "not well-formed XML"),
+    "offset not a number": (
+        lambda text: text.replace('band_id="3">-1000<', 'band_id="3">minus<'),
+        "band_id=3 is not a number",
+    ),
+    "unknown band id": (lambda text: text.replace('band_id="3">', 'band_id="x">'), "unknown band_id 'x'"),
+    "zero quantification": (
+        lambda text: re.sub(r"(<BOA_QUANTIFICATION_VALUE[^>]*>)10000<", r"\g<1>0<", text),
+        "must be positive",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MTD_EDITS))
+def test_malformed_mtd(tmp_path: Path, real_data_dir: Path, case: str) -> None:
+    edit, reason = MTD_EDITS[case]
+    real = real_data_dir / N0400_T01UBT
     folder = tmp_path / real.name
     shutil.copytree(real, folder)
-    (folder / "MTD_MSIL2A.xml").write_text((real / "MTD_MSIL2A.xml").read_text()[:5000])
+    original = (real / "MTD_MSIL2A.xml").read_text()
+    edited = edit(original)
+    assert edited != original
+    (folder / "MTD_MSIL2A.xml").write_text(edited)
     with pytest.raises(UnreadableRaster) as info:
         discover_scene(scene_for(folder))
-    assert str(info.value).startswith(
-        f"scene {real.name}: malformed metadata file {folder / 'MTD_MSIL2A.xml'}"
-    )
+    prefix = f"scene {real.name}: malformed metadata file {folder / 'MTD_MSIL2A.xml'}: "
+    assert str(info.value).startswith(prefix)
+    assert reason in str(info.value)
+
+
+def test_mtd_without_offset_list_uses_baseline(tmp_path: Path, real_data_dir: Path) -> None:
+    real = real_data_dir / N0400_T01UBT
+    folder = tmp_path / real.name
+    shutil.copytree(real, folder)
+    text = (real / "MTD_MSIL2A.xml").read_text()
+    text = re.sub(r"<BOA_ADD_OFFSET_VALUES_LIST>.*?</BOA_ADD_OFFSET_VALUES_LIST>", "", text, flags=re.S)
+    assert "BOA_ADD_OFFSET" not in text and "<PROCESSING_BASELINE>04.00<" in text
+    (folder / "MTD_MSIL2A.xml").write_text(text)
+    found = discover_scene(scene_for(folder))
+    assert all(f.offset == pytest.approx(-0.1) for f in found.bands.values())
+    assert any("-1000 implied by the baseline" in note for note in found.notes)
 
 
 def test_malformed_stac_item(tmp_path: Path) -> None:
