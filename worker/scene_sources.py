@@ -113,6 +113,12 @@ class LocalSource(Source):
                 [] if depth >= MAX_LOCAL_DEPTH else sorted(d for d in dirnames if not d.startswith("."))
             )
             names.extend((rel / f).as_posix() for f in filenames if not f.startswith("."))
+            if len(names) > MAX_LISTED_OBJECTS:
+                raise SourceNotFound(
+                    self.scene_id,
+                    f"source folder {self.uri!r} holds more than {MAX_LISTED_OBJECTS} files; "
+                    "point source at one scene's folder",
+                )
         return sorted(names)
 
     def existing(self, names: Iterable[str]) -> list[str]:

@@ -486,6 +486,14 @@ def test_source_that_is_a_file(tmp_path: Path) -> None:
         discover_scene(scene_for(tmp_path / "x.TIF", scene_id="s1"))
 
 
+def test_folder_far_too_big_for_a_scene(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("worker.scene_sources.MAX_LISTED_OBJECTS", 5)
+    for i in range(6):
+        (tmp_path / f"f{i}.txt").write_text("")
+    with pytest.raises(SourceNotFound, match="holds more than 5 files; point source at one scene's folder"):
+        discover_scene(scene_for(tmp_path, scene_id="s1"))
+
+
 def test_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(SourceNotFound, match=r"^scene s1: source '.*' holds no files$"):
         discover_scene(scene_for(tmp_path, scene_id="s1"))
