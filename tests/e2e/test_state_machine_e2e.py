@@ -1,0 +1,348 @@
+"""The deployed flow end to end under moto: synthesized state machine, real Lambda handlers, real worker.
+
+One moto world per module: `mock_aws` in this process (Step Functions executing ASL, Lambda, Batch,
+DynamoDB, SNS, SQS, S3, CloudFormation) plus a `ThreadedMotoServer` in this process that serves the *same*
+backends over HTTP to the worker subprocesses. GDAL in those subprocesses writes to it without trouble: the
+deadlock TOOLCHAIN-NOTES.md describes is GDAL writing to a server that runs in GDAL's *own* process; here
+the writer is always another process (as the Batch container is on AWS). A separate `moto_server`
+subprocess would split S3 from DynamoDB/Step Functions into two worlds that cannot see each other's data.
+
+Every Batch job the state machine submits runs the real `scoresby process` entrypoint, with exactly the
+submitted command and environment, against real Landsat 8 / Sentinel-2 files uploaded at module start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from tests.e2e import harness
+from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jobs_with
+from worker.cli import main as scoresby
+from worker.task_log import FAILED, SKIPPED, SUCCEEDED
+from worker.task_log_dynamo import DynamoTaskLog
+
+pytestmark = pytest.mark.slow
+
+SOURCES_BUCKET = "scoresby-e2e-sources"
+L8 = "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2"
+S2 = "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
+L8_ID = "LC08_L2SP_001062_20201031_20201106_02_T2"
+S2_ID = "S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
+BROKEN_ID = "LC08_L2SP_001062_20201031_20201106_02_T2_noB7"
+BLOG_FILES = "tiles/1/U/BT/2023/1/22/0/R10m/"
+MAIN_RUN = "e2e-main"
+SAMPLE_MESSAGES_ENV = "SCORESBY_SAMPLE_MESSAGES"
+"""Set to a file path to get the run's SNS messages there as Markdown (the samples in docs/OPERATIONS.md)."""
+
+
+def main_list() -> dict[str, Any]:
+    """Two good scenes and one whose source lacks SR_B7, which false_color_ice needs."""
+    return {
+        "run_name": MAIN_RUN,
+        "scenes": [
+            {"source": f"s3://{SOURCES_BUCKET}/{L8}/", "products": ["true_color", "ndvi"]},
+            {"source": f"s3://{SOURCES_BUCKET}/{S2}/", "products": ["true_color", "ndvi"]},
+            {
+                "scene_id": BROKEN_ID,
+                "source": f"s3://{SOURCES_BUCKET}/broken/{L8_ID}/",
+                "products": ["false_color_ice"],
+            },
+        ],
+    }
+
+
+def upload_sources(s3: Any) -> None:
+    """The real scenes into the sources bucket; the broken copy of the Landsat scene has no SR_B7."""
+    s3.create_bucket(Bucket=SOURCES_BUCKET)
+    for folder in (L8, S2):
+        for f in sorted((harness.REAL_DATA / folder).iterdir()):
+            if f.name != "PROVENANCE.md":
+                s3.upload_file(str(f), SOURCES_BUCKET, f"{folder}/{f.name}")
+    for f in sorted((harness.REAL_DATA / L8).iterdir()):
+        if f.name != "PROVENANCE.md" and not f.name.endswith("_SR_B7.TIF"):
+            s3.upload_file(str(f), SOURCES_BUCKET, f"broken/{L8_ID}/{f.name}")
+    for f in sorted((harness.REAL_DATA / S2).iterdir()):
+        if "_10m" in f.name:
+            s3.upload_file(str(f), SOURCES_BUCKET, f"{BLOG_FILES}{f.name}")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """app.py's stack, synthesized once for the module."""
+    return harness.synthesize_template(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="module")
+def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """moto with the stack's resources, the patches, the real handlers and the worker container runner."""
+    if not harness.REAL_DATA.is_dir():
+        pytest.skip(f"real sample data not found at {harness.REAL_DATA} (see ../shared/data/real/README.md)")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in harness.FAKE_CREDENTIALS.items():
+            mp.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "SCORESBY_TASK_TABLE"):
+            mp.delenv(key, raising=False)
+        with mock_aws(config=harness.MOTO_CONFIG):
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            try:
+                stack = harness.deploy_template(template)
+                harness.create_outputs_stack(stack.outputs)
+                upload_sources(boto3.client("s3"))
+                container = harness.WorkerContainer(f"http://{host}:{port}")
+                lambda_calls: list[dict[str, Any]] = []
+                fix_batch_casing(mp)
+                route_lambdas(mp, harness.real_handlers(stack.functions), lambda_calls)
+                run_batch_jobs_with(mp, container)
+                yield {"stack": stack, "container": container, "lambda_calls": lambda_calls}
+            finally:
+                server.stop()
+
+
+@pytest.fixture(scope="module")
+def main_run(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The main list submitted with `scoresby submit`, run to the end."""
+    stack: harness.MotoStack = world["stack"]
+    path = tmp_path_factory.mktemp("lists") / "main.json"
+    path.write_text(json.dumps(main_list()))
+    assert scoresby(["submit", str(path), "--stack", harness.STACK_NAME]) == 0
+    [execution] = boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)[
+        "executions"
+    ]
+    described = stack.wait(execution["executionArn"])
+    return {
+        "execution": described,
+        "list_path": path,
+        "runs": list(world["container"].runs),
+        "messages": stack.drain_messages(),
+    }
+
+
+def records(stack: harness.MotoStack, run: str) -> dict[str, Any]:
+    return {r.scene_id: r for r in DynamoTaskLog(stack.table_name).records(run)}
+
+
+def s3_keys(bucket: str, prefix: str = "") -> set[str]:
+    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+
+def job_failure_detail(runs: list[harness.ContainerRun]) -> str:
+    return "\n".join(f"{r.job_name} rc={r.returncode}: {r.stderr[-1500:]}" for r in runs if r.returncode)
+
+
+# --- the main run ----------------------------------------------------------------------------------
+
+
+def test_execution_succeeds_and_runs_one_real_job_per_scene(main_run):
+    assert main_run["execution"]["status"] == "SUCCEEDED", main_run["execution"].get("cause")
+    runs = main_run["runs"]
+    assert sorted(r.job_name for r in runs) == sorted(
+        ["scoresby-" + L8_ID, "scoresby-" + S2_ID, "scoresby-" + BROKEN_ID]
+    )
+    by_name = {r.job_name: r for r in runs}
+    assert by_name["scoresby-" + L8_ID].returncode == 0, job_failure_detail(runs)
+    assert by_name["scoresby-" + S2_ID].returncode == 0, job_failure_detail(runs)
+    broken = by_name["scoresby-" + BROKEN_ID]
+    assert broken.returncode != 0
+    assert "B7" in broken.stderr
+    # exactly what the state machine submitted: the image entrypoint + its command override, and the
+    # environment of the job definition plus the per-job overrides
+    assert broken.argv[-4:] == [
+        "--output",
+        f"s3://{world_output_bucket(main_run)}/products/",
+        "--run-name",
+        MAIN_RUN,
+    ]
+    assert json.loads(broken.argv[-5])["scene_id"] == BROKEN_ID
+    assert broken.job_env["SCORESBY_RUN_ID"] == MAIN_RUN
+    assert broken.job_env["SCORESBY_OVERWRITE"] == "false"
+    assert broken.job_env["SCORESBY_TASK_TABLE"]
+    assert broken.job_env["MANAGED_BY_AWS"] == "STARTED_BY_STEP_FUNCTIONS"
+
+
+def world_output_bucket(main_run: dict[str, Any]) -> str:
+    return json.loads(main_run["execution"]["output"])["summary_uri"].split("/")[2]
+
+
+def test_outputs_are_valid_cogs_with_stac_items_in_the_output_bucket(main_run, world, tmp_path):
+    from rio_cogeo.cogeo import cog_validate
+
+    stack: harness.MotoStack = world["stack"]
+    keys = s3_keys(stack.output_bucket, f"products/{MAIN_RUN}/")
+    s3 = boto3.client("s3")
+    for scene_id in (L8_ID, S2_ID):
+        base = f"products/{MAIN_RUN}/{scene_id}/{scene_id}"
+        for product in ("true_color", "ndvi"):
+            assert f"{base}_{product}.tif" in keys
+            assert f"{base}_{product}.png" in keys
+            local = tmp_path / f"{scene_id}_{product}.tif"
+            s3.download_file(stack.output_bucket, f"{base}_{product}.tif", str(local))
+            valid, errors, _ = cog_validate(str(local))
+            assert valid, errors
+        item = json.loads(s3.get_object(Bucket=stack.output_bucket, Key=f"{base}.json")["Body"].read())
+        assert item["type"] == "Feature" and item["id"] == scene_id
+    assert not any(f"/{BROKEN_ID}/" in k for k in keys), "a failed scene must leave no outputs"
+
+
+def test_task_log_has_succeeded_rows_and_the_failed_scene_with_its_reason(main_run, world):
+    rows = records(world["stack"], MAIN_RUN)
+    assert {k: r.status for k, r in rows.items()} == {L8_ID: SUCCEEDED, S2_ID: SUCCEEDED, BROKEN_ID: FAILED}
+    for scene_id in (L8_ID, S2_ID):
+        assert set(rows[scene_id].outputs) == {"true_color", "ndvi"}
+        assert rows[scene_id].attempts == 1
+        assert rows[scene_id].ran_on  # the Batch job id
+    broken = rows[BROKEN_ID]
+    assert broken.error["type"] == "MissingBands"
+    assert "B7" in broken.error["message"]
+    item = boto3.client("dynamodb").get_item(
+        TableName=world["stack"].table_name, Key={"run_id": {"S": MAIN_RUN}, "scene_id": {"S": BROKEN_ID}}
+    )["Item"]
+    assert item["batch_status_reason"]["S"] == "Essential container in task exited"
+
+
+def test_sns_sends_one_failure_message_and_the_run_summary(main_run):
+    messages = main_run["messages"]
+    failures = [m for m in messages if m["Subject"] == "Scoresby: a scene failed"]
+    assert len(failures) == 1
+    assert BROKEN_ID in failures[0]["Message"] and MAIN_RUN in failures[0]["Message"]
+    [summary] = [m for m in messages if m["Subject"].startswith(f"Scoresby {MAIN_RUN}:")]
+    assert summary["Subject"] == f"Scoresby {MAIN_RUN}: 2 succeeded, 1 failed, 0 skipped"
+    assert f"{BROKEN_ID}: MissingBands" in summary["Message"]
+    assert f"scoresby rerun {MAIN_RUN} --failed" in summary["Message"]
+    write_sample_messages(messages)
+
+
+def write_sample_messages(messages: list[dict[str, Any]]) -> None:
+    """With SCORESBY_SAMPLE_MESSAGES=path set, write the captured notifications as Markdown to that path."""
+    target = os.environ.get(SAMPLE_MESSAGES_ENV)
+    if not target:
+        return
+    parts = ["<!-- written by tests/e2e/test_state_machine_e2e.py (SCORESBY_SAMPLE_MESSAGES) -->", ""]
+    for m in messages:
+        parts += [f"Subject: {m['Subject']}", "", "```", m["Message"].rstrip("\n"), "```", ""]
+    Path(target).write_text("\n".join(parts))
+
+
+def test_summary_json_is_written_next_to_the_outputs(main_run, world):
+    stack: harness.MotoStack = world["stack"]
+    output = json.loads(main_run["execution"]["output"])
+    assert output["counts"] == {"scenes": 3, SUCCEEDED: 2, FAILED: 1, SKIPPED: 0, "PENDING": 0, "RUNNING": 0}
+    key = f"products/{MAIN_RUN}/summary.json"
+    assert output["summary_uri"] == f"s3://{stack.output_bucket}/{key}"
+    summary = json.loads(boto3.client("s3").get_object(Bucket=stack.output_bucket, Key=key)["Body"].read())
+    assert summary["totals"][SUCCEEDED] == 2 and summary["totals"][FAILED] == 1
+    assert {s["scene_id"]: s["status"] for s in summary["scenes"]}[BROKEN_ID] == FAILED
+
+
+def test_status_reports_the_run_from_the_task_log(main_run, capsys):
+    capsys.readouterr()
+    assert scoresby(["status", MAIN_RUN, "--stack", harness.STACK_NAME]) == 1  # a scene failed
+    out = capsys.readouterr().out
+    assert "SUCCEEDED 2" in out and "FAILED 1" in out
+    assert f"FAILED {BROKEN_ID} (attempts 1): MissingBands" in out
+
+
+# --- idempotence, reruns, bad input, the blog shape ------------------------------------------------
+
+
+def test_submitting_the_same_list_again_starts_no_second_execution(main_run, world, capsys):
+    stack: harness.MotoStack = world["stack"]
+    capsys.readouterr()
+    assert scoresby(["submit", str(main_run["list_path"]), "--stack", harness.STACK_NAME]) == 0
+    assert "already submitted" in capsys.readouterr().out
+    sfn = boto3.client("stepfunctions")
+    assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
+
+
+def test_a_second_execution_of_the_same_list_skips_done_scenes(main_run, world):
+    stack: harness.MotoStack = world["stack"]
+    jobs_before = len(world["container"].runs)
+    described = stack.wait(stack.start("e2e-main-again", main_list()))
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    new_jobs = world["container"].runs[jobs_before:]
+    # only the scene that is not done runs again; the done ones get no Batch job
+    assert [r.job_name for r in new_jobs] == ["scoresby-" + BROKEN_ID]
+    rows = records(stack, MAIN_RUN)
+    assert rows[L8_ID].status == SKIPPED and rows[S2_ID].status == SKIPPED
+    assert set(rows[L8_ID].outputs) == {"true_color", "ndvi"}
+    assert rows[BROKEN_ID].status == FAILED and rows[BROKEN_ID].attempts == 2
+    counts = json.loads(described["output"])["counts"]
+    assert (counts[SKIPPED], counts[FAILED], counts[SUCCEEDED]) == (2, 1, 0)
+    stack.drain_messages()
+
+
+def test_rerun_failed_resubmits_only_the_failed_scene(main_run, world, capsys):
+    stack: harness.MotoStack = world["stack"]
+    sfn = boto3.client("stepfunctions")
+    before = {
+        e["executionArn"] for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    }
+    jobs_before = len(world["container"].runs)
+    assert scoresby(["rerun", MAIN_RUN, "--failed", "--stack", harness.STACK_NAME]) == 0
+    after = sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    [new] = [e for e in after if e["executionArn"] not in before]
+    described = stack.wait(new["executionArn"])
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    sent = json.loads(described["input"])
+    assert sent["overwrite"] is True and [s["scene_id"] for s in sent["scenes"]] == [BROKEN_ID]
+    new_jobs = world["container"].runs[jobs_before:]
+    assert [r.job_name for r in new_jobs] == ["scoresby-" + BROKEN_ID]
+    assert new_jobs[0].job_env["SCORESBY_OVERWRITE"] == "true"
+    assert records(stack, MAIN_RUN)[BROKEN_ID].status == FAILED  # its band is still missing
+    stack.drain_messages()
+
+
+def test_invalid_input_fails_fast_with_invalid_input_and_submits_nothing(world):
+    stack: harness.MotoStack = world["stack"]
+    jobs_before = len(world["container"].runs)
+    bad = {
+        "run_name": "e2e-bad",
+        "scenes": [{"source": f"s3://{SOURCES_BUCKET}/{L8}/", "products": ["nvdi"]}],
+    }
+    described = stack.wait(stack.start("e2e-bad", bad))
+    assert described["status"] == "FAILED"
+    assert described["error"] == "InvalidInput"
+    assert "nvdi" in described["cause"]
+    assert len(world["container"].runs) == jobs_before
+    assert records(stack, "e2e-bad") == {}
+    rejected = [m for m in stack.drain_messages() if m["Subject"] == "Scoresby: scene list rejected"]
+    assert len(rejected) == 1 and "nvdi" in rejected[0]["Message"]
+
+
+def test_the_blog_input_shape_runs_as_is(world):
+    stack: harness.MotoStack = world["stack"]
+    jobs_before = len(world["container"].runs)
+    blog = {
+        "detail": {
+            "cells": [
+                {
+                    "files": f"s3://{SOURCES_BUCKET}/{BLOG_FILES}",
+                    "date": "20230122",
+                    "region_name": harness.REGION,
+                }
+            ]
+        }
+    }
+    described = stack.wait(stack.start("e2e-blog", blog))
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    [job] = world["container"].runs[jobs_before:]
+    assert job.returncode == 0, job.stderr[-2000:]
+    output = json.loads(described["output"])
+    assert output["counts"][SUCCEEDED] == 1
+    run_name = output["summary_uri"].split("/")[-2]
+    [row] = DynamoTaskLog(stack.table_name).records(run_name)
+    assert set(row.outputs) == {"band_merge", "true_color"}
+    keys = s3_keys(stack.output_bucket, f"products/{run_name}/{row.scene_id}/")
+    assert f"products/{run_name}/{row.scene_id}/{row.scene_id}_band_merge.tif" in keys
+    stack.drain_messages()
