@@ -26,37 +26,41 @@ INDEX_CMAPS = {"ndvi": "RdYlGn", "ndsi": "RdBu", "ndwi": "BrBG"}
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
 
 
-def _decimated_shape(width: int, height: int, max_px: int = QUICKLOOK_MAX_PX) -> tuple[int, int]:
-    factor = max(width, height) / max_px
-    if factor <= 1:
-        return height, width
-    return max(1, round(height / factor)), max(1, round(width / factor))
+def decimated_shape(width: int, height: int, max_px: int = QUICKLOOK_MAX_PX) -> tuple[int, int]:
+    """(rows, cols) of a read decimated by the smallest integer factor that fits in max_px.
+
+    An integer factor lands on (or between) the COG's power-of-two overviews, so GDAL serves the read
+    from an overview instead of decoding full resolution.
+    """
+    factor = max(1, -(-max(width, height) // max_px))
+    return max(1, -(-height // factor)), max(1, -(-width // factor))
 
 
 def _display_stretch(band: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """2-98 % linear stretch of a decimated uint16 band for display (band_merge quicklooks only)."""
+    """2-98 % linear stretch of a decimated uint16 band to uint8 for display (band_merge quicklooks)."""
     if not valid.any():
-        return np.zeros(band.shape, dtype=np.float32)
+        return np.zeros(band.shape, dtype=np.uint8)
     lo, hi = np.percentile(band[valid], (2, 98))
-    return np.clip((band.astype(np.float32) - lo) / max(hi - lo, 1.0), 0, 1)
+    scaled = np.clip((band.astype(np.float32) - lo) / max(hi - lo, 1.0), 0, 1)
+    return (scaled * 255).astype(np.uint8)
 
 
 def write_quicklook(cog_path: Path, png_path: Path, product: str, kind: str) -> None:
     """PNG of at most 1024 px from a decimated read (served by the COG's overviews); nodata transparent."""
     with rasterio.open(cog_path) as ds:
-        rows, cols = _decimated_shape(ds.width, ds.height)
+        rows, cols = decimated_shape(ds.width, ds.height)
         data = ds.read(out_shape=(ds.count, rows, cols), resampling=Resampling.nearest)
     if kind == "index":
-        values = np.ma.masked_invalid(data[0])
-        mpimg.imsave(png_path, values, cmap=INDEX_CMAPS.get(product, "viridis"), vmin=-1.0, vmax=1.0)
-        return
-    valid = (data != 0).all(axis=0)
-    if kind == "visual":
-        rgb = data[:3].astype(np.float32) / 255.0
+        values = data[0]
+        cmap = matplotlib.colormaps[INDEX_CMAPS.get(product, "viridis")]
+        rgba = cmap(np.clip((values + 1.0) / 2.0, 0.0, 1.0), bytes=True)
+        rgba[..., 3] = np.where(np.isfinite(values), 255, 0)
     else:
-        rgb = np.stack([_display_stretch(b, valid) for b in data[:3]])
-    rgba = np.concatenate([rgb, valid[None].astype(np.float32)]).transpose(1, 2, 0)
-    mpimg.imsave(png_path, rgba)
+        valid = (data != 0).all(axis=0)
+        rgb = data[:3] if kind == "visual" else np.stack([_display_stretch(b, valid) for b in data[:3]])
+        alpha = np.where(valid, 255, 0).astype(np.uint8)
+        rgba = np.concatenate([rgb.astype(np.uint8), alpha[None]]).transpose(1, 2, 0)
+    mpimg.imsave(png_path, np.ascontiguousarray(rgba))
 
 
 def _plot_dn_histograms(

@@ -212,9 +212,18 @@ def _index_tags(p: ProductPlan, files: SceneFiles) -> dict[str, str]:
 def _read_strips(
     grid: scene_io.Grid, readers: dict[str, scene_io.BandReader], sink: _Pass1, pool: ThreadPoolExecutor
 ) -> None:
+    """Read strip i+1 in the pool while strip i is accumulated: decoding overlaps the numpy work."""
     names = list(readers)
-    for window in grid.strips():
-        arrays = list(pool.map(lambda n, w=window: readers[n].read(w), names))
+
+    def submit(window: Any) -> list[Any]:
+        return [pool.submit(readers[n].read, window) for n in names]
+
+    windows = list(grid.strips())
+    pending = submit(windows[0])
+    for i, window in enumerate(windows):
+        arrays = [f.result() for f in pending]
+        if i + 1 < len(windows):
+            pending = submit(windows[i + 1])
         sink.add(window, dict(zip(names, arrays, strict=True)))
 
 
@@ -261,6 +270,66 @@ def _write_merge(p: ProductPlan, pass1: _Pass1, grid: scene_io.Grid, tmp: Path) 
     return path
 
 
+def _finish_product(
+    p: ProductPlan,
+    pass1: _Pass1,
+    grid: scene_io.Grid,
+    files: SceneFiles,
+    stretch: Mapping[str, Any],
+    tmp: Path,
+    out: Path,
+) -> BuiltProduct:
+    """Pass 2 of one product, then its COG, quicklook and histogram; logs the time of each step."""
+    scene_id = files.scene_id
+    steps: list[str] = []
+    t0 = t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        steps.append(f"{name} {now - t:.2f}")
+        t = now
+
+    meta: dict[str, Any] = {"bands": list(p.bands)}
+    if p.kind == "visual":
+        temp, extra = _write_visual(p, pass1, grid, tmp, stretch.get(p.name))
+        meta.update(extra)
+    elif p.kind == "merge":
+        temp = _write_merge(p, pass1, grid, tmp)
+    else:
+        temp = pass1.index_paths[p.name]
+        meta["formula"] = _index_tags(p, files)["SCORESBY_FORMULA"]
+    lap("pass2")
+    bp = BuiltProduct(
+        p,
+        out / f"{scene_id}_{p.name}.tif",
+        out / f"{scene_id}_{p.name}.png",
+        out / f"{scene_id}_{p.name}_hist.png",
+        meta,
+    )
+    scene_io.write_cog(temp, bp.cog)
+    temp.unlink()
+    lap("cog")
+    plots.write_quicklook(bp.cog, bp.quicklook, p.name, p.kind)
+    lap("quicklook")
+    title = f"{scene_id} {p.name} ({', '.join(p.bands)})"
+    if p.kind == "index":
+        plots.write_histogram(bp.histogram, title, bands=p.bands, index_hist=pass1.index_hists[p.name])
+    else:
+        plots.write_histogram(
+            bp.histogram,
+            title,
+            bands=p.bands,
+            dn_hists=[pass1.hists[b] for b in p.bands],
+            cutoffs=meta["stretch"]["cutoffs"] if p.kind == "visual" else None,
+        )
+    lap("histogram")
+    logger.info(
+        "scene %s: %s done in %.1f s (%s)", scene_id, p.name, time.perf_counter() - t0, ", ".join(steps)
+    )
+    return bp
+
+
 def build_products(
     files: SceneFiles, products: Sequence[str], stretch: Mapping[str, Any], workdir: Path
 ) -> BuiltScene:
@@ -300,45 +369,7 @@ def build_products(
             time.perf_counter() - t0,
         )
 
-        def finish(p: ProductPlan) -> BuiltProduct:
-            t = time.perf_counter()
-            meta: dict[str, Any] = {"bands": list(p.bands)}
-            if p.kind == "visual":
-                temp, extra = _write_visual(p, pass1, grid, tmp, stretch.get(p.name))
-                meta.update(extra)
-            elif p.kind == "merge":
-                temp = _write_merge(p, pass1, grid, tmp)
-            else:
-                temp = pass1.index_paths[p.name]
-                meta["formula"] = _index_tags(p, files)["SCORESBY_FORMULA"]
-            bp = BuiltProduct(
-                p,
-                out / f"{scene_id}_{p.name}.tif",
-                out / f"{scene_id}_{p.name}.png",
-                out / f"{scene_id}_{p.name}_hist.png",
-                meta,
-            )
-            scene_io.write_cog(temp, bp.cog)
-            temp.unlink()
-            plots.write_quicklook(bp.cog, bp.quicklook, p.name, p.kind)
-            title = f"{scene_id} {p.name} ({', '.join(p.bands)})"
-            if p.kind == "index":
-                plots.write_histogram(
-                    bp.histogram, title, bands=p.bands, index_hist=pass1.index_hists[p.name]
-                )
-            else:
-                cutoffs = meta["stretch"]["cutoffs"] if p.kind == "visual" else None
-                plots.write_histogram(
-                    bp.histogram,
-                    title,
-                    bands=p.bands,
-                    dn_hists=[pass1.hists[b] for b in p.bands],
-                    cutoffs=cutoffs,
-                )
-            logger.info("scene %s: %s done in %.1f s", scene_id, p.name, time.perf_counter() - t)
-            return bp
-
-        built = list(pool.map(finish, plans))
+        built = list(pool.map(lambda p: _finish_product(p, pass1, grid, files, stretch, tmp, out), plans))
     pass1.stack_path.unlink(missing_ok=True)
     item = build_item(
         scene_id=scene_id,
