@@ -37,8 +37,12 @@ def valid_dn(dn: np.ndarray, nodata: float | None = None) -> np.ndarray:
 def reflectance(dn: np.ndarray, scale: float = 1.0, offset: float = 0.0) -> np.ndarray:
     """Reflectance (float32) = DN * scale + offset, NaN where DN is 0 (nodata)."""
     out = dn.astype(np.float32)
-    out *= np.float32(scale)
-    out += np.float32(offset)
+    if scale:
+        # Offset in DN units first: Sentinel-2's -1000 DN is exact in float32, so DN 1000 gives exactly 0.
+        out += np.float32(offset / scale)
+        out *= np.float32(scale)
+    else:
+        out[:] = np.float32(offset)
     out[dn == 0] = np.nan
     return out
 
