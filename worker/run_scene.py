@@ -137,7 +137,12 @@ def load_scene_arg(value: str, products: str | None) -> Scene:
 
 def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool) -> SceneResult:
     """process_scene as one task: the place where task-log recording (SCORESBY_TASK_TABLE) hooks in."""
-    return process_scene(scene, output, run_name=run_name, overwrite=overwrite)
+    from worker.task_log_dynamo import record_job  # no-op unless SCORESBY_TASK_TABLE is set (AWS Batch)
+
+    with record_job(scene.scene_id, run_name, overwrite) as job:
+        result = process_scene(scene, output, run_name=run_name, overwrite=job.overwrite)
+        job.succeed(result.outputs, result.duration_s)
+    return result
 
 
 def _error_line(exc: BaseException, scene_label: str) -> str:
@@ -150,6 +155,9 @@ def _error_line(exc: BaseException, scene_label: str) -> str:
 def process_command(args: Namespace) -> int:
     """`scoresby process SCENE --output DEST`: exit 0 ok, 2 invalid input, 1 scene failed; one-line error."""
     verbose = bool(getattr(args, "verbose", False))
+    if not verbose:
+        # rasterio logs every GDAL error at INFO; the one-line error below already says what went wrong.
+        logging.getLogger("rasterio").setLevel(logging.WARNING)
     scene_label = "?"
     try:
         scene = load_scene_arg(args.scene, args.products)

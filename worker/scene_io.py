@@ -135,7 +135,9 @@ class BandReader:
             data = self.source.read(1, window=window)
         except RasterioError as exc:
             raise UnreadableRaster(
-                self.scene_id, f"band {self.band} file {self.path} cannot be read: {_one_line(exc)}"
+                self.scene_id,
+                f"band {self.band} file {self.path} cannot be read (truncated or corrupt?): "
+                f"GDAL says {_reason(exc, self.path)}",
             ) from exc
         if data.dtype == np.int16:
             data = np.where(data < 0, 0, data).astype(np.uint16)
@@ -150,6 +152,14 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _reason(exc: BaseException, path: str) -> str:
+    """GDAL's message on one line, without repeating the file name the caller already gives."""
+    text = _one_line(exc)
+    for quoted in (f"`{path}'", f"'{path}'", f'"{path}"', path):
+        text = text.replace(quoted, "the file")
+    return text
+
+
 def open_bands(scene_id: str, bands: dict[str, BandFile], stack: ExitStack) -> dict[str, BandReader]:
     """Open every band file once; a file GDAL cannot open or with an unsupported type is UnreadableRaster."""
     readers: dict[str, BandReader] = {}
@@ -158,7 +168,9 @@ def open_bands(scene_id: str, bands: dict[str, BandFile], stack: ExitStack) -> d
             ds = stack.enter_context(rasterio.open(bf.path))
         except RasterioError as exc:
             raise UnreadableRaster(
-                scene_id, f"band {name} file {bf.path} is not a readable raster: {_one_line(exc)}"
+                scene_id,
+                f"band {name} file {bf.path} is not a readable raster (GDAL says {_reason(exc, bf.path)}); "
+                "allowed: a GeoTIFF or JPEG2000 band file",
             ) from exc
         if ds.dtypes[0] not in ALLOWED_DTYPES:
             raise UnreadableRaster(
