@@ -50,6 +50,15 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+SOURCES_BUCKET = "scoresby-e2e-sources"
+L8 = "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2"
+S2 = "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
+L8_ID = "LC08_L2SP_001062_20201031_20201106_02_T2"
+S2_ID = "S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
+BROKEN_ID = "LC08_L2SP_001062_20201031_20201106_02_T2_noB7"
+"""The Landsat scene again, without SR_B7: false_color_ice fails on it with MissingBands."""
+BLOG_FILES = "tiles/1/U/BT/2023/1/22/0/R10m/"
+"""The Sentinel-2 scene's 10 m bands under a blog-style tiles/ prefix."""
 PSEUDO = {
     "AWS::Region": REGION,
     "AWS::AccountId": ACCOUNT,
@@ -460,3 +469,22 @@ class WorkerContainer:
             return BatchOutcome(0)
         # What AWS Batch reports for a container that exited non-zero.
         return BatchOutcome(proc.returncode, "Essential container in task exited")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Source scenes
+
+
+def upload_sources(s3: Any) -> None:
+    """The real scenes into the sources bucket; the broken copy of the Landsat scene has no SR_B7."""
+    s3.create_bucket(Bucket=SOURCES_BUCKET)
+    for folder in (L8, S2):
+        for f in sorted((REAL_DATA / folder).iterdir()):
+            if f.name != "PROVENANCE.md":
+                s3.upload_file(str(f), SOURCES_BUCKET, f"{folder}/{f.name}")
+    for f in sorted((REAL_DATA / L8).iterdir()):
+        if f.name != "PROVENANCE.md" and not f.name.endswith("_SR_B7.TIF"):
+            s3.upload_file(str(f), SOURCES_BUCKET, f"broken/{L8_ID}/{f.name}")
+    for f in sorted((REAL_DATA / S2).iterdir()):
+        if "_10m" in f.name:
+            s3.upload_file(str(f), SOURCES_BUCKET, f"{BLOG_FILES}{f.name}")

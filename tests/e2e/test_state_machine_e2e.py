@@ -1,44 +1,35 @@
 """The deployed flow end to end under moto: synthesized state machine, real Lambda handlers, real worker.
 
-One moto world per module: `mock_aws` in this process (Step Functions executing ASL, Lambda, Batch,
-DynamoDB, SNS, SQS, S3, CloudFormation) plus a `ThreadedMotoServer` in this process that serves the *same*
-backends over HTTP to the worker subprocesses. GDAL in those subprocesses writes to it without trouble: the
-deadlock TOOLCHAIN-NOTES.md describes is GDAL writing to a server that runs in GDAL's *own* process; here
-the writer is always another process (as the Batch container is on AWS). A separate `moto_server`
-subprocess would split S3 from DynamoDB/Step Functions into two worlds that cannot see each other's data.
+One moto world for the tests/e2e package (fixtures in conftest.py): `mock_aws` in this process (Step
+Functions executing ASL, Lambda, Batch, DynamoDB, SNS, SQS, S3, CloudFormation) plus a `ThreadedMotoServer`
+in this process that serves the *same* backends over HTTP to the worker subprocesses. GDAL in those
+subprocesses writes to it without trouble: the deadlock TOOLCHAIN-NOTES.md describes is GDAL writing to a
+server that runs in GDAL's *own* process; here the writer is always another process (as the Batch container
+is on AWS). A separate `moto_server` subprocess would split S3 from DynamoDB/Step Functions into two worlds
+that cannot see each other's data.
 
 Every Batch job the state machine submits runs the real `scoresby process` entrypoint, with exactly the
-submitted command and environment, against real Landsat 8 / Sentinel-2 files uploaded at module start.
+submitted command and environment, against real Landsat 8 / Sentinel-2 files uploaded at package start.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from tests.e2e import harness
-from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jobs_with
+from tests.e2e.harness import BLOG_FILES, BROKEN_ID, L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
 from worker.cli import main as scoresby
 from worker.task_log import FAILED, SKIPPED, SUCCEEDED
 from worker.task_log_dynamo import DynamoTaskLog
 
 pytestmark = pytest.mark.slow
 
-SOURCES_BUCKET = "scoresby-e2e-sources"
-L8 = "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2"
-S2 = "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
-L8_ID = "LC08_L2SP_001062_20201031_20201106_02_T2"
-S2_ID = "S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
-BROKEN_ID = "LC08_L2SP_001062_20201031_20201106_02_T2_noB7"
-BLOG_FILES = "tiles/1/U/BT/2023/1/22/0/R10m/"
 MAIN_RUN = "e2e-main"
 SAMPLE_MESSAGES_ENV = "SCORESBY_SAMPLE_MESSAGES"
 """Set to a file path to get the run's SNS messages there as Markdown (the samples in docs/OPERATIONS.md)."""
@@ -60,72 +51,34 @@ def main_list() -> dict[str, Any]:
     }
 
 
-def upload_sources(s3: Any) -> None:
-    """The real scenes into the sources bucket; the broken copy of the Landsat scene has no SR_B7."""
-    s3.create_bucket(Bucket=SOURCES_BUCKET)
-    for folder in (L8, S2):
-        for f in sorted((harness.REAL_DATA / folder).iterdir()):
-            if f.name != "PROVENANCE.md":
-                s3.upload_file(str(f), SOURCES_BUCKET, f"{folder}/{f.name}")
-    for f in sorted((harness.REAL_DATA / L8).iterdir()):
-        if f.name != "PROVENANCE.md" and not f.name.endswith("_SR_B7.TIF"):
-            s3.upload_file(str(f), SOURCES_BUCKET, f"broken/{L8_ID}/{f.name}")
-    for f in sorted((harness.REAL_DATA / S2).iterdir()):
-        if "_10m" in f.name:
-            s3.upload_file(str(f), SOURCES_BUCKET, f"{BLOG_FILES}{f.name}")
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """app.py's stack, synthesized once for the module."""
-    return harness.synthesize_template(tmp_path_factory.mktemp("cdk.out"))
-
-
-@pytest.fixture(scope="module")
-def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """moto with the stack's resources, the patches, the real handlers and the worker container runner."""
-    if not harness.REAL_DATA.is_dir():
-        pytest.skip(f"real sample data not found at {harness.REAL_DATA} (see ../shared/data/real/README.md)")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in harness.FAKE_CREDENTIALS.items():
-            mp.setenv(key, value)
-        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "SCORESBY_TASK_TABLE"):
-            mp.delenv(key, raising=False)
-        with mock_aws(config=harness.MOTO_CONFIG):
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
-            try:
-                stack = harness.deploy_template(template)
-                harness.create_outputs_stack(stack.outputs)
-                upload_sources(boto3.client("s3"))
-                container = harness.WorkerContainer(f"http://{host}:{port}")
-                lambda_calls: list[dict[str, Any]] = []
-                fix_batch_casing(mp)
-                route_lambdas(mp, harness.real_handlers(stack.functions), lambda_calls)
-                run_batch_jobs_with(mp, container)
-                yield {"stack": stack, "container": container, "lambda_calls": lambda_calls}
-            finally:
-                server.stop()
-
-
 @pytest.fixture(scope="module")
 def main_run(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The main list submitted with `scoresby submit`, run to the end."""
     stack: harness.MotoStack = world["stack"]
     path = tmp_path_factory.mktemp("lists") / "main.json"
     path.write_text(json.dumps(main_list()))
+    jobs_before = len(world["container"].runs)
     assert scoresby(["submit", str(path), "--stack", harness.STACK_NAME]) == 0
-    [execution] = boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)[
-        "executions"
-    ]
+    [execution] = main_executions(stack)
     described = stack.wait(execution["executionArn"])
     return {
         "execution": described,
         "list_path": path,
-        "runs": list(world["container"].runs),
+        "runs": list(world["container"].runs[jobs_before:]),
         "messages": stack.drain_messages(),
     }
+
+
+def main_executions(stack: harness.MotoStack) -> list[dict[str, Any]]:
+    """Executions `scoresby submit` started for the main list (named <run name>-<hash>)."""
+    sfn = boto3.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    mine = [e for e in executions if e["name"].startswith(MAIN_RUN + "-")]
+    return [
+        e
+        for e in mine
+        if "overwrite" not in json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+    ]
 
 
 def records(stack: harness.MotoStack, run: str) -> dict[str, Any]:
@@ -261,14 +214,13 @@ def test_submitting_the_same_list_again_starts_no_second_execution(main_run, wor
     capsys.readouterr()
     assert scoresby(["submit", str(main_run["list_path"]), "--stack", harness.STACK_NAME]) == 0
     assert "already submitted" in capsys.readouterr().out
-    sfn = boto3.client("stepfunctions")
-    assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
+    assert len(main_executions(stack)) == 1
 
 
 def test_a_second_execution_of_the_same_list_skips_done_scenes(main_run, world):
     stack: harness.MotoStack = world["stack"]
     jobs_before = len(world["container"].runs)
-    described = stack.wait(stack.start("e2e-main-again", main_list()))
+    described = stack.wait(stack.start("second-run-of-e2e-main", main_list()))
     assert described["status"] == "SUCCEEDED", described.get("cause")
     new_jobs = world["container"].runs[jobs_before:]
     # only the scene that is not done runs again; the done ones get no Batch job

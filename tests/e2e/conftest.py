@@ -1,0 +1,56 @@
+"""One moto world for the tests/e2e package: the synthesized stack in moto, patches, handlers, worker.
+
+Package-scoped so the CDK app is synthesized once (about 15 s and a node process) and the real scenes are
+uploaded once; `mock_aws` is active only while tests of this package run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from tests.e2e import harness
+from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jobs_with
+
+
+@pytest.fixture(scope="package")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """app.py's stack, synthesized once for the package."""
+    return harness.synthesize_template(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="package")
+def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """moto with the stack's resources, the patches, the real handlers and the worker container runner.
+
+    Yields {"stack": MotoStack, "container": WorkerContainer, "lambda_calls": [...], "monkeypatch": ...}.
+    """
+    if not harness.REAL_DATA.is_dir():
+        pytest.skip(f"real sample data not found at {harness.REAL_DATA} (see ../shared/data/real/README.md)")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in harness.FAKE_CREDENTIALS.items():
+            mp.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "SCORESBY_TASK_TABLE"):
+            mp.delenv(key, raising=False)
+        with mock_aws(config=harness.MOTO_CONFIG):
+            # The same in-process backends over HTTP, for the worker subprocesses (see the e2e module doc).
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            try:
+                stack = harness.deploy_template(template)
+                harness.create_outputs_stack(stack.outputs)
+                harness.upload_sources(boto3.client("s3"))
+                container = harness.WorkerContainer(f"http://{host}:{port}")
+                lambda_calls: list[dict[str, Any]] = []
+                fix_batch_casing(mp)
+                route_lambdas(mp, harness.real_handlers(stack.functions), lambda_calls)
+                run_batch_jobs_with(mp, container)
+                yield {"stack": stack, "container": container, "lambda_calls": lambda_calls}
+            finally:
+                server.stop()
