@@ -109,6 +109,7 @@ class PipelineStack(Stack):
         CfnOutput(self, "OutputBucketName", value=storage.output_bucket.bucket_name)
         CfnOutput(self, "OutputRoot", value=storage.output_root)
         CfnOutput(self, "TaskTableName", value=table.table_name)
+        CfnOutput(self, "WorkBucketName", value=storage.items_bucket.bucket_name)
         CfnOutput(self, "TopicArn", value=notifications.topic.topic_arn)
         CfnOutput(self, "ExecutionLogGroupName", value=workflow.log_group.log_group_name)
         CfnOutput(self, "JobLogGroupName", value=compute.log_group.log_group_name)

@@ -33,6 +33,7 @@ LAMBDA_WORKER_MODULES = (
     "task_log_dynamo.py",
 )
 ITEMS_PREFIX = "items/"
+LISTS_PREFIX = "lists/"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
@@ -107,6 +108,19 @@ class RunFunctions(Construct):
         )
         grant_planning(task_table, self.init_function)
         grant_object_writes(items_bucket, self.init_function, f"{ITEMS_PREFIX}*", read=False)
+        # `scoresby submit` stores scene lists over Step Functions' 256 KiB input quota under lists/.
+        iam.Grant.add_to_principal(
+            grantee=self.init_function,
+            actions=["s3:GetObject"],
+            resource_arns=[items_bucket.arn_for_objects(f"{LISTS_PREFIX}*")],
+        )
+        acknowledge(
+            self.init_function.role,  # type: ignore[arg-type]
+            "IAM5",
+            "The init function reads scene lists too large for the execution input, which `scoresby submit` "
+            "stores under lists/ with a key made from the list's hash.",
+            finding=f"Resource::{token_text(self, items_bucket.bucket_arn)}/{LISTS_PREFIX}*",
+        )
         acknowledge(
             self.init_function.role,  # type: ignore[arg-type]
             "IAM5",

@@ -25,6 +25,9 @@ INLINE_MAX_ITEMS = 500
 INLINE_MAX_BYTES = 128 * 1024
 """Serialized items above this go to S3: half of Step Functions' 256 KiB state payload, leaving room."""
 ITEMS_PREFIX = "items/"
+LISTS_PREFIX = "lists/"
+"""`scoresby submit` puts lists over the 256 KiB execution-input quota here; the input names the object."""
+LIST_REFERENCE = "scene_list_s3"
 JOB_NAME_MAX = 128
 _JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -46,6 +49,31 @@ def _check_event(event: Any) -> tuple[Any, bool]:
     return event, False
 
 
+def _load_list_reference(doc: Any, settings: InitSettings, s3_client: Any) -> Any:
+    """{"scene_list_s3": "s3://<work bucket>/lists/..."} -> the scene list stored there; other input as is."""
+    if not (isinstance(doc, dict) and LIST_REFERENCE in doc):
+        return doc
+    uri = doc[LIST_REFERENCE]
+    allowed = f"s3://{settings.items_bucket}/{LISTS_PREFIX}"
+    if set(doc) != {LIST_REFERENCE} or not isinstance(uri, str) or not uri.startswith(allowed):
+        raise InvalidInput(
+            f"{LIST_REFERENCE}: {uri!r} is not allowed; allowed: {allowed}<name>.json as the only field "
+            "(besides overwrite)"
+        )
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3")
+    key = uri[len(f"s3://{settings.items_bucket}/") :]
+    try:
+        body = s3_client.get_object(Bucket=settings.items_bucket, Key=key)["Body"].read()
+        return json.loads(body)
+    except s3_client.exceptions.NoSuchKey as exc:
+        raise InvalidInput(f"{LIST_REFERENCE}: {uri} does not exist") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{LIST_REFERENCE}: {uri} is not valid JSON: {exc.msg}") from exc
+
+
 def _check_output(plan: RunPlan, default_output: str) -> str:
     """The run's output: the list's own or the stack's; must lie under the stack's output root (job rights)."""
     output = plan.output or default_output
@@ -63,7 +91,7 @@ def plan_run(
 ) -> dict[str, Any]:
     """Validate, plan and package one run; returns the state the Map reads (JSON-safe)."""
     doc, overwrite = _check_event(event)
-    plan = parse_scene_list(doc)
+    plan = parse_scene_list(_load_list_reference(doc, settings, s3_client))
     output = _check_output(plan, settings.output)
     task_log = task_log or DynamoTaskLog(settings.task_table)
     to_run: list[Scene] = task_log.plan(plan.run_name, list(plan.scenes), output, overwrite)
