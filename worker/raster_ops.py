@@ -183,18 +183,24 @@ def resolve_stretch(spec: Mapping[str, Any] | None, hists: Sequence[np.ndarray])
     return Stretch(luts=luts, record=record)
 
 
+def _all_valid(channels: Sequence[np.ndarray]) -> np.ndarray:
+    valid = channels[0] != 0
+    for ch in channels[1:]:
+        valid &= ch != 0
+    return valid
+
+
 def apply_luts(channels: Sequence[np.ndarray], luts: Sequence[np.ndarray]) -> np.ndarray:
     """Stretch uint16 channels to an (n, rows, cols) uint8 stack; nodata (0) in any channel is 0 in all."""
-    out = np.stack([lut[ch] for ch, lut in zip(channels, luts, strict=True)])
-    nodata = np.zeros(out.shape[1:], dtype=bool)
-    for ch in channels:
-        nodata |= ch == 0
-    out[:, nodata] = 0
+    out = np.empty((len(channels), *channels[0].shape), dtype=np.uint8)
+    for i, (ch, lut) in enumerate(zip(channels, luts, strict=True)):
+        np.take(lut, ch, out=out[i])  # take is faster than fancy indexing for a table lookup
+    out *= _all_valid(channels)  # multiplying by the bool mask beats boolean-index assignment
     return out
 
 
 def mask_any_nodata(channels: Sequence[np.ndarray]) -> np.ndarray:
     """Stack uint16 channels to (n, rows, cols); a pixel that is 0 in any channel becomes 0 in all."""
     out = np.stack(list(channels))
-    out[:, (out == 0).any(axis=0)] = 0
+    out *= _all_valid(channels)
     return out

@@ -180,10 +180,11 @@ class _Pass1:
             self.index_paths[p.name] = path
             self.index_ds[p.name] = ds
 
-    def add(self, window: Any, data: dict[str, np.ndarray]) -> None:
-        """Accumulate one strip: histograms, raw stack bands, index values."""
+    def add(self, window: Any, data: dict[str, np.ndarray], hists: dict[str, np.ndarray]) -> None:
+        """Accumulate one strip: histograms (counted by the reader threads), raw stack bands, indices."""
+        for b, h in hists.items():
+            self.hists[b] += h
         for i, b in enumerate(self.stack_bands, start=1):
-            self.hists[b] += raster_ops.dn_histogram(data[b])
             self.stack_ds.write(data[b], i, window=window)  # type: ignore[union-attr]
         for p in self.index_plans:
             a, b = (self.files.bands[n] for n in p.bands)
@@ -212,19 +213,29 @@ def _index_tags(p: ProductPlan, files: SceneFiles) -> dict[str, str]:
 def _read_strips(
     grid: scene_io.Grid, readers: dict[str, scene_io.BandReader], sink: _Pass1, pool: ThreadPoolExecutor
 ) -> None:
-    """Read strip i+1 in the pool while strip i is accumulated: decoding overlaps the numpy work."""
+    """Read strip i+1 in the pool while strip i is accumulated: decoding overlaps the numpy work.
+
+    The reader threads also count the DN histograms (np.bincount releases the GIL), so both cores share them.
+    """
     names = list(readers)
+    histogram_bands = set(sink.stack_bands)
+
+    def read(name: str, window: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        data = readers[name].read(window)
+        return data, (raster_ops.dn_histogram(data) if name in histogram_bands else None)
 
     def submit(window: Any) -> list[Any]:
-        return [pool.submit(readers[n].read, window) for n in names]
+        return [pool.submit(read, n, window) for n in names]
 
     windows = list(grid.strips())
     pending = submit(windows[0])
     for i, window in enumerate(windows):
-        arrays = [f.result() for f in pending]
+        results = [f.result() for f in pending]
         if i + 1 < len(windows):
             pending = submit(windows[i + 1])
-        sink.add(window, dict(zip(names, arrays, strict=True)))
+        data = {n: r[0] for n, r in zip(names, results, strict=True)}
+        hists = {n: r[1] for n, r in zip(names, results, strict=True) if r[1] is not None}
+        sink.add(window, data, hists)
 
 
 def _write_visual(
