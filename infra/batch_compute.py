@@ -78,8 +78,8 @@ class BatchCompute(Construct):
         acknowledge(
             self.compute_environment,
             "IAM4",
-            "The ECS container-instance role of a Batch EC2 compute environment needs AWS's managed ECS agent "
-            "policy (register the instance, pull images, send logs); AWS keeps it in step with the agent.",
+            "The ECS container-instance role of a Batch EC2 compute environment needs AWS's managed ECS "
+            "agent policy (register the instance, pull images, send logs); AWS updates it with the agent.",
             finding="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
         )
         self.job_queue = batch.JobQueue(

@@ -14,7 +14,7 @@ CONTEXT_EXCLUDES = (".git", ".venv", "node_modules", "cdk.out", "tests", "**/__p
 
 
 class ImageRepository(Construct):
-    """Stages the worker image (amd64, for r-class instances); `image` is what the Batch job definition runs."""
+    """Stages the worker image (amd64, for r-class instances); `image` is what the job definition runs."""
 
     def __init__(
         self,

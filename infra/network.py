@@ -1,4 +1,4 @@
-"""The VPC of the Batch instances: an existing one by id, or public subnets only with an S3 gateway endpoint."""
+"""The VPC of the Batch instances: an existing one by id, or public subnets and an S3 gateway endpoint."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from constructs import Construct
 
 
 class Network(Construct):
-    """No NAT gateway: instances get public IPs for ECR/CloudWatch and reach S3 through the gateway endpoint."""
+    """No NAT gateway: instances get public IPs for ECR/CloudWatch and reach S3 via the gateway endpoint."""
 
     def __init__(
         self,
@@ -22,7 +22,7 @@ class Network(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         if vpc_id:
-            # Needs an explicit account/region and credentials at the first synth (result cached in cdk.context.json).
+            # Needs an explicit account/region and credentials at first synth (cached in cdk.context.json).
             self.vpc: ec2.IVpc = ec2.Vpc.from_lookup(self, "Vpc", vpc_id=vpc_id)
             return
         vpc = ec2.Vpc(

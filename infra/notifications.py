@@ -1,4 +1,4 @@
-"""SNS topic for run summaries and per-scene failures: KMS-encrypted, TLS-only, optional e-mail subscription."""
+"""SNS topic for run summaries and per-scene failures: KMS-encrypted, TLS-only, optional e-mail."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Scoresby stack: composes storage, task log, network, Batch, image, notifications, functions and workflow."""
+"""The Scoresby stack: composes storage, task log, network, Batch, image, topic, functions, workflow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The init and summary Lambdas, both from one staged asset: lambdas/ plus the pure worker modules they import."""
+"""The init and summary Lambdas, from one staged asset: lambdas/ plus the pure worker modules they use."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def lambda_code(source_root: Path) -> lambda_.Code:
 
 
 class RunFunctions(Construct):
-    """init (validate, plan, write item lists) and summary (count, write summary.json, compose the message)."""
+    """init (validate, plan, write item lists) and summary (count, write summary.json, compose message)."""
 
     def __init__(
         self,

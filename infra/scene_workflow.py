@@ -1,4 +1,4 @@
-"""The run's state machine: init → Map over scenes (Batch submitJob.sync, Catch → FAILED + SNS) → summary → SNS."""
+"""The run's state machine: init → Map (Batch submitJob.sync; Catch → FAILED + SNS) → summary → SNS."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ BATCH_THROTTLING_ERRORS = (
     "Batch.TooManyRequestsException",
     "Batch.ServerException",
 )
-"""Errors of the SubmitJob API itself (throttling, service errors), retried with backoff; a failed job is not."""
+"""Errors of the SubmitJob API itself (throttling, service errors), retried with backoff; failed jobs not."""
 SCENE_FAILED_SUBJECT = "Scoresby: a scene failed"
 INVALID_INPUT = "InvalidInput"
 
@@ -158,7 +158,7 @@ class SceneWorkflow(Construct):
     def _acknowledge_generated_permissions(
         self, init_function: lambda_.IFunction, summary_function: lambda_.IFunction, items_bucket: s3.IBucket
     ) -> None:
-        """Wildcards in the policies CDK's Step Functions integrations generate, each with why it is needed."""
+        """Wildcards in the policies CDK's Step Functions integrations generate, each with its reason."""
         sm = self.state_machine
         name = {
             "Fn::Select": [
@@ -166,7 +166,9 @@ class SceneWorkflow(Construct):
                 {"Fn::Split": [":", {"Ref": Stack.of(self).resolve(sm.state_machine_arn)["Ref"]}]},
             ]
         }
-        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{json.dumps(name, separators=(',', ':'))}"
+        executions = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:" + json.dumps(
+            name, separators=(",", ":")
+        )
         findings = [
             (
                 "Resource::*",
@@ -176,21 +178,21 @@ class SceneWorkflow(Construct):
             ),
             (
                 f"Resource::{token_text(self, init_function.function_arn)}:*",
-                "CDK's LambdaInvoke grant covers the function's versions and aliases (ARN:*); only this function.",
+                "LambdaInvoke's grant covers versions and aliases (ARN:*) of this one function only.",
             ),
             (
                 f"Resource::{token_text(self, summary_function.function_arn)}:*",
-                "CDK's LambdaInvoke grant covers the function's versions and aliases (ARN:*); only this function.",
+                "LambdaInvoke's grant covers versions and aliases (ARN:*) of this one function only.",
             ),
             (
                 "Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/*",
-                "BatchSubmitJob grants SubmitJob on job-definition/* because a job definition ARN carries its "
+                "BatchSubmitJob grants SubmitJob on job-definition/* as a job definition ARN carries its "
                 "revision; the job queue is a single ARN, so jobs still go only to this stack's queue.",
             ),
             (
                 f"Resource::arn:<AWS::Partition>:s3:::{token_text(self, items_bucket.bucket_name)}/*",
-                "The Distributed Map's ItemReader reads the run's item list, whose key is made at run time, from "
-                "the stack's own work bucket (read-only).",
+                "The Distributed Map's ItemReader reads the run's item list, whose key is made at run time, "
+                "from the stack's own work bucket (read-only).",
             ),
             (
                 "Action::kms:GenerateDataKey*",
@@ -198,11 +200,11 @@ class SceneWorkflow(Construct):
             ),
             (
                 f"Resource::{executions}:*",
-                "A Distributed Map starts child executions of this state machine; their names are made at run time.",
+                "A Distributed Map starts child executions of this state machine; names are made at runtime.",
             ),
             (
                 f"Resource::{executions}/Scenes:*",
-                "A Distributed Map manages the child executions of its 'Scenes' map run; names are made at run time.",
+                "A Distributed Map manages the child executions of its 'Scenes' map run (run-time names).",
             ),
         ]
         for finding, reason in findings:
@@ -278,7 +280,8 @@ class SceneWorkflow(Construct):
             },
             # Keep an error the worker recorded itself (e.g. MissingBands); add Batch's reason beside it.
             update_expression=(
-                "SET #status = :failed, #finished_at = :now, #reason = :reason, #error = if_not_exists(#error, :error)"
+                "SET #status = :failed, #finished_at = :now, #reason = :reason, "
+                "#error = if_not_exists(#error, :error)"
             ),
             expression_attribute_names={
                 "#status": "status",

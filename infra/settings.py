@@ -1,4 +1,4 @@
-"""Deployment settings read from CDK context (cdk.json, `-c key=value`), with the defaults docs/AWS.md lists."""
+"""Deployment settings read from CDK context (cdk.json, `-c key=value`); defaults as in docs/AWS.md."""
 
 from __future__ import annotations
 

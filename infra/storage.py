@@ -1,4 +1,4 @@
-"""S3 storage: the output bucket (created, or an existing one by name), the work bucket and the access-log bucket."""
+"""S3 storage: the output bucket (created, or an existing one by name), work and access-log buckets."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Storage(Construct):
         *,
         output_bucket_name: str | None = None,
         output_prefix: str = "products/",
-        items_expire_after: Duration = Duration.days(30),
+        items_expire_after_days: int = 30,
     ) -> None:
         super().__init__(scope, construct_id)
         # Grant log delivery through a bucket policy instead of the legacy LogDeliveryWrite ACL, so every
@@ -70,7 +70,7 @@ class Storage(Construct):
             **_secure_bucket_props(),  # type: ignore[arg-type]
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="work/",
-            lifecycle_rules=[s3.LifecycleRule(expiration=items_expire_after)],
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(items_expire_after_days))],
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=False,
         )

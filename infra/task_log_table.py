@@ -21,7 +21,7 @@ def _attribute(name: str, types: dict[str, str]) -> dynamodb.Attribute:
 
 
 class TaskLogTable(Construct):
-    """On-demand, encrypted (AWS-managed KMS key), point-in-time-recoverable table keyed (run_id, scene_id)."""
+    """On-demand, KMS-encrypted (AWS-managed key), point-in-time-recoverable; keyed (run_id, scene_id)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy = RemovalPolicy.RETAIN

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import socket
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from worker.config import JobSettings
 from worker.task_log import (
     FAILED,
     PENDING,
@@ -33,7 +35,13 @@ SCENE_INDEX = "by-scene"
 """GSI to find a scene's earlier finished rows, newest first (skip-if-done across runs)."""
 SCENE_INDEX_PARTITION_KEY = "scene_id"
 SCENE_INDEX_SORT_KEY = "finished_at"
-PLAN_THREADS = 8
+BULK_LOOKUP_MIN = 200
+"""Runs with at least this many scenes look up earlier results with one index Scan, not a Query each."""
+
+
+_KEEP_CREATED_AND_ATTEMPTS = (
+    "#created_at = if_not_exists(#created_at, :now), #attempts = if_not_exists(#attempts, :zero)"
+)
 
 
 def table_schema() -> dict[str, Any]:
@@ -191,16 +199,69 @@ class DynamoTaskLog:
         """
         existing = {i[SORT_KEY]: i for i in self._items(run_id)}
         now = utc_now()
+        # Large runs read the finished rows of this output once (one Scan of the sparse index) instead of
+        # one index Query per scene; small runs query, so they never read a big table's history.
+        done_index = None
+        if not overwrite and len(scenes) >= BULK_LOOKUP_MIN:
+            done_index = self._done_rows(output_root, {sc.scene_id for sc in scenes})
+        # Sequential on purpose: one write per scene (plus one query for small runs) fits the init
+        # Lambda's 15 minutes for 10,000 scenes, and moto's in-process backend is not thread-safe.
+        to_run = []
+        new_rows: list[dict[str, Any]] = []
+        for position, sc in enumerate(scenes):
+            current = existing.get(sc.scene_id)
+            if self._plan_one(
+                run_id, position, sc, output_root, overwrite, current, now, done_index, new_rows
+            ):
+                to_run.append(sc)
+        self._put_new_rows(new_rows)
+        return to_run
 
-        def one(position_scene: tuple[int, Any]) -> Any | None:
-            position, scene = position_scene
-            return self._plan_one(
-                run_id, position, scene, output_root, overwrite, existing.get(scene.scene_id), now
-            )
+    def _put_new_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Create PENDING rows, each only if absent (conditional PutItem; a transaction would cost double)."""
+        condition = {
+            "ConditionExpression": "attribute_not_exists(#pk)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+        }
+        for row in rows:
+            try:
+                self._client.put_item(TableName=self.table_name, Item=self._ser(row), **condition)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                # Planned concurrently by another execution of the same run: schedule it again.
+                log.info("scene %s of run %s was planned concurrently", row[SORT_KEY], row[PARTITION_KEY])
+                fields = {
+                    k: v
+                    for k, v in row.items()
+                    if k not in (PARTITION_KEY, SORT_KEY, "attempts", "created_at")
+                }
+                self._update(
+                    row[PARTITION_KEY],
+                    row[SORT_KEY],
+                    fields,
+                    removes=("error", "finished_at", "duration_s", "skipped_from"),
+                    extra=_KEEP_CREATED_AND_ATTEMPTS,
+                )
 
-        with ThreadPoolExecutor(max_workers=PLAN_THREADS) as pool:
-            results = list(pool.map(one, enumerate(scenes)))
-        return [s for s in results if s is not None]
+    def _done_rows(self, output_root: str, scene_ids: set[str]) -> dict[str, list[TaskRecord]]:
+        """SUCCEEDED/SKIPPED rows of `output_root` for these scenes, newest first, from one index Scan."""
+        found: dict[str, list[TaskRecord]] = {}
+        paginator = self._client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName=SCENE_INDEX,
+            FilterExpression="#status IN (:ok, :skipped) AND #root = :root",
+            ExpressionAttributeNames={"#status": "status", "#root": "output_root"},
+            ExpressionAttributeValues=self._ser(
+                {":ok": SUCCEEDED, ":skipped": SKIPPED, ":root": output_root}
+            ),
+        ):
+            for item in page.get("Items", []):
+                record = record_from_item(self._deser(item))
+                if record.scene_id in scene_ids:
+                    found.setdefault(record.scene_id, []).append(record)
+        for records in found.values():
+            records.sort(key=lambda r: r.finished_at or "", reverse=True)
+        return found
 
     def _plan_one(
         self,
@@ -211,7 +272,10 @@ class DynamoTaskLog:
         overwrite: bool,
         current: dict[str, Any] | None,
         now: str,
+        done_index: dict[str, list[TaskRecord]] | None,
+        new_rows: list[dict[str, Any]],
     ) -> Any | None:
+        """Decide one scene: SKIPPED now, a new PENDING row (appended to `new_rows`), or back to PENDING."""
         products = list(scene.products)
         base = {
             "position": position,
@@ -220,7 +284,7 @@ class DynamoTaskLog:
             "output_root": output_root,
         }
         if not overwrite:
-            done = self._find_done(run_id, scene.scene_id, output_root, products, current)
+            done = self._find_done(scene.scene_id, output_root, products, current, done_index)
             if done is not None:
                 outputs = {p: done.outputs[p] for p in products}
                 self._update(
@@ -239,28 +303,19 @@ class DynamoTaskLog:
                 )
                 return None
         if current is None:
-            item = {
-                PARTITION_KEY: run_id,
-                SORT_KEY: scene.scene_id,
-                "status": PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "outputs": {},
-                **base,
-            }
-            try:
-                self._client.put_item(
-                    TableName=self.table_name,
-                    Item=self._ser(item),
-                    ConditionExpression="attribute_not_exists(#pk)",
-                    ExpressionAttributeNames={"#pk": PARTITION_KEY},
-                )
-                return scene
-            except self._client.exceptions.ConditionalCheckFailedException:
-                log.info(
-                    "scene %s of run %s was planned concurrently; scheduling it again", scene.scene_id, run_id
-                )
-        elif current.get("status") == RUNNING:
+            new_rows.append(
+                {
+                    PARTITION_KEY: run_id,
+                    SORT_KEY: scene.scene_id,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                    "outputs": {},
+                    **base,
+                }
+            )
+            return scene
+        if current.get("status") == RUNNING:
             log.info("scene %s was left RUNNING by an interrupted run; scheduling it again", scene.scene_id)
         # An existing row (FAILED, PENDING, RUNNING leftover, or covering too few products) runs again,
         # keeping its attempt count and creation time.
@@ -276,16 +331,18 @@ class DynamoTaskLog:
 
     def _find_done(
         self,
-        run_id: str,
         scene_id: str,
         output_root: str,
         products: list[str],
         current: dict[str, Any] | None,
+        done_index: dict[str, list[TaskRecord]] | None,
     ) -> TaskRecord | None:
         if current is not None:
             record = record_from_item(current)
             if covers(record, products):
                 return record
+        if done_index is not None:
+            return next((r for r in done_index.get(scene_id, []) if covers(r, products)), None)
         return self._done_in_other_runs(scene_id, output_root, products)
 
     def _done_in_other_runs(self, scene_id: str, output_root: str, products: list[str]) -> TaskRecord | None:
@@ -353,38 +410,42 @@ class DynamoTaskLog:
 
 
 @contextmanager
-def recording(task_log: DynamoTaskLog | None, run_id: str, scene_id: str, ran_on: str) -> Iterator[Any]:
-    """Record RUNNING now, FAILED (type, message) if the block raises; the block calls `.succeed(...)` itself.
+def record_job(
+    scene_id: str, run_name: str, overwrite: bool, env: Mapping[str, str] | None = None
+) -> Iterator[Any]:
+    """Record a Batch job's scene in the DynamoDB task log when SCORESBY_TASK_TABLE is set (else a no-op).
 
-    With no task log (a laptop run) it records nothing. The exception is always re-raised.
+    RUNNING (ran_on = AWS_BATCH_JOB_ID, else the host name) on entry; FAILED with the exception's type and
+    message if the block raises (re-raised); the block calls `.succeed(outputs, duration_s)`. The row's run
+    id is SCORESBY_RUN_ID, else `run_name`; `.overwrite` is `overwrite` or SCORESBY_OVERWRITE=true.
     """
-    import time
-
-    if task_log is None:
-        yield _NoRecorder()
+    settings = JobSettings.from_env(env)
+    recorder = _Recorder(
+        DynamoTaskLog(settings.task_table) if settings.task_table else None,
+        settings.run_id or run_name,
+        scene_id,
+        overwrite or settings.overwrite,
+    )
+    if recorder.task_log is None:
+        yield recorder
         return
-    task_log.start(run_id, scene_id, ran_on)
+    recorder.task_log.start(recorder.run_id, scene_id, settings.job_id or socket.gethostname())
     t0 = time.monotonic()
     try:
-        yield _Recorder(task_log, run_id, scene_id)
+        yield recorder
     except BaseException as exc:
-        task_log.fail(run_id, scene_id, type(exc).__name__, str(exc) or repr(exc), time.monotonic() - t0)
+        message = " ".join(str(exc).split()) or repr(exc)
+        recorder.task_log.fail(recorder.run_id, scene_id, type(exc).__name__, message, time.monotonic() - t0)
         raise
 
 
 class _Recorder:
-    """Handed to the `recording` block to mark the scene SUCCEEDED."""
+    """Handed to the `record_job` block: the effective overwrite flag and `succeed`."""
 
-    def __init__(self, task_log: DynamoTaskLog, run_id: str, scene_id: str) -> None:
-        self._log, self._run_id, self._scene_id = task_log, run_id, scene_id
-
-    def succeed(self, outputs: dict[str, str], duration_s: float) -> None:
-        """Mark the scene SUCCEEDED."""
-        self._log.succeed(self._run_id, self._scene_id, outputs, duration_s)
-
-
-class _NoRecorder:
-    """Stand-in when there is no task log."""
+    def __init__(self, task_log: DynamoTaskLog | None, run_id: str, scene_id: str, overwrite: bool) -> None:
+        self.task_log, self.run_id, self.scene_id, self.overwrite = task_log, run_id, scene_id, overwrite
 
     def succeed(self, outputs: dict[str, str], duration_s: float) -> None:
-        """Record nothing."""
+        """Mark the scene SUCCEEDED (nothing without a task log)."""
+        if self.task_log is not None:
+            self.task_log.succeed(self.run_id, self.scene_id, outputs, duration_s)

@@ -1,4 +1,4 @@
-"""Init Lambda: validate the execution input (worker.scene_list), plan the task log, hand the scenes to the Map.
+"""Init Lambda: validate the execution input (worker.scene_list), plan the task log, hand scenes to the Map.
 
 Raises InvalidInput (errorType "InvalidInput" in Step Functions) listing every problem, before anything is
 written. Small item lists return inline; large ones go to S3 for the Distributed Map's ItemReader.
@@ -75,7 +75,7 @@ def _load_list_reference(doc: Any, settings: InitSettings, s3_client: Any) -> An
 
 
 def _check_output(plan: RunPlan, default_output: str) -> str:
-    """The run's output: the list's own or the stack's; must lie under the stack's output root (job rights)."""
+    """The run's output: the list's own or the stack's; must lie under the stack's output root."""
     output = plan.output or default_output
     root = default_output if default_output.endswith("/") else default_output + "/"
     if not output.startswith(root):
@@ -123,9 +123,13 @@ def plan_run(
         state.update(inline=False, items_s3={"bucket": settings.items_bucket, "key": key})
     log.info(
         "run %s: %d scenes, %d to run, %d skipped, %d duplicates, items %s",
-        plan.run_name, counts["scenes"], counts["to_run"], counts["skipped"], counts["duplicates"],
+        plan.run_name,
+        counts["scenes"],
+        counts["to_run"],
+        counts["skipped"],
+        counts["duplicates"],
         "inline" if state["inline"] else f"s3://{settings.items_bucket}/{state['items_s3']['key']}",
-    )  # fmt: skip
+    )
     return state
 
 

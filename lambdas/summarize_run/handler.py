@@ -1,4 +1,4 @@
-"""Summary Lambda: count a run's task log, write `<output>/<run_name>/summary.json`, compose the SNS message."""
+"""Summary Lambda: count a run's task log, write `<output>/<run_name>/summary.json`, compose the message."""
 
 from __future__ import annotations
 
@@ -46,12 +46,13 @@ def compose_subject(run_name: str, totals: dict[str, Any]) -> str:
     return subject.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
 
 
-def compose_message(run_name: str, run_root: str, summary_uri: str, records: list[TaskRecord],
-                    totals: dict[str, Any]) -> str:  # fmt: skip
+def compose_message(
+    run_name: str, run_root: str, summary_uri: str, records: list[TaskRecord], totals: dict[str, Any]
+) -> str:
     """The e-mail body: counts, where outputs and summary are, and the failed scenes with their errors."""
     lines = [
         f"Scoresby run {run_name} finished: {totals['scenes']} scenes.",
-        f"  succeeded {totals[SUCCEEDED]}, failed {totals[FAILED]}, skipped (already done) {totals[SKIPPED]}, "
+        f"  succeeded {totals[SUCCEEDED]}, failed {totals[FAILED]}, skipped (done before) {totals[SKIPPED]}, "
         f"unfinished {totals[PENDING] + totals[RUNNING]}",
         "",
         f"Outputs: {run_root}<scene_id>/",
@@ -71,8 +72,9 @@ def compose_message(run_name: str, run_root: str, summary_uri: str, records: lis
     return "\n".join(lines) + "\n"
 
 
-def summarize_run(event: Any, settings: SummarySettings, *, task_log: Any = None, s3_client: Any = None
-                  ) -> dict[str, Any]:  # fmt: skip
+def summarize_run(
+    event: Any, settings: SummarySettings, *, task_log: Any = None, s3_client: Any = None
+) -> dict[str, Any]:
     """Read the run's rows, write summary.json next to its outputs, return subject/message/counts."""
     run_name, output = _check_event(event)
     task_log = task_log or DynamoTaskLog(settings.task_table)

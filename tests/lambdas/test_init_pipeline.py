@@ -1,0 +1,133 @@
+"""Init Lambda against moto: valid, invalid (nothing written), duplicates, already done, 10,000 scenes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lambdas.init_pipeline import handler as init
+from tests.lambdas.conftest import ITEMS_BUCKET, OUTPUT_ROOT, TABLE
+from worker.task_log import PENDING, SKIPPED
+from worker.task_log_dynamo import DynamoTaskLog
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SOURCE = "s3://sentinel-cogs/sentinel-s2-l2a-cogs/36/Q/WD/2020/7/S2A_36QWD_20200701_0_L2A/"
+
+
+def scene_obj(i: int) -> dict[str, Any]:
+    return {
+        "scene_id": f"S2A_36QWD_2020{i:05d}",
+        "source": f"s3://sentinel-cogs/sentinel-s2-l2a-cogs/36/Q/WD/2020/7/S2A_36QWD_{i:05d}_0_L2A/",
+        "sensor": "sentinel-2",
+    }
+
+
+def rows(dynamodb: Any) -> list[dict[str, Any]]:
+    return dynamodb.scan(TableName=TABLE)["Items"]
+
+
+def test_valid_list_writes_pending_rows_and_returns_inline_items(
+    lambda_env: dict[str, str], dynamodb: Any
+) -> None:
+    doc = json.loads((EXAMPLES / "sentinel2-cogs.json").read_text())
+    state = init.handler(doc, None)
+    assert state["run_name"] == "sentinel2-cogs"
+    assert state["output"] == OUTPUT_ROOT and state["overwrite"] == "false"
+    assert state["inline"] is True and "items_s3" not in state
+    assert state["counts"] == {"scenes": 3, "to_run": 3, "skipped": 0, "duplicates": 0}
+    item = state["items"][0]
+    assert item["scene"]["source"] == doc["scenes"][0]["source"]
+    assert item["scene"]["products"] == doc["products"]
+    assert item["job_name"].startswith("scoresby-") and len(item["job_name"]) <= 128
+    assert json.loads(json.dumps(state)) == state  # JSON-safe
+    statuses = {r["scene_id"]["S"]: r["status"]["S"] for r in rows(dynamodb)}
+    assert sorted(statuses) == sorted(i["scene"]["scene_id"] for i in state["items"])
+    assert set(statuses.values()) == {PENDING}
+
+
+def test_invalid_list_raises_invalid_input_listing_problems_and_writes_nothing(
+    lambda_env: dict[str, str], dynamodb: Any
+) -> None:
+    doc = {
+        "run_name": "bad",
+        "scenes": [{"source": SOURCE, "products": ["ndvi", "sparkle"]}, {"sensor": "modis"}],
+    }
+    with pytest.raises(init.InvalidInput) as err:
+        init.handler(doc, None)
+    assert type(err.value).__name__ == "InvalidInput"  # Step Functions' errorType
+    assert len(err.value.problems) >= 2
+    assert "sparkle" in str(err.value)
+    assert rows(dynamodb) == []
+
+
+def test_output_outside_the_stack_output_is_rejected(lambda_env: dict[str, str], dynamodb: Any) -> None:
+    doc = {"run_name": "r", "output": "s3://someone-else/x/", "scenes": [{"source": SOURCE}]}
+    with pytest.raises(init.InvalidInput, match="someone-else.*allowed: s3://scoresby-output-test/products/"):
+        init.handler(doc, None)
+    assert rows(dynamodb) == []
+
+
+def test_bad_overwrite_flag_is_invalid_input(lambda_env: dict[str, str], dynamodb: Any) -> None:
+    with pytest.raises(init.InvalidInput, match="overwrite"):
+        init.handler({"scenes": [{"source": SOURCE}], "overwrite": "yes"}, None)
+
+
+def test_duplicates_are_planned_once(lambda_env: dict[str, str], dynamodb: Any) -> None:
+    doc = {"run_name": "dups", "scenes": [{"source": SOURCE}, {"source": SOURCE}, scene_obj(1)]}
+    state = init.handler(doc, None)
+    assert state["counts"] == {"scenes": 2, "to_run": 2, "skipped": 0, "duplicates": 1}
+    assert len(state["items"]) == 2 and len(rows(dynamodb)) == 2
+
+
+def test_scene_done_in_an_earlier_run_is_skipped(lambda_env: dict[str, str], dynamodb: Any) -> None:
+    first = init.handler({"run_name": "first", "scenes": [scene_obj(1)]}, None)
+    sid = first["items"][0]["scene"]["scene_id"]
+    log = DynamoTaskLog(TABLE)
+    log.start("first", sid, "job-1")
+    done = {p: f"{OUTPUT_ROOT}first/{sid}/{sid}_{p}.tif" for p in first["items"][0]["scene"]["products"]}
+    log.succeed("first", sid, done, 10.0)
+
+    second = init.handler({"run_name": "second", "scenes": [scene_obj(1), scene_obj(2)]}, None)
+    assert second["counts"] == {"scenes": 2, "to_run": 1, "skipped": 1, "duplicates": 0}
+    assert [i["scene"]["scene_id"] for i in second["items"]] == [scene_obj(2)["scene_id"]]
+    by_id = {r.scene_id: r for r in log.records("second")}
+    assert by_id[sid].status == SKIPPED and by_id[sid].outputs == done
+
+    again = init.handler({"run_name": "third", "overwrite": True, "scenes": [scene_obj(1)]}, None)
+    assert again["counts"]["to_run"] == 1 and again["overwrite"] == "true"
+
+
+@pytest.mark.slow
+def test_ten_thousand_scenes_go_to_s3_for_the_distributed_map(
+    lambda_env: dict[str, str], dynamodb: Any, s3: Any
+) -> None:
+    doc = {"run_name": "big", "scenes": [scene_obj(i) for i in range(10_000)]}
+    state = init.handler(doc, None)
+    assert state["inline"] is False and "items" not in state
+    assert state["items_s3"]["bucket"] == ITEMS_BUCKET
+    assert state["items_s3"]["key"].startswith("items/big/")
+    assert len(json.dumps(state)) < 2_000  # the state stays tiny whatever the list size
+    body = s3.get_object(Bucket=ITEMS_BUCKET, Key=state["items_s3"]["key"])["Body"].read()
+    items = json.loads(body)
+    assert len(items) == 10_000
+    assert items[9_999]["scene"]["scene_id"] == scene_obj(9_999)["scene_id"]
+    assert dynamodb.describe_table(TableName=TABLE)["Table"]["ItemCount"] in (0, 10_000)  # moto may not count
+    assert state["counts"]["to_run"] == 10_000
+
+
+def test_just_over_the_byte_threshold_goes_to_s3(
+    lambda_env: dict[str, str], dynamodb: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(init, "INLINE_MAX_BYTES", 600)
+    small = init.handler({"run_name": "small", "scenes": [scene_obj(1)]}, None)
+    assert small["inline"] is True
+    large = init.handler({"run_name": "large", "scenes": [scene_obj(i) for i in range(5)]}, None)
+    assert large["inline"] is False
+
+
+def test_missing_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(KeyError, match="SCORESBY_TASK_TABLE"):
+        init.handler({"scenes": [{"source": SOURCE}]}, None)
