@@ -105,6 +105,6 @@ def write_histogram(
         _plot_dn_histograms(ax, dn_hists, bands, cutoffs)
         ax.legend(loc="upper right")
     ax.set_ylabel("pixels")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=8)
     fig.tight_layout()
     fig.savefig(png_path)

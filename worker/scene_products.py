@@ -323,7 +323,7 @@ def _finish_product(
     lap("cog")
     plots.write_quicklook(bp.cog, bp.quicklook, p.name, p.kind)
     lap("quicklook")
-    title = f"{scene_id} {p.name} ({', '.join(p.bands)})"
+    title = f"{p.name} ({', '.join(p.bands)})\n{scene_id}"
     if p.kind == "index":
         plots.write_histogram(bp.histogram, title, bands=p.bands, index_hist=pass1.index_hists[p.name])
     else:
