@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 TASK_TABLE_OUTPUT = "TaskTableName"
 OUTPUT_BUCKET_OUTPUT = "OutputBucketName"
+OUTPUT_ROOT_OUTPUT = "OutputRoot"
+WORK_BUCKET_OUTPUT = "WorkBucketName"
+LISTS_PREFIX = "lists/"
+"""Where lists too large for the execution input go (the init Lambda reads {"scene_list_s3": uri})."""
+INPUT_INLINE_MAX = 200 * 1024
+"""Inputs up to this many bytes go inline; Step Functions' quota is 256 KiB (about 1,000-2,000 scenes)."""
 
 EXECUTION_NAME_MAX = 80
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -317,10 +323,16 @@ def _start_and_report(
     except StackNotFound as exc:
         _err(f"error: {exc}")
         return EXIT_FAILED
+    problems = output_problems(plan, stack)
+    if problems:
+        _print_problems(f"run {plan.run_name}", problems)
+        return EXIT_INVALID
     payload = execution_input(plan, overwrite=overwrite)
     sfn = session.client("stepfunctions")
     name_key = payload if extra_key is None else {"input": payload, "round": extra_key}
     name = execution_name(plan.run_name, name_key)
+    if _describe_execution(sfn, execution_arn_for(state_machine_arn, name)) is None:
+        payload = store_if_large(session, stack, name, payload)
     started = start_run(sfn, state_machine_arn, plan.run_name, name, payload)
     if started.already_existed:
         _say(
@@ -352,6 +364,38 @@ def start_run(
         existing = _describe_execution(sfn, arn) or {"status": "UNKNOWN"}
         return StartedRun(run_name, name, arn, True, existing["status"])
     return StartedRun(run_name, name, arn, False, "RUNNING")
+
+
+def output_problems(plan: RunPlan, stack: StackInfo) -> list[str]:
+    """The init Lambda only accepts outputs under the stack's output root (the jobs may write only there)."""
+    root = stack.outputs.get(OUTPUT_ROOT_OUTPUT)
+    if not plan.output or not root:
+        return []
+    root = root if root.endswith("/") else root + "/"
+    if plan.output.startswith(root):
+        return []
+    return [
+        f"output {plan.output!r} is not allowed on stack {stack.name}; allowed: {root} or a prefix below it "
+        "(or leave the output out)"
+    ]
+
+
+def store_if_large(session: Any, stack: StackInfo, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The execution input: `payload` itself, or for one over INPUT_INLINE_MAX a reference to it in S3."""
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    if len(body) <= INPUT_INLINE_MAX:
+        return payload
+    bucket = stack.require(WORK_BUCKET_OUTPUT)
+    doc = {k: v for k, v in payload.items() if k != "overwrite"}
+    key = f"{LISTS_PREFIX}{name}.json"
+    session.client("s3").put_object(
+        Bucket=bucket, Key=key, Body=json.dumps(doc).encode("utf-8"), ContentType="application/json"
+    )
+    log.info("input of %d bytes is over the inline limit; stored at s3://%s/%s", len(body), bucket, key)
+    reference: dict[str, Any] = {"scene_list_s3": f"s3://{bucket}/{key}"}
+    if payload.get("overwrite"):
+        reference["overwrite"] = True
+    return reference
 
 
 def _common_output_root(records: list[TaskRecord], run_id: str) -> str | None:

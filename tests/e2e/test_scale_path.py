@@ -4,7 +4,9 @@ What runs where (moto 5.2.5):
 - The Distributed Map really executes in moto: with the init handler's inline threshold lowered to 1 item,
   two real scenes take the S3 item-list branch (ItemReader s3:getObject, JSON) end to end, real Batch jobs
   included. Only the threshold differs from a 10,000-scene run.
-- A 10,000-scene list is planned by the real init code (`plan_run`) into a real S3 item list in moto. Its
+- A 10,000-scene list (about 1 MB, over the 256 KiB execution-input quota) is stored in S3 by
+  `scoresby submit`'s code and read back and planned by the real init code (`plan_run`) into a real S3
+  item list in moto. Its
   task-log writes go to an in-memory planner: moto's DynamoDB answers the per-scene GSI lookup by scanning
   the whole table, so 10,000 scenes took 504 s there (O(n^2)); the DynamoDB planning itself is covered by
   the 600-scene test below and by tests/lambdas.
@@ -25,7 +27,9 @@ from infra.settings import CONTEXT_DEFAULTS
 from lambdas.init_pipeline import handler as init_handler
 from tests.e2e import harness
 from tests.e2e.harness import L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
+from worker import aws_runs
 from worker.config import InitSettings
+from worker.scene_list import parse_scene_list
 from worker.task_log import SUCCEEDED
 from worker.task_log_dynamo import DynamoTaskLog
 
@@ -76,11 +80,19 @@ def distributed_map(stack: harness.MotoStack) -> dict[str, Any]:
     return state
 
 
-def test_ten_thousand_scenes_become_one_s3_item_list(world):
+def test_ten_thousand_scenes_go_from_submit_through_s3_to_one_s3_item_list(world):
     stack: harness.MotoStack = world["stack"]
     settings = init_settings(stack)
+    # `scoresby submit`: the ~1 MB list cannot be the execution input; it is stored and named instead
+    plan = parse_scene_list(big_list(10_000, "backfill-10k"))
+    payload = aws_runs.execution_input(plan)
+    info = aws_runs.StackInfo(harness.STACK_NAME, harness.REGION, stack.outputs)
+    reference = aws_runs.store_if_large(boto3.session.Session(), info, "backfill-10k-x", payload)
+    assert reference == {"scene_list_s3": f"s3://{stack.items_bucket}/lists/backfill-10k-x.json"}
+    assert len(json.dumps(reference)) < 200
+    # the init function: reads the stored list, plans it, writes the item list for the Distributed Map
     planner = InMemoryPlanner()
-    state = init_handler.plan_run(big_list(10_000, "backfill-10k"), settings, task_log=planner)
+    state = init_handler.plan_run(reference, settings, task_log=planner)
     assert len(planner.planned) == 10_000
     assert state["inline"] is False
     assert state["counts"] == {"scenes": 10_000, "to_run": 10_000, "skipped": 0, "duplicates": 0}
@@ -152,7 +164,7 @@ def test_the_distributed_map_branch_executes_in_moto_with_real_jobs(world, monke
     jobs_before = len(world["container"].runs)
     doc = {
         "run_name": "e2e-distributed",
-        "products": ["ndvi"],
+        "products": ["ndsi"],  # made by no other e2e test: a done scene would be SKIPPED, with no job
         "scenes": [{"source": f"s3://{SOURCES_BUCKET}/{L8}/"}, {"source": f"s3://{SOURCES_BUCKET}/{S2}/"}],
     }
     described = stack.wait(stack.start("e2e-distributed", doc))

@@ -298,3 +298,36 @@ def test_the_blog_input_shape_runs_as_is(world):
     keys = s3_keys(stack.output_bucket, f"products/{run_name}/{row.scene_id}/")
     assert f"products/{run_name}/{row.scene_id}/{row.scene_id}_band_merge.tif" in keys
     stack.drain_messages()
+
+
+def test_a_list_stored_in_s3_by_submit_runs_like_an_inline_one(world, tmp_path, monkeypatch, capsys):
+    """Lists over the execution-input quota: `scoresby submit` stores them and the input names the object."""
+    from worker import aws_runs
+
+    stack: harness.MotoStack = world["stack"]
+    monkeypatch.setattr(aws_runs, "INPUT_INLINE_MAX", 0)  # as if the list were over 200 KiB
+    path = tmp_path / "stored.json"
+    path.write_text(
+        json.dumps(
+            {
+                "run_name": "e2e-stored",
+                "products": ["ndwi"],  # made by no other e2e test: a done scene would be SKIPPED
+                "scenes": [{"source": f"s3://{SOURCES_BUCKET}/{S2}/"}],
+            }
+        )
+    )
+    assert scoresby(["submit", str(path), "--stack", harness.STACK_NAME]) == 0
+    sfn = boto3.client("stepfunctions")
+    [execution] = [
+        e
+        for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+        if e["name"].startswith("e2e-stored-")
+    ]
+    described = stack.wait(execution["executionArn"])
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert json.loads(described["input"]) == {
+        "scene_list_s3": f"s3://{stack.items_bucket}/lists/{execution['name']}.json"
+    }
+    [row] = DynamoTaskLog(stack.table_name).records("e2e-stored")
+    assert row.scene_id == S2_ID and row.status == SUCCEEDED and set(row.outputs) == {"ndwi"}
+    stack.drain_messages()

@@ -20,6 +20,7 @@ from worker.task_log_dynamo import DynamoTaskLog, table_schema
 REGION = "eu-west-1"
 STACK = "ScoresbyTest"
 TABLE = "scoresby-tasks"
+WORK_BUCKET = "scoresby-work"
 L8 = "s3://usgs-landsat/collection02/level-2/standard/oli-tirs/2014/226/010/LC08_L2SP_226010_20140820_20200911_02_T1/"
 S2 = "s3://sentinel-cogs/sentinel-s2-l2a-cogs/29/R/KH/2020/2/S2A_29RKH_20200219_0_L2A/"
 
@@ -43,12 +44,17 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
         machine = sfn.create_state_machine(name="scoresby", definition=json.dumps(definition), roleArn=role)
         boto3.client("dynamodb").create_table(TableName=TABLE, **table_schema())
+        boto3.client("s3").create_bucket(
+            Bucket=WORK_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
         template = {
             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
             "Outputs": {
                 aws_runs.STATE_MACHINE_OUTPUT: {"Value": machine["stateMachineArn"]},
                 aws_runs.TASK_TABLE_OUTPUT: {"Value": TABLE},
                 aws_runs.OUTPUT_BUCKET_OUTPUT: {"Value": "scoresby-output"},
+                aws_runs.OUTPUT_ROOT_OUTPUT: {"Value": "s3://scoresby-output/products/"},
+                aws_runs.WORK_BUCKET_OUTPUT: {"Value": WORK_BUCKET},
             },
         }
         boto3.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
@@ -177,23 +183,54 @@ def test_submit_rejects_local_sources_which_batch_cannot_read(aws, tmp_path, cap
 
 
 def test_submit_accepts_the_blog_shape(aws, tmp_path):
-    doc = {
-        "detail": {
-            "cells": [
-                {
-                    "files": "s3://sentinel-s2-l2a/tiles/48/R/XT/2020/8/1/0/R10m/",
-                    "date": "20200801",
-                    "output_bucket": "my-output",
-                    "region_name": "us-west-2",
-                }
-            ]
-        }
+    cell = {
+        "files": "s3://sentinel-s2-l2a/tiles/48/R/XT/2020/8/1/0/R10m/",
+        "date": "20200801",
+        "region_name": "x",
     }
-    assert main(["submit", str(write_list(tmp_path, doc)), "--stack", STACK]) == 0
+    assert main(["submit", str(write_list(tmp_path, {"detail": {"cells": [cell]}})), "--stack", STACK]) == 0
     [execution] = executions(aws)
     sent = json.loads(aws["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])
-    assert sent["output"].startswith("s3://my-output")
+    assert "output" not in sent  # the stack's output root applies
     assert sent["scenes"][0]["products"] == ["band_merge", "true_color"]
+
+
+def test_submit_rejects_an_output_outside_the_stack_output_root(aws, tmp_path, capsys):
+    cell = {
+        "files": "s3://sentinel-s2-l2a/tiles/48/R/XT/2020/8/1/0/R10m/",
+        "date": "20200801",
+        "output_bucket": "someone-elses-bucket",
+    }
+    assert main(["submit", str(write_list(tmp_path, {"detail": {"cells": [cell]}})), "--stack", STACK]) == 2
+    err = capsys.readouterr().err
+    assert "s3://someone-elses-bucket/" in err and "s3://scoresby-output/products/" in err
+    assert executions(aws) == []
+
+
+def test_a_list_over_the_input_quota_goes_to_s3_and_the_input_names_it(aws, tmp_path):
+    doc = {
+        "run_name": "backfill",
+        "products": ["ndvi"],
+        "scenes": [
+            {"source": f"s3://sentinel-cogs/sentinel-s2-l2a-cogs/36/Q/WD/2020/7/S2A_36QWD_2020{i:05d}_0_L2A/"}
+            for i in range(3000)
+        ],
+    }
+    path = write_list(tmp_path, doc)
+    assert main(["submit", str(path), "--stack", STACK]) == 0
+    [execution] = executions(aws)
+    sent = json.loads(aws["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])
+    assert sent == {"scene_list_s3": f"s3://{WORK_BUCKET}/lists/{execution['name']}.json"}
+    stored = json.loads(
+        boto3.client("s3")
+        .get_object(Bucket=WORK_BUCKET, Key=f"lists/{execution['name']}.json")["Body"]
+        .read()
+    )
+    assert len(stored["scenes"]) == 3000 and stored["run_name"] == "backfill"
+    assert parse_scene_list(stored).to_dict()["scenes"] == stored["scenes"]
+    # the same list again: same execution, nothing new stored or started
+    assert main(["submit", str(path), "--stack", STACK]) == 0
+    assert len(executions(aws)) == 1
 
 
 def test_submit_to_a_missing_stack_says_so(aws, tmp_path, capsys):
