@@ -1,0 +1,66 @@
+"""`scoresby status [RUN] [--output DEST] [--watch]`: per-status counts and failed scenes of a run."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from worker.task_log import FAILED, PENDING, RUNNING, STATUSES
+from worker.task_log_sqlite import SqliteTaskLog, task_log_path
+
+DEFAULT_OUTPUT = "output"
+WATCH_INTERVAL_S = 2.0
+EXIT_OK, EXIT_FAILED, EXIT_NOT_FOUND = 0, 1, 2
+
+
+def status_command(args: Any) -> int:
+    """Show a run's status; 0 when nothing failed, 1 when some scene FAILED, 2 when there is no such run."""
+    if getattr(args, "stack", None):
+        sys.stderr.write("scoresby status: AWS status: not yet available\n")
+        return EXIT_NOT_FOUND
+    return local_status(args.output or DEFAULT_OUTPUT, args.run, watch=args.watch)
+
+
+def local_status(
+    output: str, run: str | None, *, watch: bool = False, interval_s: float = WATCH_INTERVAL_S
+) -> int:
+    """Print the status of a local run from its SQLite task log (the latest run when `run` is None)."""
+    path = task_log_path(output)
+    try:
+        task_log = SqliteTaskLog(path, create=False)
+    except FileNotFoundError:
+        sys.stderr.write(f"scoresby status: no task log at {path.resolve()}; "
+                         "give the --output of the run (default: ./output)\n")
+        return EXIT_NOT_FOUND
+    with task_log:
+        runs = task_log.runs()
+        if run is None:
+            if not runs:
+                sys.stderr.write(f"scoresby status: the task log {path.resolve()} holds no runs\n")
+                return EXIT_NOT_FOUND
+            run = runs[0]
+        elif run not in runs:
+            known = ", ".join(runs) or "none"
+            sys.stderr.write(f"scoresby status: no run {run!r} in {path.resolve()}; runs: {known}\n")
+            return EXIT_NOT_FOUND
+        while True:
+            counts = task_log.counts(run)
+            sys.stdout.write(format_status(run, counts, task_log))
+            sys.stdout.flush()
+            if not watch or counts[PENDING] + counts[RUNNING] == 0:
+                return EXIT_FAILED if counts[FAILED] else EXIT_OK
+            time.sleep(interval_s)
+
+
+def format_status(run: str, counts: dict[str, int], task_log: SqliteTaskLog) -> str:
+    """The status block: counts per status, then one line per failed scene with its error."""
+    total = sum(counts.values())
+    lines = [f"run {run} ({Path(task_log.path).resolve()}): {total} scenes, "
+             + ", ".join(f"{counts[s]} {s}" for s in STATUSES)]
+    failed = [r for r in task_log.records(run) if r.status == FAILED]
+    for r in failed:
+        error = r.error or {}
+        lines.append(f"  FAILED {r.scene_id}  {error.get('type', 'Error')}: {error.get('message', '')}")
+    return "\n".join(lines) + "\n"
