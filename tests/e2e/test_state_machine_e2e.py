@@ -176,15 +176,20 @@ def test_sns_sends_one_failure_message_and_the_run_summary(main_run):
     write_sample_messages(messages)
 
 
-def write_sample_messages(messages: list[dict[str, Any]]) -> None:
+def write_sample_messages(messages: list[dict[str, Any]], *, append: bool = False) -> None:
     """With SCORESBY_SAMPLE_MESSAGES=path set, write the captured notifications as Markdown to that path."""
     target = os.environ.get(SAMPLE_MESSAGES_ENV)
     if not target:
         return
-    parts = ["<!-- written by tests/e2e/test_state_machine_e2e.py (SCORESBY_SAMPLE_MESSAGES) -->", ""]
+    parts = (
+        []
+        if append
+        else ["<!-- written by tests/e2e/test_state_machine_e2e.py (SCORESBY_SAMPLE_MESSAGES) -->", ""]
+    )
     for m in messages:
         parts += [f"Subject: {m['Subject']}", "", "```", m["Message"].rstrip("\n"), "```", ""]
-    Path(target).write_text("\n".join(parts))
+    with Path(target).open("a" if append else "w", encoding="utf-8") as f:
+        f.write("\n".join(parts))
 
 
 def test_summary_json_is_written_next_to_the_outputs(main_run, world):
@@ -270,6 +275,7 @@ def test_invalid_input_fails_fast_with_invalid_input_and_submits_nothing(world):
     assert records(stack, "e2e-bad") == {}
     rejected = [m for m in stack.drain_messages() if m["Subject"] == "Scoresby: scene list rejected"]
     assert len(rejected) == 1 and "nvdi" in rejected[0]["Message"]
+    write_sample_messages(rejected, append=True)
 
 
 def test_the_blog_input_shape_runs_as_is(world):
