@@ -8,17 +8,23 @@ from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
 
-def token_text(scope: IConstruct, token: str) -> str:
-    """How cdk-nag prints a reference in a finding id: <LogicalId.Arn> for GetAtt, <LogicalId> for Ref."""
-    resolved: Any = Stack.of(scope).resolve(token)
-    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
-        logical_id, attribute = resolved["Fn::GetAtt"]
+def _render(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
         return f"<{logical_id}.{attribute}>"
-    if isinstance(resolved, dict) and "Ref" in resolved:
-        return f"<{resolved['Ref']}>"
-    if isinstance(resolved, str):
-        return resolved
-    raise ValueError(f"cannot name {resolved!r} in a cdk-nag finding id")
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_render(p) for p in parts)
+    raise ValueError(f"cannot name {value!r} in a cdk-nag finding id")
+
+
+def token_text(scope: IConstruct, token: str) -> str:
+    """How cdk-nag prints a value in a finding id: <Id.Arn> for GetAtt, <Id> for Ref, joins flattened."""
+    return _render(Stack.of(scope).resolve(token))
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, finding: str | None = None) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from constructs import Node
+if TYPE_CHECKING:
+    from constructs import Node
 
 DEFAULT_INPUT_BUCKETS = ("usgs-landsat", "sentinel-cogs", "sentinel-s2-l2a")
 DEFAULT_INSTANCE_CLASSES = ("r6i", "r7i", "r6a", "r5")
