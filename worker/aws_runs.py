@@ -137,17 +137,17 @@ def status_counts(records: Iterable[TaskRecord]) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in STATUSES}
 
 
-def format_status(run_id: str, records: list[TaskRecord]) -> str:
-    """The `scoresby status --stack` report: per-status counts, then each failed scene with its reason."""
+def format_status(run_id: str, records: list[TaskRecord], where: str = "DynamoDB") -> str:
+    """The `scoresby status --stack` report, laid out like the local one: counts, then failed scenes."""
     counts = status_counts(records)
     lines = [
-        f"run {run_id}: {len(records)} scenes  " + "  ".join(f"{status} {n}" for status, n in counts.items())
+        f"run {run_id} ({where}): {len(records)} scenes, " + ", ".join(f"{n} {s}" for s, n in counts.items())
     ]
     for r in records:
         if r.status == FAILED:
             error = r.error or {}
             reason = f"{error.get('type', 'Error')}: {error.get('message', 'no reason recorded')}"
-            lines.append(f"  FAILED {r.scene_id} (attempts {r.attempts}): {reason}")
+            lines.append(f"  FAILED {r.scene_id}  {reason}  (attempts {r.attempts})")
     return "\n".join(lines)
 
 
@@ -262,23 +262,23 @@ def rerun_command(args: argparse.Namespace) -> int:
 
 
 def aws_status_command(args: argparse.Namespace) -> int:
-    """`scoresby status RUN --stack NAME [--watch]`: counts and failed scenes from the DynamoDB task log."""
+    """`scoresby status RUN --stack NAME [--watch]`: 0 fine, 1 some scene FAILED, 2 no such run or stack."""
     if not args.run:
-        _err("error: give the run name: scoresby status RUN --stack NAME")
+        _err("scoresby status: give the run name: scoresby status RUN --stack NAME")
         return EXIT_INVALID
     session = _session()
     try:
         stack = find_stack(args.stack, session)
         records = read_run(stack, args.run, session)
     except StackNotFound as exc:
-        _err(f"error: {exc}")
-        return EXIT_FAILED
+        _err(f"scoresby status: {exc}")
+        return EXIT_INVALID
     if not records:
-        _err(f"error: run {args.run} has no task-log rows in stack {args.stack}")
-        return EXIT_FAILED
+        _err(f"scoresby status: run {args.run} has no task-log rows in stack {args.stack}")
+        return EXIT_INVALID
     if args.watch:
         records = watch_run(lambda: read_run(stack, args.run, session), interval_s=WATCH_INTERVAL_S)
-    _say(format_status(args.run, records))
+    _say(format_status(args.run, records, f"DynamoDB {stack.require(TASK_TABLE_OUTPUT)}"))
     return EXIT_FAILED if any(r.status == FAILED for r in records) else EXIT_OK
 
 

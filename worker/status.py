@@ -18,9 +18,15 @@ EXIT_OK, EXIT_FAILED, EXIT_NOT_FOUND = 0, 1, 2
 def status_command(args: Any) -> int:
     """Show a run's status; 0 when nothing failed, 1 when some scene FAILED, 2 when there is no such run."""
     if getattr(args, "stack", None):
-        sys.stderr.write("scoresby status: AWS status: not yet available\n")
-        return EXIT_NOT_FOUND
+        return aws_status(args)
     return local_status(args.output or DEFAULT_OUTPUT, args.run, watch=args.watch)
+
+
+def aws_status(args: Any) -> int:
+    """`--stack NAME`: the run from the stack's DynamoDB task log (worker.aws_runs); same exit codes."""
+    from worker.aws_runs import aws_status_command
+
+    return aws_status_command(args)
 
 
 def local_status(

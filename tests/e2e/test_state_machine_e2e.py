@@ -207,8 +207,11 @@ def test_status_reports_the_run_from_the_task_log(main_run, capsys):
     capsys.readouterr()
     assert scoresby(["status", MAIN_RUN, "--stack", harness.STACK_NAME]) == 1  # a scene failed
     out = capsys.readouterr().out
-    assert "SUCCEEDED 2" in out and "FAILED 1" in out
-    assert f"FAILED {BROKEN_ID} (attempts 1): MissingBands" in out
+    assert "2 SUCCEEDED" in out and "1 FAILED" in out
+    assert (
+        f"FAILED {BROKEN_ID}  MissingBands: scene {BROKEN_ID}: product 'false_color_ice' needs band 'B7'"
+        in out
+    )
 
 
 # --- idempotence, reruns, bad input, the blog shape ------------------------------------------------

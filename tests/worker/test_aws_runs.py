@@ -108,8 +108,8 @@ def test_format_status_counts_every_status_and_lists_failures_with_reasons():
     ]
     text = aws_runs.format_status("r", records)
     assert "3 scenes" in text
-    assert "SUCCEEDED 1" in text and "FAILED 1" in text and "RUNNING 1" in text and "PENDING 0" in text
-    assert "FAILED b (attempts 2): MissingBands: no B7" in text
+    assert "1 SUCCEEDED" in text and "1 FAILED" in text and "1 RUNNING" in text and "0 PENDING" in text
+    assert "FAILED b  MissingBands: no B7  (attempts 2)" in text
 
 
 def test_watch_run_polls_until_nothing_is_pending_or_running():
@@ -269,9 +269,10 @@ def test_status_of_an_aws_run_counts_and_lists_failures(aws, capsys):
     seed_run("r1")
     assert main(["status", "r1", "--stack", STACK]) == 1  # some scenes failed
     out = capsys.readouterr().out
-    assert "SUCCEEDED 1" in out and "FAILED 2" in out
-    assert "FAILED S2A_29RKH_20200219_0_L2A (attempts 1): MissingBands: scene S2A_29RKH_20200219_0_L2A" in out
-    assert "FAILED broken (attempts 1): SourceNotFound" in out
+    assert f"run r1 (DynamoDB {TABLE}): 3 scenes" in out
+    assert "1 SUCCEEDED" in out and "2 FAILED" in out
+    assert "FAILED S2A_29RKH_20200219_0_L2A  MissingBands: scene S2A_29RKH_20200219_0_L2A" in out
+    assert "FAILED broken  SourceNotFound" in out
 
 
 def test_status_watch_returns_once_the_run_is_finished(aws, capsys):
@@ -279,12 +280,17 @@ def test_status_watch_returns_once_the_run_is_finished(aws, capsys):
     assert main(["status", "r1", "--stack", STACK, "--watch"]) == 1
     captured = capsys.readouterr()
     assert "3/3" in captured.err  # the tqdm bar reached the end
-    assert "FAILED 2" in captured.out
+    assert "2 FAILED" in captured.out
 
 
 def test_status_of_an_unknown_run_says_so(aws, capsys):
-    assert main(["status", "nope", "--stack", STACK]) == 1
+    assert main(["status", "nope", "--stack", STACK]) == 2
     assert "run nope has no task-log rows" in capsys.readouterr().err
+
+
+def test_status_of_a_missing_stack_says_so(aws, capsys):
+    assert main(["status", "r1", "--stack", "Nope"]) == 2
+    assert "stack Nope not found" in capsys.readouterr().err
 
 
 def test_rerun_failed_resubmits_only_the_failed_scenes_under_the_same_run_name(aws, capsys):
