@@ -180,19 +180,30 @@ class _Pass1:
             self.index_paths[p.name] = path
             self.index_ds[p.name] = ds
 
-    def add(self, window: Any, data: dict[str, np.ndarray], hists: dict[str, np.ndarray]) -> None:
-        """Accumulate one strip: histograms (counted by the reader threads), raw stack bands, indices."""
+    def index_values(self, p: ProductPlan, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """One strip of an index product and its value histogram (pure numpy: runs in a pool thread)."""
+        a, b = (self.files.bands[n] for n in p.bands)
+        values = raster_ops.normalized_difference(
+            raster_ops.reflectance(data[p.bands[0]], a.scale, a.offset),
+            raster_ops.reflectance(data[p.bands[1]], b.scale, b.offset),
+        )
+        return values, raster_ops.index_histogram(values)
+
+    def submit_indices(self, data: dict[str, np.ndarray], pool: ThreadPoolExecutor) -> list[Any]:
+        """Start the index maths of one strip in the pool (numpy releases the GIL on large arrays)."""
+        return [(p, pool.submit(self.index_values, p, data)) for p in self.index_plans]
+
+    def add(
+        self, window: Any, data: dict[str, np.ndarray], hists: dict[str, np.ndarray], indices: list[Any]
+    ) -> None:
+        """Accumulate one strip: histograms and indices (computed in the pool), raw stack bands."""
         for b, h in hists.items():
             self.hists[b] += h
         for i, b in enumerate(self.stack_bands, start=1):
             self.stack_ds.write(data[b], i, window=window)  # type: ignore[union-attr]
-        for p in self.index_plans:
-            a, b = (self.files.bands[n] for n in p.bands)
-            values = raster_ops.normalized_difference(
-                raster_ops.reflectance(data[p.bands[0]], a.scale, a.offset),
-                raster_ops.reflectance(data[p.bands[1]], b.scale, b.offset),
-            )
-            self.index_hists[p.name] += raster_ops.index_histogram(values)
+        for p, future in indices:
+            values, hist = future.result()
+            self.index_hists[p.name] += hist
             self.index_ds[p.name].write(values, 1, window=window)
 
 
@@ -231,11 +242,12 @@ def _read_strips(
     pending = submit(windows[0])
     for i, window in enumerate(windows):
         results = [f.result() for f in pending]
-        if i + 1 < len(windows):
-            pending = submit(windows[i + 1])
         data = {n: r[0] for n, r in zip(names, results, strict=True)}
         hists = {n: r[1] for n, r in zip(names, results, strict=True) if r[1] is not None}
-        sink.add(window, data, hists)
+        indices = sink.submit_indices(data, pool)  # queued before the next reads, so they start first
+        if i + 1 < len(windows):
+            pending = submit(windows[i + 1])
+        sink.add(window, data, hists, indices)
 
 
 def _write_visual(
