@@ -337,5 +337,17 @@ class SceneWorkflow(Construct):
             .when(sfn.Condition.string_equals("$.error.Error", "States.TaskFailed"), parse.next(record))
             .otherwise(record)
         )
-        submit.add_catch(defaults.next(is_job_failure), result_path="$.error")
+        # A Catch result normally has a Cause; without one, a path to it would be a runtime error.
+        no_cause = sfn.Pass(
+            self,
+            f"{prefix}FailureWithoutCause",
+            result=sfn.Result.from_object({"job": {"StatusReason": "(no cause given)"}}),
+            result_path="$.failure",
+        )
+        has_cause = (
+            sfn.Choice(self, f"{prefix}HasCause?")
+            .when(sfn.Condition.is_present("$.error.Cause"), defaults.next(is_job_failure))
+            .otherwise(no_cause.next(record))
+        )
+        submit.add_catch(has_cause, result_path="$.error")
         return command.next(submit).next(done)

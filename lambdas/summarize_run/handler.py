@@ -21,6 +21,7 @@ MESSAGE_MAX_FAILURES = 50
 
 
 def _check_event(event: Any) -> tuple[str, str]:
+    """The run name and the s3:// output (ending in "/") of the event; InvalidInput lists what is wrong."""
     problems = []
     if not isinstance(event, dict):
         raise InvalidInput(f"event: expected an object with run_name and output; got {type(event).__name__}")
@@ -29,7 +30,7 @@ def _check_event(event: Any) -> tuple[str, str]:
         problems.append(f"run_name: {run_name!r} is not allowed; allowed: the run's name")
     if not isinstance(output, str) or not output.startswith("s3://"):
         problems.append(f"output: {output!r} is not allowed; allowed: s3://bucket/prefix/")
-    if problems:
+    if problems or not isinstance(run_name, str) or not isinstance(output, str):
         raise InvalidInput(problems)
     return run_name, output if output.endswith("/") else output + "/"
 

@@ -303,7 +303,7 @@ def test_each_scene_runs_a_batch_job_with_the_scene_in_the_command(
     assert "States.TaskFailed" not in retry["ErrorEquals"] and "States.ALL" not in retry["ErrorEquals"]
     assert retry["BackoffRate"] >= 2 and retry["MaxAttempts"] >= 3
     assert run["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{prefix}FailureDefaults"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{prefix}HasCause?"}
     ]
 
 
@@ -311,7 +311,16 @@ def test_each_scene_runs_a_batch_job_with_the_scene_in_the_command(
 def test_a_failed_scene_is_recorded_failed_with_the_batch_reason_and_notified(
     states: dict[str, dict[str, Any]], prefix: str
 ) -> None:
+    has_cause = states[f"{prefix}HasCause?"]
+    assert has_cause["Choices"] == [
+        {"Variable": "$.error.Cause", "IsPresent": True, "Next": f"{prefix}FailureDefaults"}
+    ]
+    assert states[has_cause["Default"]]["Next"] == f"{prefix}RecordFailed"
     assert states[f"{prefix}FailureDefaults"]["Next"] == f"{prefix}JobFailed?"
+    job_failed = states[f"{prefix}JobFailed?"]
+    assert job_failed["Choices"][0]["StringEquals"] == "States.TaskFailed"
+    assert job_failed["Choices"][0]["Next"] == f"{prefix}ParseJobCause"
+    assert job_failed["Default"] == f"{prefix}RecordFailed"
     parse = states[f"{prefix}ParseJobCause"]
     assert "States.StringToJson($.error.Cause)" in parse["Parameters"]["job.$"]
     record = states[f"{prefix}RecordFailed"]
