@@ -160,6 +160,15 @@ def test_nonexistent_source(tmp_path: Path) -> None:
     assert_no_output(out)
 
 
+def test_output_that_cannot_be_written(scene_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should be")
+    rc, line, _ = run_process({"source": str(scene_dir), "products": ["ndvi"]}, blocker)
+    assert rc == 1
+    assert f"scene {SCENE_ID}: cannot write {blocker / 'adhoc' / SCENE_ID / SCENE_ID}_ndvi.tif" in line
+    assert blocker.read_text() == "a file where the output folder should be"
+
+
 def test_scene_argument_that_is_neither_json_nor_a_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     rc, line, _ = run_process(str(tmp_path / "scene.json"), out)
