@@ -330,3 +330,31 @@ def test_rerun_with_nothing_failed_starts_nothing(aws, capsys):
     assert main(["rerun", "ok", "--failed", "--stack", STACK]) == 0
     assert "nothing to rerun" in capsys.readouterr().out
     assert executions(aws) == []
+
+
+def test_rerun_keeps_the_stretch_and_sensor_the_run_was_submitted_with(aws, tmp_path, capsys):
+    stretch = {"true_color": {"mode": "fixed", "ranges": [[5900, 11000], [6200, 11000], [7600, 11000]]}}
+    doc = {
+        "run_name": "r2",
+        "output": "s3://scoresby-output/products/custom/",
+        "scenes": [
+            {"source": L8, "products": ["true_color"], "stretch": stretch, "sensor": "landsat-8"},
+            {"source": S2, "products": ["ndvi"]},
+        ],
+    }
+    assert main(["submit", str(write_list(tmp_path, doc)), "--stack", STACK]) == 0
+    # what the init Lambda and the jobs would have recorded: both scenes failed
+    plan = parse_scene_list(doc)
+    log = DynamoTaskLog(TABLE)
+    log.plan("r2", list(plan.scenes), plan.output, False)
+    for s in plan.scenes:
+        log.start("r2", s.scene_id, "job")
+        log.fail("r2", s.scene_id, "UnreadableRaster", "timeout", 1.0)
+    assert main(["rerun", "r2", "--failed", "--stack", STACK]) == 0
+    newest = executions(aws)[0]
+    sent = json.loads(aws["sfn"].describe_execution(executionArn=newest["executionArn"])["input"])
+    assert sent["overwrite"] is True
+    assert sent["output"] == "s3://scoresby-output/products/custom/"
+    landsat = next(s for s in sent["scenes"] if s["scene_id"].startswith("LC08"))
+    assert landsat["stretch"]["true_color"]["ranges"] == [[5900, 11000], [6200, 11000], [7600, 11000]]
+    assert landsat["sensor"] == "landsat-8"
