@@ -19,7 +19,14 @@ from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jo
 
 
 @pytest.fixture(scope="package")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def real_data() -> None:
+    """../shared/data/real must be there (checked before the 15 s synthesis); skips with the reason if not."""
+    if not harness.REAL_DATA.is_dir():
+        pytest.skip(f"real sample data not found at {harness.REAL_DATA} (see ../shared/data/real/README.md)")
+
+
+@pytest.fixture(scope="package")
+def template(real_data: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """app.py's stack, synthesized once for the package."""
     return harness.synthesize_template(tmp_path_factory.mktemp("cdk.out"))
 
@@ -28,10 +35,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """moto with the stack's resources, the patches, the real handlers and the worker container runner.
 
-    Yields {"stack": MotoStack, "container": WorkerContainer, "lambda_calls": [...], "monkeypatch": ...}.
+    Yields {"stack": MotoStack, "container": WorkerContainer, "lambda_calls": [...]}.
     """
-    if not harness.REAL_DATA.is_dir():
-        pytest.skip(f"real sample data not found at {harness.REAL_DATA} (see ../shared/data/real/README.md)")
     with pytest.MonkeyPatch.context() as mp:
         for key, value in harness.FAKE_CREDENTIALS.items():
             mp.setenv(key, value)

@@ -303,7 +303,6 @@ def deploy_template(template: dict[str, Any]) -> MotoStack:
     )["jobQueueArn"]
     refs[queue_id] = {"Ref": job_queue_arn, "JobQueueArn": job_queue_arn}
     jd_id, jd = only(template, "AWS::Batch::JobDefinition")
-    refs[table_id]["Ref"] = table_id  # (already set; the job definition env refers to it)
     jprops = resolve(jd["Properties"], refs)
     job_definition_arn = batch.register_job_definition(
         jobDefinitionName=jd_id,
