@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from worker.products import PRODUCTS
 from worker.task_log import FAILED, PENDING, RUNNING, SKIPPED, STATUSES, SUCCEEDED, TaskRecord, utc_now
 
 log = logging.getLogger(__name__)
@@ -124,16 +123,14 @@ def _images(scene: dict[str, Any], run_dir: str) -> list[tuple[str, str | None, 
         quicklook, hist = stem + ".png", stem + "_hist.png"
         if local:
             result.append((product, _local_href(quicklook, run_dir), _local_href(hist, run_dir)))
-        else:
-            visual = PRODUCTS.get(product) is not None and PRODUCTS[product].kind == "visual"
-            hist_href = _s3_href(hist, run_dir) if visual else None
-            result.append((product, _s3_href(quicklook, run_dir), hist_href))
+        else:  # listing S3 would cost a request per image: trust the worker's layout (both, every product)
+            result.append((product, _s3_href(quicklook, run_dir), _s3_href(hist, run_dir)))
     return result
 
 
 def _local_href(path: str, run_dir: str) -> str | None:
     if not Path(path).is_file():
-        return None  # e.g. indices have no histogram; never show a broken image
+        return None  # never link an image that is not there (e.g. a scene skipped from an older layout)
     return quote(os.path.relpath(path, run_dir).replace(os.sep, "/"))
 
 
@@ -165,10 +162,10 @@ th { background: #f6f8fa; position: sticky; top: 0; }
 .status { font-weight: 600; white-space: nowrap; }
 .SUCCEEDED { color: #137333; } .SKIPPED { color: #5b6475; } .FAILED { color: #b3261e; }
 .RUNNING { color: #1a56c4; } .PENDING { color: #8a6d00; }
-.id { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
-td.error-cell { min-width: 18em; max-width: 28em; }
+.id { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; min-width: 15em; }
+td.error-cell { min-width: 14em; max-width: 28em; }
 .error { color: #b3261e; word-break: break-word; }
-td.products-cell { min-width: 560px; }
+td.products-cell { min-width: 440px; }
 .products { display: flex; flex-wrap: wrap; gap: 12px; }
 figure { margin: 0; text-align: center; }
 figure img { height: 120px; width: auto; max-width: 220px; object-fit: contain; border: 1px solid #dde2ea;
