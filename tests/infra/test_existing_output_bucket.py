@@ -45,9 +45,10 @@ def test_no_output_bucket_is_created_and_jobs_write_under_the_prefix_of_the_give
 
 def test_functions_default_to_the_given_bucket(synth: Synth) -> None:
     (init,) = [
-        f for f in synth.resources("AWS::Lambda::Function").values()
+        f
+        for f in synth.resources("AWS::Lambda::Function").values()
         if f["Properties"]["Handler"].startswith("lambdas.init_pipeline")
-    ]  # fmt: skip
+    ]
     assert init["Properties"]["Environment"]["Variables"]["SCORESBY_OUTPUT"] == "s3://my-products/scoresby/"
     assert synth.template["Outputs"]["OutputBucketName"]["Value"] == "my-products"
 

@@ -86,9 +86,16 @@ def test_job_role_reads_inputs_writes_output_prefix_and_updates_task_rows_only(s
     statements = policy_statements(synth, "BatchJobRole")
     actions = sorted(a for s in statements for a in as_list(s["Action"]))
     assert actions == sorted(
-        ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject",
-         "s3:ListBucket", "dynamodb:UpdateItem"]
-    )  # fmt: skip
+        [
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:AbortMultipartUpload",
+            "s3:GetObject",
+            "s3:ListBucket",
+            "dynamodb:UpdateItem",
+        ]
+    )
     by_action: dict[str, list[str]] = {}
     for s in statements:
         assert s["Effect"] == "Allow"
@@ -230,9 +237,15 @@ def test_vpc_has_public_subnets_an_s3_endpoint_and_no_nat(synth: Synth) -> None:
 
 def test_stack_outputs(synth: Synth) -> None:
     assert set(synth.template["Outputs"]) >= {
-        "StateMachineArn", "OutputBucketName", "OutputRoot", "TaskTableName", "TopicArn",
-        "ExecutionLogGroupName", "JobLogGroupName", "JobQueueArn",
-    }  # fmt: skip
+        "StateMachineArn",
+        "OutputBucketName",
+        "OutputRoot",
+        "TaskTableName",
+        "TopicArn",
+        "ExecutionLogGroupName",
+        "JobLogGroupName",
+        "JobQueueArn",
+    }
 
 
 # --- the state machine --------------------------------------------------------------------------------
@@ -395,8 +408,11 @@ def test_cfn_lint_passes_except_cdk_redundant_depends_on(synth: Synth) -> None:
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run(
         [str(cfn_lint), "--ignore-checks", "W3005", "--", str(synth.outdir / "Scoresby.template.json")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -459,8 +475,12 @@ def test_lambda_asset_imports_without_rasterio_or_numpy(synth: Synth) -> None:
     asset = _lambda_asset(synth)
     result = subprocess.run(
         [sys.executable, "-c", BLOCKED_IMPORT_CHECK, str(asset)],
-        capture_output=True, text=True, timeout=120, cwd=asset, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=asset,
+        check=False,
+    )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 

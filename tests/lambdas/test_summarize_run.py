@@ -55,8 +55,12 @@ def test_summary_counts_statuses_writes_summary_json_and_composes_message(
     body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/sund/summary.json")["Body"].read()
     written = json.loads(body)
     assert written["run_name"] == "sund" and written["totals"]["FAILED"] == 2
-    assert [row["scene_id"] for row in written["scenes"]] == [ok.scene_id, bad.scene_id, also_bad.scene_id,
-                                                             pending.scene_id]  # fmt: skip
+    assert [row["scene_id"] for row in written["scenes"]] == [
+        ok.scene_id,
+        bad.scene_id,
+        also_bad.scene_id,
+        pending.scene_id,
+    ]
     assert json.loads(json.dumps(result)) == result
 
 
