@@ -165,12 +165,11 @@ th { background: #f6f8fa; position: sticky; top: 0; }
 .id { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; min-width: 15em; }
 td.error-cell { min-width: 14em; max-width: 28em; }
 .error { color: #b3261e; word-break: break-word; }
-td.products-cell { min-width: 440px; }
-.products { display: flex; flex-wrap: wrap; gap: 12px; }
-figure { margin: 0; text-align: center; }
-figure img { height: 120px; width: auto; max-width: 220px; object-fit: contain; border: 1px solid #dde2ea;
+td.products-cell { min-width: 440px; width: 62%; }
+figure { display: inline-block; vertical-align: top; margin: 0 12px 12px 0; text-align: center; }
+figure img { height: 110px; width: auto; max-width: 220px; object-fit: contain; border: 1px solid #dde2ea;
   background: #f6f8fa; display: block; }
-figure img.hist { height: 80px; margin-top: 4px; }
+figure img.hist { height: 64px; margin-top: 4px; }
 figure img.broken { outline: 2px dashed #b3261e; min-width: 80px; }
 figcaption { font-size: 12px; color: #5b6475; }
 """
