@@ -34,7 +34,7 @@ WORK_BUCKET_OUTPUT = "WorkBucketName"
 LISTS_PREFIX = "lists/"
 """Where lists too large for the execution input go (the init Lambda reads {"scene_list_s3": uri})."""
 INPUT_INLINE_MAX = 200 * 1024
-"""Inputs up to this many bytes go inline; Step Functions' quota is 256 KiB (about 1,000-2,000 scenes)."""
+"""Inputs up to this many bytes go inline; Step Functions' quota is 256 KiB (about 1,000 scenes)."""
 
 EXECUTION_NAME_MAX = 80
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -349,7 +349,8 @@ def _start_and_report(
             f"(status {started.status}); not starting it again"
         )
     else:
-        _say(f"{verb} run {plan.run_name}: {len(plan.scenes)} scenes, execution {started.execution_name}")
+        count = f"{len(plan.scenes)} scene" + ("" if len(plan.scenes) == 1 else "s")
+        _say(f"{verb} run {plan.run_name}: {count}, execution {started.execution_name}")
     _say(f"run id: {plan.run_name}")
     _say(f"execution: {started.execution_arn}")
     _say(f"console: {console_link(stack.region, started.execution_arn)}")
