@@ -27,6 +27,17 @@ def token_text(scope: IConstruct, token: str) -> str:
     return _render(Stack.of(scope).resolve(token))
 
 
+def arn_prefix(scope: IConstruct, service: str) -> str:
+    """'arn:<AWS::Partition>:<service>:<region>:<account>:' as cdk-nag prints it for this stack.
+
+    Region and account are <AWS::Region>/<AWS::AccountId> in an environment-agnostic stack, and the
+    literal values when the CLI knows the account (e.g. at `cdk deploy` with credentials).
+    """
+    stack = Stack.of(scope)
+    region, account = token_text(scope, stack.region), token_text(scope, stack.account)
+    return f"arn:<AWS::Partition>:{service}:{region}:{account}:"
+
+
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, finding: str | None = None) -> None:
     """Acknowledge AwsSolutions-<rule> (optionally one finding, e.g. 'Resource::...') on scope and below."""
     rule_id = f"AwsSolutions-{rule}" + (f"[{finding}]" if finding else "")

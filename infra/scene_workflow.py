@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.nag import acknowledge, token_text
+from infra.nag import acknowledge, arn_prefix, token_text
 from worker import config
 
 BATCH_THROTTLING_ERRORS = (
@@ -166,9 +166,7 @@ class SceneWorkflow(Construct):
                 {"Fn::Split": [":", {"Ref": Stack.of(self).resolve(sm.state_machine_arn)["Ref"]}]},
             ]
         }
-        executions = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:" + json.dumps(
-            name, separators=(",", ":")
-        )
+        executions = arn_prefix(self, "states") + "execution:" + json.dumps(name, separators=(",", ":"))
         findings = [
             (
                 "Resource::*",
@@ -185,7 +183,7 @@ class SceneWorkflow(Construct):
                 "LambdaInvoke's grant covers versions and aliases (ARN:*) of this one function only.",
             ),
             (
-                "Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/*",
+                f"Resource::{arn_prefix(self, 'batch')}job-definition/*",
                 "BatchSubmitJob grants SubmitJob on job-definition/* as a job definition ARN carries its "
                 "revision; the job queue is a single ARN, so jobs still go only to this stack's queue.",
             ),

@@ -1,14 +1,51 @@
-"""The stack with an existing output bucket and other non-default settings (synthesized once, cdk-nag on)."""
+"""A deploy-time synthesis: explicit account/region (as `cdk deploy` with credentials gives), an existing VPC
+(from a pre-filled lookup, as cdk.context.json holds it), an existing output bucket and other settings.
+Synthesized once for the module, with cdk-nag on: its acknowledgements must match concrete ARNs too.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.infra.conftest import Synth, as_list, join_to_text, policy_statements, synthesize
 
+ACCOUNT, REGION, VPC_ID = "123456789012", "us-west-2", "vpc-0123456789abcdef0"
+LOOKUP_KEY = (
+    f"vpc-provider:account={ACCOUNT}:filter.vpc-id={VPC_ID}:region={REGION}:returnAsymmetricSubnets=true"
+)
+VPC_LOOKUP = {
+    "vpcId": VPC_ID,
+    "vpcCidrBlock": "10.20.0.0/16",
+    "ownerAccountId": ACCOUNT,
+    "availabilityZones": [],
+    "subnetGroups": [
+        {
+            "name": "Public",
+            "type": "Public",
+            "subnets": [
+                {
+                    "subnetId": "subnet-0a1b2c3d4e5f60001",
+                    "cidr": "10.20.0.0/20",
+                    "availabilityZone": "us-west-2a",
+                    "routeTableId": "rtb-0a1b2c3d4e5f60001",
+                },
+                {
+                    "subnetId": "subnet-0a1b2c3d4e5f60002",
+                    "cidr": "10.20.16.0/20",
+                    "availabilityZone": "us-west-2b",
+                    "routeTableId": "rtb-0a1b2c3d4e5f60002",
+                },
+            ],
+        }
+    ],
+}
 CONTEXT: dict[str, Any] = {
+    "vpcId": VPC_ID,
+    LOOKUP_KEY: VPC_LOOKUP,
     "outputBucketName": "my-products",
     "outputPrefix": "scoresby",
     "inputBuckets": "usgs-landsat",
@@ -19,8 +56,28 @@ CONTEXT: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def deploy_env() -> Iterator[None]:
+    """CDK_DEFAULT_ACCOUNT/REGION as the CLI sets them when it has credentials."""
+    saved = {k: os.environ.get(k) for k in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
+    os.environ.update(CDK_DEFAULT_ACCOUNT=ACCOUNT, CDK_DEFAULT_REGION=REGION)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory, deploy_env: None) -> Synth:
     return synthesize(tmp_path_factory.mktemp("cdk.out"), CONTEXT)
+
+
+def test_existing_vpc_is_used_and_no_network_is_created(synth: Synth) -> None:
+    assert not synth.resources("AWS::EC2::VPC") and not synth.resources("AWS::EC2::Subnet")
+    ce = synth.only("AWS::Batch::ComputeEnvironment")["Properties"]["ComputeResources"]
+    assert ce["Subnets"] == ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+    assert synth.only("AWS::EC2::SecurityGroup")["Properties"]["VpcId"] == VPC_ID
 
 
 def test_no_output_bucket_is_created_and_jobs_write_under_the_prefix_of_the_given_one(synth: Synth) -> None:
