@@ -190,7 +190,7 @@ def write_sentinel2_scene(folder: Path, size: int = 1000, seed: int = SEED + 1) 
     for name, refl in bands_10m.items():
         _write_band(folder / f"{name}.tif", _s2_dn(refl, scape.valid), 10.0, origin, "COG")
     half = size // 2
-    valid_20m = scape.valid.reshape(half, 2, half, 2).all(axis=(1, 3))
+    valid_20m = np.asarray(scape.valid.reshape(half, 2, half, 2).all(axis=(1, 3)), dtype=bool)
     for name, refl in bands_20m.items():
         coarse = refl.reshape(half, 2, half, 2).mean(axis=(1, 3))  # 2x2 mean, as a 20 m pixel sees it
         _write_band(folder / f"{name}.tif", _s2_dn(coarse, valid_20m), 20.0, origin, "COG")

@@ -256,8 +256,8 @@ def _process(
                 return
             ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
             for worker in busy:
-                scene = worker.scene
-                if scene is None:
+                running = worker.scene
+                if running is None:
                     continue
                 if worker.conn in ready or worker.conn.poll():
                     try:
@@ -272,18 +272,18 @@ def _process(
                 if reply is None:
                     worker.process.join(5)
                     how = _describe_exit(worker.process.exitcode)
-                    message = (f"scene {scene.scene_id}: the worker process {how} while processing this scene"
-                               " (out of memory or a crash in a native library?)")
+                    message = (f"scene {running.scene_id}: the worker process {how} while processing this"
+                               " scene (out of memory or a crash in a native library?)")
                     log.error("%s", message)
-                    task_log.fail(run_name, scene.scene_id, "WorkerCrashed", message, elapsed)
+                    task_log.fail(run_name, running.scene_id, "WorkerCrashed", message, elapsed)
                     finish(worker, FAILED)
                 elif reply[0] == "ok":
-                    task_log.succeed(run_name, scene.scene_id, reply[1]["outputs"], reply[1]["duration_s"])
+                    task_log.succeed(run_name, running.scene_id, reply[1]["outputs"], reply[1]["duration_s"])
                     finish(worker, SUCCEEDED)
                 else:
                     _, error_type, message, duration_s = reply
                     log.warning("%s", message)
-                    task_log.fail(run_name, scene.scene_id, error_type, message, duration_s)
+                    task_log.fail(run_name, running.scene_id, error_type, message, duration_s)
                     finish(worker, FAILED)
     finally:
         # Normal end: idle workers get a stop message. Ctrl-C: busy ones get SIGTERM, then SIGKILL.
@@ -308,6 +308,12 @@ def run_command(args: Any) -> int:
         sys.stderr.write("\n".join(lines) + "\n")
         return EXIT_INVALID
     output = plan.output or str(Path(DEFAULT_OUTPUT).resolve())
+    if not output.startswith("s3://"):
+        try:
+            Path(output).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            sys.stderr.write(f"scoresby run: cannot create the output folder {output}: {exc}\n")
+            return EXIT_INVALID
     if plan.duplicates:
         log.info("duplicate scenes processed once: %s", ", ".join(plan.duplicates))
     summary = run_plan(plan, output, workers=args.workers, overwrite=args.overwrite,

@@ -172,6 +172,14 @@ def test_invalid_scene_list_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_output_that_cannot_be_a_folder_exits_2(tmp_path: Path) -> None:
+    scenes_json = write_list(tmp_path / "scenes.json", [{"scene_id": "a", "source": "/x/a"}])
+    (tmp_path / "a_file").write_text("not a folder")
+    proc = scoresby("run", str(scenes_json), "--output", str(tmp_path / "a_file" / "out"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "cannot create the output folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen[str]) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
