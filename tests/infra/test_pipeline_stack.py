@@ -495,3 +495,24 @@ def test_dockerfile_runs_scoresby_process_as_non_root_on_python_311_slim() -> No
     assert keywords.index("USER") < keywords.index("ENTRYPOINT")
     assert "-r worker/requirements.txt" in text
     assert "apt-get" not in text  # GDAL comes from the rasterio wheel
+
+
+def test_lambda_code_reads_the_environment_only_through_worker_config() -> None:
+    sources = list((REPO_ROOT / "lambdas").rglob("*.py"))
+    sources += [REPO_ROOT / "worker" / m for m in LAMBDA_WORKER_MODULES if m != "config.py"]
+    for path in sources:
+        text = path.read_text()
+        assert "os.environ" not in text and "getenv" not in text, f"{path} reads the environment directly"
+
+
+def test_every_scoresby_variable_in_config_is_read_by_some_reader() -> None:
+    names = {
+        v for k, v in vars(config).items() if k.isupper() and isinstance(v, str) and v.startswith("SCORESBY_")
+    }
+    declared = {
+        *config.InitSettings.ENV_VARS,
+        *config.SummarySettings.ENV_VARS,
+        *config.JobSettings.ENV_VARS,
+        *config.JobSettings.PER_JOB_ENV_VARS,
+    }
+    assert names == declared
