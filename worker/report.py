@@ -200,7 +200,10 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
     badges.append(f'<span>processing {_fmt_seconds(totals["processing_s"])}</span>')
     if summary.get("wall_clock_s") is not None:
         badges.append(f'<span>wall clock {_fmt_seconds(summary["wall_clock_s"])}</span>')
-    rows = [_render_row(scene, run_dir) for scene in summary["scenes"]]
+    # The error column only takes room when some scene has an error.
+    with_errors = any(scene.get("error") for scene in summary["scenes"])
+    rows = [_render_row(scene, run_dir, with_errors) for scene in summary["scenes"]]
+    error_th = "<th>error</th>" if with_errors else ""
     title = f"Scoresby run {summary['run_name']}"
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -217,7 +220,7 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
 <div class="totals">{"".join(badges)}</div>
 <table>
 <thead><tr><th>scene</th><th>status</th><th>attempts</th><th>started</th><th>finished</th><th>duration</th>
-<th>products</th><th>error</th></tr></thead>
+<th>products</th>{error_th}</tr></thead>
 <tbody>
 {"".join(rows)}
 </tbody>
@@ -228,7 +231,7 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
 """
 
 
-def _render_row(scene: dict[str, Any], run_dir: str) -> str:
+def _render_row(scene: dict[str, Any], run_dir: str, with_errors: bool) -> str:
     e = html.escape
     figures = []
     for product, quicklook, hist in _images(scene, run_dir):
@@ -257,5 +260,6 @@ def _render_row(scene: dict[str, Any], run_dir: str) -> str:
         f"<td>{e(_fmt_time(scene['finished_at']))}</td>"
         f"<td>{e(_fmt_seconds(scene['duration_s']))}</td>"
         f'<td class="products-cell"><div class="products">{"".join(figures)}</div></td>'
-        f'<td class="error-cell">{error_html}</td></tr>\n'
+        + (f'<td class="error-cell">{error_html}</td>' if with_errors else "")
+        + "</tr>\n"
     )

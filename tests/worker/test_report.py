@@ -57,6 +57,7 @@ def test_user_text_is_escaped_everywhere(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(&quot;id&quot;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &quot;quotes&quot;" in page
     assert "run &lt;&amp;&gt; &quot;x&quot;" in page
+    assert "<th>error</th>" in page
     assert len(parse_images(page).images) == 0
 
 
@@ -82,7 +83,9 @@ def test_s3_report_links_are_relative(tmp_path: Path) -> None:
     run_dir = "s3://bucket/products/r/"
     rec = record("a", SUCCEEDED, products=["true_color", "ndvi"], outputs={
         "true_color": run_dir + "a/a_true_color.tif", "ndvi": run_dir + "a/a_ndvi.tif"})
-    srcs = [img["src"] for img in parse_images(render_report(build_summary("r", [rec]), run_dir)).images]
+    page = render_report(build_summary("r", [rec]), run_dir)
+    assert "<th>error</th>" not in page  # no scene failed: no empty error column
+    srcs = [img["src"] for img in parse_images(page).images]
     assert srcs == ["a/a_true_color.png", "a/a_true_color_hist.png", "a/a_ndvi.png", "a/a_ndvi_hist.png"]
 
 
