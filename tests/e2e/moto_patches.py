@@ -13,6 +13,9 @@ Three gaps of moto are closed here, each with `pytest.MonkeyPatch` so nothing le
 3. Batch without docker marks every job SUCCEEDED at once: `run_batch_jobs_with` hands each submitted
    job to a runner (the e2e test runs the real `scoresby process` in a subprocess) and sets the job
    SUCCEEDED or FAILED, with a status reason, from what the runner reports.
+
+`throttle_batch_submits` is not a gap of moto but a fault to inject: SubmitJob answering
+TooManyRequestsException, to show the state machine's Retry on Batch throttling works.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.batch.models import Job
 from moto.batch_simple.models import BatchSimpleBackend
+from moto.core.exceptions import AWSError
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (
     StateTaskServiceBatch,
 )
@@ -186,3 +190,25 @@ def run_batch_jobs_with(monkeypatch: pytest.MonkeyPatch, runner: JobRunner) -> N
         job._mark_stopped(success=outcome.exit_code == 0)
 
     monkeypatch.setattr(BatchSimpleBackend, "_mark_job_as_finished", _mark_job_as_finished)
+
+
+class _TooManyRequests(AWSError):
+    """What the Batch API answers when it throttles SubmitJob (HTTP 429)."""
+
+    TYPE = "TooManyRequestsException"
+    STATUS = 429
+
+
+def throttle_batch_submits(monkeypatch: pytest.MonkeyPatch, times: int) -> list[str]:
+    """Make the next `times` SubmitJob calls fail with TooManyRequestsException; returns their job names."""
+    original = BatchSimpleBackend.submit_job
+    throttled: list[str] = []
+
+    def submit_job(self: BatchSimpleBackend, job_name: str, *args: Any, **kwargs: Any) -> Any:
+        if len(throttled) < times:
+            throttled.append(job_name)
+            raise _TooManyRequests("Too Many Requests")
+        return original(self, job_name, *args, **kwargs)
+
+    monkeypatch.setattr(BatchSimpleBackend, "submit_job", submit_job)
+    return throttled

@@ -24,6 +24,7 @@ import pytest
 
 from tests.e2e import harness
 from tests.e2e.harness import BLOG_FILES, BROKEN_ID, L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
+from tests.e2e.moto_patches import throttle_batch_submits
 from worker.cli import main as scoresby
 from worker.task_log import FAILED, SKIPPED, SUCCEEDED
 from worker.task_log_dynamo import DynamoTaskLog
@@ -122,6 +123,8 @@ def test_execution_succeeds_and_runs_one_real_job_per_scene(main_run):
     assert broken.job_env["SCORESBY_OVERWRITE"] == "false"
     assert broken.job_env["SCORESBY_TASK_TABLE"]
     assert broken.job_env["MANAGED_BY_AWS"] == "STARTED_BY_STEP_FUNCTIONS"
+    # no AWS keys in the job's environment: on AWS the job role provides credentials
+    assert not {k for k in broken.job_env if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
 
 
 def world_output_bucket(main_run: dict[str, Any]) -> str:
@@ -339,4 +342,29 @@ def test_a_list_stored_in_s3_by_submit_runs_like_an_inline_one(world, tmp_path, 
     }
     [row] = DynamoTaskLog(stack.table_name).records("e2e-stored")
     assert row.scene_id == S2_ID and row.status == SUCCEEDED and set(row.outputs) == {"ndwi"}
+    stack.drain_messages()
+
+
+def test_a_throttled_submit_job_is_retried_and_the_scene_still_runs(world, monkeypatch):
+    stack: harness.MotoStack = world["stack"]
+    throttled = throttle_batch_submits(monkeypatch, times=1)
+    jobs_before = len(world["container"].runs)
+    doc = {
+        "run_name": "e2e-throttled",
+        "products": ["false_color_vegetation"],  # made by no other e2e test
+        "scenes": [{"source": f"s3://{SOURCES_BUCKET}/{S2}/"}],
+    }
+    described = stack.wait(stack.start("e2e-throttled", doc))
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert throttled == ["scoresby-" + S2_ID]
+    failures = [
+        e["taskFailedEventDetails"]["error"]
+        for e in stack.history(described["executionArn"])
+        if e["type"] == "TaskFailed"
+    ]
+    assert failures == ["Batch.TooManyRequestsException"]  # retried by the state machine, not caught
+    [job] = world["container"].runs[jobs_before:]
+    assert job.returncode == 0, job.stderr[-2000:]
+    [row] = DynamoTaskLog(stack.table_name).records("e2e-throttled")
+    assert row.status == SUCCEEDED and row.attempts == 1
     stack.drain_messages()
