@@ -191,7 +191,9 @@ def run_plan(
     host = socket.gethostname()
     interrupted = False
     with SqliteTaskLog(db_path) as task_log:
-        to_run = task_log.plan(plan.run_name, list(plan.scenes), run_dir, overwrite)
+        # Local outputs are cheap to check: a scene whose files were deleted is made again, not skipped.
+        exists = None if output.startswith("s3://") else _is_file
+        to_run = task_log.plan(plan.run_name, list(plan.scenes), run_dir, overwrite, output_exists=exists)
         n_skipped = len(plan.scenes) - len(to_run)
         log.info("run %s: %d scenes, %d to process, %d already done; task log %s",
                  plan.run_name, len(plan.scenes), len(to_run), n_skipped, db_path)
@@ -214,6 +216,10 @@ def run_plan(
               for r in records if r.status == FAILED]
     return RunSummary(plan.run_name, output, run_dir, str(db_path.resolve()), counts, failed,
                       summary_uri, report_uri, duration, interrupted)
+
+
+def _is_file(path: str) -> bool:
+    return Path(path).is_file()
 
 
 def _process(
@@ -316,8 +322,11 @@ def run_command(args: Any) -> int:
             return EXIT_INVALID
     if plan.duplicates:
         log.info("duplicate scenes processed once: %s", ", ".join(plan.duplicates))
-    summary = run_plan(plan, output, workers=args.workers, overwrite=args.overwrite,
-                       progress=True)
+    try:
+        summary = run_plan(plan, output, workers=args.workers, overwrite=args.overwrite, progress=True)
+    except KeyboardInterrupt:  # Ctrl-C before processing started (run_plan handles it during processing)
+        sys.stderr.write("scoresby run: interrupted\n")
+        return EXIT_INTERRUPTED
     sys.stdout.write(format_summary(summary))
     return summary.exit_code
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -127,13 +127,22 @@ class SqliteTaskLog:
 
     # --- planning -------------------------------------------------------------------------------
 
-    def plan(self, run_id: str, scenes: Sequence[Any], output_root: str, overwrite: bool) -> list[Any]:
+    def plan(
+        self,
+        run_id: str,
+        scenes: Sequence[Any],
+        output_root: str,
+        overwrite: bool,
+        *,
+        output_exists: Callable[[str], bool] | None = None,
+    ) -> list[Any]:
         """Write PENDING rows, mark done scenes SKIPPED, reset RUNNING leftovers; return the scenes to run.
 
         A scene is done when a SUCCEEDED or SKIPPED row of this run, or of another run writing to the same
         `output_root`, already made every requested product (`covers`); its outputs are carried over.
         FAILED, PENDING and RUNNING rows (RUNNING means an earlier runner was killed) are scheduled again,
-        keeping their attempt count.
+        keeping their attempt count. With `output_exists`, a done scene whose outputs are no longer all
+        there (someone deleted them) is scheduled again too.
         """
         now = utc_now()
         to_run: list[Any] = []
@@ -155,6 +164,11 @@ class SqliteTaskLog:
                 done = None
                 if not overwrite:
                     done = self._done_record(cur, run_id, scene.scene_id, output_root, products)
+                if done is not None and output_exists is not None:
+                    if not all(output_exists(done.outputs[p]) for p in products):
+                        log.info("scene %s: outputs of its earlier success are gone; scheduling it again",
+                                 scene.scene_id)
+                        done = None
                 if done is not None:
                     self._upsert_skipped(
                         cur, run_id, scene, position, products, output_root, current, done, now

@@ -158,6 +158,15 @@ def test_rerun_skips_done_scenes_and_overwrite_redoes_them(real_data_dir: Path, 
         assert third[scene_id].started_at > first[scene_id].started_at
     assert all(p.stat().st_mtime_ns > mtime for p, mtime in mtimes.items())
 
+    # a deleted output is made again on the next run; the other scene stays skipped
+    l8 = "LC08_L2SP_001062_20201031_20201106_02_T2"
+    Path(third[l8].outputs["ndvi"]).unlink()
+    assert scoresby(*args, cwd=tmp_path).returncode == 1
+    fourth = records_by_id(out, "again")
+    assert (fourth[l8].status, fourth[l8].attempts) == (SUCCEEDED, 3)
+    assert Path(fourth[l8].outputs["ndvi"]).is_file()
+    assert fourth[S2_TINY.split("/")[1]].status == SKIPPED
+
 
 def test_invalid_scene_list_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     scenes_json = write_list(tmp_path / "scenes.json", [

@@ -128,6 +128,18 @@ def test_replan_with_overwrite_or_more_products_reschedules_done(task_log: Sqlit
     assert task_log.records("r1")[0].outputs == {"ndvi": outputs_of(more)["ndvi"]}
 
 
+def test_done_scene_with_deleted_outputs_is_scheduled_again(task_log: SqliteTaskLog) -> None:
+    a, b = make_scenes(2)
+    task_log.plan("r1", [a, b], "/out/r1/", overwrite=False)
+    for s in (a, b):
+        task_log.start("r1", s.scene_id, ran_on="h")
+        task_log.succeed("r1", s.scene_id, outputs_of(s), 1.0)
+    gone = {outputs_of(b)["ndvi"]}
+    to_run = task_log.plan("r1", [a, b], "/out/r1/", overwrite=False, output_exists=lambda u: u not in gone)
+    assert to_run == [b]
+    assert [r.status for r in task_log.records("r1")] == [SKIPPED, PENDING]
+
+
 def test_done_scene_of_another_run_with_same_output_root_is_skipped(task_log: SqliteTaskLog) -> None:
     (scene,) = make_scenes(1)
     task_log.plan("a", [scene], "/out/shared/", overwrite=False)
