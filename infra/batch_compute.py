@@ -51,6 +51,7 @@ class BatchCompute(Construct):
         job_memory_mib: int,
         job_timeout: Duration,
         job_attempts: int = 3,
+        root_volume_gib: int = 64,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -60,6 +61,23 @@ class BatchCompute(Construct):
             vpc=vpc,
             description="Scoresby Batch instances: outbound only",
             allow_all_outbound=True,
+        )
+        # IMDSv2 only, one hop: containers (bridge network, one hop further) cannot reach the instance role;
+        # jobs get their own role from the ECS credential endpoint. Encrypted root volume for scratch files.
+        launch_template = ec2.LaunchTemplate(
+            self,
+            "InstanceTemplate",
+            http_endpoint=True,
+            http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
+            http_put_response_hop_limit=1,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name="/dev/xvda",
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        root_volume_gib, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3
+                    ),
+                )
+            ],
         )
         self.compute_environment = batch.ManagedEc2EcsComputeEnvironment(
             self,
@@ -74,6 +92,7 @@ class BatchCompute(Construct):
             minv_cpus=0,
             maxv_cpus=max_vcpus,
             update_to_latest_image_version=True,
+            launch_template=launch_template,
         )
         acknowledge(
             self.compute_environment,

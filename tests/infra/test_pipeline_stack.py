@@ -60,6 +60,21 @@ def test_compute_environment_is_spot_memory_optimised_and_scales_to_zero(synth: 
     assert resources["MinvCpus"] == 0 and resources["MaxvCpus"] == 512
 
 
+def test_instances_require_imdsv2_out_of_reach_of_containers_and_encrypt_their_disk(synth: Synth) -> None:
+    template = synth.only("AWS::EC2::LaunchTemplate")
+    data = template["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"] == {
+        "HttpEndpoint": "enabled",
+        "HttpPutResponseHopLimit": 1,
+        "HttpTokens": "required",
+    }
+    (root,) = data["BlockDeviceMappings"]
+    assert root["Ebs"]["Encrypted"] is True
+    ce = synth.only("AWS::Batch::ComputeEnvironment")["Properties"]["ComputeResources"]
+    launch_template_id = ce["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+    assert synth.template["Resources"][launch_template_id] is template
+
+
 def test_job_definition_retries_only_spot_reclaims_and_times_out(synth: Synth) -> None:
     job = synth.only("AWS::Batch::JobDefinition")["Properties"]
     assert job["RetryStrategy"] == {
