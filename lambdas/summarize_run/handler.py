@@ -35,6 +35,13 @@ def _check_event(event: Any) -> tuple[str, str]:
     return run_name, output if output.endswith("/") else output + "/"
 
 
+def _duplicates(event: dict[str, Any]) -> int:
+    """The init function's duplicate count, passed on by the state machine in `counts` (0 if absent)."""
+    counts = event.get("counts")
+    value = counts.get("duplicates") if isinstance(counts, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def compose_subject(run_name: str, totals: dict[str, Any]) -> str:
     """One ASCII line of at most 100 characters with the counts; the run name is shortened to fit."""
     counts = f"{totals[SUCCEEDED]} succeeded, {totals[FAILED]} failed, {totals[SKIPPED]} skipped"
@@ -48,13 +55,22 @@ def compose_subject(run_name: str, totals: dict[str, Any]) -> str:
 
 
 def compose_message(
-    run_name: str, run_root: str, summary_uri: str, records: list[TaskRecord], totals: dict[str, Any]
+    run_name: str,
+    run_root: str,
+    summary_uri: str,
+    records: list[TaskRecord],
+    totals: dict[str, Any],
+    duplicates: int = 0,
 ) -> str:
     """The e-mail body: counts, where outputs and summary are, and the failed scenes with their errors."""
     lines = [
         f"Scoresby run {run_name} finished: {totals['scenes']} scenes.",
         f"  succeeded {totals[SUCCEEDED]}, failed {totals[FAILED]}, skipped (done before) {totals[SKIPPED]}, "
         f"unfinished {totals[PENDING] + totals[RUNNING]}",
+    ]
+    if duplicates:
+        lines.append(f"  {duplicates} duplicate scene(s) in the list were processed once")
+    lines += [
         "",
         f"Outputs: {run_root}<scene_id>/",
         f"Summary: {summary_uri}",
@@ -99,7 +115,7 @@ def summarize_run(
     log.info("run %s: %s; summary at %s", run_name, totals, summary_uri)
     return {
         "subject": compose_subject(run_name, totals),
-        "message": compose_message(run_name, run_root, summary_uri, records, totals),
+        "message": compose_message(run_name, run_root, summary_uri, records, totals, _duplicates(event)),
         "counts": {k: totals[k] for k in ("scenes", SUCCEEDED, FAILED, SKIPPED, PENDING, RUNNING)},
         "summary_uri": summary_uri,
     }

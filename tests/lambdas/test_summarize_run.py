@@ -35,7 +35,7 @@ def test_summary_counts_statuses_writes_summary_json_and_composes_message(
     log.fail("sund", also_bad.scene_id, "SourceNotFound", "no files", 0.5)
     plan_run("other-run", 2)  # must not be counted
 
-    result = summary.handler({"run_name": "sund", "output": OUTPUT_ROOT, "counts": {}}, None)
+    result = summary.handler({"run_name": "sund", "output": OUTPUT_ROOT, "counts": {"duplicates": 2}}, None)
 
     assert result["counts"] == {
         "scenes": 4,
@@ -52,6 +52,7 @@ def test_summary_counts_statuses_writes_summary_json_and_composes_message(
     assert f"{also_bad.scene_id}: SourceNotFound: no files" in message
     assert f"Outputs: {OUTPUT_ROOT}sund/" in message and "scoresby rerun sund --failed" in message
     assert ok.scene_id not in message
+    assert "2 duplicate scene(s) in the list were processed once" in message
     body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/sund/summary.json")["Body"].read()
     written = json.loads(body)
     assert written["run_name"] == "sund" and written["totals"]["FAILED"] == 2
@@ -79,6 +80,7 @@ def test_message_lists_at_most_fifty_failures(lambda_env: dict[str, str], s3: An
     result = summary.handler({"run_name": "many", "output": OUTPUT_ROOT}, None)
     assert result["counts"]["FAILED"] == 60
     assert "... and 10 more (see summary.json)" in result["message"]
+    assert "duplicate" not in result["message"]
 
 
 @pytest.mark.parametrize(
