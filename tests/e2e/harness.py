@@ -422,6 +422,8 @@ class WorkerContainer:
         self.timeout_s = timeout_s
         self.entrypoint, self.image_env = dockerfile_entrypoint_and_env()
         self.runs: list[ContainerRun] = []
+        self.faults: dict[str, BatchOutcome] = {}
+        """job name -> outcome to report *without* running the container (a killed or lost container)."""
         self._lock = threading.Lock()
 
     def instance_env(self) -> dict[str, str]:
@@ -443,6 +445,13 @@ class WorkerContainer:
 
     def __call__(self, job: Any, command: list[str], job_env: dict[str, str]) -> BatchOutcome:
         """Run one job to completion (moto_patches.run_batch_jobs_with calls this at submission)."""
+        fault = self.faults.pop(job.job_name, None)
+        if fault is not None:
+            with self._lock:
+                self.runs.append(
+                    ContainerRun(job.job_id, job.job_name, [], job_env, fault.exit_code, "", "", 0.0)
+                )
+            return fault
         program = self.entrypoint
         if program[0] == "scoresby":
             program = [sys.executable, "-m", "worker.cli", *program[1:]]

@@ -24,7 +24,7 @@ import pytest
 
 from tests.e2e import harness
 from tests.e2e.harness import BLOG_FILES, BROKEN_ID, L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
-from tests.e2e.moto_patches import throttle_batch_submits
+from tests.e2e.moto_patches import BatchOutcome, throttle_batch_submits
 from worker.cli import main as scoresby
 from worker.task_log import FAILED, SKIPPED, SUCCEEDED
 from worker.task_log_dynamo import DynamoTaskLog
@@ -368,3 +368,25 @@ def test_a_throttled_submit_job_is_retried_and_the_scene_still_runs(world, monke
     [row] = DynamoTaskLog(stack.table_name).records("e2e-throttled")
     assert row.status == SUCCEEDED and row.attempts == 1
     stack.drain_messages()
+
+
+def test_a_container_killed_before_it_could_record_fails_with_batchs_reason(world):
+    """The worker never ran (e.g. killed for memory): the Catch alone records FAILED, with Batch's reason."""
+    stack: harness.MotoStack = world["stack"]
+    reason = "OutOfMemoryError: Container killed due to memory usage"
+    world["container"].faults["scoresby-" + L8_ID] = BatchOutcome(137, reason)
+    doc = {
+        "run_name": "e2e-killed",
+        "products": ["false_color_vegetation"],
+        "scenes": [{"source": f"s3://{SOURCES_BUCKET}/{L8}/"}],
+    }
+    described = stack.wait(stack.start("e2e-killed", doc))
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    [row] = DynamoTaskLog(stack.table_name).records("e2e-killed")
+    assert row.status == FAILED
+    assert row.error == {"type": "States.TaskFailed", "message": reason}
+    messages = stack.drain_messages()
+    [failure] = [m for m in messages if m["Subject"] == "Scoresby: a scene failed"]
+    assert reason in failure["Message"] and L8_ID in failure["Message"]
+    [summary] = [m for m in messages if m["Subject"].startswith("Scoresby e2e-killed:")]
+    assert f"{L8_ID}: States.TaskFailed: {reason}" in summary["Message"]
