@@ -31,8 +31,15 @@ logger = logging.getLogger(__name__)
 BLOCK = 512
 """Tile size of the COG outputs."""
 
-STRIP = 256
-"""Rows per window of processing and tile size of the temp GTiffs: smaller strips keep peak memory low."""
+WINDOW_ROWS = 512
+WINDOW_COLS = 2048
+"""Processing window: fixed pixel count, so memory does not grow with the scene's width or height.
+
+Multiples of 512 (and 256), so each window covers whole source tiles of Landsat/Sentinel-2 COGs:
+every compressed tile is decoded exactly once, whatever the GDAL block cache holds."""
+
+TEMP_TILE = 256
+"""Tile size of the uncompressed temp GTiffs (windows cover whole temp tiles)."""
 
 GDAL_CACHEMAX_BYTES = 64 * 1024 * 1024
 """GDAL block cache bound: keeps peak RSS flat whatever the scene size.
@@ -42,6 +49,8 @@ In bytes: rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64, so a bar
 
 RESAMPLING = Resampling.bilinear
 """Resampling of coarser bands onto the finest grid (reflectance, so bilinear is fine)."""
+
+VSI_CACHE_PER_FILE_BYTES = 4 * 1024 * 1024
 
 ALLOWED_DTYPES = ("uint8", "uint16", "int16")
 
@@ -64,6 +73,9 @@ def gdal_options() -> dict[str, Any]:
 
     options: dict[str, Any] = dict(gdal_env_options())
     options.setdefault("GDAL_CACHEMAX", GDAL_CACHEMAX_BYTES)
+    # VSI_CACHE_SIZE is per open file, not global: six bands at 64 MB each cost ~400 MB of RSS. Windows
+    # read each tile once, so a small read-ahead cache per file is all that helps.
+    options["VSI_CACHE_SIZE"] = str(VSI_CACHE_PER_FILE_BYTES)
     return options
 
 
@@ -82,10 +94,11 @@ class Grid:
         west, south, east, north = rasterio.transform.array_bounds(self.height, self.width, self.transform)
         return west, south, east, north
 
-    def strips(self, rows: int = STRIP) -> Iterator[Window]:
-        """Full-width windows of `rows` rows, top to bottom (aligned to the temp GTiffs' tiles)."""
+    def windows(self, rows: int = WINDOW_ROWS, cols: int = WINDOW_COLS) -> Iterator[Window]:
+        """Windows of at most rows x cols, row by row from the top left (aligned to source and temp tiles)."""
         for row in range(0, self.height, rows):
-            yield Window(0, row, self.width, min(rows, self.height - row))
+            for col in range(0, self.width, cols):
+                yield Window(col, row, min(cols, self.width - col), min(rows, self.height - row))
 
 
 class BandReader:
@@ -232,8 +245,8 @@ def temp_profile(grid: Grid, count: int, dtype: str, nodata: float | None) -> di
         "transform": grid.transform,
         "nodata": nodata,
         "tiled": True,
-        "blockxsize": STRIP,
-        "blockysize": STRIP,
+        "blockxsize": TEMP_TILE,
+        "blockysize": TEMP_TILE,
         "compress": "none",
         "interleave": "band",
         "BIGTIFF": "IF_SAFER",

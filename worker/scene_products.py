@@ -1,10 +1,10 @@
 """Make every requested product of one scene into a local folder, reading each input band once.
 
-Pass 1 reads the needed bands strip by strip onto the finest grid, accumulates whole-scene DN histograms,
+Pass 1 reads the needed bands window by window onto the finest grid, accumulates whole-scene DN histograms,
 writes index products to temp float32 GTiffs and the raw bands of the visual/merge products to one temp
 uint16 stack. Pass 2 applies each visual product's stretch (a uint16 -> uint8 lookup table) to the
 stack. Each temp is then turned into a COG by GDAL's COG driver, and quicklook/histogram PNGs and the
-STAC Item are written next to it. Memory stays bounded by the strip size, not the scene size.
+STAC Item are written next to it. Memory stays bounded by the window size, not the scene size.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class _Pass1:
             self.index_ds[p.name] = ds
 
     def index_values(self, p: ProductPlan, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """One strip of an index product and its value histogram (pure numpy: runs in a pool thread)."""
+        """One window of an index product and its value histogram (pure numpy: runs in a pool thread)."""
         a, b = (self.files.bands[n] for n in p.bands)
         values = raster_ops.normalized_difference(
             raster_ops.reflectance(data[p.bands[0]], a.scale, a.offset),
@@ -190,13 +190,13 @@ class _Pass1:
         return values, raster_ops.index_histogram(values)
 
     def submit_indices(self, data: dict[str, np.ndarray], pool: ThreadPoolExecutor) -> list[Any]:
-        """Start the index maths of one strip in the pool (numpy releases the GIL on large arrays)."""
+        """Start the index maths of one window in the pool (numpy releases the GIL on large arrays)."""
         return [(p, pool.submit(self.index_values, p, data)) for p in self.index_plans]
 
     def add(
         self, window: Any, data: dict[str, np.ndarray], hists: dict[str, np.ndarray], indices: list[Any]
     ) -> None:
-        """Accumulate one strip: histograms and indices (computed in the pool), raw stack bands."""
+        """Accumulate one window: histograms and indices (computed in the pool), raw stack bands."""
         for b, h in hists.items():
             self.hists[b] += h
         for i, b in enumerate(self.stack_bands, start=1):
@@ -221,10 +221,10 @@ def _index_tags(p: ProductPlan, files: SceneFiles) -> dict[str, str]:
     }
 
 
-def _read_strips(
+def _read_windows(
     grid: scene_io.Grid, readers: dict[str, scene_io.BandReader], sink: _Pass1, pool: ThreadPoolExecutor
 ) -> None:
-    """Read strip i+1 in the pool while strip i is accumulated: decoding overlaps the numpy work.
+    """Read window i+1 in the pool while window i is accumulated: decoding overlaps the numpy work.
 
     The reader threads also count the DN histograms (np.bincount releases the GIL), so both cores share them.
     """
@@ -238,7 +238,7 @@ def _read_strips(
     def submit(window: Any) -> list[Any]:
         return [pool.submit(read, n, window) for n in names]
 
-    windows = list(grid.strips())
+    windows = list(grid.windows())
     pending = submit(windows[0])
     for i, window in enumerate(windows):
         results = [f.result() for f in pending]
@@ -269,7 +269,7 @@ def _write_visual(
             SCORESBY_STRETCH=json.dumps(stretch.record),
             SCORESBY_NODATA="0 (valid pixels are 1-255)",
         )
-        for window in grid.strips():
+        for window in grid.windows():
             channels = src.read(idx, window=window)
             dst.write(raster_ops.apply_luts(list(channels), stretch.luts), window=window)
     return path, {"stretch": stretch.record}
@@ -288,7 +288,7 @@ def _write_merge(p: ProductPlan, pass1: _Pass1, grid: scene_io.Grid, tmp: Path) 
         dst.update_tags(
             SCORESBY_PRODUCT=p.name, SCORESBY_BANDS=",".join(p.bands), SCORESBY_SCALING="none (raw DN)"
         )
-        for window in grid.strips():
+        for window in grid.windows():
             dst.write(raster_ops.mask_any_nodata(list(src.read(idx, window=window))), window=window)
     return path
 
@@ -381,7 +381,7 @@ def build_products(
                         f"grid of the finest band: {exc}",
                     ) from exc
             pass1 = _Pass1(scene_id, grid, files, plans, tmp, stack)
-            _read_strips(grid, readers, pass1, pool)
+            _read_windows(grid, readers, pass1, pool)
         logger.info(
             "scene %s: read %d bands (%s) onto %dx%d in %.1f s",
             scene_id,
