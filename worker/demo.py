@@ -36,12 +36,15 @@ PRODUCTS = ["true_color", "false_color_ice", "false_color_vegetation", "ndvi", "
 # Surface reflectance per class for (blue, green, red, NIR, SWIR1, SWIR2). Ice and snow are bright in the
 # visible and dark in the SWIR (so SWIR2/NIR/green shows them cyan), vegetation is bright in the NIR.
 CLASSES = ("water", "vegetation", "rock", "ice")
-REFLECTANCE = np.array([
-    [0.050, 0.045, 0.025, 0.012, 0.006, 0.004],  # water (fjord)
-    [0.035, 0.070, 0.045, 0.340, 0.180, 0.085],  # vegetation (tundra)
-    [0.120, 0.145, 0.170, 0.230, 0.300, 0.250],  # rock
-    [0.820, 0.800, 0.760, 0.620, 0.070, 0.050],  # ice and snow
-], dtype=np.float32)
+REFLECTANCE = np.array(
+    [
+        [0.050, 0.045, 0.025, 0.012, 0.006, 0.004],  # water (fjord)
+        [0.035, 0.070, 0.045, 0.340, 0.180, 0.085],  # vegetation (tundra)
+        [0.120, 0.145, 0.170, 0.230, 0.300, 0.250],  # rock
+        [0.820, 0.800, 0.760, 0.620, 0.070, 0.050],  # ice and snow
+    ],
+    dtype=np.float32,
+)
 LANDSAT_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7")  # same order as the REFLECTANCE columns
 L2_SCALE, L2_OFFSET = 2.75e-05, -0.2
 
@@ -82,7 +85,7 @@ def make_landscape(size: int, seed: int, *, border: str) -> Landscape:
     moisture = fractal_noise((size, size), rng, beta=3.0)
     texture = fractal_noise((size, size), rng, beta=1.6) - 0.5
     # A glacier tongue flowing from the ice cap down a valley to the sea.
-    valley = np.exp(-((yy - 0.55 - 0.12 * np.sin(xx * 6.0)) / 0.045) ** 2) * (xx > 0.25)
+    valley = np.exp(-(((yy - 0.55 - 0.12 * np.sin(xx * 6.0)) / 0.045) ** 2)) * (xx > 0.25)
 
     land = _smoothstep(elevation, 0.38, 0.02)
     glacier = 0.9 * valley * land * (texture > -0.15)  # crevassed, broken edges
@@ -120,9 +123,16 @@ def _footprint(size: int, border: str) -> np.ndarray:
 
 def _write_band(path: Path, dn: np.ndarray, pixel_m: float, origin: tuple[float, float], driver: str) -> None:
     profile = {
-        "driver": driver, "dtype": "uint16", "count": 1, "height": dn.shape[0], "width": dn.shape[1],
-        "crs": CRS_UTM24N, "transform": from_origin(origin[0], origin[1], pixel_m, pixel_m), "nodata": 0,
-        "compress": "deflate", "predictor": 2,
+        "driver": driver,
+        "dtype": "uint16",
+        "count": 1,
+        "height": dn.shape[0],
+        "width": dn.shape[1],
+        "crs": CRS_UTM24N,
+        "transform": from_origin(origin[0], origin[1], pixel_m, pixel_m),
+        "nodata": 0,
+        "compress": "deflate",
+        "predictor": 2,
     }
     if driver == "GTiff":
         profile.update(tiled=True, blockxsize=256, blockysize=256)
@@ -183,8 +193,12 @@ def write_sentinel2_scene(folder: Path, size: int = 1000, seed: int = SEED + 1) 
     bands_10m = {"B02": blue, "B03": green, "B04": red, "B08": nir}
     # Red edge: between red and NIR; B8A (narrow NIR) close to B08.
     bands_20m = {
-        "B05": 0.7 * red + 0.3 * nir, "B06": 0.3 * red + 0.7 * nir, "B07": 0.97 * nir,
-        "B8A": 0.99 * nir, "B11": swir1, "B12": swir2,
+        "B05": 0.7 * red + 0.3 * nir,
+        "B06": 0.3 * red + 0.7 * nir,
+        "B07": 0.97 * nir,
+        "B8A": 0.99 * nir,
+        "B11": swir1,
+        "B12": swir2,
     }
     origin = (500000.0, 7900000.0)
     for name, refl in bands_10m.items():

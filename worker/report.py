@@ -75,8 +75,10 @@ def write_report(
     summary_text = json.dumps(summary, indent=2) + "\n"
     page = render_report(summary, run_dir)
     if run_dir.startswith("s3://"):
-        return (_upload(run_dir + SUMMARY_NAME, summary_text, "application/json"),
-                _upload(run_dir + REPORT_NAME, page, "text/html; charset=utf-8"))
+        return (
+            _upload(run_dir + SUMMARY_NAME, summary_text, "application/json"),
+            _upload(run_dir + REPORT_NAME, page, "text/html; charset=utf-8"),
+        )
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     summary_path = _write_atomic(folder / SUMMARY_NAME, summary_text)
@@ -103,7 +105,7 @@ def _write_atomic(path: Path, text: str) -> Path:
 def _upload(uri: str, text: str, content_type: str) -> str:
     import boto3  # only s3:// runs need it
 
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type)
     return uri
 
@@ -135,7 +137,7 @@ def _local_href(path: str, run_dir: str) -> str | None:
 
 
 def _s3_href(uri: str, run_dir: str) -> str:
-    return quote(uri[len(run_dir):]) if uri.startswith(run_dir) else uri
+    return quote(uri[len(run_dir) :]) if uri.startswith(run_dir) else uri
 
 
 def _fmt_seconds(value: float | None) -> str:
@@ -194,12 +196,15 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
     """The report page of a summary: totals, then one row per scene with thumbnails and errors."""
     e = html.escape
     totals = summary["totals"]
-    badges = [f'<span>{totals["scenes"]} scenes</span>']
-    badges += [f'<span class="{s}">{totals[s]} {s.lower()}</span>'
-               for s in (SUCCEEDED, SKIPPED, FAILED, RUNNING, PENDING) if totals[s]]
-    badges.append(f'<span>processing {_fmt_seconds(totals["processing_s"])}</span>')
+    badges = [f"<span>{totals['scenes']} scenes</span>"]
+    badges += [
+        f'<span class="{s}">{totals[s]} {s.lower()}</span>'
+        for s in (SUCCEEDED, SKIPPED, FAILED, RUNNING, PENDING)
+        if totals[s]
+    ]
+    badges.append(f"<span>processing {_fmt_seconds(totals['processing_s'])}</span>")
     if summary.get("wall_clock_s") is not None:
-        badges.append(f'<span>wall clock {_fmt_seconds(summary["wall_clock_s"])}</span>')
+        badges.append(f"<span>wall clock {_fmt_seconds(summary['wall_clock_s'])}</span>")
     # The error column only takes room when some scene has an error.
     with_errors = any(scene.get("error") for scene in summary["scenes"])
     rows = [_render_row(scene, run_dir, with_errors) for scene in summary["scenes"]]
@@ -242,7 +247,7 @@ def _render_row(scene: dict[str, Any], run_dir: str, with_errors: bool) -> str:
         if hist:
             img = f'<img class="hist" src="{e(hist)}" alt="{e(product)} histogram">'
             parts.append(f'<a href="{e(hist)}">{img}</a>')
-        figures.append(f'<figure>{"".join(parts)}<figcaption>{e(product)}</figcaption></figure>')
+        figures.append(f"<figure>{''.join(parts)}<figcaption>{e(product)}</figcaption></figure>")
     if not figures and scene["products"]:
         figures.append(f'<span class="meta">{e(", ".join(scene["products"]))}</span>')
     error = scene.get("error") or {}

@@ -85,8 +85,9 @@ def _worker_main(conn: Connection, log_level: int) -> None:
     # Ctrl-C reaches the whole process group; only the runner decides what happens then.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminated)
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     while True:
         try:
             job = conn.recv()
@@ -101,11 +102,14 @@ def _worker_main(conn: Connection, log_level: int) -> None:
 
             _remove_stale_partials(output, run_name, scene.scene_id)
             result = process_scene(scene, output, run_name=run_name, overwrite=overwrite)
-            reply: tuple[Any, ...] = ("ok", {
-                "outputs": dict(result.outputs),
-                "duration_s": float(result.duration_s),
-                "skipped": bool(result.skipped),
-            })
+            reply: tuple[Any, ...] = (
+                "ok",
+                {
+                    "outputs": dict(result.outputs),
+                    "duration_s": float(result.duration_s),
+                    "skipped": bool(result.skipped),
+                },
+            )
         except SceneError as exc:
             reply = ("failed", type(exc).__name__, _one_line(str(exc)), time.monotonic() - started)
         except PipelineError as exc:  # e.g. InvalidInput for a product the scene cannot make
@@ -151,8 +155,9 @@ class _Worker:
 
     def __init__(self, ctx: Any, log_level: int) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, log_level), daemon=True,
-                                   name="scoresby-worker")
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, log_level), daemon=True, name="scoresby-worker"
+        )
         self.process.start()
         child.close()
         self.scene: Scene | None = None
@@ -195,14 +200,37 @@ def run_plan(
         exists = None if output.startswith("s3://") else _is_file
         to_run = task_log.plan(plan.run_name, list(plan.scenes), run_dir, overwrite, output_exists=exists)
         n_skipped = len(plan.scenes) - len(to_run)
-        log.info("run %s: %d scenes, %d to process, %d already done; task log %s",
-                 plan.run_name, len(plan.scenes), len(to_run), n_skipped, db_path)
-        bar = tqdm(total=len(plan.scenes), initial=n_skipped, desc=plan.run_name, unit="scene",
-                   file=sys.stderr, disable=not progress, dynamic_ncols=True, mininterval=0.5)
+        log.info(
+            "run %s: %d scenes, %d to process, %d already done; task log %s",
+            plan.run_name,
+            len(plan.scenes),
+            len(to_run),
+            n_skipped,
+            db_path,
+        )
+        bar = tqdm(
+            total=len(plan.scenes),
+            initial=n_skipped,
+            desc=plan.run_name,
+            unit="scene",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
         try:
             with bar, logging_redirect_tqdm():
-                _process(to_run, output, plan.run_name, overwrite, min(workers, len(to_run)),
-                         task_log, host, bar, n_skipped)
+                _process(
+                    to_run,
+                    output,
+                    plan.run_name,
+                    overwrite,
+                    min(workers, len(to_run)),
+                    task_log,
+                    host,
+                    bar,
+                    n_skipped,
+                )
         except KeyboardInterrupt:
             interrupted = True
             requeued = task_log.requeue_running(plan.run_name)
@@ -210,12 +238,26 @@ def run_plan(
         records = task_log.records(plan.run_name)
         counts = task_log.counts(plan.run_name)
     duration = time.monotonic() - started
-    summary_uri, report_uri = write_report(plan.run_name, run_dir, records, duration_s=duration,
-                                           task_log=str(db_path.resolve()))
-    failed = [(r.scene_id, f"{(r.error or {}).get('type', 'Error')}: {(r.error or {}).get('message', '')}")
-              for r in records if r.status == FAILED]
-    return RunSummary(plan.run_name, output, run_dir, str(db_path.resolve()), counts, failed,
-                      summary_uri, report_uri, duration, interrupted)
+    summary_uri, report_uri = write_report(
+        plan.run_name, run_dir, records, duration_s=duration, task_log=str(db_path.resolve())
+    )
+    failed = [
+        (r.scene_id, f"{(r.error or {}).get('type', 'Error')}: {(r.error or {}).get('message', '')}")
+        for r in records
+        if r.status == FAILED
+    ]
+    return RunSummary(
+        plan.run_name,
+        output,
+        run_dir,
+        str(db_path.resolve()),
+        counts,
+        failed,
+        summary_uri,
+        report_uri,
+        duration,
+        interrupted,
+    )
 
 
 def _is_file(path: str) -> bool:
@@ -223,8 +265,15 @@ def _is_file(path: str) -> bool:
 
 
 def _process(
-    to_run: list[Scene], output: str, run_name: str, overwrite: bool, n_workers: int,
-    task_log: SqliteTaskLog, host: str, bar: tqdm, n_skipped: int,
+    to_run: list[Scene],
+    output: str,
+    run_name: str,
+    overwrite: bool,
+    n_workers: int,
+    task_log: SqliteTaskLog,
+    host: str,
+    bar: tqdm,
+    n_skipped: int,
 ) -> None:
     """The dispatch loop: keep every worker busy, record each outcome, replace dead workers."""
     if not to_run:
@@ -278,8 +327,10 @@ def _process(
                 if reply is None:
                     worker.process.join(5)
                     how = _describe_exit(worker.process.exitcode)
-                    message = (f"scene {running.scene_id}: the worker process {how} while processing this"
-                               " scene (out of memory or a crash in a native library?)")
+                    message = (
+                        f"scene {running.scene_id}: the worker process {how} while processing this"
+                        " scene (out of memory or a crash in a native library?)"
+                    )
                     log.error("%s", message)
                     task_log.fail(run_name, running.scene_id, "WorkerCrashed", message, elapsed)
                     finish(worker, FAILED)

@@ -37,8 +37,10 @@ def local_status(
     try:
         task_log = SqliteTaskLog(path, create=False)
     except FileNotFoundError:
-        sys.stderr.write(f"scoresby status: no task log at {path.resolve()}; "
-                         "give the --output of the run (default: ./output)\n")
+        sys.stderr.write(
+            f"scoresby status: no task log at {path.resolve()}; "
+            "give the --output of the run (default: ./output)\n"
+        )
         return EXIT_NOT_FOUND
     with task_log:
         runs = task_log.runs()
@@ -63,8 +65,10 @@ def local_status(
 def format_status(run: str, counts: dict[str, int], task_log: SqliteTaskLog) -> str:
     """The status block: counts per status, then one line per failed scene with its error."""
     total = sum(counts.values())
-    lines = [f"run {run} ({Path(task_log.path).resolve()}): {total} scenes, "
-             + ", ".join(f"{counts[s]} {s}" for s in STATUSES)]
+    lines = [
+        f"run {run} ({Path(task_log.path).resolve()}): {total} scenes, "
+        + ", ".join(f"{counts[s]} {s}" for s in STATUSES)
+    ]
     failed = [r for r in task_log.records(run) if r.status == FAILED]
     for r in failed:
         error = r.error or {}

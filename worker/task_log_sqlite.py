@@ -64,15 +64,27 @@ CREATE INDEX IF NOT EXISTS tasks_scene ON tasks (scene_id, output_root);
 """
 
 _COLUMNS = (
-    "run_id", "scene_id", "status", "attempts", "created_at", "started_at", "finished_at",
-    "duration_s", "products", "outputs", "error", "ran_on", "source", "output_root",
+    "run_id",
+    "scene_id",
+    "status",
+    "attempts",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "products",
+    "outputs",
+    "error",
+    "ran_on",
+    "source",
+    "output_root",
 )
 
 
 def task_log_path(output: str) -> Path:
     """Where the task log of an output destination lives (local folder or s3:// prefix)."""
     if output.startswith("s3://"):
-        bucket_and_prefix = output[len("s3://"):].strip("/")
+        bucket_and_prefix = output[len("s3://") :].strip("/")
         parts = [p for p in bucket_and_prefix.split("/") if p not in ("", ".", "..")]
         return Path(LOCAL_STATE_DIR, *parts, TASK_LOG_NAME)
     return Path(output) / TASK_LOG_NAME
@@ -166,8 +178,10 @@ class SqliteTaskLog:
                     done = self._done_record(cur, run_id, scene.scene_id, output_root, products)
                 if done is not None and output_exists is not None:
                     if not all(output_exists(done.outputs[p]) for p in products):
-                        log.info("scene %s: outputs of its earlier success are gone; scheduling it again",
-                                 scene.scene_id)
+                        log.info(
+                            "scene %s: outputs of its earlier success are gone; scheduling it again",
+                            scene.scene_id,
+                        )
                         done = None
                 if done is not None:
                     self._upsert_skipped(
@@ -178,19 +192,36 @@ class SqliteTaskLog:
                     cur.execute(
                         "INSERT INTO tasks (run_id, scene_id, position, status, attempts, created_at,"
                         " products, outputs, source, output_root) VALUES (?, ?, ?, ?, 0, ?, ?, '{}', ?, ?)",
-                        (run_id, scene.scene_id, position, PENDING, now, json.dumps(products),
-                         scene.source, output_root),
+                        (
+                            run_id,
+                            scene.scene_id,
+                            position,
+                            PENDING,
+                            now,
+                            json.dumps(products),
+                            scene.source,
+                            output_root,
+                        ),
                     )
                 else:
                     if current.status == RUNNING:
-                        log.info("scene %s was left RUNNING by an interrupted run; scheduling it again",
-                                 scene.scene_id)
+                        log.info(
+                            "scene %s was left RUNNING by an interrupted run; scheduling it again",
+                            scene.scene_id,
+                        )
                     cur.execute(
                         "UPDATE tasks SET position = ?, status = ?, products = ?, outputs = '{}',"
                         " error = NULL, finished_at = NULL, duration_s = NULL, source = ?, output_root = ?"
                         " WHERE run_id = ? AND scene_id = ?",
-                        (position, PENDING, json.dumps(products), scene.source, output_root,
-                         run_id, scene.scene_id),
+                        (
+                            position,
+                            PENDING,
+                            json.dumps(products),
+                            scene.source,
+                            output_root,
+                            run_id,
+                            scene.scene_id,
+                        ),
                     )
                 to_run.append(scene)
         return to_run
@@ -211,8 +242,15 @@ class SqliteTaskLog:
 
     @staticmethod
     def _upsert_skipped(
-        cur: sqlite3.Cursor, run_id: str, scene: Any, position: int, products: list[str], output_root: str,
-        current: TaskRecord | None, done: TaskRecord, now: str,
+        cur: sqlite3.Cursor,
+        run_id: str,
+        scene: Any,
+        position: int,
+        products: list[str],
+        output_root: str,
+        current: TaskRecord | None,
+        done: TaskRecord,
+        now: str,
     ) -> None:
         # The row keeps the timings, attempts and host of the attempt that made the outputs: that is what
         # a reader of the log wants to know, and it proves the scene was not processed again.
@@ -222,16 +260,36 @@ class SqliteTaskLog:
                 "INSERT INTO tasks (run_id, scene_id, position, status, attempts, created_at, started_at,"
                 " finished_at, duration_s, products, outputs, ran_on, source, output_root)"
                 " VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, scene.scene_id, position, SKIPPED, now, done.started_at, done.finished_at,
-                 done.duration_s, json.dumps(products), json.dumps(outputs), done.ran_on, scene.source,
-                 output_root),
+                (
+                    run_id,
+                    scene.scene_id,
+                    position,
+                    SKIPPED,
+                    now,
+                    done.started_at,
+                    done.finished_at,
+                    done.duration_s,
+                    json.dumps(products),
+                    json.dumps(outputs),
+                    done.ran_on,
+                    scene.source,
+                    output_root,
+                ),
             )
         else:
             cur.execute(
                 "UPDATE tasks SET position = ?, status = ?, products = ?, outputs = ?, error = NULL,"
                 " source = ?, output_root = ? WHERE run_id = ? AND scene_id = ?",
-                (position, SKIPPED, json.dumps(products), json.dumps(outputs), scene.source, output_root,
-                 run_id, scene.scene_id),
+                (
+                    position,
+                    SKIPPED,
+                    json.dumps(products),
+                    json.dumps(outputs),
+                    scene.source,
+                    output_root,
+                    run_id,
+                    scene.scene_id,
+                ),
             )
 
     # --- state changes --------------------------------------------------------------------------
@@ -264,8 +322,14 @@ class SqliteTaskLog:
             cur.execute(
                 "UPDATE tasks SET status = ?, error = ?, finished_at = ?, duration_s = ?"
                 " WHERE run_id = ? AND scene_id = ?",
-                (FAILED, json.dumps({"type": error_type, "message": message}), utc_now(), duration_s,
-                 run_id, scene_id),
+                (
+                    FAILED,
+                    json.dumps({"type": error_type, "message": message}),
+                    utc_now(),
+                    duration_s,
+                    run_id,
+                    scene_id,
+                ),
             )
             self._check_one(cur, run_id, scene_id)
 

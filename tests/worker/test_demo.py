@@ -39,7 +39,11 @@ def test_landscape_is_deterministic_and_has_every_class() -> None:
 def test_demo_runs_both_scenes_into_a_report(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "worker.demo"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "worker.demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"},
     )
     elapsed = time.monotonic() - started
@@ -52,7 +56,9 @@ def test_demo_runs_both_scenes_into_a_report(tmp_path: Path) -> None:
     assert f"file://{report.resolve()}" in proc.stdout
     summary = json.loads((root / "demo" / "summary.json").read_text())
     assert [(s["scene_id"], s["status"]) for s in summary["scenes"]] == [
-        (demo.LANDSAT_ID, "SUCCEEDED"), (demo.SENTINEL2_ID, "SUCCEEDED")]
+        (demo.LANDSAT_ID, "SUCCEEDED"),
+        (demo.SENTINEL2_ID, "SUCCEEDED"),
+    ]
     assert summary["scenes"][0]["products"] == demo.PRODUCTS
 
     landsat = root / "scenes" / demo.LANDSAT_ID
@@ -63,8 +69,18 @@ def test_demo_runs_both_scenes_into_a_report(tmp_path: Path) -> None:
         assert (ds.width, ds.height, ds.res) == (1000, 1000, (30.0, 30.0))
         assert (ds.nodata, ds.dtypes[0]) == (0, "uint16")
     s2 = root / "scenes" / demo.SENTINEL2_ID
-    expected = {"B02": 10, "B03": 10, "B04": 10, "B08": 10, "B05": 20, "B06": 20, "B07": 20, "B8A": 20,
-                "B11": 20, "B12": 20}
+    expected = {
+        "B02": 10,
+        "B03": 10,
+        "B04": 10,
+        "B08": 10,
+        "B05": 20,
+        "B06": 20,
+        "B07": 20,
+        "B8A": 20,
+        "B11": 20,
+        "B12": 20,
+    }
     assert sorted(p.stem for p in s2.iterdir()) == sorted(expected)
     for band, res in expected.items():
         with rasterio.open(s2 / f"{band}.tif") as ds:

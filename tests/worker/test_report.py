@@ -50,8 +50,17 @@ def record(scene_id: str, status: str, **kw: object) -> TaskRecord:
 def test_user_text_is_escaped_everywhere(tmp_path: Path) -> None:
     evil_id = '<script>alert("id")</script>'
     evil_error = {"type": "UnreadableRaster", "message": '<img src=x onerror="alert(1)"> & "quotes"'}
-    records = [record(evil_id, FAILED, attempts=1, error=evil_error, source='"><b>src</b>',
-                      products=["ndvi"], duration_s=0.5)]
+    records = [
+        record(
+            evil_id,
+            FAILED,
+            attempts=1,
+            error=evil_error,
+            source='"><b>src</b>',
+            products=["ndvi"],
+            duration_s=0.5,
+        )
+    ]
     page = render_report(build_summary('run <&> "x"', records), str(tmp_path))
     assert "<script>alert" not in page and "<img src=x" not in page and '"><b>src' not in page
     assert "&lt;script&gt;alert(&quot;id&quot;)&lt;/script&gt;" in page
@@ -67,11 +76,19 @@ def test_summary_totals_and_atomic_files(tmp_path: Path) -> None:
         record("b", SKIPPED, attempts=1, duration_s=7.0, products=["ndvi"], outputs={"ndvi": "/o/b.tif"}),
         record("c", FAILED, attempts=2, duration_s=0.5, error={"type": "MissingBands", "message": "m"}),
     ]
-    summary_path, report_path = write_report("r", str(tmp_path / "r"), records, duration_s=3.25,
-                                             task_log="/x.db")
+    summary_path, report_path = write_report(
+        "r", str(tmp_path / "r"), records, duration_s=3.25, task_log="/x.db"
+    )
     summary = json.loads(Path(summary_path).read_text())
-    assert summary["totals"] == {"scenes": 3, "PENDING": 0, "RUNNING": 0, "SUCCEEDED": 1, "FAILED": 1,
-                                 "SKIPPED": 1, "processing_s": 2.5}  # skipped scenes cost nothing this run
+    assert summary["totals"] == {
+        "scenes": 3,
+        "PENDING": 0,
+        "RUNNING": 0,
+        "SUCCEEDED": 1,
+        "FAILED": 1,
+        "SKIPPED": 1,
+        "processing_s": 2.5,
+    }  # skipped scenes cost nothing this run
     assert summary["wall_clock_s"] == 3.25 and summary["task_log"] == "/x.db"
     assert [s["scene_id"] for s in summary["scenes"]] == ["a", "b", "c"]
     assert summary["scenes"][2]["error"] == {"type": "MissingBands", "message": "m"}
@@ -81,8 +98,12 @@ def test_summary_totals_and_atomic_files(tmp_path: Path) -> None:
 
 def test_s3_report_links_are_relative(tmp_path: Path) -> None:
     run_dir = "s3://bucket/products/r/"
-    rec = record("a", SUCCEEDED, products=["true_color", "ndvi"], outputs={
-        "true_color": run_dir + "a/a_true_color.tif", "ndvi": run_dir + "a/a_ndvi.tif"})
+    rec = record(
+        "a",
+        SUCCEEDED,
+        products=["true_color", "ndvi"],
+        outputs={"true_color": run_dir + "a/a_true_color.tif", "ndvi": run_dir + "a/a_ndvi.tif"},
+    )
     page = render_report(build_summary("r", [rec]), run_dir)
     assert "<th>error</th>" not in page  # no scene failed: no empty error column
     srcs = [img["src"] for img in parse_images(page).images]
@@ -103,11 +124,26 @@ def chromium() -> str:
 def browse(chromium: str, page: Path, tmp_path: Path, *mode: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / f"chrome-profile-{len(list(tmp_path.glob('chrome-profile-*')))}"
     return subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--window-size=1400,1100",
-         *mode, page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=5000",
+            "--window-size=1400,1100",
+            *mode,
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
 
 
@@ -115,11 +151,16 @@ def browse(chromium: str, page: Path, tmp_path: Path, *mode: str) -> subprocess.
 def real_run(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real local run: two real scenes and one that fails; returns the run folder."""
     out = tmp_path_factory.mktemp("report-run")
-    plan = parse_scene_list({"run_name": "report", "scenes": [
-        {"source": str(real_data_dir / L8_A)},
-        {"source": str(real_data_dir / S2_TINY), "products": ["true_color", "ndvi", "band_merge"]},
-        {"scene_id": "missing_source", "source": str(out / "nope"), "sensor": "landsat-8"},
-    ]})
+    plan = parse_scene_list(
+        {
+            "run_name": "report",
+            "scenes": [
+                {"source": str(real_data_dir / L8_A)},
+                {"source": str(real_data_dir / S2_TINY), "products": ["true_color", "ndvi", "band_merge"]},
+                {"scene_id": "missing_source", "source": str(out / "nope"), "sensor": "landsat-8"},
+            ],
+        }
+    )
     summary = run_plan(plan, str(out), workers=2, progress=False)
     assert summary.counts[SUCCEEDED] == 2 and summary.counts[FAILED] == 1
     return Path(summary.run_dir)

@@ -32,7 +32,11 @@ S2_JP2 = "sentinel2/S2B_MSIL2A_20210122T133229_N0214_R081_T22HBD_20210122T155500
 def scoresby(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a child process, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "worker.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"},
     )
 
@@ -76,13 +80,17 @@ def broken_scenes(real_data_dir: Path, tmp_path: Path) -> list[dict[str, object]
     return [
         {"scene_id": "no_b5", "source": str(no_b5), "sensor": "landsat-8", "products": ["ndvi"]},
         {"scene_id": "truncated", "source": str(corrupt), "sensor": "landsat-8", "products": ["true_color"]},
-        {"scene_id": "LC08_L2SP_999999_20200101_20200102_02_T1", "source": str(tmp_path / "nowhere"),
-         "sensor": "landsat-8"},
+        {
+            "scene_id": "LC08_L2SP_999999_20200101_20200102_02_T1",
+            "source": str(tmp_path / "nowhere"),
+            "sensor": "landsat-8",
+        },
     ]
 
 
-def test_run_isolates_broken_scenes(real_data_dir: Path, broken_scenes: list[dict[str, object]],
-                                    tmp_path: Path) -> None:
+def test_run_isolates_broken_scenes(
+    real_data_dir: Path, broken_scenes: list[dict[str, object]], tmp_path: Path
+) -> None:
     good = [{"source": str(real_data_dir / L8_A)}, {"source": str(real_data_dir / S2_TINY)}]
     scenes_json = write_list(tmp_path / "scenes.json", [good[0], *broken_scenes, good[1]], run_name="mixed")
     out = tmp_path / "out"
@@ -125,8 +133,11 @@ def test_run_isolates_broken_scenes(real_data_dir: Path, broken_scenes: list[dic
 
 
 def test_rerun_skips_done_scenes_and_overwrite_redoes_them(real_data_dir: Path, tmp_path: Path) -> None:
-    scenes = [{"source": str(real_data_dir / L8_A)}, {"source": str(real_data_dir / S2_TINY)},
-              {"scene_id": "gone", "source": str(tmp_path / "gone"), "sensor": "sentinel-2"}]
+    scenes = [
+        {"source": str(real_data_dir / L8_A)},
+        {"source": str(real_data_dir / S2_TINY)},
+        {"scene_id": "gone", "source": str(tmp_path / "gone"), "sensor": "sentinel-2"},
+    ]
     scenes_json = write_list(tmp_path / "scenes.json", scenes, run_name="again")
     out = tmp_path / "out"
     args = ("run", str(scenes_json), "--output", str(out), "--workers", "2")
@@ -169,10 +180,13 @@ def test_rerun_skips_done_scenes_and_overwrite_redoes_them(real_data_dir: Path, 
 
 
 def test_invalid_scene_list_exits_2_and_writes_nothing(tmp_path: Path) -> None:
-    scenes_json = write_list(tmp_path / "scenes.json", [
-        {"scene_id": "a", "source": "/x/a", "products": ["true_colour"]},
-        {"scene_id": "b", "source": "ftp://host/b"},
-    ])
+    scenes_json = write_list(
+        tmp_path / "scenes.json",
+        [
+            {"scene_id": "a", "source": "/x/a", "products": ["true_colour"]},
+            {"scene_id": "b", "source": "ftp://host/b"},
+        ],
+    )
     out = tmp_path / "out"
     proc = scoresby("run", str(scenes_json), "--output", str(out), cwd=tmp_path)
     assert proc.returncode == 2
@@ -211,15 +225,20 @@ def _counts(out: Path, run: str) -> dict[str, int]:
 def _start_runner(scenes_json: Path, out: Path, cwd: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "worker.cli", "run", str(scenes_json), "--output", str(out), *extra],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"},
     )
 
 
 def test_sigkilled_run_resumes_without_redoing_or_partials(real_data_dir: Path, tmp_path: Path) -> None:
     sources = [L8_A, L8_B, L8_C, S2_TINY, S2_JP2]
-    scenes_json = write_list(tmp_path / "scenes.json", [{"source": str(real_data_dir / s)} for s in sources],
-                             run_name="killed")
+    scenes_json = write_list(
+        tmp_path / "scenes.json", [{"source": str(real_data_dir / s)} for s in sources], run_name="killed"
+    )
     out = tmp_path / "out"
     runner = _start_runner(scenes_json, out, tmp_path, "--workers", "1")
     _wait_for(lambda: 1 <= _counts(out, "killed")[SUCCEEDED] < len(sources), 240, "a first SUCCEEDED", runner)
@@ -260,8 +279,9 @@ def _worker_pids(runner_pid: int) -> list[int]:
 
 def test_worker_crash_fails_only_its_scene(real_data_dir: Path, tmp_path: Path) -> None:
     sources = [L8_C, L8_A, S2_TINY]
-    scenes_json = write_list(tmp_path / "scenes.json", [{"source": str(real_data_dir / s)} for s in sources],
-                             run_name="crash")
+    scenes_json = write_list(
+        tmp_path / "scenes.json", [{"source": str(real_data_dir / s)} for s in sources], run_name="crash"
+    )
     out = tmp_path / "out"
     runner = _start_runner(scenes_json, out, tmp_path, "--workers", "1")
     _wait_for(lambda: _counts(out, "crash")[RUNNING] == 1, 120, "a RUNNING scene", runner)
@@ -284,8 +304,9 @@ def test_worker_crash_fails_only_its_scene(real_data_dir: Path, tmp_path: Path) 
 
 def test_ctrl_c_stops_cleanly_and_rerun_finishes(real_data_dir: Path, tmp_path: Path) -> None:
     sources = [L8_A, L8_B, L8_C]
-    scenes_json = write_list(tmp_path / "scenes.json", [{"source": str(real_data_dir / s)} for s in sources],
-                             run_name="ctrlc")
+    scenes_json = write_list(
+        tmp_path / "scenes.json", [{"source": str(real_data_dir / s)} for s in sources], run_name="ctrlc"
+    )
     out = tmp_path / "out"
     runner = _start_runner(scenes_json, out, tmp_path, "--workers", "1")
     _wait_for(lambda: _counts(out, "ctrlc")[RUNNING] == 1, 120, "a RUNNING scene", runner)
@@ -301,8 +322,9 @@ def test_ctrl_c_stops_cleanly_and_rerun_finishes(real_data_dir: Path, tmp_path: 
     assert {r.status for r in records_by_id(out, "ctrlc").values()} <= {SUCCEEDED, SKIPPED}
 
 
-def test_run_to_s3_uploads_products_and_report(real_data_dir: Path, tmp_path: Path, moto_server_env: str,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_to_s3_uploads_products_and_report(
+    real_data_dir: Path, tmp_path: Path, moto_server_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import boto3
 
     from worker.runner import run_plan
@@ -310,8 +332,10 @@ def test_run_to_s3_uploads_products_and_report(real_data_dir: Path, tmp_path: Pa
 
     boto3.client("s3").create_bucket(Bucket="scoresby-out")
     monkeypatch.chdir(tmp_path)  # the task log of an s3:// output lives under ./.scoresby/
-    plan = parse_scene_list({"run_name": "s3run", "scenes": [{"source": str(real_data_dir / L8_A)}]},
-                            output="s3://scoresby-out/products/")
+    plan = parse_scene_list(
+        {"run_name": "s3run", "scenes": [{"source": str(real_data_dir / L8_A)}]},
+        output="s3://scoresby-out/products/",
+    )
     summary = run_plan(plan, plan.output, workers=1, progress=False)
 
     assert summary.exit_code == 0 and summary.counts[SUCCEEDED] == 1

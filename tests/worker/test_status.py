@@ -51,8 +51,9 @@ def test_named_run_without_failures_exits_0(output: Path, capsys: pytest.Capture
     assert "1 scenes, 0 PENDING, 0 RUNNING, 1 SUCCEEDED, 0 FAILED" in capsys.readouterr().out
 
 
-def test_unknown_run_and_missing_log_exit_2(output: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_run_and_missing_log_exit_2(
+    output: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert status("nope", "--output", str(output)) == 2
     err = capsys.readouterr().err
     assert "no run 'nope'" in err and "runs: latest, older" in err

@@ -97,7 +97,10 @@ def test_replan_skips_done_and_reschedules_failed_running_pending(task_log: Sqli
     assert skipped.outputs == outputs_of(done)
     # the row still tells when and where the outputs were made, and that they were made once
     assert (skipped.attempts, skipped.started_at, skipped.finished_at) == (
-        1, first_done.started_at, first_done.finished_at)
+        1,
+        first_done.started_at,
+        first_done.finished_at,
+    )
     assert by_id["S01"].status == PENDING and by_id["S01"].error is None and by_id["S01"].attempts == 1
     assert by_id["S02"].status == PENDING and by_id["S02"].attempts == 1  # RUNNING leftover of a killed run
     assert by_id["S03"].status == PENDING and by_id["S03"].attempts == 0
@@ -188,7 +191,9 @@ def test_sigkill_loses_nothing_committed(tmp_path: Path) -> None:
                 print(s.scene_id, flush=True)
             time.sleep(60)
         """),
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
     )
     acknowledged = []
     assert writer.stdout is not None
