@@ -244,3 +244,30 @@ def test_publish_failure_leaves_no_partial_file(
     assert [p.name for p in dest.iterdir()] == [f"{SCENE_ID}_ndvi.tif"]
     with rasterio.open(dest / f"{SCENE_ID}_ndvi.tif") as ds:
         assert ds.read(1).shape == (500, 600)
+
+
+@pytest.mark.parametrize(
+    ("products", "stretch", "fragment"),
+    [
+        (("ndvi", "pansharpened"), {}, "products: 'pansharpened' is not a product; allowed: true_color"),
+        (
+            ("true_color",),
+            {"true_color": {"mode": "clahe"}},
+            "stretch.true_color: stretch mode 'clahe' is not known",
+        ),
+        (("true_color",), {"true_color": {"mode": "fixed", "ranges": [[1, 2]]}}, "expected 3 pairs [lo, hi]"),
+    ],
+)
+def test_process_scene_rejects_unvalidated_scene_objects(
+    scene_dir: Path, tmp_path: Path, products: tuple[str, ...], stretch: dict, fragment: str
+) -> None:
+    """A Scene built without parse_scene still gets a clear InvalidInput and no output."""
+    from worker.errors import InvalidInput
+    from worker.scene_list import Scene
+
+    scene = Scene(scene_id=SCENE_ID, source=str(scene_dir), products=products, stretch=stretch)
+    out = tmp_path / "out"
+    with pytest.raises(InvalidInput) as info:
+        process_scene(scene, str(out), run_name="r1")
+    assert f"scene {SCENE_ID}: " in str(info.value) and fragment in str(info.value)
+    assert_no_output(out)
