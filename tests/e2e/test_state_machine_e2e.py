@@ -390,3 +390,29 @@ def test_a_container_killed_before_it_could_record_fails_with_batchs_reason(worl
     assert reason in failure["Message"] and L8_ID in failure["Message"]
     [summary] = [m for m in messages if m["Subject"].startswith("Scoresby e2e-killed:")]
     assert f"{L8_ID}: States.TaskFailed: {reason}" in summary["Message"]
+
+
+def test_status_watch_follows_a_live_run_until_it_finishes(world, monkeypatch, capsys):
+    import time
+
+    from worker import aws_runs
+
+    stack: harness.MotoStack = world["stack"]
+    monkeypatch.setattr(aws_runs, "WATCH_INTERVAL_S", 0.2)
+    doc = {
+        "run_name": "e2e-watched",
+        "products": ["ndwi"],  # made for this scene by no other e2e test
+        "scenes": [{"source": f"s3://{SOURCES_BUCKET}/{L8}/"}],
+    }
+    arn = stack.start("e2e-watched", doc)
+    deadline = time.monotonic() + 60
+    while not DynamoTaskLog(stack.table_name).records("e2e-watched"):  # the init Lambda has not planned yet
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    capsys.readouterr()
+    assert scoresby(["status", "e2e-watched", "--stack", harness.STACK_NAME, "--watch"]) == 0
+    captured = capsys.readouterr()
+    assert "1/1" in captured.err  # the progress bar reached the end
+    assert "1 SUCCEEDED" in captured.out
+    assert stack.wait(arn)["status"] == "SUCCEEDED"
+    stack.drain_messages()
