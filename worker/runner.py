@@ -351,6 +351,10 @@ def _process(
 # --- the command ----------------------------------------------------------------------------------
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def run_command(args: Any) -> int:
     """`scoresby run SCENES.json`: validate the list, process it, print the summary; return the exit code."""
     products = [p.strip() for p in args.products.split(",")] if args.products else None
@@ -373,6 +377,8 @@ def run_command(args: Any) -> int:
             return EXIT_INVALID
     if plan.duplicates:
         log.info("duplicate scenes processed once: %s", ", ".join(plan.duplicates))
+    # `kill` / a service manager stopping us gets the same clean stop as Ctrl-C.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         summary = run_plan(plan, output, workers=args.workers, overwrite=args.overwrite, progress=True)
     except KeyboardInterrupt:  # Ctrl-C before processing started (run_plan handles it during processing)

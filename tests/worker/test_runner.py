@@ -302,7 +302,8 @@ def test_worker_crash_fails_only_its_scene(real_data_dir: Path, tmp_path: Path) 
     assert f"  {victim}  WorkerCrashed: " in stdout
 
 
-def test_ctrl_c_stops_cleanly_and_rerun_finishes(real_data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_cleanly_and_rerun_finishes(real_data_dir: Path, tmp_path: Path, how: str) -> None:
     sources = [L8_A, L8_B, L8_C]
     scenes_json = write_list(
         tmp_path / "scenes.json", [{"source": str(real_data_dir / s)} for s in sources], run_name="ctrlc"
@@ -310,7 +311,10 @@ def test_ctrl_c_stops_cleanly_and_rerun_finishes(real_data_dir: Path, tmp_path: 
     out = tmp_path / "out"
     runner = _start_runner(scenes_json, out, tmp_path, "--workers", "1")
     _wait_for(lambda: _counts(out, "ctrlc")[RUNNING] == 1, 120, "a RUNNING scene", runner)
-    os.killpg(runner.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
+    if how == "ctrl-c":
+        os.killpg(runner.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
+    else:
+        runner.send_signal(signal.SIGTERM)  # `kill PID`: the runner alone
     stdout, stderr = runner.communicate(timeout=60)
 
     assert runner.returncode == 130, stderr
