@@ -113,8 +113,8 @@ def _upload(uri: str, text: str, content_type: str) -> str:
 # --- HTML -----------------------------------------------------------------------------------------
 
 
-def _images(scene: dict[str, Any], run_dir: str) -> list[tuple[str, str | None, str | None]]:
-    """(product, quicklook href, histogram href) per output, hrefs relative to the run folder."""
+def _images(scene: dict[str, Any], run_dir: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    """(product, quicklook, histogram, COG) hrefs per output, relative to the run folder."""
     local = not run_dir.startswith("s3://")
     result = []
     for product in scene["products"]:
@@ -124,9 +124,12 @@ def _images(scene: dict[str, Any], run_dir: str) -> list[tuple[str, str | None, 
         stem = cog[: -len(".tif")] if cog.endswith(".tif") else cog
         quicklook, hist = stem + ".png", stem + "_hist.png"
         if local:
-            result.append((product, _local_href(quicklook, run_dir), _local_href(hist, run_dir)))
+            hrefs = (_local_href(quicklook, run_dir), _local_href(hist, run_dir), _local_href(cog, run_dir))
+            result.append((product, *hrefs))
         else:  # listing S3 would cost a request per image: trust the worker's layout (both, every product)
-            result.append((product, _s3_href(quicklook, run_dir), _s3_href(hist, run_dir)))
+            result.append(
+                (product, _s3_href(quicklook, run_dir), _s3_href(hist, run_dir), _s3_href(cog, run_dir))
+            )
     return result
 
 
@@ -239,7 +242,7 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
 def _render_row(scene: dict[str, Any], run_dir: str, with_errors: bool) -> str:
     e = html.escape
     figures = []
-    for product, quicklook, hist in _images(scene, run_dir):
+    for product, quicklook, hist, cog in _images(scene, run_dir):
         parts = []
         if quicklook:
             img = f'<img src="{e(quicklook)}" alt="{e(product)} quicklook">'
@@ -247,7 +250,10 @@ def _render_row(scene: dict[str, Any], run_dir: str, with_errors: bool) -> str:
         if hist:
             img = f'<img class="hist" src="{e(hist)}" alt="{e(product)} histogram">'
             parts.append(f'<a href="{e(hist)}">{img}</a>')
-        figures.append(f"<figure>{''.join(parts)}<figcaption>{e(product)}</figcaption></figure>")
+        caption = (
+            f'<a href="{e(cog)}" title="Cloud-Optimized GeoTIFF">{e(product)}</a>' if cog else e(product)
+        )
+        figures.append(f"<figure>{''.join(parts)}<figcaption>{caption}</figcaption></figure>")
     if not figures and scene["products"]:
         figures.append(f'<span class="meta">{e(", ".join(scene["products"]))}</span>')
     error = scene.get("error") or {}

@@ -175,6 +175,10 @@ def test_report_images_render_in_chromium(chromium: str, real_run: Path, tmp_pat
     assert sorted(img["src"] for img in written) == sorted(str(p.relative_to(real_run)) for p in pngs)
     assert len(pngs) == 2 * (3 + 3)  # a quicklook and a histogram per product, 3 products per scene
     assert re.search(r"\bmissing_source\b.*SourceNotFound", page, re.S)
+    hrefs = re.findall(r'<a href="([^"]+)"', page)
+    assert len([h for h in hrefs if h.endswith(".tif")]) == 6  # each product names its COG
+    for href in hrefs:  # every link (images, COGs, summary.json) is relative and resolves on disk
+        assert not href.startswith(("/", "file:", "http")) and (real_run / href).is_file(), href
 
     dom = parse_images(browse(chromium, report, tmp_path, "--dump-dom").stdout)
     assert dom.body.get("data-images") == str(len(pngs)) and dom.body.get("data-images-broken") == "0"
