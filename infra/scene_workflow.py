@@ -306,9 +306,29 @@ class SceneWorkflow(Construct):
                     }
                 ),
             },
-            result_path=sfn.JsonPath.DISCARD,
+            # ALL_NEW hands the row (with the worker's own error, if it recorded one) to the notification.
+            return_values=tasks.DynamoReturnValues.ALL_NEW,
+            result_path="$.recorded",
         )
         record.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=4)
+        notify_worker_error = tasks.SnsPublish(
+            self,
+            f"{prefix}NotifySceneError",
+            topic=self._topic,
+            subject=SCENE_FAILED_SUBJECT,
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "Scene {} of run {} failed: {}: {} (Batch: {})",
+                    sfn.JsonPath.string_at("$.scene.scene_id"),
+                    sfn.JsonPath.string_at("$.run_name"),
+                    sfn.JsonPath.string_at("$.recorded.Attributes.error.M.type.S"),
+                    sfn.JsonPath.string_at("$.recorded.Attributes.error.M.message.S"),
+                    sfn.JsonPath.string_at("$.failure.job.StatusReason"),
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify_worker_error.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=3)
         notify = tasks.SnsPublish(
             self,
             f"{prefix}NotifySceneFailed",
@@ -329,7 +349,20 @@ class SceneWorkflow(Construct):
         # Bookkeeping failures must not stop the other scenes: fall through to the next step.
         record.add_catch(notify, result_path="$.record_error")
         notify.add_catch(done, result_path="$.notify_error")
-        record.next(notify).next(done)
+        notify_worker_error.add_catch(done, result_path="$.notify_error")
+        notify.next(done)
+        notify_worker_error.next(done)
+        record.next(
+            sfn.Choice(self, f"{prefix}WorkerRecordedError?")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.recorded.Attributes.error.M.type.S"),
+                    sfn.Condition.is_present("$.recorded.Attributes.error.M.message.S"),
+                ),
+                notify_worker_error,
+            )
+            .otherwise(notify)
+        )
         is_job_failure = (
             sfn.Choice(self, f"{prefix}JobFailed?")
             .when(sfn.Condition.string_equals("$.error.Error", "States.TaskFailed"), parse.next(record))

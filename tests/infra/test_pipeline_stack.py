@@ -359,13 +359,24 @@ def test_a_failed_scene_is_recorded_failed_with_the_batch_reason_and_notified(
     assert params["ExpressionAttributeValues"][":reason"] == {"S.$": "$.failure.job.StatusReason"}
     assert params["ExpressionAttributeNames"]["#status"] == "status"
     assert "#status = :failed" in params["UpdateExpression"]
-    assert record["Next"] == f"{prefix}NotifySceneFailed"
+    assert params["ReturnValues"] == "ALL_NEW" and record["ResultPath"] == "$.recorded"
+    choice = states[record["Next"]]
+    assert choice["Type"] == "Choice" and choice["Default"] == f"{prefix}NotifySceneFailed"
+    assert choice["Choices"][0]["Next"] == f"{prefix}NotifySceneError"
+    present = {c["Variable"] for c in choice["Choices"][0]["And"] if c.get("IsPresent")}
+    assert present == {"$.recorded.Attributes.error.M.type.S", "$.recorded.Attributes.error.M.message.S"}
     notify = states[f"{prefix}NotifySceneFailed"]
     assert notify["Resource"].endswith(":states:::sns:publish")
     assert "$.failure.job.StatusReason" in notify["Parameters"]["Message.$"]
+    worker_error = states[f"{prefix}NotifySceneError"]
+    assert "$.recorded.Attributes.error.M.message.S" in worker_error["Parameters"]["Message.$"]
+    assert (
+        worker_error["Parameters"]["Subject"] == notify["Parameters"]["Subject"] == "Scoresby: a scene failed"
+    )
     # Bookkeeping failures fall through: one scene's trouble never stops the run.
     assert record["Catch"][0]["Next"] == f"{prefix}NotifySceneFailed"
-    assert notify["Catch"][0]["Next"] == notify["Next"] == f"{prefix}SceneDone"
+    for n in (notify, worker_error):
+        assert n["Catch"][0]["Next"] == n["Next"] == f"{prefix}SceneDone"
     assert states[f"{prefix}SceneDone"] == {"Type": "Pass", "Result": {}, "End": True}
 
 
