@@ -25,7 +25,7 @@ from worker.task_log import FAILED, PENDING, RUNNING, STATUSES, TaskRecord
 
 log = logging.getLogger(__name__)
 
-# CloudFormation output keys of the stack (infra/pipeline_stack.py); first match wins.
+# CloudFormation output keys of the stack (infra/pipeline_stack.py).
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 TASK_TABLE_OUTPUT = "TaskTableName"
 OUTPUT_BUCKET_OUTPUT = "OutputBucketName"
@@ -199,7 +199,7 @@ def read_run(stack: StackInfo, run_id: str, session: Any = None) -> list[TaskRec
 
 
 def submit_command(args: argparse.Namespace) -> int:
-    """`scoresby submit SCENES.json [--stack NAME] [--name RUN]`: validate locally, then start a run."""
+    """`scoresby submit SCENES.json [--stack NAME] [--name RUN]`: validate, start; 2 bad list or no stack."""
     try:
         plan = load_scene_list(args.scenes, run_name=args.name)
         problems = aws_sources_problems(plan)
@@ -214,17 +214,17 @@ def submit_command(args: argparse.Namespace) -> int:
 
 
 def rerun_command(args: argparse.Namespace) -> int:
-    """`scoresby rerun RUN --failed [--stack NAME]`: a new execution of just the failed scenes."""
+    """`scoresby rerun RUN --failed [--stack NAME]`: a new execution of the failed scenes; 2: no such run."""
     session = _session()
     try:
         stack = find_stack(args.stack, session)
         records = read_run(stack, args.run, session)
     except StackNotFound as exc:
         _err(f"error: {exc}")
-        return EXIT_FAILED
+        return EXIT_INVALID
     if not records:
         _err(f"error: run {args.run} has no task-log rows in stack {args.stack}")
-        return EXIT_FAILED
+        return EXIT_INVALID
     failed = [r for r in records if r.status == FAILED]
     if not failed:
         _say(f"run {args.run}: no FAILED scenes, nothing to rerun ({_counts_line(records)})")
@@ -331,7 +331,7 @@ def _start_and_report(
         state_machine_arn = stack.require(STATE_MACHINE_OUTPUT)
     except StackNotFound as exc:
         _err(f"error: {exc}")
-        return EXIT_FAILED
+        return EXIT_INVALID
     problems = output_problems(plan, stack)
     if problems:
         _print_problems(f"run {plan.run_name}", problems)
@@ -341,7 +341,11 @@ def _start_and_report(
     name_key = payload if extra_key is None else {"input": payload, "round": extra_key}
     name = execution_name(plan.run_name, name_key)
     if _describe_execution(sfn, execution_arn_for(state_machine_arn, name)) is None:
-        payload = store_if_large(session, stack, name, payload)
+        try:
+            payload = store_if_large(session, stack, name, payload)
+        except StackNotFound as exc:  # a stack deployed before WorkBucketName existed
+            _err(f"error: the list is too large for the execution input and {exc}")
+            return EXIT_FAILED
     started = start_run(sfn, state_machine_arn, plan.run_name, name, payload)
     if started.already_existed:
         _say(

@@ -234,7 +234,7 @@ def test_a_list_over_the_input_quota_goes_to_s3_and_the_input_names_it(aws, tmp_
 
 
 def test_submit_to_a_missing_stack_says_so(aws, tmp_path, capsys):
-    assert main(["submit", str(write_list(tmp_path, [{"source": L8}])), "--stack", "Nope"]) == 1
+    assert main(["submit", str(write_list(tmp_path, [{"source": L8}])), "--stack", "Nope"]) == 2
     assert "stack Nope not found" in capsys.readouterr().err
 
 
@@ -358,3 +358,9 @@ def test_rerun_keeps_the_stretch_and_sensor_the_run_was_submitted_with(aws, tmp_
     landsat = next(s for s in sent["scenes"] if s["scene_id"].startswith("LC08"))
     assert landsat["stretch"]["true_color"]["ranges"] == [[5900, 11000], [6200, 11000], [7600, 11000]]
     assert landsat["sensor"] == "landsat-8"
+
+
+def test_rerun_of_an_unknown_run_says_so(aws, capsys):
+    assert main(["rerun", "nope", "--failed", "--stack", STACK]) == 2
+    assert "run nope has no task-log rows" in capsys.readouterr().err
+    assert executions(aws) == []
