@@ -510,6 +510,19 @@ def test_lambda_asset_imports_without_rasterio_or_numpy(synth: Synth) -> None:
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 
+def test_every_dockerfile_copy_source_is_in_the_staged_build_context(synth: Synth) -> None:
+    context = _image_asset(synth)
+    copies = [
+        line.split()[1:-1]
+        for line in (context / "worker" / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    ]
+    sources = [src for srcs in copies for src in srcs]
+    assert "pyproject.toml" in sources and "worker/" in sources
+    for src in sources:
+        assert (context / src).exists(), f"COPY {src}: not in the image build context"
+
+
 def test_dockerfile_runs_scoresby_process_as_non_root_on_python_311_slim() -> None:
     text = (REPO_ROOT / "worker" / "Dockerfile").read_text()
     instructions = [line.split(None, 1) for line in text.splitlines() if line and not line.startswith("#")]
