@@ -182,3 +182,23 @@ def test_the_distributed_map_branch_executes_in_moto_with_real_jobs(world, monke
     assert {r.scene_id: r.status for r in rows} == {L8_ID: SUCCEEDED, S2_ID: SUCCEEDED}
     assert json.loads(described["output"])["counts"][SUCCEEDED] == 2
     stack.drain_messages()
+
+
+def test_a_list_reference_outside_the_work_bucket_lists_prefix_is_invalid_input(world):
+    from worker.errors import InvalidInput
+
+    stack: harness.MotoStack = world["stack"]
+    settings = init_settings(stack)
+    for bad in (
+        {"scene_list_s3": "s3://someone-elses-bucket/lists/x.json"},
+        {"scene_list_s3": f"s3://{stack.items_bucket}/items/x.json"},
+        {"scene_list_s3": f"s3://{stack.items_bucket}/lists/x.json", "scenes": []},
+    ):
+        with pytest.raises(InvalidInput, match="scene_list_s3"):
+            init_handler.plan_run(bad, settings, task_log=InMemoryPlanner())
+    with pytest.raises(InvalidInput, match="does not exist"):
+        init_handler.plan_run(
+            {"scene_list_s3": f"s3://{stack.items_bucket}/lists/missing.json"},
+            settings,
+            task_log=InMemoryPlanner(),
+        )
