@@ -131,3 +131,29 @@ def test_just_over_the_byte_threshold_goes_to_s3(
 def test_missing_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(KeyError, match="SCORESBY_TASK_TABLE"):
         init.handler({"scenes": [{"source": SOURCE}]}, None)
+
+
+def test_a_list_stored_in_the_work_bucket_is_read_from_its_reference(
+    lambda_env: dict[str, str], dynamodb: Any, s3: Any
+) -> None:
+    doc = {"run_name": "stored", "scenes": [scene_obj(1), scene_obj(2)]}
+    s3.put_object(Bucket=ITEMS_BUCKET, Key="lists/stored.json", Body=json.dumps(doc).encode())
+    state = init.handler({"scene_list_s3": f"s3://{ITEMS_BUCKET}/lists/stored.json", "overwrite": True}, None)
+    assert state["run_name"] == "stored" and state["counts"]["to_run"] == 2 and state["overwrite"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ({"scene_list_s3": f"s3://{ITEMS_BUCKET}/items/x.json"}, "allowed"),
+        ({"scene_list_s3": "s3://elsewhere/lists/x.json"}, "allowed"),
+        ({"scene_list_s3": f"s3://{ITEMS_BUCKET}/lists/x.json", "run_name": "r"}, "only field"),
+        ({"scene_list_s3": f"s3://{ITEMS_BUCKET}/lists/missing.json"}, "does not exist"),
+    ],
+)
+def test_bad_list_references_are_invalid_input_and_write_nothing(
+    lambda_env: dict[str, str], dynamodb: Any, s3: Any, reference: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(init.InvalidInput, match=message):
+        init.handler(reference, None)
+    assert rows(dynamodb) == []
