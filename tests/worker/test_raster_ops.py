@@ -160,3 +160,10 @@ def test_mask_any_nodata_keeps_raw_values() -> None:
 def test_index_histogram_ignores_nan() -> None:
     h = ops.index_histogram(np.array([-1.0, 0.0, 0.999, NAN], dtype=np.float32))
     assert h.sum() == 3 and h[0] == 1 and h[100] == 1 and h[-1] == 1
+
+
+def test_index_histogram_agrees_with_numpy_histogram() -> None:
+    values = np.random.default_rng(1).uniform(-1, 1, 10_000).astype(np.float32)
+    values[::7] = np.nan
+    expected, _ = np.histogram(values[np.isfinite(values)], bins=ops.INDEX_BINS, range=ops.INDEX_RANGE)
+    np.testing.assert_array_equal(ops.index_histogram(values), expected)
