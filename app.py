@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from aws_cdk import App, Environment, Validations
+from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.pipeline_stack import PipelineStack
@@ -18,7 +18,8 @@ def build_app(app: App | None = None) -> App:
     app = app or App()
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     env = Environment(account=account, region=region) if account and region else None
-    PipelineStack(app, STACK_NAME, settings=PipelineSettings.from_context(app.node), env=env)
+    stack = PipelineStack(app, STACK_NAME, settings=PipelineSettings.from_context(app.node), env=env)
+    Tags.of(stack).add("project", "scoresby")  # cost allocation; Batch propagates it to jobs and instances
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

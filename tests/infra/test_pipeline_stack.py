@@ -250,6 +250,14 @@ def test_vpc_has_public_subnets_an_s3_endpoint_and_no_nat(synth: Synth) -> None:
     assert all("Fn::Select" in az for az in azs)  # no AZ lookup, no credentials needed
 
 
+def test_resources_carry_the_project_tag(synth: Synth) -> None:
+    for type_name in ("AWS::S3::Bucket", "AWS::Batch::JobDefinition", "AWS::StepFunctions::StateMachine"):
+        for resource in synth.resources(type_name).values():
+            tags = resource["Properties"]["Tags"]
+            pairs = tags.items() if isinstance(tags, dict) else [(t["Key"], t["Value"]) for t in tags]
+            assert ("project", "scoresby") in pairs, type_name
+
+
 def test_stack_outputs(synth: Synth) -> None:
     assert set(synth.template["Outputs"]) >= {
         "StateMachineArn",
