@@ -26,6 +26,7 @@ BATCH_THROTTLING_ERRORS = (
 """Errors of the SubmitJob API itself (throttling, service errors), retried with backoff; failed jobs not."""
 SCENE_FAILED_SUBJECT = "Scoresby: a scene failed"
 INVALID_INPUT = "InvalidInput"
+RUN_FAILED_SUBJECT = "Scoresby: run failed"
 
 
 class SceneWorkflow(Construct):
@@ -74,6 +75,25 @@ class SceneWorkflow(Construct):
         fail = sfn.Fail(self, "Rejected", error=INVALID_INPUT, cause_path="$.error.Cause")
         rejected.add_catch(fail, result_path="$.notify_error")
         init.add_catch(rejected.next(fail), errors=[INVALID_INPUT], result_path="$.error")
+        # Anything else that stops the run (init or summary crashing, retries exhausted) is mailed too.
+        run_failed = sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        run_error = tasks.SnsPublish(
+            self,
+            "NotifyRunError",
+            topic=topic,
+            subject=RUN_FAILED_SUBJECT,
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "A Scoresby run stopped: {}: {}",
+                    sfn.JsonPath.string_at("$.error.Error"),
+                    sfn.JsonPath.string_at("$.error.Cause"),
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        run_error.add_catch(run_failed, result_path="$.notify_error")
+        run_error.next(run_failed)
+        init.add_catch(run_error, errors=[sfn.Errors.ALL], result_path="$.error")
 
         item_selector = {
             "scene.$": "$$.Map.Item.Value.scene",
@@ -130,6 +150,7 @@ class SceneWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,
             output_path="$.summary",
         )
+        summarize.add_catch(run_error, errors=[sfn.Errors.ALL], result_path="$.error")
         summarize.next(publish)
         inline_map.next(summarize)
         distributed_map.next(summarize)

@@ -289,8 +289,15 @@ def test_flow_init_then_inline_or_distributed_map_then_summary_then_publish(
     assert definition["StartAt"] == "Init"
     assert top["Init"]["Next"] == "ItemsInline?"
     assert top["Init"]["Catch"] == [
-        {"ErrorEquals": ["InvalidInput"], "ResultPath": "$.error", "Next": "NotifyRejected"}
+        {"ErrorEquals": ["InvalidInput"], "ResultPath": "$.error", "Next": "NotifyRejected"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyRunError"},
     ]
+    assert top["Summarize"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyRunError"}
+    ]
+    assert top["NotifyRunError"]["Next"] == "RunFailed"
+    assert top["NotifyRunError"]["Parameters"]["Subject"] == "Scoresby: run failed"
+    assert top["RunFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
     assert top["NotifyRejected"]["Next"] == "Rejected"
     assert top["Rejected"] == {"Type": "Fail", "Error": "InvalidInput", "CausePath": "$.error.Cause"}
     choice = top["ItemsInline?"]
