@@ -71,8 +71,9 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="work/",
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(items_expire_after_days))],
-            removal_policy=RemovalPolicy.DESTROY,
-            auto_delete_objects=False,
+            # Retained like the others: deleting a non-empty bucket would make `cdk destroy` fail, and
+            # emptying it needs a custom-resource Lambda. Its objects expire on their own.
+            removal_policy=RemovalPolicy.RETAIN,
         )
 
     @property
