@@ -181,6 +181,7 @@ def test_lambdas_run_the_latest_python_with_their_own_log_groups(synth: Synth) -
 
 
 def test_task_table_matches_the_shared_schema_with_pitr_and_sse(synth: Synth) -> None:
+    assert synth.only("AWS::DynamoDB::GlobalTable")["DeletionPolicy"] == "Retain"
     table = synth.only("AWS::DynamoDB::GlobalTable")["Properties"]
     schema = table_schema()
     assert table["KeySchema"] == schema["KeySchema"]
@@ -202,6 +203,7 @@ def test_every_bucket_is_encrypted_private_and_tls_only(synth: Synth) -> None:
     buckets = synth.resources("AWS::S3::Bucket")
     assert len(buckets) == 3  # output, work, access logs
     for bucket in buckets.values():
+        assert bucket["DeletionPolicy"] == "Retain"  # products, logs and lists outlive the stack
         props = bucket["Properties"]
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
             "ServerSideEncryptionByDefault"
