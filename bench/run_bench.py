@@ -1,0 +1,497 @@
+"""`make bench`: Scoresby's worker against the GDAL command-line tools on a full-size Landsat 8 L2 scene.
+
+Not a timed test: it measures and prints a table, the ratios Scoresby / GDAL CLI and the targets
+(wall <= 0.5x the CLI, peak RSS <= 600 MiB, RSS on the 2x scene <= 1.2x the 1x scene, output bytes <= 1.1x
+the CLI's), and writes the same as Markdown to bench-output/results.md.
+
+    .venv/bin/python bench/run_bench.py [--runs N] [--skip-2x] [--keep] [--only gdal|scoresby]
+
+* Scene: bench/make_scene.py (7,801 x 7,911 px, cached under bench-output/scenes/; the 2x scene has 1.414x
+  the width and height).
+* GDAL side: bench/gdal_baseline.py (Debian's gdal-bin 3.6 tools run one after the other; wall = sum of the
+  commands, peak RSS = the largest command's).
+* Scoresby side: `scoresby process '<scene json>' --output bench-output/scoresby --products
+  true_color,false_color_ice,ndvi --run-name bench --overwrite` (COGs, quicklooks, histograms, STAC).
+* Runs are interleaved (GDAL, Scoresby, GDAL, Scoresby, ...) so machine load hits both alike; the inputs
+  are read once before timing so both start with a warm page cache. Medians of --runs runs are reported.
+* Peak RSS is ru_maxrss from os.wait4 of each child (Linux: KiB; covers the child and any children it
+  waited for, as a maximum, not a sum). As a cross-check the summed RSS of the whole process tree is also
+  sampled every 0.1 s ("tree RSS"), which would catch parallel worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench import gdal_baseline, make_scene  # noqa: E402
+
+OUT = REPO / "bench-output"
+PRODUCTS = ("true_color", "false_color_ice", "ndvi")
+EXPECTED = {"true_color": (3, "uint8"), "false_color_ice": (3, "uint8"), "ndvi": (1, "float32")}
+MiB = 2**20
+
+TARGET_WALL = 0.5
+TARGET_RSS_MIB = 600
+TARGET_RSS_GROWTH = 1.2
+TARGET_BYTES = 1.1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Measuring one child process
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    """One command: wall seconds, ru_maxrss (bytes), sampled tree RSS peak (bytes), exit code, output."""
+
+    wall: float
+    maxrss: int
+    tree_rss: int
+    rc: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+def _children_of(root: int) -> list[int]:
+    """PIDs of `root` and all its descendants (from /proc)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+                parent[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [p for p, pp in parent.items() if pp in frontier]
+        tree += frontier
+    return tree
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def measure(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Measured:
+    """Run argv, return its wall time, ru_maxrss (via os.wait4) and the sampled peak RSS of its process tree."""
+    out_f = open(OUT / ".stdout.tmp", "w+b")  # noqa: SIM115 (files, not pipes: no deadlock, no reader thread)
+    err_f = open(OUT / ".stderr.tmp", "w+b")  # noqa: SIM115
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=out_f, stderr=err_f, env=env, cwd=cwd)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], sum(_rss_bytes(p) for p in _children_of(proc.pid)))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out_f.seek(0)
+    err_f.seek(0)
+    stdout, stderr = out_f.read().decode(errors="replace"), err_f.read().decode(errors="replace")
+    out_f.close()
+    err_f.close()
+    maxrss = usage.ru_maxrss * 1024
+    return Measured(wall, maxrss, peak[0] or maxrss, proc.returncode, stdout, stderr)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The two sides
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """One run of one side: totals plus the per-command details (GDAL) and the files written."""
+
+    side: str
+    wall: float
+    maxrss: int
+    tree_rss: int
+    files: dict[str, int] = field(default_factory=dict)  # name -> bytes
+    commands: list[tuple[str, float, int]] = field(default_factory=list)  # (name, wall, maxrss)
+    error: str | None = None
+
+    def bytes_of(self, *suffixes: str) -> int:
+        return sum(n for name, n in self.files.items() if name.endswith(suffixes))
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_gdal(scene: make_scene.GeneratedScene, out: Path) -> tuple[RunResult, str]:
+    """The GDAL CLI pipeline once; returns the result and the pipeline as a shell script."""
+    shutil.rmtree(out, ignore_errors=True)
+    tmp = out.parent / (out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    out.mkdir(parents=True)
+    tmp.mkdir(parents=True)
+    env = gdal_baseline.clean_env()
+    state: dict = {}
+    result = RunResult("gdal", 0.0, 0, 0)
+    steps = gdal_baseline.steps(scene.bands, out, tmp, scene.scene_id)
+    t0 = time.perf_counter()
+    for step in steps:
+        argv = step.argv(state) if callable(step.argv) else step.argv
+        m = measure(argv, env=env)
+        result.commands.append((step.name, m.wall, m.maxrss))
+        result.maxrss = max(result.maxrss, m.maxrss)
+        result.tree_rss = max(result.tree_rss, m.tree_rss)
+        if m.rc != 0:
+            result.error = f"{step.name} exited {m.rc}: {m.stderr.strip()[-500:]}"
+            break
+        if step.after:
+            step.after(m.stdout, state)
+    result.wall = time.perf_counter() - t0  # sum of the commands + the (tiny) cut-off arithmetic
+    shutil.rmtree(tmp, ignore_errors=True)
+    result.files = _files(out)
+    return result, gdal_baseline.as_shell(steps, state)
+
+
+def scoresby_exe() -> list[str]:
+    exe = REPO / ".venv" / "bin" / "scoresby"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "worker.cli"]
+
+
+def run_scoresby(scene: make_scene.GeneratedScene, out: Path) -> RunResult:
+    """`scoresby process` once on the scene."""
+    shutil.rmtree(out, ignore_errors=True)
+    argv = [*scoresby_exe(), "process", json.dumps(scene.scene_object()), "--output", str(out),
+            "--products", ",".join(PRODUCTS), "--run-name", "bench", "--overwrite"]
+    m = measure(argv, cwd=REPO)
+    result = RunResult("scoresby", m.wall, m.maxrss, m.tree_rss, commands=[("scoresby process", m.wall, m.maxrss)])
+    if m.rc != 0:
+        tail = (m.stderr.strip() or m.stdout.strip()).splitlines()[-5:]
+        result.error = f"scoresby process exited {m.rc}: " + " | ".join(tail)
+    scene_out = out / "bench" / scene.scene_id
+    result.files = _files(scene_out) if scene_out.exists() else {}
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sanity: both sides made the same kind of products
+# ---------------------------------------------------------------------------------------------------------
+
+
+def check_outputs(folder: Path, scene: make_scene.GeneratedScene, label: str) -> list[str]:
+    """Problems with `<scene_id>_<product>.tif` in folder (band count, dtype, grid, quicklook PNG present)."""
+    import numpy as np
+    import rasterio
+
+    problems: list[str] = []
+    for product, (count, dtype) in EXPECTED.items():
+        tif = folder / f"{scene.scene_id}_{product}.tif"
+        if not tif.exists():
+            problems.append(f"{label}: {tif.name} missing")
+            continue
+        try:
+            with rasterio.open(tif) as ds:
+                if ds.count != count or ds.dtypes[0] != dtype:
+                    problems.append(f"{label}: {tif.name} has {ds.count} x {ds.dtypes[0]}, want {count} x {dtype}")
+                if (ds.width, ds.height) != (scene.params.width, scene.params.height):
+                    problems.append(f"{label}: {tif.name} is {ds.width} x {ds.height}")
+                if ds.crs is None or ds.crs.to_epsg() != scene.params.epsg:
+                    problems.append(f"{label}: {tif.name} CRS {ds.crs}")
+                small = ds.read(1, out_shape=(ds.height // 16, ds.width // 16), masked=True)
+                if small.count() == 0 or np.ma.getmaskarray(small).all():
+                    problems.append(f"{label}: {tif.name} has no valid pixels")
+        except Exception as exc:  # noqa: BLE001 (report whatever does not open)
+            problems.append(f"{label}: {tif.name} does not open: {exc}")
+        if not (folder / f"{scene.scene_id}_{product}.png").exists():
+            problems.append(f"{label}: quicklook {scene.scene_id}_{product}.png missing")
+    return problems
+
+
+def compare_ndvi(gdal_dir: Path, scoresby_dir: Path, scene_id: str) -> str:
+    """Mean absolute NDVI difference and valid fractions of the two sides (on 1/16-resolution reads)."""
+    import numpy as np
+    import rasterio
+
+    arrays = []
+    for folder in (gdal_dir, scoresby_dir):
+        with rasterio.open(folder / f"{scene_id}_ndvi.tif") as ds:
+            arrays.append(ds.read(1, out_shape=(ds.height // 16, ds.width // 16), masked=True,
+                                  resampling=rasterio.enums.Resampling.nearest))
+    a, b = arrays
+    both = ~np.ma.getmaskarray(a) & ~np.ma.getmaskarray(b)
+    diff = float(np.abs(a.data[both] - b.data[both]).mean()) if both.any() else float("nan")
+    return (f"NDVI valid fraction GDAL {a.count() / a.size:.3f}, Scoresby {b.count() / b.size:.3f}; "
+            f"mean |difference| where both valid {diff:.4f}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _mib(n: float) -> str:
+    return f"{n / MiB:,.1f}" if n == n else "n/a"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, {platform.platform()}"
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        load = os.getloadavg()
+        return f"load average: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}"
+
+
+def gdal_versions() -> str:
+    try:
+        cli = subprocess.run(["gdalinfo", "--version"], capture_output=True, text=True, check=False,
+                             env=gdal_baseline.clean_env()).stdout.strip()
+    except OSError:
+        cli = "not installed"
+    try:
+        import rasterio
+
+        bundled = f"rasterio {rasterio.__version__} / GDAL {rasterio.__gdal_version__}"
+    except ImportError:
+        bundled = "rasterio not importable"
+    return f"CLI: {cli}; Scoresby: {bundled}"
+
+
+def build_report(res: dict[str, list[RunResult]], res2x: list[RunResult], scene, scene2x, notes: list[str],
+                 loads: list[str], runs: int) -> str:
+    g, s = res.get("gdal", []), res.get("scoresby", [])
+    g_ok = [r for r in g if not r.error]
+    s_ok = [r for r in s if not r.error]
+    s2_ok = [r for r in (res2x or []) if not r.error]
+
+    def row(label: str, rs: list[RunResult]) -> str:
+        if not rs:
+            return f"| {label} | n/a | n/a | n/a | n/a | n/a | n/a |"
+        walls = [r.wall for r in rs]
+        return (f"| {label} | {_med(walls):.1f} ({', '.join(f'{w:.1f}' for w in walls)}) "
+                f"| {_mib(_med([r.maxrss for r in rs]))} | {_mib(_med([r.tree_rss for r in rs]))} "
+                f"| {_mib(_med([r.bytes_of('.tif') for r in rs]))} | {_mib(_med([r.bytes_of('.png') for r in rs]))} "
+                f"| {_mib(_med([r.bytes_of('.tif', '.png') for r in rs]))} |")
+
+    lines = [
+        "# Scoresby benchmark results",
+        "",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {machine()}",
+        f"- {gdal_versions()}",
+        f"- scene: {scene.scene_id}, {scene.params.width} x {scene.params.height} px, 6 bands uint16 "
+        f"(synthetic, bench/make_scene.py)" + (f"; 2x scene {scene2x.params.width} x {scene2x.params.height} px"
+                                               if scene2x else ""),
+        f"- runs: {runs} per side, interleaved GDAL/Scoresby; medians (individual wall times in brackets)",
+        "- load (uptime) during the runs:",
+        *[f"  - {x}" for x in loads],
+        "",
+        "| side | wall s | peak RSS MiB (ru_maxrss) | tree RSS MiB (sampled) | COG MiB | PNG MiB | COG+PNG MiB |",
+        "|---|---|---|---|---|---|---|",
+        row("GDAL CLI (sum of commands; RSS = largest command)", g_ok),
+        row("Scoresby `process`", s_ok),
+    ]
+    if res2x is not None and scene2x:
+        lines.append(row(f"Scoresby `process`, 2x scene ({scene2x.params.width} x {scene2x.params.height})", s2_ok))
+    lines.append("")
+
+    ratios: list[tuple[str, str, str, str]] = []
+    if g_ok and s_ok:
+        t = _med([r.wall for r in s_ok]) / _med([r.wall for r in g_ok])
+        rss = _med([r.maxrss for r in s_ok]) / _med([r.maxrss for r in g_ok])
+        by = _med([r.bytes_of(".tif", ".png") for r in s_ok]) / _med([r.bytes_of(".tif", ".png") for r in g_ok])
+        cog = _med([r.bytes_of(".tif") for r in s_ok]) / _med([r.bytes_of(".tif") for r in g_ok])
+        ratios += [
+            ("wall time Scoresby / GDAL CLI", f"{t:.2f}x", f"<= {TARGET_WALL}x", _verdict(t <= TARGET_WALL)),
+            ("peak RSS Scoresby / GDAL CLI (largest command)", f"{rss:.2f}x", "(info)", ""),
+            ("output bytes (COG+PNG) Scoresby / GDAL CLI", f"{by:.2f}x", f"<= {TARGET_BYTES}x",
+             _verdict(by <= TARGET_BYTES)),
+            ("COG bytes only, Scoresby / GDAL CLI", f"{cog:.2f}x", "(info)", ""),
+        ]
+    else:
+        ratios += [("wall time Scoresby / GDAL CLI", "n/a", f"<= {TARGET_WALL}x", "n/a"),
+                   ("output bytes (COG+PNG) Scoresby / GDAL CLI", "n/a", f"<= {TARGET_BYTES}x", "n/a")]
+    if s_ok:
+        peak = _med([r.maxrss for r in s_ok]) / MiB
+        ratios.append(("Scoresby peak RSS (1x scene)", f"{peak:.0f} MiB", f"<= {TARGET_RSS_MIB} MiB",
+                       _verdict(peak <= TARGET_RSS_MIB)))
+    else:
+        ratios.append(("Scoresby peak RSS (1x scene)", "n/a", f"<= {TARGET_RSS_MIB} MiB", "n/a"))
+    if s_ok and s2_ok:
+        growth = _med([r.maxrss for r in s2_ok]) / _med([r.maxrss for r in s_ok])
+        ratios.append(("Scoresby peak RSS 2x scene / 1x scene", f"{growth:.2f}x", f"<= {TARGET_RSS_GROWTH}x",
+                       _verdict(growth <= TARGET_RSS_GROWTH)))
+    else:
+        ratios.append(("Scoresby peak RSS 2x scene / 1x scene", "n/a", f"<= {TARGET_RSS_GROWTH}x",
+                       "n/a (skipped)" if scene2x is None else "n/a"))
+    lines += ["| ratio / figure | measured | target | verdict |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in ratios]
+
+    if g_ok:
+        lines += ["", "GDAL CLI commands (median wall s / median ru_maxrss MiB over the runs):", "",
+                  "| command | wall s | peak RSS MiB |", "|---|---|---|"]
+        for i, (name, _, _) in enumerate(g_ok[0].commands):
+            lines.append(f"| {name} | {_med([r.commands[i][1] for r in g_ok]):.2f} "
+                         f"| {_mib(_med([r.commands[i][2] for r in g_ok]))} |")
+    files = s_ok[-1].files if s_ok else {}
+    if files:
+        lines += ["", "Scoresby files (last run): " + ", ".join(f"{k} {v / MiB:.1f} MiB" for k, v in files.items())]
+    if g_ok:
+        lines += ["", "GDAL CLI files (last run): " + ", ".join(f"{k} {v / MiB:.1f} MiB"
+                                                            for k, v in g_ok[-1].files.items())]
+    errors = [f"{r.side}: {r.error}" for r in [*g, *s, *(res2x or [])] if r.error]
+    if notes or errors:
+        lines += ["", "Notes:", ""] + [f"- {n}" for n in [*notes, *errors]]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------------------
+
+
+def warm(scene: make_scene.GeneratedScene) -> None:
+    """Read the inputs once so both sides start with them in the page cache."""
+    for p in [*scene.bands.values(), scene.mtl]:
+        with open(p, "rb") as f:
+            while f.read(16 * MiB):
+                pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="runs per side (median reported; default 3)")
+    ap.add_argument("--skip-2x", action="store_true", help="skip the 2x-pixel scene (RSS growth check)")
+    ap.add_argument("--keep", action="store_true", help="keep the last run's outputs under bench-output/")
+    ap.add_argument("--only", choices=("gdal", "scoresby"), help="run one side only")
+    ap.add_argument("--scale", type=float, default=1.0, help="scene scale per axis (default 1: full size)")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    log = print
+
+    notes: list[str] = []
+    sides = [args.only] if args.only else ["gdal", "scoresby"]
+    if "gdal" in sides and (missing := gdal_baseline.missing_tools()):
+        msg = (f"The GDAL command-line baseline needs Debian's gdal-bin and python3-gdal (missing: "
+               f"{', '.join(missing)}). `make bench` installs them; by hand: "
+               f"sudo apt-get install -y gdal-bin python3-gdal. Running the Scoresby side only.")
+        print("\n*** " + msg + "\n", file=sys.stderr)
+        notes.append(msg)
+        sides.remove("gdal")
+
+    scene = make_scene.ensure_scene(make_scene.params_for(args.scale), log=log)
+    log(f"scene: {scene.folder}" + (" (cached)" if scene.reused else f" (generated in {scene.seconds:.0f} s)"))
+    warm(scene)
+
+    res: dict[str, list[RunResult]] = {s: [] for s in sides}
+    loads = [f"before: {uptime()}"]
+    last_script = ""
+    for i in range(args.runs):
+        for side in sides:
+            folder = OUT / side
+            if side == "gdal":
+                r, last_script = run_gdal(scene, folder)
+            else:
+                r = run_scoresby(scene, folder)
+            res[side].append(r)
+            log(f"run {i + 1}/{args.runs} {side:8s}: {r.wall:7.1f} s, peak RSS {r.maxrss / MiB:7.1f} MiB, "
+                f"tree {r.tree_rss / MiB:7.1f} MiB, COG+PNG {r.bytes_of('.tif', '.png') / MiB:6.1f} MiB"
+                + (f"  ERROR {r.error}" if r.error else ""))
+        loads.append(f"after run {i + 1}: {uptime()}")
+    if last_script:
+        (OUT / "gdal_baseline_commands.sh").write_text(last_script)
+        notes.append("the exact GDAL commands of the last run: bench-output/gdal_baseline_commands.sh")
+
+    # Sanity checks on the last run's outputs (before they are deleted).
+    gdal_dir, s_dir = OUT / "gdal", OUT / "scoresby" / "bench" / scene.scene_id
+    problems: list[str] = []
+    if res.get("gdal") and not res["gdal"][-1].error:
+        problems += check_outputs(gdal_dir, scene, "GDAL CLI")
+    if res.get("scoresby") and not res["scoresby"][-1].error:
+        problems += check_outputs(s_dir, scene, "Scoresby")
+    if not problems and res.get("gdal") and res.get("scoresby") and not res["gdal"][-1].error \
+            and not res["scoresby"][-1].error:
+        try:
+            notes.append(compare_ndvi(gdal_dir, s_dir, scene.scene_id))
+        except Exception as exc:  # noqa: BLE001
+            notes.append(f"NDVI comparison failed: {exc}")
+    notes += [f"SANITY: {p}" for p in problems] or (
+        ["sanity: every product opens with the expected band count, dtype, size and CRS on the side(s) run"]
+        if any(r and not r[-1].error for r in res.values()) else [])
+
+    res2x: list[RunResult] | None = None
+    scene2x = None
+    if not args.skip_2x and "scoresby" in sides:
+        scene2x = make_scene.ensure_scene(make_scene.params_for(args.scale * 1.414), log=log)
+        warm(scene2x)
+        res2x = []
+        for i in range(args.runs):
+            r = run_scoresby(scene2x, OUT / "scoresby-2x")
+            res2x.append(r)
+            log(f"run {i + 1}/{args.runs} scoresby 2x: {r.wall:7.1f} s, peak RSS {r.maxrss / MiB:7.1f} MiB, "
+                f"tree {r.tree_rss / MiB:7.1f} MiB" + (f"  ERROR {r.error}" if r.error else ""))
+        loads.append(f"after the 2x runs: {uptime()}")
+
+    report = build_report(res, res2x, scene, scene2x, notes, loads, args.runs)
+    (OUT / "results.md").write_text(report)
+    print()
+    print(report)
+    print(f"(written to {OUT / 'results.md'})")
+
+    if not args.keep:
+        for name in ("gdal", "scoresby", "scoresby-2x"):
+            shutil.rmtree(OUT / name, ignore_errors=True)
+    for tmp in (OUT / ".stdout.tmp", OUT / ".stderr.tmp"):
+        tmp.unlink(missing_ok=True)
+    return 2 if "gdal" not in sides and not args.only else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
