@@ -66,9 +66,20 @@ def missing_tools() -> list[str]:
 
 def clean_env() -> dict[str, str]:
     """Environment for Debian's tools: no venv, no rasterio-bundled GDAL/PROJ data paths, no PYTHONPATH."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"GDAL_DATA", "PROJ_LIB", "PROJ_DATA", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
-                        "GDAL_DRIVER_PATH"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "GDAL_DATA",
+            "PROJ_LIB",
+            "PROJ_DATA",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "VIRTUAL_ENV",
+            "GDAL_DRIVER_PATH",
+        }
+    }
     env["PATH"] = os.pathsep.join(["/usr/bin", "/bin", env.get("PATH", "")])
     return env
 
@@ -97,26 +108,48 @@ def steps(bands: dict[int, Path], out: Path, tmp: Path, scene_id: str) -> list[S
         def after(stdout: str, state: dict) -> None:
             hist = json.loads(stdout)["bands"][0]["histogram"]
             state[band] = tuple(percentile_from_histogram(hist, p) for p in PERCENTILES)
+
         return after
 
     for b in sorted({b for bs in VISUALS.values() for b in bs}):
-        result.append(Step(f"gdalinfo -hist B{b}",
-                           ["gdalinfo", "-hist", "-json", "--config", "GDAL_PAM_ENABLED", "NO", str(bands[b])],
-                           after=keep_cutoffs(b)))
+        result.append(
+            Step(
+                f"gdalinfo -hist B{b}",
+                ["gdalinfo", "-hist", "-json", "--config", "GDAL_PAM_ENABLED", "NO", str(bands[b])],
+                after=keep_cutoffs(b),
+            )
+        )
 
     for product, bs in VISUALS.items():
         vrt = tmp / f"{product}.vrt"
         cog = out / f"{scene_id}_{product}.tif"
-        result.append(Step(f"gdalbuildvrt {product}",
-                           ["gdalbuildvrt", "-q", "-separate", str(vrt), *[str(bands[b]) for b in bs]]))
+        result.append(
+            Step(
+                f"gdalbuildvrt {product}",
+                ["gdalbuildvrt", "-q", "-separate", str(vrt), *[str(bands[b]) for b in bs]],
+            )
+        )
 
         def translate(state: dict, bs=bs, vrt=vrt, cog=cog) -> list[str]:
             scale: list[str] = []
             for i, b in enumerate(bs, start=1):
                 lo, hi = state[b]
                 scale += [f"-scale_{i}", f"{lo:.1f}", f"{hi:.1f}", "1", "255", f"-exponent_{i}", "1"]
-            return ["gdal_translate", "-q", *THREADS, *scale, "-ot", "Byte", "-a_nodata", "0",
-                    "-of", "COG", *COG_CO, str(vrt), str(cog)]
+            return [
+                "gdal_translate",
+                "-q",
+                *THREADS,
+                *scale,
+                "-ot",
+                "Byte",
+                "-a_nodata",
+                "0",
+                "-of",
+                "COG",
+                *COG_CO,
+                str(vrt),
+                str(cog),
+            ]
 
         result.append(Step(f"gdal_translate {product}", translate, outputs=[cog]))
 
@@ -125,21 +158,68 @@ def steps(bands: dict[int, Path], out: Path, tmp: Path, scene_id: str) -> list[S
     calc = f"where(({r5}<0)|({r4}<0),-9999,({r5}-{r4})/({r5}+{r4}))"
     ndvi_tmp = tmp / "ndvi_tmp.tif"
     ndvi = out / f"{scene_id}_ndvi.tif"
-    result.append(Step("gdal_calc.py ndvi",
-                       [gdal_calc, "--quiet", "-A", str(bands[5]), "-B", str(bands[4]), f"--calc={calc}",
-                        "--type", "Float32", "--NoDataValue", "-9999", "--format", "GTiff",
-                        "--co", "TILED=YES", "--co", "BLOCKXSIZE=512", "--co", "BLOCKYSIZE=512",
-                        "--overwrite", "--outfile", str(ndvi_tmp)]))
-    result.append(Step("gdal_translate ndvi", ["gdal_translate", "-q", *THREADS, "-of", "COG", *COG_CO,
-                                               str(ndvi_tmp), str(ndvi)], outputs=[ndvi]))
+    result.append(
+        Step(
+            "gdal_calc.py ndvi",
+            [
+                gdal_calc,
+                "--quiet",
+                "-A",
+                str(bands[5]),
+                "-B",
+                str(bands[4]),
+                f"--calc={calc}",
+                "--type",
+                "Float32",
+                "--NoDataValue",
+                "-9999",
+                "--format",
+                "GTiff",
+                "--co",
+                "TILED=YES",
+                "--co",
+                "BLOCKXSIZE=512",
+                "--co",
+                "BLOCKYSIZE=512",
+                "--overwrite",
+                "--outfile",
+                str(ndvi_tmp),
+            ],
+        )
+    )
+    result.append(
+        Step(
+            "gdal_translate ndvi",
+            ["gdal_translate", "-q", *THREADS, "-of", "COG", *COG_CO, str(ndvi_tmp), str(ndvi)],
+            outputs=[ndvi],
+        )
+    )
 
     for product in [*VISUALS, "ndvi"]:
         cog = out / f"{scene_id}_{product}.tif"
         png = out / f"{scene_id}_{product}.png"
-        extra = ["-ot", "Byte", "-scale", "-1", "1", "1", "255", "-a_nodata", "0"] if product == "ndvi" else []
-        result.append(Step(f"quicklook {product}",
-                           ["gdal_translate", "-q", *THREADS, "-of", "PNG", "-outsize", "1024", "0", *extra,
-                            str(cog), str(png)], outputs=[png]))
+        extra = (
+            ["-ot", "Byte", "-scale", "-1", "1", "1", "255", "-a_nodata", "0"] if product == "ndvi" else []
+        )
+        result.append(
+            Step(
+                f"quicklook {product}",
+                [
+                    "gdal_translate",
+                    "-q",
+                    *THREADS,
+                    "-of",
+                    "PNG",
+                    "-outsize",
+                    "1024",
+                    "0",
+                    *extra,
+                    str(cog),
+                    str(png),
+                ],
+                outputs=[png],
+            )
+        )
     return result
 
 
@@ -147,7 +227,11 @@ def as_shell(step_list: list[Step], state: dict) -> str:
     """The pipeline as a shell script (with the cut-offs of the last run filled in), for reading."""
     import shlex
 
-    lines = ["#!/bin/sh", "# GDAL CLI baseline as run by bench/run_bench.py (cut-offs from the last run)", "set -e"]
+    lines = [
+        "#!/bin/sh",
+        "# GDAL CLI baseline as run by bench/run_bench.py (cut-offs from the last run)",
+        "set -e",
+    ]
     for s in step_list:
         argv = s.argv(state) if callable(s.argv) else s.argv
         lines.append(shlex.join(argv) + ("  # -> 2/98 % cut-offs" if s.after else ""))

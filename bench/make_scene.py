@@ -138,9 +138,10 @@ def value_noise(row0: int, col0: int, rows: int, cols: int, cell: float, salt: i
     return along_x[jy, :] * (1.0 - sy)[:, None] + along_x[jy + 1, :] * sy[:, None]
 
 
-def fbm(row0: int, col0: int, rows: int, cols: int, cell: float, octaves: int, salt: int,
-        gain: float = 0.5) -> np.ndarray:
-    """Fractal sum of `octaves` value-noise layers, coarsest lattice `cell` px, normalised to about [-1, 1]."""
+def fbm(
+    row0: int, col0: int, rows: int, cols: int, cell: float, octaves: int, salt: int, gain: float = 0.5
+) -> np.ndarray:
+    """Fractal sum of `octaves` value-noise layers (coarsest lattice `cell` px), normalised to ~[-1, 1]."""
     total = np.zeros((rows, cols), dtype=np.float32)
     amp, norm = 1.0, 0.0
     for k in range(octaves):
@@ -329,8 +330,9 @@ def scene_dir(params: SceneParams, out: Path) -> Path:
     return out / f"{params.width}x{params.height}" / params.scene_id
 
 
-def ensure_scene(params: SceneParams, out: Path = DEFAULT_OUT, *, force: bool = False,
-                 log=print) -> GeneratedScene:
+def ensure_scene(
+    params: SceneParams, out: Path = DEFAULT_OUT, *, force: bool = False, log=print
+) -> GeneratedScene:
     """Generate the scene unless a complete one with the same parameters is cached under `out`."""
     folder = scene_dir(params, out)
     manifest = folder.parent / "manifest.json"  # kept outside the scene folder so discovery never sees it
@@ -358,8 +360,7 @@ def ensure_scene(params: SceneParams, out: Path = DEFAULT_OUT, *, force: bool = 
     return GeneratedScene(folder, params.scene_id, params, bands, mtl, False, seconds)
 
 
-def params_for(scale: float = 1.0, width: int | None = None, height: int | None = None,
-               **kw) -> SceneParams:
+def params_for(scale: float = 1.0, width: int | None = None, height: int | None = None, **kw) -> SceneParams:
     """Parameters of the standard scene scaled by `scale` per axis (1.414 -> about 2x the pixels)."""
     w = width or int(round(DEFAULT_WIDTH * scale))
     h = height or int(round(DEFAULT_HEIGHT * scale))
