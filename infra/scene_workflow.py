@@ -7,6 +7,7 @@ import json
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -174,6 +175,17 @@ class SceneWorkflow(Construct):
             tracing_enabled=True,
             comment="Scoresby: one scene list through AWS Batch",
         )
+        # submitJob.sync also describes jobs and, when an execution is stopped, terminates them; CDK's
+        # BatchSubmitJob grants only SubmitJob (and the EventBridge rule it waits on).
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["batch:DescribeJobs"], resources=["*"])
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["batch:TerminateJob"],
+                resources=[Stack.of(self).format_arn(service="batch", resource="job", resource_name="*")],
+            )
+        )
         self._acknowledge_generated_permissions(init_function, summary_function, items_bucket)
 
     def _acknowledge_generated_permissions(
@@ -202,6 +214,10 @@ class SceneWorkflow(Construct):
             (
                 f"Resource::{token_text(self, summary_function.function_arn)}:*",
                 "LambdaInvoke's grant covers versions and aliases (ARN:*) of this one function only.",
+            ),
+            (
+                f"Resource::{arn_prefix(self, 'batch')}job/*",
+                "Stopping an execution terminates its running Batch jobs, whose ids exist only at run time.",
             ),
             (
                 f"Resource::{arn_prefix(self, 'batch')}job-definition/*",

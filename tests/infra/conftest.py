@@ -58,6 +58,8 @@ def join_to_text(value: Any) -> str:
         return f"<{value['Ref']}>"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return "<{}.{}>".format(*value["Fn::GetAtt"])
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("Fn::"):
+        return json.dumps(value, separators=(",", ":"))  # e.g. Fn::Select: kept as its JSON
     raise AssertionError(f"unexpected template value {value!r}")
 
 

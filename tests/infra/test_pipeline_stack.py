@@ -276,6 +276,19 @@ def test_stack_outputs(synth: Synth) -> None:
 # --- the state machine --------------------------------------------------------------------------------
 
 
+def test_state_machine_may_submit_describe_and_terminate_batch_jobs(synth: Synth) -> None:
+    by_action: dict[str, list[str]] = {}
+    for s in policy_statements(synth, "WorkflowStateMachineRole"):
+        for action in as_list(s["Action"]):
+            by_action.setdefault(action, []).extend(join_to_text(r) for r in as_list(s["Resource"]))
+    assert "<BatchQueue00F466B7.JobQueueArn>" in by_action["batch:SubmitJob"]
+    assert by_action["batch:DescribeJobs"] == ["*"]  # no resource-level permissions for it
+    assert by_action["batch:TerminateJob"] == [
+        "arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*"
+    ]
+    assert by_action["sns:Publish"] == ["<NotificationsTopicAE679CBD>"]
+
+
 def test_state_machine_logs_all_and_traces(synth: Synth) -> None:
     props = synth.only("AWS::StepFunctions::StateMachine")["Properties"]
     assert props["LoggingConfiguration"]["Level"] == "ALL"
