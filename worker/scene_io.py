@@ -57,7 +57,6 @@ ALLOWED_DTYPES = ("uint8", "uint16", "int16")
 COG_OPTIONS = {
     "COMPRESS": "DEFLATE",
     "PREDICTOR": "YES",  # 2 (horizontal) for integers, 3 (floating point) for float32
-    "LEVEL": "1",  # libdeflate level 1: half the CPU of level 6 for ~20 % larger files (speed target)
     "BLOCKSIZE": str(BLOCK),
     "OVERVIEWS": "AUTO",
     "OVERVIEW_RESAMPLING": "AVERAGE",
@@ -263,6 +262,14 @@ def overview_factors(width: int, height: int, block: int = BLOCK) -> list[int]:
     return factors
 
 
+DEFLATE_LEVELS = {"float32": "1"}
+"""libdeflate level per data type (default DEFAULT_DEFLATE_LEVEL).
+
+Measured on a full Landsat scene: a 3-band uint8 COG at level 3 is 7 % larger than at level 6 for a third of
+the CPU (level 1: 19 % larger); float32 indices are near-incompressible noise, level 1 is as small as 6."""
+DEFAULT_DEFLATE_LEVEL = "3"
+
+
 def write_cog(src_path: Path, dst_path: Path) -> None:
     """Convert a temp GTiff into a COG (DEFLATE + predictor, 512 tiles, internal overviews, statistics).
 
@@ -274,7 +281,8 @@ def write_cog(src_path: Path, dst_path: Path) -> None:
             factors = overview_factors(ds.width, ds.height)
             if factors:
                 ds.build_overviews(factors, Resampling.average)
-        rasterio.shutil.copy(str(src_path), str(dst_path), driver="COG", **COG_OPTIONS)
+            level = DEFLATE_LEVELS.get(ds.dtypes[0], DEFAULT_DEFLATE_LEVEL)
+        rasterio.shutil.copy(str(src_path), str(dst_path), driver="COG", **COG_OPTIONS, LEVEL=level)
     except RasterioError as exc:
         raise OSError(f"cannot write COG {dst_path}: {_one_line(exc)}") from exc
 
