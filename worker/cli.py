@@ -29,12 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scene", metavar="SCENE", help="one scene object as inline JSON or a path to a JSON file")
     p.add_argument("--output", required=True, metavar="DEST", help="local folder or s3:// prefix")
     p.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the scene's")
-    p.add_argument("--run-name", default="adhoc", metavar="NAME", help="run folder under DEST (default: adhoc)")
+    p.add_argument(
+        "--run-name", default="adhoc", metavar="NAME", help="run folder under DEST (default: adhoc)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
 
     r = sub.add_parser("run", help="process a scene list on this machine")
     r.add_argument("scenes", metavar="SCENES.json", help="scene list (full form, bare list or blog shape)")
-    r.add_argument("--output", metavar="DEST", help="local folder or s3:// prefix (default: the list's, else ./output)")
+    r.add_argument(
+        "--output", metavar="DEST", help="local folder or s3:// prefix (default: the list's, else ./output)"
+    )
     r.add_argument("--workers", type=int, metavar="N", help="parallel scenes (default: one per core)")
     r.add_argument("--run-name", metavar="NAME", help="run name (default: the list's run_name)")
     r.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the list's")
@@ -42,13 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("status", help="per-status counts and failed scenes of a run (local or AWS)")
     s.add_argument("run", nargs="?", metavar="RUN", help="run name (default: the latest)")
-    s.add_argument("--output", metavar="DEST", help="where the local run wrote its outputs (default: ./output)")
+    s.add_argument(
+        "--output", metavar="DEST", help="where the local run wrote its outputs (default: ./output)"
+    )
     s.add_argument("--stack", metavar="NAME", help="read the AWS task log of this stack instead")
     s.add_argument("--watch", action="store_true", help="refresh until the run finishes")
 
     sb = sub.add_parser("submit", help="start the AWS pipeline on a scene list")
     sb.add_argument("scenes", metavar="SCENES.json")
-    sb.add_argument("--stack", default="Scoresby", metavar="NAME", help="CloudFormation stack (default: Scoresby)")
+    sb.add_argument(
+        "--stack", default="Scoresby", metavar="NAME", help="CloudFormation stack (default: Scoresby)"
+    )
     sb.add_argument("--name", metavar="RUN", help="run name (default: the list's run_name)")
 
     rr = sub.add_parser("rerun", help="resubmit the failed scenes of an AWS run")

@@ -1,4 +1,4 @@
-"""Errors raised by Scoresby; every message names the scene, the field or file, the bad value and what is allowed."""
+"""Scoresby errors; messages name the scene, the field or file, the bad value and what is allowed."""
 
 from __future__ import annotations
 

@@ -34,22 +34,48 @@ class Product:
 PRODUCTS: dict[str, Product] = {
     p.name: p
     for p in (
-        Product("true_color", "visual", {"landsat": ("B4", "B3", "B2"), "sentinel-2": ("B04", "B03", "B02")},
-                "red/green/blue, stretched to 8 bit"),
-        Product("false_color_ice", "visual",
-                {"landsat": ("B7", "B5", "B3"), "sentinel-2": ("B12", "B8A", "B03")},
-                "SWIR2/NIR/green, stretched to 8 bit: ice shows cyan"),
-        Product("false_color_vegetation", "visual",
-                {"landsat": ("B5", "B4", "B3"), "sentinel-2": ("B08", "B04", "B03")},
-                "NIR/red/green, stretched to 8 bit: vegetation shows red"),
-        Product("ndvi", "index", {"landsat": ("B5", "B4"), "sentinel-2": ("B08", "B04")},
-                "(NIR-red)/(NIR+red) from reflectance, float32"),
-        Product("ndsi", "index", {"landsat": ("B3", "B6"), "sentinel-2": ("B03", "B11")},
-                "(green-SWIR1)/(green+SWIR1) from reflectance, float32: snow and ice"),
-        Product("ndwi", "index", {"landsat": ("B3", "B5"), "sentinel-2": ("B03", "B08")},
-                "(green-NIR)/(green+NIR) from reflectance, float32: open water"),
-        Product("band_merge", "merge", {"landsat": ("B4", "B3", "B2"), "sentinel-2": ("B04", "B03", "B02")},
-                "red/green/blue unscaled, uint16"),
+        Product(
+            "true_color",
+            "visual",
+            {"landsat": ("B4", "B3", "B2"), "sentinel-2": ("B04", "B03", "B02")},
+            "red/green/blue, stretched to 8 bit",
+        ),
+        Product(
+            "false_color_ice",
+            "visual",
+            {"landsat": ("B7", "B5", "B3"), "sentinel-2": ("B12", "B8A", "B03")},
+            "SWIR2/NIR/green, stretched to 8 bit: ice shows cyan",
+        ),
+        Product(
+            "false_color_vegetation",
+            "visual",
+            {"landsat": ("B5", "B4", "B3"), "sentinel-2": ("B08", "B04", "B03")},
+            "NIR/red/green, stretched to 8 bit: vegetation shows red",
+        ),
+        Product(
+            "ndvi",
+            "index",
+            {"landsat": ("B5", "B4"), "sentinel-2": ("B08", "B04")},
+            "(NIR-red)/(NIR+red) from reflectance, float32",
+        ),
+        Product(
+            "ndsi",
+            "index",
+            {"landsat": ("B3", "B6"), "sentinel-2": ("B03", "B11")},
+            "(green-SWIR1)/(green+SWIR1) from reflectance, float32: snow and ice",
+        ),
+        Product(
+            "ndwi",
+            "index",
+            {"landsat": ("B3", "B5"), "sentinel-2": ("B03", "B08")},
+            "(green-NIR)/(green+NIR) from reflectance, float32: open water",
+        ),
+        Product(
+            "band_merge",
+            "merge",
+            {"landsat": ("B4", "B3", "B2"), "sentinel-2": ("B04", "B03", "B02")},
+            "red/green/blue unscaled, uint16",
+        ),
     )
 }
 

@@ -35,7 +35,14 @@ BLOG_FIELDS = ("detail",)
 BLOG_DETAIL_FIELDS = ("cells",)
 """Fields of the blog shape's `detail` object."""
 BLOG_CELL_FIELDS = (
-    "date", "files", "output_bucket", "products", "region_name", "scene_id", "sensor", "stretch",
+    "date",
+    "files",
+    "output_bucket",
+    "products",
+    "region_name",
+    "scene_id",
+    "sensor",
+    "stretch",
 )
 """Fields of one blog cell: the blog's four plus the optional scene fields."""
 STRETCH_FIELDS = {
@@ -154,8 +161,8 @@ def parse_scene_list(
     else:
         problems.append(
             f"a scene list must be a JSON object or list; got {_type_name(doc)} "
-            "(allowed: the full form {\"scenes\": [...]}, a list of scenes, "
-            "or the blog shape {\"detail\": {\"cells\": [...]}})"
+            '(allowed: the full form {"scenes": [...]}, a list of scenes, '
+            'or the blog shape {"detail": {"cells": [...]}})'
         )
         raise InvalidInput(problems)
 
@@ -268,7 +275,7 @@ def _parse_blog(doc: dict[str, Any], problems: list[str]) -> _Shape:
     _check_fields(doc, BLOG_FIELDS, "", "field of the blog shape", problems)
     detail = doc["detail"]
     if not isinstance(detail, dict):
-        problems.append(f"detail: {_show(detail)} is not allowed; allowed: an object with \"cells\"")
+        problems.append(f'detail: {_show(detail)} is not allowed; allowed: an object with "cells"')
         return shape
     _check_fields(detail, BLOG_DETAIL_FIELDS, "detail: ", "field of detail", problems)
     if "cells" not in detail:
@@ -319,7 +326,7 @@ def _check_scene(
 ) -> Scene | None:
     """Validate one scene object (or blog cell); append its problems and return None if there are any."""
     if not isinstance(raw, dict):
-        allowed = "an object with \"files\"" if shape.blog else "an object with \"source\""
+        allowed = 'an object with "files"' if shape.blog else 'an object with "source"'
         problems.append(f"{where}: {_show(raw)} is not a scene; allowed: {allowed}")
         return None
     before = len(problems)
@@ -327,8 +334,13 @@ def _check_scene(
     scene_id_given = raw.get("scene_id")
     label = f"{where} ({scene_id_given})" if isinstance(scene_id_given, str) and scene_id_given else where
     prefix = f"{label}: "
-    _check_fields(raw, BLOG_CELL_FIELDS if shape.blog else SCENE_FIELDS, prefix,
-                  "cell field" if shape.blog else "scene field", problems)
+    _check_fields(
+        raw,
+        BLOG_CELL_FIELDS if shape.blog else SCENE_FIELDS,
+        prefix,
+        "cell field" if shape.blog else "scene field",
+        problems,
+    )
 
     source = _check_source(raw.get(source_field), source_field, base_dir, prefix, problems)
     scene_id = _scene_id(raw, source, shape, prefix, problems)
@@ -426,9 +438,7 @@ def _check_source(
         problems.append(f"{prefix}{name}: missing; allowed: {SOURCE_ALLOWED}")
         return None
     if not isinstance(value, str) or not value.strip():
-        problems.append(
-            f"{prefix}{name}: {_show(value)} is not allowed; allowed: {SOURCE_ALLOWED}"
-        )
+        problems.append(f"{prefix}{name}: {_show(value)} is not allowed; allowed: {SOURCE_ALLOWED}")
         return None
     m = SCHEME_PATTERN.match(value)
     if m is None:
@@ -437,7 +447,7 @@ def _check_source(
             return None
         return _local_path(value, base_dir)
     scheme = m.group(1).lower()
-    rest = value[m.end():]
+    rest = value[m.end() :]
     if scheme not in SOURCE_SCHEMES:
         # http:// is refused on purpose: every public archive we read serves https, and plain http
         # would let a proxy alter pixels silently.
@@ -448,7 +458,9 @@ def _check_source(
         return None
     host, _, key = rest.partition("/")
     if scheme == "s3" and not BUCKET_PATTERN.fullmatch(host):
-        problems.append(f"{prefix}{name}: {_show(value)} has no valid bucket name; allowed: s3://bucket/prefix/")
+        problems.append(
+            f"{prefix}{name}: {_show(value)} has no valid bucket name; allowed: s3://bucket/prefix/"
+        )
         return None
     if scheme == "https" and not host:
         problems.append(f"{prefix}{name}: {_show(value)} has no host; allowed: https://host/path/")
@@ -474,12 +486,14 @@ def _local_path(value: str, base_dir: str | None) -> str:
 def _check_output(value: Any, name: str, base_dir: str | None, problems: list[str]) -> str | None:
     """Normalise an output: a local folder (absolute) or an s3://bucket/prefix/ ending in "/"."""
     if not isinstance(value, str) or not value.strip():
-        problems.append(f"{name}: {_show(value)} is not allowed; allowed: a local folder or s3://bucket/prefix/")
+        problems.append(
+            f"{name}: {_show(value)} is not allowed; allowed: a local folder or s3://bucket/prefix/"
+        )
         return None
     m = SCHEME_PATTERN.match(value)
     if m is None:
         return _local_path(value, base_dir)
-    host, _, key = value[m.end():].partition("/")
+    host, _, key = value[m.end() :].partition("/")
     if m.group(1).lower() != "s3":
         problems.append(
             f"{name}: {_show(value)} has an unsupported scheme '{m.group(1)}://'; "
@@ -555,7 +569,7 @@ def _check_stretch_map(value: Any, name: str, problems: list[str]) -> dict[str, 
 def _check_stretch(spec: Any, name: str, channels: int, problems: list[str]) -> dict[str, Any] | None:
     """One stretch spec normalised to ARCHITECTURE.md's form; `mode` defaults to percentile."""
     if not isinstance(spec, dict):
-        problems.append(f"{name}: {_show(spec)} is not allowed; allowed: an object with \"mode\"")
+        problems.append(f'{name}: {_show(spec)} is not allowed; allowed: an object with "mode"')
         return None
     before = len(problems)
     mode = spec.get("mode", "percentile")
@@ -637,7 +651,7 @@ def _check_fields(
 
 
 def _suggest(value: Any, allowed: Sequence[str] | dict[str, Any]) -> str:
-    """" (did you mean 'x'?)" for a near miss, else ""."""
+    """ " (did you mean 'x'?)" for a near miss, else ""."""
     if not isinstance(value, str):
         return ""
     close = difflib.get_close_matches(value, list(allowed), n=1)

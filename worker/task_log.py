@@ -58,7 +58,7 @@ class TaskLog(Protocol):
     """What the runners need from a task log; SqliteTaskLog and DynamoTaskLog implement it."""
 
     def plan(self, run_id: str, scenes: list[Any], output_root: str, overwrite: bool) -> list[Any]:
-        """Write PENDING rows, mark already-done scenes SKIPPED, reset RUNNING leftovers; return scenes to run."""
+        """Write PENDING rows, mark done scenes SKIPPED, requeue RUNNING leftovers; return scenes to run."""
         ...
 
     def start(self, run_id: str, scene_id: str, ran_on: str) -> None:
@@ -69,7 +69,9 @@ class TaskLog(Protocol):
         """Mark a scene SUCCEEDED with its outputs (product -> URI)."""
         ...
 
-    def fail(self, run_id: str, scene_id: str, error_type: str, message: str, duration_s: float | None) -> None:
+    def fail(
+        self, run_id: str, scene_id: str, error_type: str, message: str, duration_s: float | None
+    ) -> None:
         """Mark a scene FAILED with the error's type and message."""
         ...
 
