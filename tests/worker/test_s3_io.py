@@ -14,7 +14,7 @@ from tests.worker.synthetic_scenes import SCENE_ID, write_landsat_l2_scene
 from worker import scene_products
 from worker.errors import OutputError
 from worker.run_scene import process_scene
-from worker.scene_list import parse_scene
+from worker.scene_list import Scene, parse_scene
 
 pytestmark = pytest.mark.slow
 
@@ -94,3 +94,18 @@ def test_unwritable_bucket_is_an_output_error(s3_scene: str) -> None:
     scene = parse_scene({"scene_id": SCENE_ID, "source": s3_scene, "products": ["true_color"]})
     with pytest.raises(OutputError, match=f"scene {SCENE_ID}: cannot write s3://no-such-bucket/"):
         process_scene(scene, "s3://no-such-bucket/out", run_name="r3")
+
+
+def test_https_source_through_vsicurl(static_http_server: tuple[str, Path], tmp_path: Path) -> None:
+    """Band files served over HTTP (ranged GETs, as from a public bucket's website endpoint)."""
+    base_url, root = static_http_server
+    write_landsat_l2_scene(root / SCENE_ID, width=300, height=280, bands=("B4", "B5"))
+    # Built directly: scene lists accept only https://, the local test server speaks plain http.
+    scene = Scene(scene_id=SCENE_ID, source=f"{base_url}/{SCENE_ID}/", products=("ndvi",))
+    result = process_scene(scene, str(tmp_path / "out"), run_name="h")
+    valid, errors, _ = cog_validate(result.outputs["ndvi"])
+    assert valid, errors
+    with rasterio.open(result.outputs["ndvi"]) as ds:
+        assert (ds.width, ds.height, ds.dtypes[0]) == (300, 280, "float32")
+        values = ds.read(1)
+    assert (values[values == values] >= -1).all() and (values == values).mean() > 0.4
