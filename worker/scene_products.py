@@ -394,6 +394,11 @@ def build_products(
             grid.height,
             time.perf_counter() - t0,
         )
+        empty = [b for b, h in pass1.hists.items() if not h.any()]
+        if empty:
+            logger.warning(
+                "scene %s: band(s) %s hold no valid pixel (all 0 or nodata)", scene_id, ", ".join(empty)
+            )
 
         # The pass-1 pool finishes the products too: fresh threads would get fresh malloc arenas (more RSS).
         built = list(pool.map(lambda p: _finish_product(p, pass1, grid, files, stretch, tmp, out), plans))
