@@ -287,6 +287,29 @@ def write_cog(src_path: Path, dst_path: Path) -> None:
         raise OSError(f"cannot write COG {dst_path}: {_one_line(exc)}") from exc
 
 
+def valid_outline_points(cog_path: Path, max_px: int = 1024) -> list[tuple[float, float]]:
+    """Projected corners of the first and last valid pixel of each row of a decimated read of a product.
+
+    Their convex hull is the valid-data footprint (to about one decimated pixel); the read is served by
+    the COG's overviews. Valid: not nodata in any band (0, or NaN for floats).
+    """
+    with rasterio.open(cog_path) as ds:
+        factor = max(1, -(-max(ds.width, ds.height) // max_px))
+        rows, cols = -(-ds.height // factor), -(-ds.width // factor)
+        data = ds.read(out_shape=(ds.count, rows, cols), resampling=Resampling.nearest)
+        transform = ds.transform @ Affine.scale(ds.width / cols, ds.height / rows)
+    valid = np.isfinite(data).all(axis=0) if data.dtype.kind == "f" else (data != 0).all(axis=0)
+    rows_with_data = np.flatnonzero(valid.any(axis=1))
+    first = valid[rows_with_data].argmax(axis=1)
+    last = cols - 1 - valid[rows_with_data, ::-1].argmax(axis=1)
+    points: list[tuple[float, float]] = []
+    for r, c0, c1 in zip(rows_with_data.tolist(), first.tolist(), last.tolist(), strict=True):
+        for col, row in ((c0, r), (c0, r + 1), (c1 + 1, r), (c1 + 1, r + 1)):
+            x, y = transform @ (col, row)
+            points.append((float(x), float(y)))
+    return points
+
+
 def join_uri(base: str, *parts: str) -> str:
     """Join path components onto a local folder or an s3:// prefix."""
     if base.startswith("s3://"):

@@ -411,6 +411,7 @@ def build_products(
         grid=grid,
         notes=tuple(files.notes),
         assets=_assets(built),
+        valid_points=scene_io.valid_outline_points(built[0].cog) if built else None,
     )
     stac_path = out / f"{scene_id}.json"
     stac_path.write_text(json.dumps(item.to_dict(include_self_link=False), indent=2))

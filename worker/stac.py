@@ -18,22 +18,45 @@ MEDIA_TYPES = {
 }
 
 
-def footprint(grid: Grid, densify: int = 20) -> dict[str, Any]:
-    """The grid's outline as a GeoJSON geometry in EPSG:4326, cut at the antimeridian where it crosses it."""
-    left, bottom, right, top = grid.bounds
+def convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Counter-clockwise convex hull (Andrew's monotone chain), without repeating the first point."""
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    upper: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+def footprint(
+    grid: Grid, valid_points: list[tuple[float, float]] | None = None, densify: int = 20
+) -> dict[str, Any]:
+    """Outline of the valid data (convex hull of `valid_points`, projected) else of the grid, in EPSG:4326.
+
+    Landsat scenes and Sentinel-2 tiles cut by the swath have convex valid areas, so the hull is their
+    footprint. Cut at the antimeridian where it crosses it.
+    """
+    hull = convex_hull(valid_points or [])
+    if len(hull) < 3:
+        left, bottom, right, top = grid.bounds
+        hull = [(left, top), (right, top), (right, bottom), (left, bottom)]
     ring: list[tuple[float, float]] = []
-    for i in range(densify):  # densify each edge: projected straight lines are curves in lon/lat
-        t = i / densify
-        ring.append((left + t * (right - left), top))
-    for i in range(densify):
-        t = i / densify
-        ring.append((right, top - t * (top - bottom)))
-    for i in range(densify):
-        t = i / densify
-        ring.append((right - t * (right - left), bottom))
-    for i in range(densify):
-        t = i / densify
-        ring.append((left, bottom + t * (top - bottom)))
+    for (x0, y0), (x1, y1) in zip(hull, hull[1:] + hull[:1], strict=True):
+        for i in range(densify):  # densify each edge: projected straight lines are curves in lon/lat
+            t = i / densify
+            ring.append((x0 + t * (x1 - x0), y0 + t * (y1 - y0)))
     ring.append(ring[0])
     geom = {"type": "Polygon", "coordinates": [ring]}
     out = transform_geom(grid.crs, "EPSG:4326", geom, antimeridian_cutting=True, precision=6)
@@ -84,12 +107,14 @@ def build_item(
     grid: Grid,
     assets: list[dict[str, Any]],
     notes: tuple[str, ...] = (),
+    valid_points: list[tuple[float, float]] | None = None,
 ) -> pystac.Item:
     """STAC Item with proj info (WKT2 when the CRS has no EPSG code) and relative asset hrefs.
 
-    Each entry of `assets`: {"key", "file" (name), "roles", "title", optional "extra" fields}.
+    Each entry of `assets`: {"key", "file" (name), "roles", "title", optional "extra" fields};
+    `valid_points` (projected) outline the valid data for the footprint (default: the whole grid).
     """
-    geom = footprint(grid)
+    geom = footprint(grid, valid_points)
     dt, dt_source = scene_datetime(acquired, scene_id)
     props: dict[str, Any] = {
         "platform": sensor,

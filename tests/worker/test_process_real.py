@@ -21,7 +21,9 @@ from rio_cogeo.cogeo import cog_validate
 from worker.discovery import SceneFiles, discover_scene
 from worker.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
 from worker.run_scene import SceneResult, process_scene
+from worker.scene_io import Grid
 from worker.scene_list import parse_scene
+from worker.stac import footprint
 
 pytestmark = pytest.mark.slow
 
@@ -227,6 +229,24 @@ def test_stac_item_describes_every_file(processed: dict[str, Any]) -> None:
             "Polar_Stereographic" in item.properties["proj:wkt2"]
             or "Polar Stereographic" in (item.properties["proj:wkt2"])
         )
+
+
+def _ring_area(ring: list[list[float]]) -> float:
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False))) / 2
+
+
+def test_footprint_follows_the_valid_data(processed: dict[str, Any]) -> None:
+    """The geometry is the valid-data outline: smaller than the grid where a zero-fill border surrounds it."""
+    files: SceneFiles = processed["files"]
+    item = json.loads(Path(processed["result"].stac_item).read_text())
+    with rasterio.open(processed["result"].outputs["band_merge"]) as ds:
+        valid_share = (ds.read() != 0).all(axis=0).mean()
+        grid = footprint(Grid(ds.crs, ds.transform, ds.width, ds.height))
+    if item["geometry"]["type"] != "Polygon" or grid["type"] != "Polygon":
+        pytest.skip(f"{files.scene_id}: footprint cut at the antimeridian; areas not compared in lon/lat")
+    ratio = _ring_area(item["geometry"]["coordinates"][0]) / _ring_area(grid["coordinates"][0])
+    # The hull holds every valid pixel (give or take one decimated pixel) and little else.
+    assert valid_share - 0.02 <= ratio <= min(1.0, valid_share + 0.15), (ratio, valid_share)
 
 
 def test_second_run_skips_and_overwrite_redoes(processed: dict[str, Any]) -> None:
