@@ -84,7 +84,14 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
             scene.scene_id,
             scene.sensor,
             outputs,
-            [*outputs.values(), stac_uri],
+            [
+                *(
+                    u.removesuffix(".tif") + suffix
+                    for u in outputs.values()
+                    for suffix in (".tif", ".png", "_hist.png")
+                ),
+                stac_uri,
+            ],
             stac_uri,
             round(time.perf_counter() - t0, 3),
             skipped=True,

@@ -257,3 +257,4 @@ def test_second_run_skips_and_overwrite_redoes(processed: dict[str, Any]) -> Non
     mtime = cog.stat().st_mtime_ns
     again = process_scene(scene, str(out), run_name="real")
     assert again.skipped and again.outputs == first.outputs and cog.stat().st_mtime_ns == mtime
+    assert sorted(again.files) == sorted(first.files) and again.stac_item == first.stac_item
