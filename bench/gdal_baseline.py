@@ -99,8 +99,15 @@ def percentile_from_histogram(hist: dict, pct: float) -> float:
     return hi
 
 
-def steps(bands: dict[int, Path], out: Path, tmp: Path, scene_id: str) -> list[Step]:
-    """The baseline commands for one scene, writing `<scene_id>_<product>.tif/.png` into `out`."""
+def steps(
+    bands: dict[int, Path], out: Path, tmp: Path, scene_id: str, *, two_step: bool = False
+) -> list[Step]:
+    """The baseline commands for one scene, writing `<scene_id>_<product>.tif/.png` into `out`.
+
+    two_step: make each visual as a tiled temporary GTiff first and convert that to COG, instead of
+    `-of COG` straight from the scaled VRT (the COG driver then evaluates the VRT twice: once for the
+    overviews, once for the full resolution; the two-step form was ~1.5x faster for these steps).
+    """
     gdal_calc = find_gdal_calc() or "gdal_calc.py"
     result: list[Step] = []
 
@@ -130,7 +137,9 @@ def steps(bands: dict[int, Path], out: Path, tmp: Path, scene_id: str) -> list[S
             )
         )
 
-        def translate(state: dict, bs=bs, vrt=vrt, cog=cog) -> list[str]:
+        scaled = tmp / f"{product}_scaled.tif" if two_step else cog
+
+        def translate(state: dict, bs=bs, vrt=vrt, dst=scaled) -> list[str]:
             scale: list[str] = []
             for i, b in enumerate(bs, start=1):
                 lo, hi = state[b]
@@ -144,14 +153,20 @@ def steps(bands: dict[int, Path], out: Path, tmp: Path, scene_id: str) -> list[S
                 "Byte",
                 "-a_nodata",
                 "0",
-                "-of",
-                "COG",
-                *COG_CO,
+                *(["-co", "TILED=YES"] if two_step else ["-of", "COG", *COG_CO]),
                 str(vrt),
-                str(cog),
+                str(dst),
             ]
 
-        result.append(Step(f"gdal_translate {product}", translate, outputs=[cog]))
+        result.append(Step(f"gdal_translate {product}", translate, outputs=[scaled]))
+        if two_step:
+            result.append(
+                Step(
+                    f"gdal_translate {product} -> COG",
+                    ["gdal_translate", "-q", *THREADS, "-of", "COG", *COG_CO, str(scaled), str(cog)],
+                    outputs=[cog],
+                )
+            )
 
     r5 = f"(A*{L2_MULT}{L2_ADD:+})"
     r4 = f"(B*{L2_MULT}{L2_ADD:+})"
