@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,14 +244,21 @@ def _read_windows(
 
     windows = list(grid.windows())
     pending = submit(windows[0])
-    for i, window in enumerate(windows):
-        results = [f.result() for f in pending]
-        data = {n: r[0] for n, r in zip(names, results, strict=True)}
-        hists = {n: r[1] for n, r in zip(names, results, strict=True) if r[1] is not None}
-        indices = sink.submit_indices(data, pool)  # queued before the next reads, so they start first
-        if i + 1 < len(windows):
-            pending = submit(windows[i + 1])
-        sink.add(window, data, hists, indices)
+    indices: list[Any] = []
+    try:
+        for i, window in enumerate(windows):
+            results = [f.result() for f in pending]
+            data = {n: r[0] for n, r in zip(names, results, strict=True)}
+            hists = {n: r[1] for n, r in zip(names, results, strict=True) if r[1] is not None}
+            indices = sink.submit_indices(data, pool)  # queued before the next reads, so they start first
+            if i + 1 < len(windows):
+                pending = submit(windows[i + 1])
+            sink.add(window, data, hists, indices)
+    except BaseException:
+        # One read failed (e.g. a truncated band): the other threads may still be reading from datasets
+        # that the caller's ExitStack is about to close. Closing under them crashes GDAL, so wait first.
+        futures_wait(pending + [f for _, f in indices])
+        raise
 
 
 def _write_visual(
