@@ -608,6 +608,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"tree {r.tree_rss / MiB:7.1f} MiB" + (f"  ERROR {r.error}" if r.error else "")
             )
         loads.append(f"after the 2x runs: {uptime()}")
+        if res2x and not res2x[-1].error:
+            s2_dir = OUT / "scoresby-2x" / "bench" / scene2x.scene_id
+            problems2 = check_outputs(s2_dir, scene2x, "Scoresby 2x")
+            notes += [f"SANITY: {p}" for p in problems2] or [
+                "sanity: the 2x scene's products open with the expected bands, dtype, size and CRS"
+            ]
 
     notes.insert(
         0,
