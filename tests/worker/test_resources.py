@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,18 @@ REPO = Path(__file__).resolve().parents[2]
 LIMIT_MIB = 600
 
 
+# Linux carries a parent's resident size into a forked child's ru_maxrss (copied at fork, kept across exec),
+# so a child of this (large) pytest process would report at least pytest's own RSS. A small fresh Python
+# process runs the command instead and reports its child's peak, which starts from the small wrapper.
+_MEASURE = (
+    "import resource, subprocess, sys; "
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
 def peak_rss_mib(source: Path, out: Path) -> float:
-    """Run `scoresby process` on the default products and return the child's peak RSS (ru_maxrss) in MiB."""
+    """Run `scoresby process` on the default products and return its peak RSS (ru_maxrss) in MiB."""
     argv = [
         sys.executable,
         "-m",
@@ -29,12 +38,12 @@ def peak_rss_mib(source: Path, out: Path) -> float:
         "--output",
         str(out),
     ]
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 0, stderr
-    return usage.ru_maxrss / 1024  # Linux: KiB
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *argv], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    returncode, maxrss_kib = (int(v) for v in proc.stdout.split())
+    assert returncode == 0, proc.stderr
+    return maxrss_kib / 1024  # Linux: KiB
 
 
 def test_peak_rss_bounded_and_flat_with_scene_size(tmp_path: Path) -> None:

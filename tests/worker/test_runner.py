@@ -334,24 +334,24 @@ def test_run_to_s3_uploads_products_and_report(
     from worker.runner import run_plan
     from worker.scene_list import parse_scene_list
 
-    boto3.client("s3").create_bucket(Bucket="scoresby-out")
+    boto3.client("s3").create_bucket(Bucket="scoresby-runner-out")
     monkeypatch.chdir(tmp_path)  # the task log of an s3:// output lives under ./.scoresby/
     plan = parse_scene_list(
         {"run_name": "s3run", "scenes": [{"source": str(real_data_dir / L8_A)}]},
-        output="s3://scoresby-out/products/",
+        output="s3://scoresby-runner-out/products/",
     )
     summary = run_plan(plan, plan.output, workers=1, progress=False)
 
     assert summary.exit_code == 0 and summary.counts[SUCCEEDED] == 1
-    assert summary.report_html == "s3://scoresby-out/products/s3run/report.html"
-    log_path = tmp_path / ".scoresby" / "scoresby-out" / "products" / "scoresby-tasklog.sqlite"
+    assert summary.report_html == "s3://scoresby-runner-out/products/s3run/report.html"
+    log_path = tmp_path / ".scoresby" / "scoresby-runner-out" / "products" / "scoresby-tasklog.sqlite"
     assert Path(summary.task_log) == log_path
     with SqliteTaskLog(log_path, create=False) as tl:
         (rec,) = tl.records("s3run")
-    assert rec.outputs["ndvi"] == f"s3://scoresby-out/products/s3run/{rec.scene_id}/{rec.scene_id}_ndvi.tif"
-    keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="scoresby-out")["Contents"]}
+    assert rec.outputs["ndvi"] == f"s3://scoresby-runner-out/products/s3run/{rec.scene_id}/{rec.scene_id}_ndvi.tif"
+    keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="scoresby-runner-out")["Contents"]}
     assert {"products/s3run/summary.json", "products/s3run/report.html"} <= keys
-    report = boto3.client("s3").get_object(Bucket="scoresby-out", Key="products/s3run/report.html")
+    report = boto3.client("s3").get_object(Bucket="scoresby-runner-out", Key="products/s3run/report.html")
     page = report["Body"].read()
     srcs = re.findall(r'<img[^>]* src="([^"]+)"', page.decode())
     assert len(srcs) == 6

@@ -47,7 +47,7 @@ def test_vsis3_input_and_s3_output(s3_scene: str, tmp_path: Path) -> None:
         f"{base}_{p}{suffix}" for p in PRODUCTS for suffix in (".tif", ".png", "_hist.png")
     }
     client = boto3.client("s3")
-    assert _keys(client, "scoresby-out", "products/") == expected
+    assert _keys(client, "scoresby-out", "products/r1/") == expected
     assert result.outputs == {p: f"s3://scoresby-out/{base}_{p}.tif" for p in PRODUCTS}
     assert sorted(result.files) == sorted(f"s3://scoresby-out/{k}" for k in expected)
     assert result.stac_item == f"s3://scoresby-out/{base}.json"
