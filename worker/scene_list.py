@@ -654,8 +654,14 @@ def _suggest(value: Any, allowed: Sequence[str] | dict[str, Any]) -> str:
     """ " (did you mean 'x'?)" for a near miss, else ""."""
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, list(allowed), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = difflib.get_close_matches(value, list(allowed), n=3)
+    if not close:
+        return ""
+    # Equally close names are all offered: 'nvdi' is as near to 'ndwi' as to 'ndvi'; naming one misleads.
+    best = difflib.SequenceMatcher(None, value, close[0]).ratio()
+    ties = [c for c in close if difflib.SequenceMatcher(None, value, c).ratio() == best]
+    names = [repr(c) for c in sorted(ties)]
+    return " (did you mean " + (", ".join(names[:-1]) + " or " if len(names) > 1 else "") + names[-1] + "?)"
 
 
 def _is_number(value: Any) -> bool:

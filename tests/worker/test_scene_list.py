@@ -367,6 +367,10 @@ ALL_PRODUCTS = ", ".join(sorted(PRODUCTS))
             [{"source": "s3://bkt/LC08_X/", "products": ["ndvx"]}],
             ["scenes[0] (LC08_X): products: 'ndvx' is not a product", "did you mean 'ndvi'", ALL_PRODUCTS],
         ),
+        (
+            [{"source": "s3://bkt/LC08_X/", "products": ["nvdi"]}],
+            ["products: 'nvdi' is not a product (did you mean 'ndsi', 'ndvi' or 'ndwi'?)"],
+        ),
         ([{"source": "s3://bkt/x/", "products": []}], ["scenes[0] (x): products: []", ALL_PRODUCTS]),
         (
             [{"source": "s3://bkt/x/", "products": "ndvi"}],
