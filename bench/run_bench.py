@@ -14,9 +14,11 @@ the CLI's), and writes the same as Markdown to bench-output/results.md.
   true_color,false_color_ice,ndvi --run-name bench --overwrite` (COGs, quicklooks, histograms, STAC).
 * Runs are interleaved (GDAL, Scoresby, GDAL, Scoresby, ...) so machine load hits both alike; the inputs
   are read once before timing so both start with a warm page cache. Medians of --runs runs are reported.
-* Peak RSS is ru_maxrss from os.wait4 of each child (Linux: KiB; covers the child and any children it
-  waited for, as a maximum, not a sum). As a cross-check the summed RSS of the whole process tree is also
-  sampled every 0.1 s ("tree RSS"), which would catch parallel worker processes.
+* Peak RSS is ru_maxrss from os.wait4 of each command (Linux: KiB; covers the command and any children it
+  waited for, as a maximum, not a sum), taken by the small launcher bench/_launch.py that forks the
+  command: Linux keeps the RSS high-water mark across exec, so a command spawned straight from this
+  harness would report at least the harness's own peak. As a cross-check the summed RSS of the command's
+  process tree is also sampled every 0.1 s ("tree RSS"), which would catch parallel worker processes.
 """
 
 from __future__ import annotations
@@ -97,23 +99,40 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
+LAUNCHER = Path(__file__).resolve().parent / "_launch.py"
+
+
 def measure(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Measured:
-    """Run argv; return its wall time, ru_maxrss (os.wait4) and the sampled peak RSS of its process tree."""
+    """Run argv; return its wall time, ru_maxrss and the sampled peak RSS of its process tree.
+
+    The command runs under bench/_launch.py, which forks it and reports the command's own os.wait4
+    rusage and wall time: spawned directly from this (bigger) harness, its ru_maxrss would be at least
+    the harness's peak RSS. The launcher itself (a few MiB) is left out of the sampled tree RSS.
+    """
     out_f = (OUT / ".stdout.tmp").open("w+b")  # files, not pipes: no deadlock, no reader thread
     err_f = (OUT / ".stderr.tmp").open("w+b")
+    report = OUT / ".rusage.json"
+    report.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=out_f, stderr=err_f, env=env, cwd=cwd)
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-S", str(LAUNCHER), str(report), *argv],
+        stdout=out_f,
+        stderr=err_f,
+        env=env,
+        cwd=cwd,
+    )
     peak = [0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.1):
-            peak[0] = max(peak[0], sum(_rss_bytes(p) for p in _children_of(proc.pid)))
+            tree = _children_of(proc.pid)[1:]  # without the launcher
+            peak[0] = max(peak[0], sum(_rss_bytes(p) for p in tree))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
+    _, status, _usage = os.wait4(proc.pid, 0)
+    outer_wall = time.perf_counter() - t0
     done.set()
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -122,7 +141,12 @@ def measure(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
     stdout, stderr = out_f.read().decode(errors="replace"), err_f.read().decode(errors="replace")
     out_f.close()
     err_f.close()
-    maxrss = usage.ru_maxrss * 1024
+    try:
+        inner = json.loads(report.read_text())
+        wall, maxrss = float(inner["wall_s"]), int(inner["maxrss_kib"]) * 1024
+    except (OSError, ValueError, KeyError):  # launcher failed: fall back to the outer figures
+        wall, maxrss = outer_wall, 0
+    report.unlink(missing_ok=True)
     return Measured(wall, maxrss, peak[0] or maxrss, proc.returncode, stdout, stderr)
 
 
@@ -633,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         for name in ("gdal", "scoresby", "scoresby-2x"):
             shutil.rmtree(OUT / name, ignore_errors=True)
-    for tmp in (OUT / ".stdout.tmp", OUT / ".stderr.tmp"):
+    for tmp in (OUT / ".stdout.tmp", OUT / ".stderr.tmp", OUT / ".rusage.json"):
         tmp.unlink(missing_ok=True)
     return 2 if "gdal" not in sides and not args.only else 0
 
