@@ -348,7 +348,10 @@ def test_run_to_s3_uploads_products_and_report(
     assert Path(summary.task_log) == log_path
     with SqliteTaskLog(log_path, create=False) as tl:
         (rec,) = tl.records("s3run")
-    assert rec.outputs["ndvi"] == f"s3://scoresby-runner-out/products/s3run/{rec.scene_id}/{rec.scene_id}_ndvi.tif"
+    assert (
+        rec.outputs["ndvi"]
+        == f"s3://scoresby-runner-out/products/s3run/{rec.scene_id}/{rec.scene_id}_ndvi.tif"
+    )
     keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="scoresby-runner-out")["Contents"]}
     assert {"products/s3run/summary.json", "products/s3run/report.html"} <= keys
     report = boto3.client("s3").get_object(Bucket="scoresby-runner-out", Key="products/s3run/report.html")
