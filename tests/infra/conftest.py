@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,3 +96,15 @@ def policy_statements(synth: Synth, role_fragment: str) -> list[dict[str, Any]]:
 def as_list(value: Any) -> list[Any]:
     """A policy field that may be a single value or a list."""
     return value if isinstance(value, list) else [value]
+
+
+def run_cfn_lint(synth: Synth) -> subprocess.CompletedProcess[str]:
+    """cfn-lint on the synthesized template, ignoring only W3005 (CDK's own redundant DependsOn)."""
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    return subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(synth.outdir / "Scoresby.template.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

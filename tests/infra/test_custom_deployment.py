@@ -6,15 +6,12 @@ Synthesized once for the module, with cdk-nag on: its acknowledgements must matc
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.infra.conftest import Synth, as_list, join_to_text, policy_statements, synthesize
+from tests.infra.conftest import Synth, as_list, join_to_text, policy_statements, run_cfn_lint, synthesize
 
 ACCOUNT, REGION, VPC_ID = "123456789012", "us-west-2", "vpc-0123456789abcdef0"
 LOOKUP_KEY = (
@@ -125,12 +122,5 @@ def test_other_settings_reach_the_template(synth: Synth) -> None:
 
 
 def test_cfn_lint_passes_except_cdk_redundant_depends_on(synth: Synth) -> None:
-    cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run(
-        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(synth.outdir / "Scoresby.template.json")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_cfn_lint(synth)
     assert result.returncode == 0, result.stdout + result.stderr

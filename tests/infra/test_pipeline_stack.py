@@ -18,6 +18,7 @@ from tests.infra.conftest import (
     as_list,
     join_to_text,
     policy_statements,
+    run_cfn_lint,
     state_machine_definition,
     synthesize,
 )
@@ -461,14 +462,7 @@ def test_app_registers_aws_solutions_checks(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_cfn_lint_passes_except_cdk_redundant_depends_on(synth: Synth) -> None:
-    cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run(
-        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(synth.outdir / "Scoresby.template.json")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_cfn_lint(synth)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
