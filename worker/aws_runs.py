@@ -185,6 +185,22 @@ def _describe_execution(sfn: Any, arn: str) -> dict[str, Any] | None:
         return None
 
 
+def _find_run(
+    stack_name: str, run_id: str, session: Any, *, prefix: str
+) -> tuple[StackInfo, list[TaskRecord]] | None:
+    """The stack and the task-log rows of a run; None (after saying why on stderr) when either is missing."""
+    try:
+        stack = find_stack(stack_name, session)
+        records = read_run(stack, run_id, session)
+    except StackNotFound as exc:
+        _err(f"{prefix}: {exc}")
+        return None
+    if not records:
+        _err(f"{prefix}: run {run_id} has no task-log rows in stack {stack_name}")
+        return None
+    return stack, records
+
+
 def read_run(stack: StackInfo, run_id: str, session: Any = None) -> list[TaskRecord]:
     """Every task-log row of a run, from the stack's DynamoDB table."""
     from worker.task_log_dynamo import DynamoTaskLog
@@ -216,15 +232,10 @@ def submit_command(args: argparse.Namespace) -> int:
 def rerun_command(args: argparse.Namespace) -> int:
     """`scoresby rerun RUN --failed [--stack NAME]`: a new execution of the failed scenes; 2: no such run."""
     session = _session()
-    try:
-        stack = find_stack(args.stack, session)
-        records = read_run(stack, args.run, session)
-    except StackNotFound as exc:
-        _err(f"error: {exc}")
+    found = _find_run(args.stack, args.run, session, prefix="error")
+    if found is None:
         return EXIT_INVALID
-    if not records:
-        _err(f"error: run {args.run} has no task-log rows in stack {args.stack}")
-        return EXIT_INVALID
+    stack, records = found
     failed = [r for r in records if r.status == FAILED]
     if not failed:
         _say(f"run {args.run}: no FAILED scenes, nothing to rerun ({_counts_line(records)})")
@@ -276,15 +287,10 @@ def aws_status_command(args: argparse.Namespace) -> int:
         _err("scoresby status: give the run name: scoresby status RUN --stack NAME")
         return EXIT_INVALID
     session = _session()
-    try:
-        stack = find_stack(args.stack, session)
-        records = read_run(stack, args.run, session)
-    except StackNotFound as exc:
-        _err(f"scoresby status: {exc}")
+    found = _find_run(args.stack, args.run, session, prefix="scoresby status")
+    if found is None:
         return EXIT_INVALID
-    if not records:
-        _err(f"scoresby status: run {args.run} has no task-log rows in stack {args.stack}")
-        return EXIT_INVALID
+    stack, records = found
     if args.watch:
         records = watch_run(lambda: read_run(stack, args.run, session), interval_s=WATCH_INTERVAL_S)
     _say(format_status(args.run, records, f"DynamoDB {stack.require(TASK_TABLE_OUTPUT)}"))
