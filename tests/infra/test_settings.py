@@ -11,9 +11,9 @@ from infra.settings import CONTEXT_DEFAULTS, PipelineSettings, SettingsError
 from tests.infra.conftest import REPO_ROOT
 
 
-def _doc_table() -> dict[str, str]:
-    text = (REPO_ROOT / "docs" / "AWS.md").read_text()
-    section = text.split("## Settings (CDK context)", 1)[1].split("\n## ", 1)[0]
+def _doc_table(doc: str) -> dict[str, str]:
+    text = (REPO_ROOT / doc).read_text()
+    section = text.split("Settings (CDK context)", 1)[1].split("\n#", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", section, flags=re.M)
     return dict(rows)
 
@@ -26,8 +26,9 @@ def _as_doc_text(value: object) -> str:
     return str(value)
 
 
-def test_docs_table_lists_every_setting_with_its_default() -> None:
-    table = _doc_table()
+@pytest.mark.parametrize("doc", ["docs/AWS.md", "README.md"])
+def test_docs_table_lists_every_setting_with_its_default(doc: str) -> None:
+    table = _doc_table(doc)
     assert set(table) == set(CONTEXT_DEFAULTS)
     for key, default in CONTEXT_DEFAULTS.items():
         assert table[key] == _as_doc_text(default), key
