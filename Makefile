@@ -14,6 +14,13 @@ export MPLBACKEND := Agg
 install: $(STAMP)
 
 $(STAMP): requirements.txt worker/requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "Scoresby needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1). Use: make PYTHON=python3.12 ..."; exit 1; }
+	@# Debian and Ubuntu ship venv's pip bootstrap separately (python3-venv).
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  echo "Installing Debian's python3-venv (needed by python -m venv)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
