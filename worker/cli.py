@@ -21,7 +21,18 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (DESIGN.md, command line)."""
-    parser = argparse.ArgumentParser(prog="scoresby", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="scoresby",
+        description="Landsat 8/9 and Sentinel-2 scenes to Cloud-Optimized GeoTIFF products, "
+        "on this machine or on AWS Batch.",
+        epilog="examples:\n"
+        "  scoresby run scenes.json --output ./products\n"
+        "  scoresby status --output ./products\n"
+        '  scoresby process \'{"source": "/data/LC08_L2SP_226010_20140820_20200911_02_T1/"}\' --output out\n'
+        "  scoresby submit scenes.json --stack Scoresby\n"
+        "scene lists: docs/SCENE-LISTS.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
