@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.errors import InvalidInput, PipelineError
-from worker.scene_list import RunPlan, load_scene_list, parse_scene_list
+from worker.scene_list import RunPlan, load_scene_list, parse_scene_list, split_s3_uri
 from worker.task_log import FAILED, PENDING, RUNNING, STATUSES, TaskRecord
 
 log = logging.getLogger(__name__)
@@ -470,7 +470,7 @@ def original_scenes(
 
 
 def _stored_list(session: Any, doc: dict[str, Any]) -> Any:
-    bucket, _, key = str(doc["scene_list_s3"]).removeprefix("s3://").partition("/")
+    bucket, key = split_s3_uri(str(doc["scene_list_s3"]))
     try:
         return json.loads(session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
     except Exception:  # noqa: BLE001 - an expired or unreadable list only means no stretch settings

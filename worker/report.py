@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from worker.scene_list import split_s3_uri
 from worker.task_log import FAILED, PENDING, RUNNING, SKIPPED, STATUSES, SUCCEEDED, TaskRecord, utc_now
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _write_atomic(path: Path, text: str) -> Path:
 def _upload(uri: str, text: str, content_type: str) -> str:
     import boto3  # only s3:// runs need it
 
-    bucket, _, key = uri[len("s3://") :].partition("/")
+    bucket, key = split_s3_uri(uri)
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type)
     return uri
 

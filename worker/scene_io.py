@@ -22,6 +22,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from worker.errors import GridMismatch, OutputError, UnreadableRaster
+from worker.scene_list import split_s3_uri
 
 if TYPE_CHECKING:
     from worker.discovery import BandFile
@@ -317,11 +318,6 @@ def join_uri(base: str, *parts: str) -> str:
     return str(Path(base).joinpath(*parts))
 
 
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
-
-
 def _s3_client() -> Any:
     import boto3
 
@@ -335,7 +331,7 @@ def exists(uri: str) -> bool:
         return Path(uri).is_file()
     from botocore.exceptions import ClientError
 
-    bucket, key = _split_s3(uri)
+    bucket, key = split_s3_uri(uri)
     try:
         _s3_client().head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
@@ -357,7 +353,7 @@ def publish(scene_id: str, files: list[Path], dest: str) -> list[str]:
         uri = join_uri(dest, path.name)
         try:
             if client is not None:
-                bucket, key = _split_s3(uri)
+                bucket, key = split_s3_uri(uri)
                 client.upload_file(str(path), bucket, key)
             else:
                 Path(dest).mkdir(parents=True, exist_ok=True)

@@ -468,6 +468,12 @@ def _check_source(
     return f"{scheme}://{host}/{_folder_like(key)}"
 
 
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """("bucket", "key/part") of "s3://bucket/key/part"."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def _folder_like(key: str) -> str:
     """A key or path with a trailing "/" unless it names a file (FILE_SUFFIXES) or is empty."""
     if not key or key.endswith("/") or key.lower().endswith(FILE_SUFFIXES):

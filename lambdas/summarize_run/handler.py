@@ -9,6 +9,7 @@ from typing import Any
 from worker.config import SummarySettings
 from worker.errors import InvalidInput
 from worker.report import SUMMARY_NAME, build_summary
+from worker.scene_list import split_s3_uri
 from worker.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
 from worker.task_log_dynamo import DynamoTaskLog
 
@@ -101,7 +102,7 @@ def summarize_run(
     totals = summary["totals"]
     run_root = f"{output}{run_name}/"
     summary_uri = f"{run_root}{SUMMARY_NAME}"
-    bucket, _, key = summary_uri[len("s3://") :].partition("/")
+    bucket, key = split_s3_uri(summary_uri)
     if s3_client is None:
         import boto3
 
