@@ -138,11 +138,9 @@ class BatchCompute(Construct):
             job_role=self.job_role,
             logging=ecs.LogDriver.aws_logs(stream_prefix="scoresby", log_group=self.log_group),
             environment={
+                # GDAL's settings (requester pays, no remote folder listing, ...) are applied by the
+                # worker itself around every read (worker/discovery.py gdal_env_options).
                 config.TASK_TABLE: task_table.table_name,
-                # GDAL sends x-amz-request-payer on every /vsis3/ request, so requester-pays inputs
-                # (usgs-landsat) read; other buckets ignore the header.
-                "AWS_REQUEST_PAYER": "requester",
-                "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
             },
         )
         acknowledge(

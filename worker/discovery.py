@@ -127,7 +127,9 @@ def gdal_env_options() -> dict[str, str]:
         "GDAL_HTTP_MAX_RETRY": "5",
         "GDAL_HTTP_RETRY_DELAY": "1",
         "VSI_CACHE": "TRUE",
-        "VSI_CACHE_SIZE": str(64 * 1024 * 1024),
+        # Per open file, not global: a scene opens six or more bands, and windows read each tile once,
+        # so a small read-ahead cache is all that helps (64 MB each cost ~400 MB of RSS).
+        "VSI_CACHE_SIZE": str(4 * 1024 * 1024),
         "CPL_VSIL_CURL_CACHE_SIZE": str(128 * 1024 * 1024),
     }
     if "AWS_NO_SIGN_REQUEST" not in os.environ and not aws_credentials_available():

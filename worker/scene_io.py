@@ -51,8 +51,6 @@ In bytes: rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64, so a bar
 RESAMPLING = Resampling.bilinear
 """Resampling of coarser bands onto the finest grid (reflectance, so bilinear is fine)."""
 
-VSI_CACHE_PER_FILE_BYTES = 4 * 1024 * 1024
-
 ALLOWED_DTYPES = ("uint8", "uint16", "int16")
 
 COG_OPTIONS = {
@@ -68,14 +66,11 @@ COG_OPTIONS = {
 
 
 def gdal_options() -> dict[str, Any]:
-    """GDAL configuration for a scene: discovery's remote-access options plus our cache bound."""
+    """GDAL configuration for a scene: discovery's remote-access options plus the block-cache bound."""
     from worker.discovery import gdal_env_options
 
     options: dict[str, Any] = dict(gdal_env_options())
     options.setdefault("GDAL_CACHEMAX", GDAL_CACHEMAX_BYTES)
-    # VSI_CACHE_SIZE is per open file, not global: six bands at 64 MB each cost ~400 MB of RSS. Windows
-    # read each tile once, so a small read-ahead cache per file is all that helps.
-    options["VSI_CACHE_SIZE"] = str(VSI_CACHE_PER_FILE_BYTES)
     return options
 
 
