@@ -14,14 +14,14 @@ import logging
 import re
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from worker.errors import InvalidInput, PipelineError
 from worker.scene_list import RunPlan, load_scene_list, parse_scene_list, split_s3_uri
-from worker.task_log import FAILED, PENDING, RUNNING, STATUSES, TaskRecord
+from worker.status import format_status, status_counts
+from worker.task_log import FAILED, PENDING, RUNNING, TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -129,26 +129,6 @@ def aws_sources_problems(plan: RunPlan) -> list[str]:
             "to use the stack's output bucket)"
         )
     return problems
-
-
-def status_counts(records: Iterable[TaskRecord]) -> dict[str, int]:
-    """Rows per status, every status present (zero when none)."""
-    counts = Counter(r.status for r in records)
-    return {status: counts.get(status, 0) for status in STATUSES}
-
-
-def format_status(run_id: str, records: list[TaskRecord], where: str = "DynamoDB") -> str:
-    """The `scoresby status --stack` report, laid out like the local one: counts, then failed scenes."""
-    counts = status_counts(records)
-    lines = [
-        f"run {run_id} ({where}): {len(records)} scenes, " + ", ".join(f"{n} {s}" for s, n in counts.items())
-    ]
-    for r in records:
-        if r.status == FAILED:
-            error = r.error or {}
-            reason = f"{error.get('type', 'Error')}: {error.get('message', 'no reason recorded')}"
-            lines.append(f"  FAILED {r.scene_id}  {reason}  (attempts {r.attempts})")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from worker.task_log import FAILED, PENDING, RUNNING, STATUSES
+from worker.task_log import FAILED, PENDING, RUNNING, STATUSES, TaskRecord
 from worker.task_log_sqlite import SqliteTaskLog, task_log_path
 
 DEFAULT_OUTPUT = "output"
@@ -54,23 +56,30 @@ def local_status(
             sys.stderr.write(f"scoresby status: no run {run!r} in {path.resolve()}; runs: {known}\n")
             return EXIT_NOT_FOUND
         while True:
-            counts = task_log.counts(run)
-            sys.stdout.write(format_status(run, counts, task_log))
+            records = task_log.records(run)
+            counts = status_counts(records)
+            sys.stdout.write(format_status(run, records, str(Path(task_log.path).resolve())) + "\n")
             sys.stdout.flush()
             if not watch or counts[PENDING] + counts[RUNNING] == 0:
                 return EXIT_FAILED if counts[FAILED] else EXIT_OK
             time.sleep(interval_s)
 
 
-def format_status(run: str, counts: dict[str, int], task_log: SqliteTaskLog) -> str:
-    """The status block: counts per status, then one line per failed scene with its error."""
-    total = sum(counts.values())
+def status_counts(records: Iterable[TaskRecord]) -> dict[str, int]:
+    """Rows per status, every status present (zero when none)."""
+    counts = Counter(r.status for r in records)
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def format_status(run_id: str, records: list[TaskRecord], where: str = "DynamoDB") -> str:
+    """The status block of a local or AWS run: counts per status, then one line per failed scene."""
+    counts = status_counts(records)
     lines = [
-        f"run {run} ({Path(task_log.path).resolve()}): {total} scenes, "
-        + ", ".join(f"{counts[s]} {s}" for s in STATUSES)
+        f"run {run_id} ({where}): {len(records)} scenes, " + ", ".join(f"{n} {s}" for s, n in counts.items())
     ]
-    failed = [r for r in task_log.records(run) if r.status == FAILED]
-    for r in failed:
-        error = r.error or {}
-        lines.append(f"  FAILED {r.scene_id}  {error.get('type', 'Error')}: {error.get('message', '')}")
-    return "\n".join(lines) + "\n"
+    for r in records:
+        if r.status == FAILED:
+            error = r.error or {}
+            reason = f"{error.get('type', 'Error')}: {error.get('message', 'no reason recorded')}"
+            lines.append(f"  FAILED {r.scene_id}  {reason}  (attempts {r.attempts})")
+    return "\n".join(lines)
