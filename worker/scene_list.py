@@ -605,8 +605,12 @@ def _check_stretch(spec: Any, name: str, channels: int, problems: list[str]) -> 
     return out
 
 
+MAX_DN = 65535
+"""Largest raw value of the worker's inputs (uint16); fixed stretch ranges beyond it cannot be applied."""
+
+
 def _check_ranges(value: Any, name: str, channels: int, problems: list[str]) -> list[list[float]]:
-    """One [lo, hi] per channel, 0 <= lo < hi (raw DN of the input bands)."""
+    """One [lo, hi] per channel, 0 <= lo < hi <= 65535 (raw DN of the uint16 input bands)."""
     if not isinstance(value, list) or len(value) != channels:
         problems.append(
             f"{name}: {_show(value)} is not allowed; allowed: {channels} pairs [lo, hi], one per channel, "
@@ -615,8 +619,10 @@ def _check_ranges(value: Any, name: str, channels: int, problems: list[str]) -> 
         return []
     ranges = []
     for i, pair in enumerate(value):
-        if not (_is_pair(pair) and 0 <= pair[0] < pair[1]):
-            problems.append(f"{name}[{i}]: {_show(pair)} is not allowed; allowed: [lo, hi] with 0 <= lo < hi")
+        if not (_is_pair(pair) and 0 <= pair[0] < pair[1] <= MAX_DN):
+            problems.append(
+                f"{name}[{i}]: {_show(pair)} is not allowed; allowed: [lo, hi] with 0 <= lo < hi <= {MAX_DN}"
+            )
         else:
             ranges.append([float(pair[0]), float(pair[1])])
     return ranges

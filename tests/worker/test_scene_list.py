@@ -491,6 +491,10 @@ def test_bad_input_is_reported_with_place_field_value_and_allowed(doc: object, p
             ["stretch.true_color.ranges[0]: [-1, 5]", "0 <= lo < hi"],
         ),
         (
+            {"true_color": {"mode": "fixed", "ranges": [[0, 5], [0, 70000], [0, 5]]}},
+            ["stretch.true_color.ranges[1]: [0, 70000]", "0 <= lo < hi <= 65535"],
+        ),
+        (
             {"true_color": {"mode": "fixed", "ranges": [[0, "5"], [0, 5], [0, 5]]}},
             ["stretch.true_color.ranges[0]: [0, '5']"],
         ),
