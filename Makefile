@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export MPLBACKEND := Agg
 
-.PHONY: install install-node install-chromium test demo bench lint typecheck synth deploy clean
+.PHONY: install install-node install-chromium test test-fast demo bench lint typecheck synth deploy clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ install-chromium:
 test: install install-node install-chromium
 	$(BIN)/pytest
 
+# The edit loop: everything but the tests marked slow (CDK synthesis, moto end to end, full-size scenes).
+test-fast: install
+	$(BIN)/pytest -m "not slow" -q
+
 demo: install
 	$(BIN)/python -m worker.demo
 
@@ -53,9 +57,11 @@ bench: install
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin python3-gdal >/dev/null; }
 	$(BIN)/python bench/run_bench.py
 
+# The import contract (.importlinter) keeps worker's layers: commands -> stores | raster | discovery -> core.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy

@@ -6,7 +6,7 @@ the CLI's), and writes the same as Markdown to bench-output/results.md.
 
     .venv/bin/python bench/run_bench.py [--runs N] [--skip-2x] [--keep] [--only gdal|scoresby]
 
-* Scene: bench/make_scene.py (7,801 x 7,911 px, cached under bench-output/scenes/; the 2x scene has 1.414x
+* Scene: worker/demo/fullsize.py (7,801 x 7,911 px, cached under bench-output/scenes/; the 2x scene has 1.414x
   the width and height).
 * GDAL side: bench/gdal_baseline.py (Debian's gdal-bin 3.6 tools run one after the other; wall = sum of the
   commands, peak RSS = the largest command's).
@@ -40,7 +40,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import gdal_baseline, make_scene  # noqa: E402
+from bench import gdal_baseline  # noqa: E402
+from worker.demo import fullsize as make_scene  # noqa: E402
 
 OUT = REPO / "bench-output"
 PRODUCTS = ("true_color", "false_color_ice", "ndvi")
@@ -419,7 +420,7 @@ def build_report(
         f"- machine: {machine()}",
         f"- {gdal_versions()}",
         f"- scene: {scene.scene_id}, {scene.params.width} x {scene.params.height} px, 6 bands uint16 "
-        f"(synthetic, bench/make_scene.py)"
+        f"(synthetic, worker/demo/fullsize.py)"
         + (f"; 2x scene {scene2x.params.width} x {scene2x.params.height} px" if scene2x else ""),
         f"- runs: {runs} per side, interleaved GDAL/Scoresby; medians (individual wall times in brackets)",
         "- load (uptime) during the runs:",

@@ -15,7 +15,7 @@ from constructs import Construct
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_task_updates
-from worker import config
+from worker.core import config
 
 SPOT_RECLAIM_REASON = "Host EC2*"
 """Batch's statusReason when the Spot instance under a job was reclaimed: the only failure worth a retry."""
@@ -139,7 +139,7 @@ class BatchCompute(Construct):
             logging=ecs.LogDriver.aws_logs(stream_prefix="scoresby", log_group=self.log_group),
             environment={
                 # GDAL's settings (requester pays, no remote folder listing, ...) are applied by the
-                # worker itself around every read (worker/discovery.py gdal_env_options).
+                # worker itself around every read (worker/discovery/discover.py gdal_env_options).
                 config.TASK_TABLE: task_table.table_name,
             },
         )

@@ -18,36 +18,32 @@ from constructs import Construct
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_planning, grant_run_reads
-from worker import config
+from worker.core import config
 
-# Modules of `worker` the Lambdas import; all stdlib-only (no rasterio/numpy). tests/infra imports the staged
-# asset with those heavy packages blocked, so a new import here that drags them in fails the tests.
-LAMBDA_WORKER_MODULES = (
-    "__init__.py",
-    "config.py",
-    "errors.py",
-    "products.py",
-    "report.py",
-    "scene_list.py",
-    "task_log.py",
-    "task_log_dynamo.py",
-)
+# Subpackages of `worker` the Lambdas import, shipped whole: `core` is stdlib-only, `stores` adds only
+# boto3 (both enforced by the import contract in .importlinter). tests/infra imports the staged asset
+# with the heavy packages blocked, so an import that drags rasterio/numpy in fails the tests.
+LAMBDA_WORKER_PACKAGES = ("core", "stores")
 ITEMS_PREFIX = "items/"
 LISTS_PREFIX = "lists/"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 def stage_lambda_source(source_root: Path, out_dir: Path) -> None:
-    """Copy lambdas/ and the listed worker modules from the repository into `out_dir` (the Lambda asset)."""
+    """Copy lambdas/ and the listed worker subpackages into `out_dir` (the Lambda asset)."""
     shutil.copytree(
         source_root / "lambdas",
         out_dir / "lambdas",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         dirs_exist_ok=True,
     )
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     (out_dir / "worker").mkdir(exist_ok=True)
-    for name in LAMBDA_WORKER_MODULES:
-        shutil.copy2(source_root / "worker" / name, out_dir / "worker" / name)
+    shutil.copy2(source_root / "worker" / "__init__.py", out_dir / "worker" / "__init__.py")
+    for package in LAMBDA_WORKER_PACKAGES:
+        shutil.copytree(
+            source_root / "worker" / package, out_dir / "worker" / package, ignore=ignore, dirs_exist_ok=True
+        )
 
 
 @jsii.implements(ILocalBundling)

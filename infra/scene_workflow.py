@@ -17,7 +17,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.nag import acknowledge, arn_prefix, token_text
-from worker import config
+from worker.core import config
 
 BATCH_THROTTLING_ERRORS = (
     "Batch.AWSBatchException",

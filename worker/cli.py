@@ -11,11 +11,11 @@ from collections.abc import Sequence
 # subcommand -> "module:function"; imported lazily so `scoresby --help` stays fast and the AWS
 # commands do not load rasterio.
 COMMANDS = {
-    "process": "worker.run_scene:process_command",
-    "run": "worker.runner:run_command",
-    "status": "worker.status:status_command",
-    "submit": "worker.aws_runs:submit_command",
-    "rerun": "worker.aws_runs:rerun_command",
+    "process": "worker.commands.process:process_command",
+    "run": "worker.commands.run:run_command",
+    "status": "worker.commands.status:status_command",
+    "submit": "worker.commands.aws:submit_command",
+    "rerun": "worker.commands.aws:rerun_command",
 }
 
 

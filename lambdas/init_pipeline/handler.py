@@ -1,4 +1,4 @@
-"""Init Lambda: validate the execution input (worker.scene_list), plan the task log, hand scenes to the Map.
+"""Init Lambda: validate the execution input (core.scene_list), plan the task log, hand scenes to the Map.
 
 Raises InvalidInput (errorType "InvalidInput" in Step Functions) listing every problem, before anything is
 written. Small item lists return inline; large ones go to S3 for the Distributed Map's ItemReader.
@@ -12,10 +12,10 @@ import re
 import uuid
 from typing import Any
 
-from worker.config import InitSettings
-from worker.errors import InvalidInput
-from worker.scene_list import RunPlan, Scene, parse_scene_list
-from worker.task_log_dynamo import DynamoTaskLog
+from worker.core.config import InitSettings
+from worker.core.errors import InvalidInput
+from worker.core.scene_list import RunPlan, Scene, parse_scene_list
+from worker.stores.dynamo_log import DynamoTaskLog
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -6,12 +6,12 @@ import json
 import logging
 from typing import Any
 
-from worker.config import SummarySettings
-from worker.errors import InvalidInput
-from worker.report import SUMMARY_NAME, build_summary
-from worker.scene_list import split_s3_uri
-from worker.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
-from worker.task_log_dynamo import DynamoTaskLog
+from worker.core.config import SummarySettings
+from worker.core.errors import InvalidInput
+from worker.core.layout import split_s3_uri
+from worker.core.summary import SUMMARY_NAME, build_summary
+from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
+from worker.stores.dynamo_log import DynamoTaskLog
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -9,7 +9,7 @@ import pytest
 
 rasterio = pytest.importorskip("rasterio")
 
-from bench import make_scene  # noqa: E402
+from worker.demo import fullsize as make_scene  # noqa: E402
 
 SID = "LC08_L2SP_999999_20200101_20200102_02_T1"
 
@@ -77,11 +77,9 @@ def test_mtl_keys(scene):
 
 
 def test_mtl_parses_with_the_worker(scene):
-    landsat_mtl = pytest.importorskip("worker.landsat_mtl")
-    parse = getattr(landsat_mtl, "parse_mtl", None)
-    if parse is None:
-        pytest.skip("worker.landsat_mtl.parse_mtl not available")
-    mtl = parse(scene.mtl.read_text(), is_json=False)
+    from worker.discovery.landsat_mtl import parse_mtl
+
+    mtl = parse_mtl(scene.mtl.read_text(), is_json=False)
     assert mtl.reflectance_rescaling("L2", 4) == pytest.approx((2.75e-05, -0.2))
     assert mtl.reflectance_rescaling("L1", 4) == pytest.approx((2.0e-05, -0.1))
 

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from tests import prerequisites
 from tests.e2e import harness
 from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jobs_with
 
@@ -22,7 +23,9 @@ from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jo
 def real_data() -> None:
     """../shared/data/real must be there (checked before the 15 s synthesis); skips with the reason if not."""
     if not harness.REAL_DATA.is_dir():
-        pytest.skip(f"real sample data not found at {harness.REAL_DATA} (see ../shared/data/real/README.md)")
+        prerequisites.missing(
+            f"real sample data not found at {harness.REAL_DATA} (see ../shared/data/real/README.md)"
+        )
 
 
 @pytest.fixture(scope="package")
@@ -38,7 +41,7 @@ def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
     Yields {"stack": MotoStack, "container": WorkerContainer, "lambda_calls": [...]}.
     """
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in harness.FAKE_CREDENTIALS.items():
+        for key, value in harness.FAKE_ENV.items():
             mp.setenv(key, value)
         for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "SCORESBY_TASK_TABLE"):
             mp.delenv(key, raising=False)

@@ -31,6 +31,7 @@ from typing import Any
 
 import boto3
 
+from tests.conftest import FAKE_CREDENTIALS
 from tests.e2e.moto_patches import BatchOutcome
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,9 +45,8 @@ MOTO_CONFIG = {
     "batch": {"use_docker": False},
     "lambda": {"use_docker": False},
 }
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+FAKE_ENV = {
+    **FAKE_CREDENTIALS,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
@@ -431,7 +431,7 @@ class WorkerContainer:
         host_port = self.endpoint.removeprefix("http://")
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
         env.update(self.image_env)
-        env.update(FAKE_CREDENTIALS)
+        env.update(FAKE_ENV)
         env.update(
             {
                 "PYTHONPATH": str(REPO_ROOT),

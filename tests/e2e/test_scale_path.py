@@ -27,11 +27,11 @@ from infra.settings import CONTEXT_DEFAULTS
 from lambdas.init_pipeline import handler as init_handler
 from tests.e2e import harness
 from tests.e2e.harness import L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
-from worker import aws_runs
-from worker.config import InitSettings
-from worker.scene_list import parse_scene_list
-from worker.task_log import SUCCEEDED
-from worker.task_log_dynamo import DynamoTaskLog
+from worker.commands import aws as aws_runs
+from worker.core.config import InitSettings
+from worker.core.scene_list import parse_scene_list
+from worker.core.task_log import SUCCEEDED
+from worker.stores.dynamo_log import DynamoTaskLog
 
 pytestmark = pytest.mark.slow
 
@@ -185,7 +185,7 @@ def test_the_distributed_map_branch_executes_in_moto_with_real_jobs(world, monke
 
 
 def test_a_list_reference_outside_the_work_bucket_lists_prefix_is_invalid_input(world):
-    from worker.errors import InvalidInput
+    from worker.core.errors import InvalidInput
 
     stack: harness.MotoStack = world["stack"]
     settings = init_settings(stack)

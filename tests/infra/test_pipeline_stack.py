@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.run_functions import LAMBDA_WORKER_MODULES
+from infra.run_functions import LAMBDA_WORKER_PACKAGES
 from tests.infra.conftest import (
     REPO_ROOT,
     Synth,
@@ -22,8 +22,8 @@ from tests.infra.conftest import (
     state_machine_definition,
     synthesize,
 )
-from worker import config
-from worker.task_log_dynamo import table_schema
+from worker.core import config
+from worker.stores.dynamo_log import table_schema
 
 CONTEXT = {
     "notificationEmail": "ops@example.org",
@@ -501,7 +501,12 @@ def test_image_build_context_holds_only_what_the_dockerfile_copies(synth: Synth)
 def test_lambda_asset_holds_lambdas_and_only_the_pure_worker_modules(synth: Synth) -> None:
     asset = _lambda_asset(synth)
     assert {p.name for p in asset.iterdir()} == {"lambdas", "worker"}
-    assert sorted(p.name for p in (asset / "worker").iterdir()) == sorted(LAMBDA_WORKER_MODULES)
+    assert sorted(p.name for p in (asset / "worker").iterdir()) == sorted(
+        ["__init__.py", *LAMBDA_WORKER_PACKAGES]
+    )
+    for package in LAMBDA_WORKER_PACKAGES:  # whole folders, as in the repository
+        shipped = {p.name for p in (asset / "worker" / package).glob("*.py")}
+        assert shipped == {p.name for p in (REPO_ROOT / "worker" / package).glob("*.py")}
     assert (asset / "lambdas" / "init_pipeline" / "handler.py").is_file()
     assert (asset / "lambdas" / "summarize_run" / "handler.py").is_file()
 
@@ -562,7 +567,12 @@ def test_dockerfile_runs_scoresby_process_as_non_root_on_python_311_slim() -> No
 
 def test_lambda_code_reads_the_environment_only_through_worker_config() -> None:
     sources = list((REPO_ROOT / "lambdas").rglob("*.py"))
-    sources += [REPO_ROOT / "worker" / m for m in LAMBDA_WORKER_MODULES if m != "config.py"]
+    sources += [
+        path
+        for package in LAMBDA_WORKER_PACKAGES
+        for path in (REPO_ROOT / "worker" / package).glob("*.py")
+        if path.name != "config.py"
+    ]
     for path in sources:
         text = path.read_text()
         assert "os.environ" not in text and "getenv" not in text, f"{path} reads the environment directly"

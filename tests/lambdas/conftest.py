@@ -9,8 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from worker import config
-from worker.task_log_dynamo import table_schema
+from tests.conftest import fake_aws_env
+from worker.core import config
+from worker.stores.dynamo_log import table_schema
 
 REGION = "eu-central-1"
 TABLE = "scoresby-tasks-test"
@@ -22,15 +23,7 @@ OUTPUT_ROOT = f"s3://{OUTPUT_BUCKET}/products/"
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and a region for every test, so nothing can reach a real account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_env(monkeypatch, REGION)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", config.TASK_TABLE, config.RUN_ID, config.OVERWRITE):
         monkeypatch.delenv(name, raising=False)
 

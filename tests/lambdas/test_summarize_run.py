@@ -9,9 +9,9 @@ import pytest
 
 from lambdas.summarize_run import handler as summary
 from tests.lambdas.conftest import OUTPUT_BUCKET, OUTPUT_ROOT, TABLE
-from worker.errors import InvalidInput
-from worker.scene_list import Scene
-from worker.task_log_dynamo import DynamoTaskLog
+from worker.core.errors import InvalidInput
+from worker.core.scene_list import Scene
+from worker.stores.dynamo_log import DynamoTaskLog
 
 
 def plan_run(run: str, n: int) -> list[Scene]:

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from tests.lambdas.conftest import OUTPUT_ROOT, TABLE
-from worker import task_log_dynamo
-from worker.scene_list import Scene
-from worker.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
-from worker.task_log_dynamo import DynamoTaskLog, record_job, to_dynamo
+from worker.commands.batch_job import record_job
+from worker.core.scene_list import Scene
+from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from worker.stores import dynamo_log as task_log_dynamo
+from worker.stores.dynamo_log import DynamoTaskLog, to_dynamo
 
 PRODUCTS = ("true_color", "ndvi")
 
