@@ -19,9 +19,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tqdm import tqdm
+from tqdm.auto import tqdm as tqdm_auto
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from worker.core.errors import (
@@ -181,7 +182,12 @@ class _Worker:
 
 
 def run_plan(
-    plan: RunPlan, output: str, *, workers: int | None = None, overwrite: bool = False, progress: bool = True
+    plan: RunPlan,
+    output: str,
+    *,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool | Literal["auto"] = True,
 ) -> RunSummary:
     """Process every scene of a validated plan in a process pool; the task log records each step."""
     workers = workers or os.cpu_count() or 1
@@ -205,7 +211,9 @@ def run_plan(
             n_skipped,
             db_path,
         )
-        bar = tqdm(
+        # "auto" (the Python API): tqdm.auto draws a notebook widget inside Jupyter, a text bar elsewhere.
+        bar_class = tqdm_auto if progress == "auto" else tqdm
+        bar = bar_class(
             total=len(plan.scenes),
             initial=n_skipped,
             desc=plan.run_name,
@@ -348,6 +356,19 @@ def _process(
 # --- the command ----------------------------------------------------------------------------------
 
 
+def prepare_output(plan: RunPlan) -> str:
+    """The run's output (the list's, else ./output), created when local; InvalidInput when it cannot be."""
+    output = plan.output or str(Path(DEFAULT_OUTPUT).resolve())
+    if not output.startswith("s3://"):
+        try:
+            Path(output).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput([f"cannot create the output folder {output}: {exc}"]) from exc
+    if plan.duplicates:
+        log.info("duplicate scenes processed once: %s", ", ".join(plan.duplicates))
+    return output
+
+
 def _stop_on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -365,15 +386,11 @@ def run_command(args: Any) -> int:
         lines += [f"  - {p}" for p in exc.problems]
         sys.stderr.write("\n".join(lines) + "\n")
         return EXIT_INVALID
-    output = plan.output or str(Path(DEFAULT_OUTPUT).resolve())
-    if not output.startswith("s3://"):
-        try:
-            Path(output).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            sys.stderr.write(f"scoresby run: cannot create the output folder {output}: {exc}\n")
-            return EXIT_INVALID
-    if plan.duplicates:
-        log.info("duplicate scenes processed once: %s", ", ".join(plan.duplicates))
+    try:
+        output = prepare_output(plan)
+    except InvalidInput as exc:
+        sys.stderr.write(f"scoresby run: {exc.problems[0]}\n")
+        return EXIT_INVALID
     # `kill` / a service manager stopping us gets the same clean stop as Ctrl-C.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

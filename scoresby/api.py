@@ -1,0 +1,119 @@
+"""The functions of `import scoresby`: thin fronts over the same layers the `scoresby` command uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from scoresby.results import RunResult
+from worker.commands.process import SceneResult, run_scene_task
+from worker.commands.run import prepare_output, run_plan
+from worker.core.errors import InvalidInput
+from worker.core.layout import DEFAULT_OUTPUT, task_log_path
+from worker.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
+from worker.core.task_log import TaskRecord
+from worker.stores.sqlite_log import SqliteTaskLog
+
+SceneListLike = RunPlan | str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+
+def load(
+    scene_list: SceneListLike,
+    *,
+    output: str | Path | None = None,
+    run_name: str | None = None,
+    products: Sequence[str] | None = None,
+) -> RunPlan:
+    """Validate a scene list (a path, a parsed JSON document or a RunPlan) into a RunPlan.
+
+    Accepts every shape `scoresby run` accepts (docs/SCENE-LISTS.md). Raises InvalidInput listing every
+    problem, exactly as the command line reports them.
+    """
+    overrides: dict[str, Any] = {
+        "output": None if output is None else str(output),
+        "run_name": run_name,
+        "products": list(products) if products is not None else None,
+    }
+    if isinstance(scene_list, RunPlan):
+        if not any(v is not None for v in overrides.values()):
+            return scene_list
+        scene_list = {
+            "run_name": scene_list.run_name,
+            **({"output": scene_list.output} if scene_list.output else {}),
+            "scenes": [s.to_dict() for s in scene_list.scenes],
+        }
+    if isinstance(scene_list, str | Path):
+        return load_scene_list(str(scene_list), **overrides)
+    # A parsed document: relative local sources resolve against the working directory, as on the CLI.
+    return parse_scene_list(json.loads(json.dumps(scene_list)), base_dir=str(Path.cwd()), **overrides)
+
+
+def process(
+    scene: Scene | Mapping[str, Any] | str,
+    output: str | Path,
+    *,
+    products: Sequence[str] | None = None,
+    run_name: str = "adhoc",
+    overwrite: bool = False,
+) -> SceneResult:
+    """Make the products of one scene into `<output>/<run_name>/<scene_id>/` and return what was made.
+
+    `scene` is a scene object (dict), a Scene, or the path of a local scene folder. Raises InvalidInput for
+    a bad scene object, a SceneError subclass for a scene that cannot be processed; nothing is published
+    unless every product was made (the same path as `scoresby process`).
+    """
+    if isinstance(scene, str):
+        scene = {"source": scene}
+    if isinstance(scene, Scene):
+        if products is not None:
+            scene = parse_scene(scene.to_dict(), products=list(products))
+    else:
+        scene = parse_scene(dict(scene), products=list(products) if products is not None else None)
+    return run_scene_task(scene, str(output), run_name=run_name, overwrite=overwrite)
+
+
+def run(
+    scene_list: SceneListLike,
+    output: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    run_name: str | None = None,
+    products: Sequence[str] | None = None,
+    overwrite: bool = False,
+    progress: bool | Literal["auto"] = "auto",
+) -> RunResult:
+    """Process a scene list on this machine in parallel: the task log, summary and report of `scoresby run`.
+
+    Scenes already done in an earlier run to the same output are skipped unless `overwrite`. `progress`:
+    a progress bar (True), none (False), or "auto": a notebook bar inside Jupyter, a text bar elsewhere.
+    """
+    if workers is not None and workers < 1:
+        raise InvalidInput([f"workers: {workers} is not allowed; allowed: 1 or more"])
+    plan = load(scene_list, output=output, run_name=run_name, products=products)
+    dest = prepare_output(plan)
+    summary = run_plan(plan, dest, workers=workers, overwrite=overwrite, progress=progress)
+    with SqliteTaskLog(Path(summary.task_log), create=False) as task_log:
+        records = task_log.records(plan.run_name)
+    return RunResult(summary, records)
+
+
+def status(run: str | None = None, *, output: str | Path = DEFAULT_OUTPUT) -> list[TaskRecord]:
+    """The task-log rows of a local run (the latest run when `run` is None), in scene-list order.
+
+    Raises InvalidInput when the output has no task log or no such run.
+    """
+    path = task_log_path(str(output))
+    try:
+        task_log = SqliteTaskLog(path, create=False)
+    except FileNotFoundError:
+        message = f"output: {str(output)!r} has no task log ({path}); run a scene list first"
+        raise InvalidInput([message]) from None
+    with task_log:
+        runs = task_log.runs()  # newest first
+        if run is not None and run not in runs:
+            raise InvalidInput([f"run: {run!r} is not in {path}; runs: {', '.join(runs) or 'none'}"])
+        if not runs:
+            raise InvalidInput([f"output: the task log {path} holds no runs"])
+        return task_log.records(run or runs[0])
