@@ -127,7 +127,7 @@ def _worker_main(conn: Connection, log_level: int) -> None:
 def _remove_stale_partials(output: str, run_name: str, scene_id: str) -> None:
     """Delete hidden `.<name>.<id>.partial` files a killed earlier attempt left in the scene's folder.
 
-    scene_io.publish copies each output to such a sibling and renames it into place; a SIGKILL between
+    stores.publish copies each output to such a sibling and renames it into place; a SIGKILL between
     the two leaves the sibling behind. Only one worker processes a scene at a time, so none is in use.
     """
     if output.startswith("s3://"):
