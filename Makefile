@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export MPLBACKEND := Agg
 
-.PHONY: install install-node install-chromium test test-fast demo bench lint typecheck synth deploy clean
+.PHONY: install install-node install-chromium install-postgis test test-fast demo bench lint typecheck synth deploy clean
 
 install: $(STAMP)
 
@@ -40,7 +40,14 @@ install-chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install install-node install-chromium
+# The search tests run a real STAC API (stac-fastapi-pgstac) on Debian's PostgreSQL 15 with PostGIS.
+install-postgis:
+	@test -f /usr/share/postgresql/15/extension/postgis.control || { \
+	  echo "Installing Debian's PostgreSQL 15 + PostGIS for the STAC search tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; }
+
+test: install install-node install-chromium install-postgis
 	$(BIN)/pytest
 
 # The edit loop: everything but the tests marked slow (CDK synthesis, moto end to end, full-size scenes).

@@ -9,7 +9,7 @@ raise the same errors and write the same task log::
     result                      # in Jupyter: a table of scenes with quicklooks and statistics
 """
 
-from scoresby.api import load, process, run, status
+from scoresby.api import load, process, run, search, status
 from scoresby.results import RunResult
 from worker import __version__
 from worker.commands.process import SceneResult
@@ -30,5 +30,6 @@ __all__ = [
     "load",
     "process",
     "run",
+    "search",
     "status",
 ]

@@ -9,11 +9,13 @@ from typing import Any, Literal
 
 from scoresby.results import RunResult
 from worker.commands.process import SceneResult, run_scene_task
-from worker.commands.run import prepare_output, run_plan
+from worker.commands.run import expand_search, prepare_output, run_plan
 from worker.core.errors import InvalidInput
 from worker.core.layout import DEFAULT_OUTPUT, task_log_path
 from worker.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
+from worker.core.search import check_search
 from worker.core.task_log import TaskRecord
+from worker.search.plan import scene_list_from_search
 from worker.stores.sqlite_log import SqliteTaskLog
 
 SceneListLike = RunPlan | str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -48,6 +50,47 @@ def load(
         return load_scene_list(str(scene_list), **overrides)
     # A parsed document: relative local sources resolve against the working directory, as on the CLI.
     return parse_scene_list(json.loads(json.dumps(scene_list)), base_dir=str(Path.cwd()), **overrides)
+
+
+def search(
+    *,
+    stac: str,
+    collections: str | Sequence[str],
+    datetime: str,
+    bbox: Sequence[float] | None = None,
+    intersects: Mapping[str, Any] | None = None,
+    max_cloud: float | None = None,
+    limit: int | None = None,
+    products: Sequence[str] | None = None,
+    output: str | Path | None = None,
+    run_name: str | None = None,
+) -> RunPlan:
+    """Find scenes in a STAC API (`stac`: "earth-search", "landsatlook" or a URL) as a RunPlan, oldest first.
+
+    The same search as `scoresby search`: `datetime` is START/END with open ends allowed ("2013-06-01/..");
+    the area is `bbox` [W, S, E, N] or a GeoJSON geometry. Raises InvalidInput for a bad search and
+    PipelineError when the API cannot be searched; an empty result is a RunPlan without scenes.
+    """
+    problems: list[str] = []
+    block = {
+        "stac": stac,
+        "collections": [collections] if isinstance(collections, str) else list(collections),
+        "datetime": datetime,
+        **({"bbox": list(bbox)} if bbox is not None else {}),
+        **({"intersects": dict(intersects)} if intersects is not None else {}),
+        **({"max_cloud": max_cloud} if max_cloud is not None else {}),
+        **({"limit": limit} if limit is not None else {}),
+    }
+    spec = check_search(block, "search", problems)
+    if spec is None:
+        raise InvalidInput(problems)
+    defaults = {"products": list(products)} if products is not None else None
+    doc = scene_list_from_search(
+        spec, run_name=run_name, output=None if output is None else str(output), defaults=defaults
+    )
+    if not doc["scenes"]:
+        return RunPlan(run_name or "search", doc.get("output"), (), (), spec, defaults or {})
+    return parse_scene_list(doc)
 
 
 def process(
@@ -91,7 +134,9 @@ def run(
     """
     if workers is not None and workers < 1:
         raise InvalidInput([f"workers: {workers} is not allowed; allowed: 1 or more"])
-    plan = load(scene_list, output=output, run_name=run_name, products=products)
+    plan = expand_search(load(scene_list, output=output, run_name=run_name, products=products))
+    if not plan.scenes:
+        raise InvalidInput([f"run {plan.run_name}: the search found no scenes; nothing to run"])
     dest = prepare_output(plan)
     summary = run_plan(plan, dest, workers=workers, overwrite=overwrite, progress=progress)
     with SqliteTaskLog(Path(summary.task_log), create=False) as task_log:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import prerequisites
+from tests.stac_server import StacServer, missing_prerequisite, real_items
 
 # The one set of fake AWS credentials of the suite: nothing a test does can reach a real account.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -153,3 +154,17 @@ def static_http_server() -> Iterator[tuple[str, Path]]:
         finally:
             server.shutdown()
             thread.join()
+
+
+@pytest.fixture(scope="session")
+def stac_api() -> Iterator[StacServer]:
+    """A real STAC API (stac-fastapi-pgstac on PostgreSQL + PostGIS) on loopback, loaded with real items."""
+    reason = missing_prerequisite()
+    if reason:
+        prerequisites.missing(reason)
+    server = StacServer().start()
+    try:
+        server.add(real_items())
+        yield server
+    finally:
+        server.stop()

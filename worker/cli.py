@@ -14,9 +14,14 @@ COMMANDS = {
     "process": "worker.commands.process:process_command",
     "run": "worker.commands.run:run_command",
     "status": "worker.commands.status:status_command",
+    "search": "worker.commands.search:search_command",
     "submit": "worker.commands.aws:submit_command",
     "rerun": "worker.commands.aws:rerun_command",
 }
+
+
+# Flags whose values may start with "-" (western longitudes, southern latitudes).
+NEGATIVE_VALUE_FLAGS = ("--bbox",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  scoresby run scenes.json --output ./products\n"
         "  scoresby status --output ./products\n"
+        "  scoresby search --stac earth-search --collection landsat-c2-l2 --bbox -27.5,70,-21.5,71.5 "
+        "--datetime 2013-06-01/.. -o scenes.json\n"
         '  scoresby process \'{"source": "/data/LC08_L2SP_226010_20140820_20200911_02_T1/"}\' --output out\n'
         "  scoresby submit scenes.json --stack Scoresby\n"
         "scene lists: docs/SCENE-LISTS.md",
@@ -55,6 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the list's")
     r.add_argument("--overwrite", action="store_true", help="redo scenes that already succeeded")
 
+    se = sub.add_parser("search", help="find scenes by area and dates in a STAC API; prints a scene list")
+    se.add_argument(
+        "--stac", required=True, metavar="URL|PRESET", help="earth-search, landsatlook or an https:// URL"
+    )
+    se.add_argument("--collection", required=True, action="append", metavar="NAME", help="repeat for several")
+    se.add_argument("--bbox", metavar="W,S,E,N", help="area in degrees")
+    se.add_argument("--aoi", metavar="AREA.geojson", help="area as a GeoJSON geometry or feature")
+    se.add_argument("--datetime", required=True, metavar="START/END", help="e.g. 2013-04-01/.. (open end)")
+    se.add_argument("--max-cloud", type=float, metavar="PCT", help="only items with eo:cloud_cover <= PCT")
+    se.add_argument("--limit", type=int, metavar="N", help="at most N items")
+    se.add_argument("--products", metavar="a,b,...", help="products of the list (default: the defaults)")
+    se.add_argument("--output", metavar="DEST", help="output of the list (local folder or s3:// prefix)")
+    se.add_argument("-o", metavar="SCENES.json", help="write the list to a file instead of stdout")
+
     s = sub.add_parser("status", help="per-status counts and failed scenes of a run (local or AWS)")
     s.add_argument("run", nargs="?", metavar="RUN", help="run name (default: the latest)")
     s.add_argument(
@@ -77,9 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _attach_negative_values(argv: Sequence[str]) -> list[str]:
+    """`--bbox -27.5,70,...` as `--bbox=-27.5,70,...`: argparse takes a leading "-" for an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in NEGATIVE_VALUE_FLAGS and arg.startswith("-") and arg[1:2].isdigit():
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `scoresby` command; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -29,6 +29,7 @@ PUBLIC = [
     "load",
     "process",
     "run",
+    "search",
     "status",
 ]
 
@@ -107,3 +108,16 @@ def test_example_notebook_runs_every_cell(tmp_path: Path) -> None:
     assert any("SUCCEEDED" in h for h in html)  # the run's table rendered
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2  # the histogram and the fixed-stretch quicklook
+
+
+def test_search_returns_a_plan_of_the_items(stac_api) -> None:  # type: ignore[no-untyped-def]
+    plan = scoresby.search(
+        stac=stac_api.url,
+        collections="sentinel-2-l2a",
+        bbox=[-180, -90, 180, 90],
+        datetime="2025-01-01/..",
+        products=["ndvi"],
+    )
+    assert len(plan.scenes) == 6 and all(s.products == ("ndvi",) and s.item for s in plan.scenes)
+    with pytest.raises(scoresby.InvalidInput, match="search.bbox"):
+        scoresby.search(stac=stac_api.url, collections="x", bbox=[5, 0, 1, 1], datetime="2020-01-01/..")

@@ -356,6 +356,15 @@ def _process(
 # --- the command ----------------------------------------------------------------------------------
 
 
+def expand_search(plan: RunPlan) -> RunPlan:
+    """A plan's `search` block turned into its scenes (worker.search), with a progress line on stderr."""
+    if plan.search is None:
+        return plan
+    from worker.search.plan import expand
+
+    return expand(plan, progress=lambda n: log.info("search: %d items so far", n))
+
+
 def prepare_output(plan: RunPlan) -> str:
     """The run's output (the list's, else ./output), created when local; InvalidInput when it cannot be."""
     output = plan.output or str(Path(DEFAULT_OUTPUT).resolve())
@@ -386,6 +395,14 @@ def run_command(args: Any) -> int:
         lines += [f"  - {p}" for p in exc.problems]
         sys.stderr.write("\n".join(lines) + "\n")
         return EXIT_INVALID
+    try:
+        plan = expand_search(plan)
+    except PipelineError as exc:
+        sys.stderr.write(f"scoresby run: {args.scenes}: {one_line(exc)}\n")
+        return EXIT_INVALID
+    if not plan.scenes:
+        sys.stderr.write(f"scoresby run: {args.scenes}: the search found no scenes; nothing to do\n")
+        return EXIT_OK
     try:
         output = prepare_output(plan)
     except InvalidInput as exc:

@@ -28,3 +28,5 @@ class SceneFiles:
     metadata_files: dict[str, str] = field(default_factory=dict)
     # GDAL configuration the band files are read with (requester pays, S3 endpoint, anonymous access).
     gdal_env: dict[str, str] = field(default_factory=dict)
+    # Where the scene's STAC Item came from (its `derived_from` link in the output's Item), if it had one.
+    source_item: str | None = None

@@ -22,11 +22,12 @@ from worker.core.products import (
     PRODUCTS,
     SENSORS,
 )
+from worker.core.search import SearchSpec, check_search
 from worker.core.stretch import StretchSpec, check_stretch_map
 
-RUN_FIELDS = ("description", "output", "products", "run_name", "scenes", "stretch")
+RUN_FIELDS = ("description", "output", "products", "run_name", "scenes", "search", "stretch")
 """Fields of the full form's top-level object (`description` is free text for people, ignored)."""
-SCENE_FIELDS = ("products", "scene_id", "sensor", "source", "stretch")
+SCENE_FIELDS = ("item", "products", "scene_id", "sensor", "source", "stretch")
 """Fields of one scene object."""
 BLOG_FIELDS = ("detail",)
 """Fields of the AWS blog shape's top-level object."""
@@ -73,11 +74,16 @@ class Scene:
     products: tuple[str, ...]
     sensor: str | None = None
     stretch: dict[str, StretchSpec] = field(default_factory=dict)
+    item: dict[str, Any] | None = None  # an inline STAC Item; `source` is then its self href or "item:<id>"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, accepted back by `parse_scene`."""
         d = asdict(self)
         d["products"] = list(self.products)
+        if d["item"] is None:
+            del d["item"]
+        else:
+            del d["source"]
         if d["sensor"] is None:
             del d["sensor"]
         if not d["stretch"]:
@@ -98,11 +104,15 @@ class RunPlan:
     output: str | None
     scenes: tuple[Scene, ...]
     duplicates: tuple[str, ...] = ()
+    search: SearchSpec | None = None  # a `search` block: the scenes come from it when the run is planned
+    defaults: dict[str, Any] = field(default_factory=dict)  # run-level products/stretch for searched scenes
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe full form, accepted back by `parse_scene_list` (`duplicates` is not part of it)."""
-        scenes = [s.to_dict() for s in self.scenes]
-        return {"run_name": self.run_name, "output": self.output, "scenes": scenes}
+        doc: dict[str, Any] = {"run_name": self.run_name, "output": self.output}
+        if self.search is not None and not self.scenes:
+            return {**doc, **self.defaults, "search": self.search.to_dict()}
+        return {**doc, "scenes": [s.to_dict() for s in self.scenes]}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -156,6 +166,12 @@ def parse_scene_list(
         )
         raise InvalidInput(problems)
 
+    search = None
+    if isinstance(doc, dict) and "search" in doc:
+        if "scenes" in doc:
+            problems.append("search: given together with scenes; allowed: one of them")
+        else:
+            search = check_search(doc["search"], "search", problems)
     checked: list[tuple[str, Scene]] = []
     for where, raw in shape.scenes:
         scene = _check_scene(raw, where, shape, override_products, base_dir, problems)
@@ -173,6 +189,13 @@ def parse_scene_list(
         final_run_name = _check_run_name(run_name, "run_name (override)", problems)
     if problems:
         raise InvalidInput(problems)
+    if search is not None:
+        # The scenes are found when the run is planned (worker.search); the run needs a stable name for that.
+        defaults = {
+            k: doc[k] for k in ("products", "stretch") if isinstance(doc, dict) and doc.get(k) is not None
+        }
+        name = final_run_name or "search-" + hashlib.sha256(repr(search).encode()).hexdigest()[:8]
+        return RunPlan(name, final_output, (), (), search, defaults)
     if final_run_name is None:
         final_run_name = derive_run_name(unique)
     return RunPlan(final_run_name, final_output, tuple(unique), tuple(duplicates))
@@ -262,8 +285,10 @@ def _parse_full(doc: dict[str, Any], base_dir: str | None, problems: list[str]) 
         shape.run_stretch = check_stretch_map(doc["stretch"], "stretch", problems)
     if doc.get("description") is not None and not isinstance(doc["description"], str):
         problems.append(f"description: {show(doc['description'])} is not allowed; allowed: a string")
-    if "scenes" not in doc:
-        problems.append("scenes: missing; allowed: a non-empty list of scene objects")
+    if "scenes" not in doc and "search" not in doc:
+        problems.append('scenes: missing; allowed: a non-empty list of scene objects, or a "search" block')
+        return shape
+    if "scenes" not in doc:  # a search block: the scenes come when the run is planned
         return shape
     shape.scenes = _check_list(doc["scenes"], "scenes", problems)
     return shape
@@ -342,7 +367,12 @@ def _check_scene(
         problems,
     )
 
-    source = _check_source(raw.get(source_field), source_field, base_dir, prefix, problems)
+    item = None
+    if not shape.blog and raw.get("item") is not None:
+        item = _check_item(raw["item"], raw.get("source"), prefix, problems)
+        source = _item_source(item) if item is not None else None
+    else:
+        source = _check_source(raw.get(source_field), source_field, base_dir, prefix, problems)
     scene_id = _scene_id(raw, source, shape, prefix, problems)
     label_id = scene_id or _label_id(raw.get(source_field), raw.get("date"), shape.blog)
     if label_id is not None and label == where:
@@ -366,7 +396,9 @@ def _check_scene(
     if len(problems) > before or source is None or scene_id is None:
         return None
     products = override_products or own_products or shape.run_products or shape.defaults
-    return Scene(scene_id=scene_id, source=source, products=products, sensor=sensor, stretch=stretch)
+    return Scene(
+        scene_id=scene_id, source=source, products=products, sensor=sensor, stretch=stretch, item=item
+    )
 
 
 def _label_id(raw_source: Any, date: Any, blog: bool) -> str | None:
@@ -413,14 +445,17 @@ def _scene_id(
         if date is not None and not (isinstance(date, str) and re.fullmatch(r"\d{8}", date)):
             problems.append(f"{prefix}date: {show(date)} is not allowed; allowed: YYYYMMDD, e.g. '20200801'")
             return None
+        # Tile path and date first; a local folder (no tiles/ path to read) is named by its last component.
         derived = derive_blog_scene_id(source, date)
+        if derived is None and SCHEME_PATTERN.match(source) is None:
+            derived = _fallback_scene_id(source)
         if derived is None:
             problems.append(
                 f"{prefix}scene_id: cannot be derived from files {show(source)} and date {show(date)}; "
                 "allowed: files with tiles/<zone>/<band>/<square>/ and a date, or give scene_id"
             )
         return derived
-    derived = derive_scene_id(source)
+    derived = source.removeprefix("item:") if source.startswith("item:") else derive_scene_id(source)
     if not SCENE_ID_PATTERN.fullmatch(derived):
         problems.append(
             f"{prefix}scene_id: {show(derived)} (derived from source) is not allowed; "
@@ -428,6 +463,34 @@ def _scene_id(
         )
         return None
     return derived
+
+
+def _fallback_scene_id(source: str) -> str | None:
+    """The last path component of a source when it is a valid scene id, else None."""
+    derived = derive_scene_id(source)
+    return derived if SCENE_ID_PATTERN.fullmatch(derived) else None
+
+
+def _check_item(value: Any, source: Any, prefix: str, problems: list[str]) -> dict[str, Any] | None:
+    """An inline STAC Item: a GeoJSON Feature with an id and assets (given instead of a source)."""
+    if source is not None:
+        problems.append(f"{prefix}item: given together with source; allowed: one of them")
+        return None
+    ok = isinstance(value, dict) and value.get("type") == "Feature" and isinstance(value.get("assets"), dict)
+    if not ok or not isinstance(value.get("id"), str) or not value["id"]:
+        problems.append(
+            f'{prefix}item: {show(value)} is not a STAC Item; allowed: a Feature with "id" and "assets"'
+        )
+        return None
+    return value
+
+
+def _item_source(item: dict[str, Any]) -> str:
+    """What stands for an inline item where a source is shown: its self href, else "item:<id>"."""
+    for link in item.get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str):
+            return link["href"]
+    return f"item:{item['id']}"
 
 
 def _check_source(

@@ -34,6 +34,7 @@ from worker.discovery.sentinel2_metadata import (
     image_files,
 )
 from worker.discovery.sources import HttpSource, Source, open_source
+from worker.discovery.stac_item import discover_item, is_item_source
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ def discover_scene(scene: Scene) -> SceneFiles:
     Raises SourceNotFound (source missing or empty), UnknownSensor (nothing recognisable, several scenes,
     or a sensor that contradicts the scene's `sensor`) and UnreadableRaster (malformed MTL/MTD/STAC file).
     """
+    if is_item_source(scene):
+        return discover_item(scene)
     source = open_source(scene.scene_id, scene.source)
     names = source.list_names() if source.listable else _probe_http(scene, source)
     if not names:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pystac
 import rasterio
 from rasterio.errors import RasterioError
 
@@ -398,6 +399,8 @@ def build_products(
         assets=_assets(built),
         valid_points=cog.valid_outline_points(built[0].cog) if built else None,
     )
+    if files.source_item:
+        item.add_link(pystac.Link("derived_from", files.source_item, media_type="application/geo+json"))
     stac_path = out / f"{scene_id}.json"
     stac_path.write_text(json.dumps(item.to_dict(include_self_link=False), indent=2))
     logger.info("scene %s: %d products in %.1f s", scene_id, len(built), time.perf_counter() - t0)
