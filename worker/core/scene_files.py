@@ -28,3 +28,5 @@ class SceneFiles:
     metadata_files: dict[str, str] = field(default_factory=dict)
     # GDAL configuration the band files are read with (requester pays, S3 endpoint, anonymous access).
     gdal_env: dict[str, str] = field(default_factory=dict)
+    # Landsat QA_PIXEL or Sentinel-2 SCL (band "QA_PIXEL" / "SCL"), None when the scene has none (issue 12).
+    quality: BandFile | None = None

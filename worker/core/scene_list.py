@@ -25,7 +25,10 @@ from worker.core.products import (
 from worker.core.science_options import check_aoi, check_mask, check_timelapse
 from worker.core.stretch import StretchSpec, check_stretch_map
 
-RUN_FIELDS = ("aoi", "description", "mask", "output", "products", "run_name", "scenes", "stretch", "timelapse")
+RUN_FIELDS = (
+    *("aoi", "description", "mask", "output", "products"),
+    *("run_name", "scenes", "stretch", "timelapse"),
+)
 """Fields of the full form's top-level object (`description` is free text for people, ignored)."""
 SCENE_FIELDS = ("aoi", "mask", "products", "scene_id", "sensor", "source", "stretch")
 """Fields of one scene object."""

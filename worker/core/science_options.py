@@ -25,7 +25,8 @@ def check_mask(value: Any, name: str, problems: list[str]) -> tuple[str, ...]:
         return ()
     bad = [v for v in value if v not in MASK_CLASSES]
     for v in bad:
-        problems.append(f"{name}: {show(v)} is not a mask class{suggest(v, MASK_CLASSES)}; allowed: {allowed}")
+        hint = suggest(v, MASK_CLASSES)
+        problems.append(f"{name}: {show(v)} is not a mask class{hint}; allowed: {allowed}")
     return () if bad else tuple(dict.fromkeys(value))
 
 
@@ -122,7 +123,8 @@ def utm_zone_crs(bbox: list[float]) -> str:
 def check_timelapse(value: Any, name: str, problems: list[str]) -> dict[str, Any] | None:
     """{"max_cloud": 0-100 (frames above it are skipped; default none), "fps": >0, "mp4": bool}."""
     if not isinstance(value, dict):
-        problems.append(f'{name}: {show(value)} is not allowed; allowed: an object such as {{"max_cloud": 40}}')
+        example = '{"max_cloud": 40}'
+        problems.append(f"{name}: {show(value)} is not allowed; allowed: an object such as {example}")
         return None
     before = len(problems)
     check_fields(value, TIMELAPSE_FIELDS, f"{name}: ", "field of a timelapse", problems)

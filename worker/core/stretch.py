@@ -10,7 +10,7 @@ from worker.core.products import DEFAULT_PERCENTILES, PRODUCTS, STRETCH_MODES
 
 
 class StretchSpec(TypedDict, total=False):
-    """A validated stretch: `mode` and `gamma` always; `percentiles` or `ranges` (raw DN, or reflectance) by mode.
+    """A validated stretch: `mode` and `gamma` always; `percentiles` or `ranges` (DN or reflectance) by mode.
 
     A TypedDict, so the spec stays the JSON form scene lists and the task log carry, with mypy checking it.
     """
