@@ -1,0 +1,140 @@
+"""Per-scene statistics, accumulated window by window in the read pass (numpy; no band is read twice).
+
+Over valid pixels: cloud, shadow and clear percent (from QA_PIXEL / SCL; null without one). Over clear pixels:
+snow/ice (NDSI > 0.4 and NIR reflectance > 0.11), water (NDWI > 0 on pixels that are not snow/ice: snow and
+ice have slightly positive NDWI too), and the mean NDVI of the remaining clear land. Areas in km2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from worker.raster import ops
+from worker.raster.masks import Quality
+
+SNOW_NDSI = 0.4
+SNOW_NIR = 0.11
+WATER_NDWI = 0.0
+
+STATS_BANDS = {
+    "landsat": {"green": "B3", "red": "B4", "nir": "B5", "swir1": "B6"},
+    "sentinel-2": {"green": "B03", "red": "B04", "nir": "B08", "swir1": "B11"},
+}
+"""The bands the statistics read, per sensor family (Sentinel-2's B8A stands in for a missing B08)."""
+
+_COUNTS = ("pixels", "valid", "cloud", "shadow", "clear", "snow_ice", "water", "land")
+
+STAT_FIELDS = (
+    "valid_percent",
+    "cloud_percent",
+    "shadow_percent",
+    "clear_percent",
+    "snow_ice_percent",
+    "water_percent",
+    "ndvi_mean",
+    "valid_km2",
+    "cloud_km2",
+    "shadow_km2",
+    "clear_km2",
+    "snow_ice_km2",
+    "water_km2",
+)
+"""The figures of `scoresby:stats`, in the order the time series lists them."""
+
+
+@dataclass
+class WindowCounts:
+    """Pixel counts of one window (in _COUNTS order) and the NDVI sum over its clear land."""
+
+    counts: np.ndarray
+    ndvi_sum: float
+
+
+def window_counts(
+    refl: dict[str, np.ndarray] | None, shape: tuple[int, int], quality: Quality | None
+) -> WindowCounts:
+    """Count one window; `refl`: green/red/nir/swir1 reflectance (NaN = nodata), None when not all exist."""
+    valid = np.ones(shape, dtype=bool)
+    if refl is not None:
+        for values in refl.values():
+            valid &= np.isfinite(values)
+    if quality is not None:
+        valid &= quality.valid
+        cloud = valid & quality.cloud
+        shadow = valid & quality.shadow & ~quality.cloud
+        clear = valid & ~quality.not_clear
+    else:
+        cloud = shadow = np.zeros(shape, dtype=bool)
+        clear = valid  # unknown cloud: the reflectance figures are over every valid pixel
+    n_snow = n_water = n_land = 0
+    ndvi_sum = 0.0
+    if refl is not None:
+        ndsi = ops.normalized_difference(refl["green"], refl["swir1"])
+        ndwi = ops.normalized_difference(refl["green"], refl["nir"])
+        snow = clear & (ndsi > SNOW_NDSI) & (refl["nir"] > SNOW_NIR)
+        water = clear & (ndwi > WATER_NDWI) & ~snow
+        land = clear & ~snow & ~water
+        ndvi = ops.normalized_difference(refl["nir"], refl["red"])
+        land &= np.isfinite(ndvi)
+        n_snow, n_water, n_land = int(snow.sum()), int(water.sum()), int(land.sum())
+        ndvi_sum = float(ndvi[land].sum(dtype=np.float64))
+    counts = [
+        shape[0] * shape[1],
+        valid.sum(),
+        cloud.sum(),
+        shadow.sum(),
+        clear.sum(),
+        n_snow,
+        n_water,
+        n_land,
+    ]
+    return WindowCounts(np.array(counts, dtype=np.int64), ndvi_sum)
+
+
+@dataclass
+class SceneStats:
+    """Whole-scene accumulator of WindowCounts; `result()` gives the JSON-safe `scoresby:stats`."""
+
+    pixel_area_m2: float | None
+    quality_band: str | None
+    reflectance: bool
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(len(_COUNTS), dtype=np.int64))
+    ndvi_sum: float = 0.0
+
+    def add(self, window: WindowCounts) -> None:
+        """Add one window's counts."""
+        self.counts += window.counts
+        self.ndvi_sum += window.ndvi_sum
+
+    def result(self) -> dict[str, Any]:
+        """Percentages (valid over the grid; cloud, shadow, clear over valid; the rest over clear) and km2."""
+        c = dict(zip(_COUNTS, (int(v) for v in self.counts), strict=True))
+
+        def pct(n: int, of: int) -> float | None:
+            return round(100.0 * n / of, 3) if of else None
+
+        def km2(n: int) -> float | None:
+            return None if self.pixel_area_m2 is None else round(n * self.pixel_area_m2 / 1e6, 4)
+
+        cloud_known = self.quality_band is not None
+        out: dict[str, Any] = {
+            "valid_percent": pct(c["valid"], c["pixels"]),
+            "cloud_percent": pct(c["cloud"], c["valid"]) if cloud_known else None,
+            "shadow_percent": pct(c["shadow"], c["valid"]) if cloud_known else None,
+            "clear_percent": pct(c["clear"], c["valid"]) if cloud_known else None,
+            "snow_ice_percent": pct(c["snow_ice"], c["clear"]) if self.reflectance else None,
+            "water_percent": pct(c["water"], c["clear"]) if self.reflectance else None,
+            "ndvi_mean": round(self.ndvi_sum / c["land"], 4) if self.reflectance and c["land"] else None,
+            "valid_km2": km2(c["valid"]),
+            "cloud_km2": km2(c["cloud"]) if cloud_known else None,
+            "shadow_km2": km2(c["shadow"]) if cloud_known else None,
+            "clear_km2": km2(c["clear"]) if cloud_known else None,
+            "snow_ice_km2": km2(c["snow_ice"]) if self.reflectance else None,
+            "water_km2": km2(c["water"]) if self.reflectance else None,
+        }
+        out["quality_band"] = self.quality_band
+        out["pixels"] = c
+        return out
