@@ -154,7 +154,7 @@ def resolve_stretch(
         record["cutoffs"] = [[float(lo), float(hi)] for lo, hi in ranges]
         luts = tuple(linear_lut(lo, hi, gamma) for lo, hi in ranges)
     elif mode == "reflectance":
-        # The same reflectance means different DN for Landsat and Sentinel-2: convert per channel's radiometry.
+        # One reflectance is different DN for Landsat and Sentinel-2: convert by each channel's radiometry.
         channels = rescaling or [(1.0, 0.0)] * len(spec["ranges"])
         cuts_dn = [
             (reflectance_to_dn(lo, scale, offset), reflectance_to_dn(hi, scale, offset))
