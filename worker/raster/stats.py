@@ -27,23 +27,6 @@ STATS_BANDS = {
 
 _COUNTS = ("pixels", "valid", "cloud", "shadow", "clear", "snow_ice", "water", "land")
 
-STAT_FIELDS = (
-    "valid_percent",
-    "cloud_percent",
-    "shadow_percent",
-    "clear_percent",
-    "snow_ice_percent",
-    "water_percent",
-    "ndvi_mean",
-    "valid_km2",
-    "cloud_km2",
-    "shadow_km2",
-    "clear_km2",
-    "snow_ice_km2",
-    "water_km2",
-)
-"""The figures of `scoresby:stats`, in the order the time series lists them."""
-
 
 @dataclass
 class WindowCounts:
