@@ -50,8 +50,11 @@ LIGHTBOX_SCRIPT = """
 document.addEventListener("click", function (ev) {
   var a = ev.target.closest && ev.target.closest("a.full");
   var box = document.getElementById("lightbox");
-  if (a) { ev.preventDefault(); box.querySelector("img").src = a.getAttribute("href");
-           box.classList.add("open"); return; }
+  if (a) {
+    ev.preventDefault();
+    var img = box.querySelector("img") || box.appendChild(document.createElement("img"));
+    img.alt = "full size"; img.src = a.getAttribute("href"); box.classList.add("open"); return;
+  }
   if (ev.target.closest && ev.target.closest("#lightbox")) { box.classList.remove("open"); }
 });
 document.addEventListener("keydown", function (ev) {
@@ -59,7 +62,8 @@ document.addEventListener("keydown", function (ev) {
 });
 """
 
-LIGHTBOX_HTML = '<div id="lightbox" role="dialog" aria-label="full size"><img alt="full size"></div>'
+# The overlay's <img> is made on the first click: an empty one would count as a broken image.
+LIGHTBOX_HTML = '<div id="lightbox" role="dialog" aria-label="full size"></div>'
 
 _STAT_COLUMNS = (
     ("cloud_percent", "cloud %"),

@@ -131,7 +131,7 @@ def place_grid(item: dict[str, Any], max_px: int = FRAME_MAX_PX) -> tuple[CRS, A
     height, width = props["proj:shape"]
     transform = Affine(*props["proj:transform"][:6])
     factor = max(1, math.ceil(max(width, height) / max_px))
-    return crs, transform * Affine.scale(factor), math.ceil(width / factor), math.ceil(height / factor)
+    return crs, transform @ Affine.scale(factor), math.ceil(width / factor), math.ceil(height / factor)
 
 
 def read_frame(cog: str, grid: tuple[CRS, Affine, int, int]) -> np.ndarray:
