@@ -30,6 +30,8 @@ SCIENCE_CSS = """
 .stats { width: auto; margin-bottom: 20px; font-variant-numeric: tabular-nums; }
 .stats td, .stats th { padding: 4px 8px; text-align: right; }
 .stats td:first-child, .stats th:first-child, .stats td.id { text-align: left; }
+.stats td { white-space: nowrap; }
+.stats td.id { min-width: 0; word-break: normal; }
 .stats tr.cloudy td { color: #8a6d00; background: #fff8e1; }
 .legend { width: 150px; height: 9px; margin: 3px auto 0; border: 1px solid #dde2ea; }
 .legend-labels { display: flex; justify-content: space-between; width: 150px; margin: 0 auto;
