@@ -41,7 +41,8 @@ CHILD = Path(__file__).resolve().parent / "_science_child.py"
 
 def scene_with_qa(scene: fullsize.GeneratedScene) -> Path:
     """A folder of symlinks to the cached scene's files plus a QA_PIXEL band (clouds in bands of rows)."""
-    folder = OUT / "scenes" / f"{scene.scene_id}-qa" / scene.scene_id
+    size = f"{scene.params.width}x{scene.params.height}"
+    folder = OUT / "scenes" / f"{size}-qa" / scene.scene_id
     folder.mkdir(parents=True, exist_ok=True)
     for f in scene.folder.iterdir():
         link = folder / f.name

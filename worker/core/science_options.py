@@ -38,8 +38,8 @@ def _ring_points(geometry: Any) -> list[tuple[float, float]] | None:
     """Every vertex of a GeoJSON Polygon or MultiPolygon in lon/lat, or None when it is not one."""
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         return None
-    coords = geometry.get("coordinates")
-    polygons = coords if geometry["type"] == "MultiPolygon" else [coords]
+    coords: Any = geometry.get("coordinates")
+    polygons: Any = coords if geometry["type"] == "MultiPolygon" else [coords]
     points: list[tuple[float, float]] = []
     try:
         for polygon in polygons:
