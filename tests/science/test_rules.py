@@ -36,17 +36,19 @@ def test_scl_classes() -> None:
     assert q.shadow[0, 2] and q.cirrus[1, 2] and not q.not_clear[1, 3]  # snow (11) is clear
 
 
+SCALE = {k: (1e-4, 0.0) for k in ("green", "red", "nir", "swir1")}
+
+
 def _refl(green: float, red: float, nir: float, swir1: float, n: int = 4) -> dict[str, np.ndarray]:
-    return {
-        k: np.full((1, n), v, dtype=np.float32)
-        for k, v in zip(("green", "red", "nir", "swir1"), (green, red, nir, swir1), strict=True)
-    }
+    """DN of constant reflectance windows at DN * 1e-4 (Sentinel-2 before baseline 04.00)."""
+    values = (green, red, nir, swir1)
+    return {k: np.full((1, n), round(v * 1e4), dtype=np.uint16) for k, v in zip(SCALE, values, strict=True)}
 
 
 def test_the_water_trap_is_water_not_ice() -> None:
     # Turbid water: NDSI 0.82 like ice, but NIR 0.06 < 0.11.
-    trap = window_counts(_refl(0.12, 0.10, 0.06, 0.012), (1, 4), None)
-    ice = window_counts(_refl(0.80, 0.76, 0.62, 0.07), (1, 4), None)
+    trap = window_counts(_refl(0.12, 0.10, 0.06, 0.012), SCALE, (1, 4), None)
+    ice = window_counts(_refl(0.80, 0.76, 0.62, 0.07), SCALE, (1, 4), None)
     names = ("pixels", "valid", "cloud", "shadow", "clear", "snow_ice", "water", "land")
     assert dict(zip(names, trap.counts.tolist(), strict=True))["snow_ice"] == 0
     assert dict(zip(names, trap.counts.tolist(), strict=True))["water"] == 4
@@ -56,7 +58,7 @@ def test_the_water_trap_is_water_not_ice() -> None:
 
 def test_no_quality_band_means_unknown_cloud_never_zero() -> None:
     stats = SceneStats(pixel_area_m2=900.0, quality_band=None, reflectance=True)
-    stats.add(window_counts(_refl(0.045, 0.025, 0.012, 0.006), (1, 4), None))
+    stats.add(window_counts(_refl(0.045, 0.025, 0.012, 0.006), SCALE, (1, 4), None))
     result = stats.result()
     assert result["cloud_percent"] is None and result["clear_percent"] is None and result["cloud_km2"] is None
     assert result["water_percent"] == 100.0 and result["water_km2"] == pytest.approx(4 * 900 / 1e6)
@@ -64,10 +66,10 @@ def test_no_quality_band_means_unknown_cloud_never_zero() -> None:
 
 def test_cloud_over_valid_and_snow_over_clear() -> None:
     refl = {k: np.concatenate([v, v], axis=1) for k, v in _refl(0.80, 0.76, 0.62, 0.07).items()}
-    refl["green"][0, 0] = np.nan  # one nodata pixel
+    refl["green"][0, 0] = 0  # one nodata pixel
     qa = np.array([[21824, 22280, 22280, 21824, 21824, 21824, 21824, 1]], dtype=np.uint16)
     stats = SceneStats(900.0, "QA_PIXEL", True)
-    stats.add(window_counts(refl, (1, 8), masks.landsat_quality(qa)))
+    stats.add(window_counts(refl, SCALE, (1, 8), masks.landsat_quality(qa)))
     r = stats.result()
     assert r["valid_percent"] == 75.0  # 6 of 8: one nodata, one fill
     assert r["cloud_percent"] == round(100 * 2 / 6, 3)

@@ -41,6 +41,12 @@ class Quality:
     shadow: np.ndarray
     cirrus: np.ndarray
 
+    def rows(self, rows: slice) -> Quality:
+        """The same flags for some rows of the window."""
+        return Quality(
+            self.valid[rows], self.cloud[rows], self.dilated[rows], self.shadow[rows], self.cirrus[rows]
+        )
+
     @property
     def not_clear(self) -> np.ndarray:
         """Cloud, its dilated margin, shadow or cirrus."""

@@ -127,17 +127,16 @@ class Pass1:
         self, data: dict[str, np.ndarray], quality: masks.Quality | None, outside: np.ndarray | None
     ) -> WindowCounts:
         """Statistics of one window, from the unmasked bands (the statistics always apply the QA mask)."""
-        refl = None
+        dn = None
+        rescaling: dict[str, tuple[float, float]] = {}
         if self.stats_bands is not None:
-            refl = {}
-            for role, band in self.stats_bands.items():
-                bf = self.files.bands[band]
-                values = raster_ops.reflectance(data[band], bf.scale, bf.offset)
-                if outside is not None:
-                    values[outside] = np.nan
-                refl[role] = values
+            dn = {role: data[band] for role, band in self.stats_bands.items()}
+            rescaling = {
+                role: (self.files.bands[band].scale, self.files.bands[band].offset)
+                for role, band in self.stats_bands.items()
+            }
         shape = next(iter(data.values())).shape
-        return window_counts(refl, shape, quality)
+        return window_counts(dn, rescaling, shape, quality, outside)
 
     # --- per window, in the reading thread ------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from worker.raster import ops
 from worker.raster.masks import Quality
 
 SNOW_NDSI = 0.4
@@ -36,14 +35,58 @@ class WindowCounts:
     ndvi_sum: float
 
 
+def _reflectance(dn: np.ndarray, scale: float, offset: float) -> np.ndarray:
+    """DN * scale + offset in float32 (nodata is handled by the caller's valid mask)."""
+    out = dn.astype(np.float32)
+    out *= np.float32(scale)
+    out += np.float32(offset)
+    return out
+
+
+CHUNK_ROWS = 32
+"""Rows counted at a time: small temporaries stay in the CPU cache and the allocator's heap (a window's
+dozen full-size temporaries cost more in page faults than in arithmetic)."""
+
+
 def window_counts(
-    refl: dict[str, np.ndarray] | None, shape: tuple[int, int], quality: Quality | None
+    dn: dict[str, np.ndarray] | None,
+    rescaling: dict[str, tuple[float, float]],
+    shape: tuple[int, int],
+    quality: Quality | None,
+    outside: np.ndarray | None = None,
 ) -> WindowCounts:
-    """Count one window; `refl`: green/red/nir/swir1 reflectance (NaN = nodata), None when not all exist."""
-    valid = np.ones(shape, dtype=bool)
-    if refl is not None:
-        for values in refl.values():
-            valid &= np.isfinite(values)
+    """Count one window (see `_chunk_counts`), CHUNK_ROWS rows at a time."""
+    total = WindowCounts(np.zeros(len(_COUNTS), dtype=np.int64), 0.0)
+    for row in range(0, shape[0], CHUNK_ROWS):
+        rows = slice(row, min(row + CHUNK_ROWS, shape[0]))
+        part = _chunk_counts(
+            None if dn is None else {k: v[rows] for k, v in dn.items()},
+            rescaling,
+            (rows.stop - rows.start, shape[1]),
+            None if quality is None else quality.rows(rows),
+            None if outside is None else outside[rows],
+        )
+        total.counts += part.counts
+        total.ndvi_sum += part.ndvi_sum
+    return total
+
+
+def _chunk_counts(
+    dn: dict[str, np.ndarray] | None,
+    rescaling: dict[str, tuple[float, float]],
+    shape: tuple[int, int],
+    quality: Quality | None,
+    outside: np.ndarray | None = None,
+) -> WindowCounts:
+    """Count pixels; `dn`: green/red/nir/swir1 DN (0 = nodata), None when the scene lacks one.
+
+    The index thresholds are tested without dividing (a window is a million pixels, four times over):
+    NDSI > t is 0.6 green > 1.4 SWIR1 for t = 0.4 (both >= 0), NDWI > 0 is green > NIR (both >= 0).
+    """
+    valid = np.ones(shape, dtype=bool) if outside is None else ~outside
+    if dn is not None:
+        for values in dn.values():
+            valid &= values != 0
     if quality is not None:
         valid &= quality.valid
         cloud = valid & quality.cloud
@@ -54,27 +97,22 @@ def window_counts(
         clear = valid  # unknown cloud: the reflectance figures are over every valid pixel
     n_snow = n_water = n_land = 0
     ndvi_sum = 0.0
-    if refl is not None:
-        ndsi = ops.normalized_difference(refl["green"], refl["swir1"])
-        ndwi = ops.normalized_difference(refl["green"], refl["nir"])
-        snow = clear & (ndsi > SNOW_NDSI) & (refl["nir"] > SNOW_NIR)
-        water = clear & (ndwi > WATER_NDWI) & ~snow
-        land = clear & ~snow & ~water
-        ndvi = ops.normalized_difference(refl["nir"], refl["red"])
-        land &= np.isfinite(ndvi)
-        n_snow, n_water, n_land = int(snow.sum()), int(water.sum()), int(land.sum())
-        ndvi_sum = float(ndvi[land].sum(dtype=np.float64))
-    counts = [
-        shape[0] * shape[1],
-        valid.sum(),
-        cloud.sum(),
-        shadow.sum(),
-        clear.sum(),
-        n_snow,
-        n_water,
-        n_land,
-    ]
-    return WindowCounts(np.array(counts, dtype=np.int64), ndvi_sum)
+    if dn is not None:
+        g, r, n, s = (_reflectance(dn[k], *rescaling[k]) for k in ("green", "red", "nir", "swir1"))
+        snow = (
+            clear
+            & (n > SNOW_NIR)
+            & (s >= 0)
+            & (g * np.float32(1 - SNOW_NDSI) > s * np.float32(1 + SNOW_NDSI))
+        )
+        water = clear & (n >= 0) & (g > n) & ~snow
+        land = clear & ~snow & ~water & (r >= 0) & (n >= 0) & ((n + r) > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ndvi = (n - r) / (n + r)  # a plain divide, then a masked sum: 5x faster than divide(where=)
+        n_snow, n_water, n_land = (int(np.count_nonzero(m)) for m in (snow, water, land))
+        ndvi_sum = float(np.sum(ndvi, where=land, dtype=np.float64))
+    counts = [shape[0] * shape[1], *(np.count_nonzero(m) for m in (valid, cloud, shadow, clear))]
+    return WindowCounts(np.array([*counts, n_snow, n_water, n_land], dtype=np.int64), ndvi_sum)
 
 
 @dataclass
