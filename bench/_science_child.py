@@ -30,7 +30,7 @@ def main(variant: str, folder: str, out: str) -> int:
         files = dataclasses.replace(files, quality=None)
         builder.stats_bands_of = lambda files: None  # type: ignore[assignment]
         read_pass.stats_bands_of = lambda files: None  # type: ignore[assignment]
-        read_pass.window_counts = lambda refl, shape, quality: WindowCounts(np.zeros(8, np.int64), 0.0)  # type: ignore[assignment]
+        read_pass.window_counts = lambda *args: WindowCounts(np.zeros(8, np.int64), 0.0)  # type: ignore[assignment]
     elif files.quality is None:
         raise SystemExit("the scene has no QA_PIXEL band")
     with tempfile.TemporaryDirectory(dir=out) as tmp:
