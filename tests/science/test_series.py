@@ -185,3 +185,31 @@ def test_report_shows_what_changed_in_chromium(
         top = im.convert("RGB").crop((0, 0, 1400, 500)).resize((140, 50)).getcolors(maxcolors=100_000)
         assert top is not None and len(top) > 150  # chart, timelapse and map, not a blank band
     shutil.copyfile(shot, SCREENSHOT_COPY)
+
+
+def test_mask_makes_cloud_and_shadow_nodata_in_index_products(
+    tmp_path: Path, series: tuple[Path, list[glacier.SeriesScene]]
+) -> None:
+    run_dir, scenes = series
+    cloudy = scenes[2]  # 2018
+    doc = json.loads((run_dir.parent / "scenes.json").read_text())
+    doc.update(run_name="masked", mask=["cloud", "shadow"], products=["ndsi", "true_color"])
+    doc["scenes"] = [s for s in doc["scenes"] if s["scene_id"] == cloudy.scene_id]
+    result = run_plan(parse_scene_list(doc), str(tmp_path), workers=1, progress=False)
+    assert result.exit_code == 0, result.failed
+    rows, cols = _aoi_window()
+    hidden = (cloudy.cloud | cloudy.shadow)[rows, cols] & cloudy.valid[rows, cols]
+    folder = Path(result.run_dir) / cloudy.scene_id
+    with rasterio.open(folder / f"{cloudy.scene_id}_ndsi.tif") as ds:
+        ndsi = ds.read(1)
+    assert np.isnan(ndsi[hidden]).all() and np.isfinite(ndsi[cloudy.valid[rows, cols] & ~hidden]).all()
+    with rasterio.open(folder / f"{cloudy.scene_id}_true_color.tif") as ds:
+        rgb = ds.read()
+    assert (rgb[:, hidden] == 0).all() and (rgb[:, cloudy.valid[rows, cols] & ~hidden] > 0).all()
+    # the statistics are the same with or without the products' mask
+    with (run_dir / "timeseries.csv").open() as f:
+        unmasked = next(r for r in csv.DictReader(f) if r["scene_id"] == cloudy.scene_id)
+    with (Path(result.run_dir) / "timeseries.csv").open() as f:
+        masked = next(csv.DictReader(f))
+    assert masked["cloud_percent"] == unmasked["cloud_percent"]
+    assert masked["snow_ice_percent"] == unmasked["snow_ice_percent"]
