@@ -204,7 +204,7 @@ def test_report_still_renders_after_moving_the_folder(chromium: str, real_run: P
     moved = tmp_path / "somewhere" / "else"
     shutil.copytree(real_run, moved)
     dom = parse_images(browse(chromium, moved / "report.html", tmp_path, "--dump-dom").stdout)
-    assert dom.body.get("data-images-broken") == "0" and len(dom.images) == 12
+    assert dom.body.get("data-images-broken") == "0" and len(dom.images) == 13  # 12 + the chart
 
 
 def test_broken_image_path_is_detected(chromium: str, real_run: Path, tmp_path: Path) -> None:
