@@ -213,3 +213,30 @@ def test_mask_makes_cloud_and_shadow_nodata_in_index_products(
         masked = next(csv.DictReader(f))
     assert masked["cloud_percent"] == unmasked["cloud_percent"]
     assert masked["snow_ice_percent"] == unmasked["snow_ice_percent"]
+
+
+def test_an_aoi_geometry_makes_pixels_outside_it_nodata(
+    tmp_path: Path, series: tuple[Path, list[glacier.SeriesScene]]
+) -> None:
+    run_dir, scenes = series
+    doc = json.loads((run_dir.parent / "scenes.json").read_text())
+    west, south, east, north = doc["aoi"]["bbox"]
+    triangle = [[west, south], [east, south], [west, north], [west, south]]
+    doc.update(run_name="triangle", products=["ndsi"])
+    doc["aoi"] = {
+        "geometry": {"type": "Polygon", "coordinates": [triangle]},
+        "crs": "EPSG:32624",
+        "name": "tri",
+    }
+    doc["scenes"] = doc["scenes"][:1]
+    result = run_plan(parse_scene_list(doc), str(tmp_path), workers=1, progress=False)
+    assert result.exit_code == 0, result.failed
+    scene_id = scenes[0].scene_id
+    with rasterio.open(Path(result.run_dir) / scene_id / f"{scene_id}_ndsi.tif") as ds:
+        ndsi = ds.read(1)
+    h, w = ndsi.shape
+    assert np.isnan(ndsi[: h // 8, -w // 8 :]).all()  # the north-east corner is outside the triangle
+    assert np.isfinite(ndsi[h // 2 : 3 * h // 4, w // 8 : w // 4]).all()  # the west, below the diagonal
+    item = json.loads((Path(result.run_dir) / scene_id / f"{scene_id}.json").read_text())
+    assert item["properties"]["scoresby:place"] == "aoi-tri"
+    assert 40 < item["properties"]["scoresby:stats"]["valid_percent"] < 60  # about half of the bbox
