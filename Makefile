@@ -63,6 +63,7 @@ bench: install
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin python3-gdal >/dev/null; }
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/science_bench.py
 
 # The import contract (.importlinter) keeps worker's layers: commands -> stores | raster | discovery -> core.
 lint: install

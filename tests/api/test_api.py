@@ -61,7 +61,7 @@ def test_run_returns_a_result_with_outputs_and_an_html_table(tmp_path: Path) -> 
     page = result._repr_html_()
     assert SCENE_ID in page and "SUCCEEDED" in page
     thumbnails = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(thumbnails) == 2  # one per product, shrunk
+    assert len(thumbnails) == 2 + 1  # one per product, shrunk, and the time-series chart
     assert all(len(t) < 100_000 for t in thumbnails)
     again = scoresby.run(doc, tmp_path / "out", workers=1, progress=False)
     assert again.counts["SKIPPED"] == 1  # the same task log as `scoresby run`

@@ -358,6 +358,6 @@ def test_run_to_s3_uploads_products_and_report(
     report = boto3.client("s3").get_object(Bucket="scoresby-runner-out", Key="products/s3run/report.html")
     page = report["Body"].read()
     srcs = re.findall(r'<img[^>]* src="([^"]+)"', page.decode())
-    assert len(srcs) == 6
+    assert len(srcs) == 6 + 1  # a quicklook and a histogram per product, and the time-series chart
     for src in srcs:  # every relative image link names an uploaded object
         assert not src.startswith(("s3://", "/", "http")) and f"products/s3run/{src}" in keys

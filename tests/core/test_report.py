@@ -176,13 +176,13 @@ def test_report_images_render_in_chromium(chromium: str, real_run: Path, tmp_pat
     page = report.read_text()
     written = parse_images(page).images
     pngs = sorted(real_run.rglob("*.png"))
-    # every quicklook and histogram is shown once, linked relative to the report
+    # every quicklook and histogram, and the time-series chart, is shown once, linked relative to the report
     assert sorted(img["src"] for img in written) == sorted(str(p.relative_to(real_run)) for p in pngs)
-    assert len(pngs) == 2 * (3 + 3)  # a quicklook and a histogram per product, 3 products per scene
+    assert len(pngs) == 2 * (3 + 3) + 1  # a quicklook and a histogram per product, 3 per scene; the chart
     assert re.search(r"\bmissing_source\b.*SourceNotFound", page, re.S)
-    hrefs = re.findall(r'<a href="([^"]+)"', page)
+    hrefs = [h for h in re.findall(r'<a (?:class="full" )?href="([^"]+)"', page) if not h.startswith("#")]
     assert len([h for h in hrefs if h.endswith(".tif")]) == 6  # each product names its COG
-    for href in hrefs:  # every link (images, COGs, summary.json) is relative and resolves on disk
+    for href in hrefs:  # every link (images, COGs, summary.json, csv) is relative and resolves on disk
         assert not href.startswith(("/", "file:", "http")) and (real_run / href).is_file(), href
 
     dom = parse_images(browse(chromium, report, tmp_path, "--dump-dom").stdout)
@@ -204,7 +204,7 @@ def test_report_still_renders_after_moving_the_folder(chromium: str, real_run: P
     moved = tmp_path / "somewhere" / "else"
     shutil.copytree(real_run, moved)
     dom = parse_images(browse(chromium, moved / "report.html", tmp_path, "--dump-dom").stdout)
-    assert dom.body.get("data-images-broken") == "0" and len(dom.images) == 12
+    assert dom.body.get("data-images-broken") == "0" and len(dom.images) == 13  # 12 + the chart
 
 
 def test_broken_image_path_is_detected(chromium: str, real_run: Path, tmp_path: Path) -> None:

@@ -398,14 +398,14 @@ ALL_PRODUCTS = ", ".join(sorted(PRODUCTS))
             [
                 "scenes[0] (x): 'prodcts' is not a scene field",
                 "did you mean 'products'",
-                "products, scene_id, sensor, source, stretch",
+                "aoi, item, mask, products, scene_id, sensor, source, stretch",
             ],
         ),
         (
             {"prodcts": ["ndvi"], "scenes": [{"source": "s3://bkt/x/"}]},
             [
                 "'prodcts' is not a scene list field",
-                "description, output, products, run_name, scenes, search, stretch",
+                "aoi, description, mask, output, products, run_name, scenes, search, stretch, timelapse",
             ],
         ),
         (

@@ -86,7 +86,9 @@ def test_static_catalog_item_with_relative_hrefs(real_data_dir: Path, tmp_path: 
     item_path.write_text(json.dumps(item))
     files = discover_scene(parse_scene({"source": str(item_path)}))
     assert files.sensor == "landsat-8" and files.level == "L2"
-    assert set(files.bands) == {*L8_BANDS.values(), "qa_pixel"}
+    assert set(files.bands) == set(L8_BANDS.values())
+    assert files.quality is not None and files.quality.band == "QA_PIXEL"
+    assert files.quality.path == str(item_path.parent / "qa.tif")
     assert files.bands["B4"].path == str(item_path.parent / f"{L8_ID}_SR_B4.TIF")
     assert (files.bands["B4"].scale, files.bands["B4"].offset) == (2.75e-05, -0.2)  # from raster:bands
 

@@ -158,7 +158,7 @@ def test_zero_results_is_an_empty_list_and_says_so(stac_api: StacServer) -> None
     [
         (
             ["--collection", "sentinel-2-l3x"],
-            "no collection 'sentinel-2-l3x'; allowed: landsat-c2-l2, sentinel-2-c1-l2a",
+            "no collection 'sentinel-2-l3x'; allowed: landsat-c2-l2",
         ),
         (["--bbox", "10,10,5,11"], "--bbox: '10,10,5,11' is not allowed; allowed: W,S,E,N"),
         (["--bbox", "a,b,c,d"], "--bbox: 'a,b,c,d' is not allowed"),

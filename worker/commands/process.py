@@ -42,6 +42,7 @@ class SceneResult:
     duration_s: float
     skipped: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    stats: dict[str, Any] | None = None  # scoresby:stats of the STAC Item (None when skipped)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -53,6 +54,7 @@ class SceneResult:
             "stac_item": self.stac_item,
             "duration_s": self.duration_s,
             "skipped": self.skipped,
+            "stats": self.stats,
         }
 
 
@@ -93,7 +95,7 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
     )
     workdir = Path(tempfile.mkdtemp(prefix=f"scoresby-{scene.scene_id[:40]}-"))
     try:
-        built = build_products(files, scene.products, scene.stretch, workdir)
+        built = build_products(files, scene.products, scene.stretch, workdir, mask=scene.mask, aoi=scene.aoi)
         # The STAC Item goes last: a reader that sees it can trust every file it lists is there.
         uris = publish.publish(scene.scene_id, built.files, dest)
     finally:
@@ -109,6 +111,7 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
         duration,
         skipped=False,
         notes=tuple(files.notes),
+        stats=built.stats,
     )
 
 

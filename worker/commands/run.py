@@ -40,6 +40,7 @@ from worker.core.scene_list import RunPlan, Scene, load_scene_list
 from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
 from worker.stores.run_files import write_report
 from worker.stores.sqlite_log import SqliteTaskLog
+from worker.stores.stats_log import SqliteStatsLog
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def _worker_main(conn: Connection, log_level: int) -> None:
                     "outputs": dict(result.outputs),
                     "duration_s": float(result.duration_s),
                     "skipped": bool(result.skipped),
+                    "stats": result.stats,
                 },
             )
         except SceneError as exc:
@@ -243,8 +245,9 @@ def run_plan(
         records = task_log.records(plan.run_name)
         counts = task_log.counts(plan.run_name)
     duration = time.monotonic() - started
+    science = _update_timeseries(run_dir, records, plan.timelapse)
     summary_uri, report_uri = write_report(
-        plan.run_name, run_dir, records, duration_s=duration, task_log=str(db_path.resolve())
+        plan.run_name, run_dir, records, duration_s=duration, task_log=str(db_path.resolve()), science=science
     )
     failed = [
         (r.scene_id, f"{(r.error or {}).get('type', 'Error')}: {(r.error or {}).get('message', '')}")
@@ -263,6 +266,17 @@ def run_plan(
         duration,
         interrupted,
     )
+
+
+def _update_timeseries(run_dir: str, records: list[Any], timelapse: dict[str, Any] | None) -> Any:
+    """The run's time series (issue 12); a failure there is logged and leaves the report without it."""
+    from worker.commands.timeseries import update_timeseries
+
+    try:
+        return update_timeseries(run_dir, records, timelapse)
+    except Exception:
+        log.exception("run folder %s: time series not updated", run_dir)
+        return None
 
 
 def _is_file(path: str) -> bool:
@@ -341,6 +355,9 @@ def _process(
                     finish(worker, FAILED)
                 elif reply[0] == "ok":
                     task_log.succeed(run_name, running.scene_id, reply[1]["outputs"], reply[1]["duration_s"])
+                    if reply[1].get("stats") is not None:  # issue 12: statistics beside the task row
+                        with SqliteStatsLog(task_log.path) as stats_log:
+                            stats_log.record(run_name, running.scene_id, reply[1]["stats"])
                     finish(worker, SUCCEEDED)
                 else:
                     _, error_type, message, duration_s = reply

@@ -55,3 +55,13 @@ def task_log_path(output: str) -> Path:
 
 # Scene lists too big for a Step Functions input are stored in the work bucket under this prefix.
 LISTS_PREFIX = "lists/"
+
+
+# --- science outputs of a run (issue 12): the time series of every place the run covers ------------------
+TIMESERIES_CSV = "timeseries.csv"
+TIMESERIES_PNG = "timeseries.png"
+
+
+def timelapse_name(place: str, suffix: str = ".gif") -> str:
+    """`<place>_timelapse.gif` (or .mp4) in the run folder."""
+    return f"{place}_timelapse{suffix}"

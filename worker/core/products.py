@@ -85,5 +85,5 @@ BLOG_DEFAULT_PRODUCTS = ("band_merge", "true_color")
 # Sentinel-2 sets at 60 m carry B8A but no B08; products then use B8A in B08's place (DESIGN.md).
 SENTINEL2_SUBSTITUTES = {"B08": "B8A"}
 
-STRETCH_MODES = ("percentile", "fixed", "equalize")
+STRETCH_MODES = ("percentile", "fixed", "equalize", "reflectance")
 DEFAULT_PERCENTILES = (2.0, 98.0)

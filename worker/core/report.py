@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from worker.core.report_science import (
+    LIGHTBOX_HTML,
+    LIGHTBOX_SCRIPT,
+    SCIENCE_CSS,
+    legend_html,
+    render_science,
+)
 from worker.core.summary import SUMMARY_NAME
 from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
 
@@ -124,13 +131,14 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(title)}</title>
-<style>{_CSS}</style>
+<style>{_CSS}{SCIENCE_CSS}</style>
 </head>
 <body>
 <h1>{e(title)}</h1>
 <div class="meta">generated {e(_fmt_time(summary["generated_at"]))} ·
 <a href="{SUMMARY_NAME}">summary.json</a></div>
 <div class="totals">{"".join(badges)}</div>
+{render_science(summary.get("timeseries"), summary["scenes"])}
 <table>
 <thead><tr><th>scene</th><th>status</th><th>attempts</th><th>started</th><th>finished</th><th>duration</th>
 <th>products</th>{error_th}</tr></thead>
@@ -138,7 +146,8 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
 {"".join(rows)}
 </tbody>
 </table>
-<script>{_SCRIPT}</script>
+{LIGHTBOX_HTML}
+<script>{_SCRIPT}{LIGHTBOX_SCRIPT}</script>
 </body>
 </html>
 """
@@ -151,10 +160,10 @@ def _render_row(scene: dict[str, Any], run_dir: str, with_errors: bool) -> str:
         parts = []
         if quicklook:
             img = f'<img src="{e(quicklook)}" alt="{e(product)} quicklook">'
-            parts.append(f'<a href="{e(quicklook)}">{img}</a>')
+            parts.append(f'<a class="full" href="{e(quicklook)}">{img}</a>{legend_html(product)}')
         if hist:
             img = f'<img class="hist" src="{e(hist)}" alt="{e(product)} histogram">'
-            parts.append(f'<a href="{e(hist)}">{img}</a>')
+            parts.append(f'<a class="full" href="{e(hist)}">{img}</a>')
         caption = (
             f'<a href="{e(cog)}" title="Cloud-Optimized GeoTIFF">{e(product)}</a>' if cog else e(product)
         )

@@ -30,3 +30,5 @@ class SceneFiles:
     gdal_env: dict[str, str] = field(default_factory=dict)
     # Where the scene's STAC Item came from (its `derived_from` link in the output's Item), if it had one.
     source_item: str | None = None
+    # Landsat QA_PIXEL or Sentinel-2 SCL (band "QA_PIXEL" / "SCL"), None when the scene has none (issue 12).
+    quality: BandFile | None = None

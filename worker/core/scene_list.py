@@ -22,12 +22,16 @@ from worker.core.products import (
     PRODUCTS,
     SENSORS,
 )
+from worker.core.science_options import check_aoi, check_mask, check_timelapse
 from worker.core.search import SearchSpec, check_search
 from worker.core.stretch import StretchSpec, check_stretch_map
 
-RUN_FIELDS = ("description", "output", "products", "run_name", "scenes", "search", "stretch")
+RUN_FIELDS = (
+    *("aoi", "description", "mask", "output", "products"),
+    *("run_name", "scenes", "search", "stretch", "timelapse"),
+)
 """Fields of the full form's top-level object (`description` is free text for people, ignored)."""
-SCENE_FIELDS = ("item", "products", "scene_id", "sensor", "source", "stretch")
+SCENE_FIELDS = ("aoi", "item", "mask", "products", "scene_id", "sensor", "source", "stretch")
 """Fields of one scene object."""
 BLOG_FIELDS = ("detail",)
 """Fields of the AWS blog shape's top-level object."""
@@ -66,7 +70,8 @@ class Scene:
     `stretch` maps a visual product name to a normalised stretch spec, one of
     {"mode": "percentile", "percentiles": [lo, hi], "gamma": g},
     {"mode": "fixed", "ranges": [[lo, hi], [lo, hi], [lo, hi]], "gamma": g} (raw DN of the input bands),
-    {"mode": "equalize", "gamma": g}. Products without an entry use percentile 2-98, gamma 1.
+    {"mode": "equalize", "gamma": g}, {"mode": "reflectance", "ranges": [...], "gamma": g}.
+    Products without an entry use percentile 2-98, gamma 1. `mask` and `aoi`: core/science_options.py.
     """
 
     scene_id: str
@@ -75,6 +80,9 @@ class Scene:
     sensor: str | None = None
     stretch: dict[str, StretchSpec] = field(default_factory=dict)
     item: dict[str, Any] | None = None  # an inline STAC Item; `source` is then its self href or "item:<id>"
+    # Science options (issue 12): classes masked out of the products, the run's AOI grid.
+    mask: tuple[str, ...] = ()
+    aoi: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, accepted back by `parse_scene`."""
@@ -84,10 +92,10 @@ class Scene:
             del d["item"]
         else:
             del d["source"]
-        if d["sensor"] is None:
-            del d["sensor"]
-        if not d["stretch"]:
-            del d["stretch"]
+        d["mask"] = list(self.mask)
+        for key in ("sensor", "stretch", "mask", "aoi"):
+            if not d[key]:
+                del d[key]
         return d
 
     @classmethod
@@ -105,14 +113,17 @@ class RunPlan:
     scenes: tuple[Scene, ...]
     duplicates: tuple[str, ...] = ()
     search: SearchSpec | None = None  # a `search` block: the scenes come from it when the run is planned
-    defaults: dict[str, Any] = field(default_factory=dict)  # run-level products/stretch for searched scenes
+    defaults: dict[str, Any] = field(default_factory=dict)  # run-level fields for the searched scenes
+    timelapse: dict[str, Any] | None = None  # the run's timelapse options (issue 12)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe full form, accepted back by `parse_scene_list` (`duplicates` is not part of it)."""
-        doc: dict[str, Any] = {"run_name": self.run_name, "output": self.output}
+        d: dict[str, Any] = {"run_name": self.run_name, "output": self.output}
+        if self.timelapse is not None:
+            d["timelapse"] = self.timelapse
         if self.search is not None and not self.scenes:
-            return {**doc, **self.defaults, "search": self.search.to_dict()}
-        return {**doc, "scenes": [s.to_dict() for s in self.scenes]}
+            return {**d, **self.defaults, "search": self.search.to_dict()}
+        return {**d, "scenes": [s.to_dict() for s in self.scenes]}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -191,14 +202,13 @@ def parse_scene_list(
         raise InvalidInput(problems)
     if search is not None:
         # The scenes are found when the run is planned (worker.search); the run needs a stable name for that.
-        defaults = {
-            k: doc[k] for k in ("products", "stretch") if isinstance(doc, dict) and doc.get(k) is not None
-        }
+        run_level = ("products", "stretch", "mask", "aoi", "timelapse")
+        defaults = {k: doc[k] for k in run_level if isinstance(doc, dict) and doc.get(k) is not None}
         name = final_run_name or "search-" + hashlib.sha256(repr(search).encode()).hexdigest()[:8]
-        return RunPlan(name, final_output, (), (), search, defaults)
+        return RunPlan(name, final_output, (), (), search, defaults, shape.timelapse)
     if final_run_name is None:
         final_run_name = derive_run_name(unique)
-    return RunPlan(final_run_name, final_output, tuple(unique), tuple(duplicates))
+    return RunPlan(final_run_name, final_output, tuple(unique), tuple(duplicates), timelapse=shape.timelapse)
 
 
 def parse_scene(obj: Any, *, products: Sequence[str] | None = None, base_dir: str | None = None) -> Scene:
@@ -266,6 +276,9 @@ class _Shape:
     defaults: tuple[str, ...]
     run_products: tuple[str, ...] | None = None
     run_stretch: dict[str, StretchSpec] = field(default_factory=dict)
+    run_mask: tuple[str, ...] = ()
+    aoi: dict[str, Any] | None = None
+    timelapse: dict[str, Any] | None = None
     output: str | None = None
     run_name: str | None = None
     blog: bool = False
@@ -283,6 +296,12 @@ def _parse_full(doc: dict[str, Any], base_dir: str | None, problems: list[str]) 
         shape.run_products = _check_products(doc["products"], "products", problems)
     if doc.get("stretch") is not None:
         shape.run_stretch = check_stretch_map(doc["stretch"], "stretch", problems)
+    if doc.get("mask") is not None:
+        shape.run_mask = check_mask(doc["mask"], "mask", problems)
+    if doc.get("aoi") is not None:
+        shape.aoi = check_aoi(doc["aoi"], "aoi", problems)
+    if doc.get("timelapse") is not None:
+        shape.timelapse = check_timelapse(doc["timelapse"], "timelapse", problems)
     if doc.get("description") is not None and not isinstance(doc["description"], str):
         problems.append(f"description: {show(doc['description'])} is not allowed; allowed: a string")
     if "scenes" not in doc and "search" not in doc:
@@ -393,11 +412,26 @@ def _check_scene(
     if raw.get("stretch") is not None:
         stretch.update(check_stretch_map(raw["stretch"], f"{prefix}stretch", problems))
 
+    mask = shape.run_mask
+    if raw.get("mask") is not None:
+        mask = check_mask(raw["mask"], f"{prefix}mask", problems)
+    # A scene re-read from `to_dict` (process, Batch) carries the run's AOI as its own field.
+    aoi = shape.aoi
+    if raw.get("aoi") is not None and not shape.blog:
+        aoi = check_aoi(raw["aoi"], f"{prefix}aoi", problems)
+
     if len(problems) > before or source is None or scene_id is None:
         return None
     products = override_products or own_products or shape.run_products or shape.defaults
     return Scene(
-        scene_id=scene_id, source=source, products=products, sensor=sensor, stretch=stretch, item=item
+        scene_id=scene_id,
+        source=source,
+        products=products,
+        sensor=sensor,
+        stretch=stretch,
+        mask=mask,
+        aoi=aoi,
+        item=item,
     )
 
 

@@ -10,12 +10,12 @@ from worker.core.products import DEFAULT_PERCENTILES, PRODUCTS, STRETCH_MODES
 
 
 class StretchSpec(TypedDict, total=False):
-    """A validated stretch: `mode` and `gamma` always; `percentiles` or `ranges` (raw DN) by mode.
+    """A validated stretch: `mode` and `gamma` always; `percentiles` or `ranges` (DN or reflectance) by mode.
 
     A TypedDict, so the spec stays the JSON form scene lists and the task log carry, with mypy checking it.
     """
 
-    mode: Literal["percentile", "fixed", "equalize"]
+    mode: Literal["percentile", "fixed", "equalize", "reflectance"]
     gamma: float
     percentiles: list[float]
     ranges: list[list[float]]
@@ -35,6 +35,7 @@ STRETCH_FIELDS = {
     "percentile": ("gamma", "mode", "percentiles"),
     "fixed": ("gamma", "mode", "ranges"),
     "equalize": ("gamma", "mode"),
+    "reflectance": ("gamma", "mode", "ranges"),
 }
 
 
@@ -92,6 +93,8 @@ def check_stretch(spec: Any, name: str, channels: int, problems: list[str]) -> S
             out["percentiles"] = [float(pct[0]), float(pct[1])]
     elif mode == "fixed":
         out["ranges"] = check_ranges(spec.get("ranges"), f"{name}.ranges", channels, problems)
+    elif mode == "reflectance":
+        out["ranges"] = check_reflectance_ranges(spec.get("ranges"), f"{name}.ranges", channels, problems)
     if len(problems) > before:
         return None
     out["gamma"] = float(gamma)
@@ -115,6 +118,31 @@ def check_ranges(value: Any, name: str, channels: int, problems: list[str]) -> l
         if not (is_pair(pair) and 0 <= pair[0] < pair[1] <= MAX_DN):
             problems.append(
                 f"{name}[{i}]: {show(pair)} is not allowed; allowed: [lo, hi] with 0 <= lo < hi <= {MAX_DN}"
+            )
+        else:
+            ranges.append([float(pair[0]), float(pair[1])])
+    return ranges
+
+
+# Reflectance a stretch may span: surface reflectance dips below 0 (over-correction) and bright snow tops 1.
+REFLECTANCE_LIMITS = (-0.2, 1.6)
+
+
+def check_reflectance_ranges(value: Any, name: str, channels: int, problems: list[str]) -> list[list[float]]:
+    """One [lo, hi] per channel in reflectance units (the same for Landsat and Sentinel-2), lo < hi."""
+    lo_limit, hi_limit = REFLECTANCE_LIMITS
+    if not isinstance(value, list) or len(value) != channels:
+        problems.append(
+            f"{name}: {show(value)} is not allowed; allowed: {channels} pairs [lo, hi] of reflectance, "
+            "one per channel, e.g. [[0, 0.3], [0, 0.3], [0, 0.3]]"
+        )
+        return []
+    ranges = []
+    for i, pair in enumerate(value):
+        if not (is_pair(pair) and lo_limit <= pair[0] < pair[1] <= hi_limit):
+            problems.append(
+                f"{name}[{i}]: {show(pair)} is not allowed; "
+                f"allowed: [lo, hi] reflectance with {lo_limit} <= lo < hi <= {hi_limit}"
             )
         else:
             ranges.append([float(pair[0]), float(pair[1])])

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from worker.core.task_log import FAILED, SKIPPED, STATUSES, TaskRecord, utc_now
+from worker.core.timeseries import STAT_FIELDS
 
 SUMMARY_NAME = "summary.json"
 
@@ -20,8 +21,10 @@ def build_summary(
     *,
     duration_s: float | None = None,
     task_log: str | None = None,
+    science: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-safe summary of a run: totals and one row per scene."""
+    """The JSON-safe summary of a run: totals and one row per scene (with its statistics, issue 12)."""
+    stats_of = {row["scene_id"]: row for row in (science or {}).get("rows", [])}
     totals: dict[str, Any] = {"scenes": len(records)}
     totals.update({s: sum(r.status == s for r in records) for s in STATUSES})
     totals["processing_s"] = round(sum(r.duration_s or 0.0 for r in records if r.status != SKIPPED), 3)
@@ -39,10 +42,11 @@ def build_summary(
             "error": r.error,
             "ran_on": r.ran_on,
             "source": r.source,
+            "stats": _scene_stats(stats_of.get(r.scene_id)),
         }
         for r in records
     ]
-    return {
+    summary = {
         "run_name": run_name,
         "generated_at": utc_now(),
         "wall_clock_s": None if duration_s is None else round(duration_s, 3),
@@ -50,6 +54,16 @@ def build_summary(
         "totals": totals,
         "scenes": scenes,
     }
+    if science:
+        summary["timeseries"] = {k: v for k, v in science.items() if k != "rows"}
+    return summary
+
+
+def _scene_stats(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The statistics of a scene's time-series row (place, datetime and STAT_FIELDS), None without one."""
+    if row is None:
+        return None
+    return {k: row.get(k) for k in ("place", "datetime", *STAT_FIELDS)}
 
 
 def status_counts(records: Iterable[TaskRecord]) -> dict[str, int]:

@@ -38,7 +38,7 @@ DEFAULT_WIDTH = 7801
 DEFAULT_HEIGHT = 7911
 DEFAULT_SCENE_ID = "LC08_L2SP_999999_20200101_20200102_02_T1"
 DEFAULT_EPSG = 32622  # UTM 22N (West Greenland: ice, rock, water and some vegetation are all plausible)
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "bench-output" / "scenes"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "bench-output" / "scenes"  # the repository root's
 BANDS = (2, 3, 4, 5, 6, 7)
 PIXEL = 30.0
 STRIP = 512  # rows per window = the tile height, so every window fills whole tiles

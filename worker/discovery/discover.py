@@ -28,6 +28,7 @@ from worker.discovery.names import (
     landsat_band,
     sentinel2_band,
 )
+from worker.discovery.quality import with_quality
 from worker.discovery.sentinel2 import discover_sentinel2
 from worker.discovery.sentinel2_metadata import (
     Sentinel2MetadataError,
@@ -75,6 +76,7 @@ def discover_scene(scene: Scene) -> SceneFiles:
         if family == "landsat"
         else discover_sentinel2(scene, source, sentinel2, names)
     )
+    found = with_quality(found, source, names)  # QA_PIXEL / SCL, for masks and statistics
     if scene.sensor is not None and scene.sensor != found.sensor:
         raise UnknownSensor(
             scene.scene_id,

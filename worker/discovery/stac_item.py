@@ -48,7 +48,8 @@ COMMON_NAMES = {
         "swir22": "B12",
     },
 }
-QUALITY_ASSETS = {"qa_pixel": "qa_pixel", "scl": "scl"}
+# Quality assets -> SceneFiles.quality band names (masks and statistics read them by these names).
+QUALITY_ASSETS = {"qa_pixel": "QA_PIXEL", "scl": "SCL"}
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2")
 MAX_ITEM_BYTES = 4 * 1024 * 1024
 
@@ -96,7 +97,10 @@ def discover_item(scene: Scene) -> SceneFiles:
         path = _gdal_path(scene.scene_id, href, location, signed)
         scale, offset = _radiometry(asset, family, band)
         bands[band] = BandFile(band, path, scale, offset)
-    if not any(b not in QUALITY_ASSETS.values() for b in bands):
+    quality = next((bands[q] for q in QUALITY_ASSETS.values() if q in bands), None)
+    for q in QUALITY_ASSETS.values():
+        bands.pop(q, None)
+    if not bands:
         raise SourceNotFound(
             scene.scene_id, f"STAC Item {item.get('id')!r} has no band assets Scoresby can read"
         )
@@ -109,6 +113,7 @@ def discover_item(scene: Scene) -> SceneFiles:
         notes=(f"bands and radiometry from the STAC Item {item.get('id')}",),
         gdal_env=gdal_env_options(),
         source_item=location,
+        quality=quality,
     )
 
 

@@ -1,8 +1,9 @@
 """Make every requested product of one scene into a local folder, reading each input band once.
 
-Pass 1 reads the needed bands window by window onto the finest grid, accumulates whole-scene DN histograms,
-writes index products to temp float32 GTiffs and the raw bands of the visual/merge products to one temp
-uint16 stack. Pass 2 applies each visual product's stretch (a uint16 -> uint8 lookup table) to the
+Pass 1 (raster/read_pass.py) reads the needed bands window by window onto the target grid (the finest
+band's, or the run's AOI), accumulates whole-scene DN histograms and the scene statistics, writes index
+products to temp float32 GTiffs and the raw bands of the visual/merge products to one temp uint16 stack.
+Pass 2 applies each visual product's stretch (a uint16 -> uint8 lookup table) to the
 stack. Each temp is then turned into a COG by GDAL's COG driver, and quicklook/histogram PNGs and the
 STAC Item are written next to it. Memory stays bounded by the window size, not the scene size.
 """
@@ -14,23 +15,31 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pystac
 import rasterio
 from rasterio.errors import RasterioError
 
 from worker.core.errors import GridMismatch, MissingBands
+from worker.core.places import place_of
 from worker.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
 from worker.core.stretch import StretchSpec
 from worker.raster import bands as scene_io
 from worker.raster import cog, plots
 from worker.raster import ops as raster_ops
+from worker.raster.quality import QualityReader, aoi_grid, outside_geometry
+from worker.raster.read_pass import (
+    Pass1,
+    ProductPlan,
+    index_tags,
+    ordered_union,
+    read_windows,
+    stats_bands_of,
+)
 from worker.raster.stac import build_item
 
 if TYPE_CHECKING:
@@ -43,15 +52,6 @@ THREADS = 2
 
 # The same pool then finishes two products at a time (stretch, overviews, COG, PNGs), each COG with two
 # GDAL compression threads. Three at a time filled the CPU gaps a little better but cost ~170 MB of RSS.
-
-
-@dataclass(frozen=True)
-class ProductPlan:
-    """A requested product and the scene bands it will use (after Sentinel-2 substitutions)."""
-
-    name: str
-    kind: str
-    bands: tuple[str, ...]
 
 
 @dataclass
@@ -71,6 +71,7 @@ class BuiltScene:
 
     products: list[BuiltProduct]
     stac_item: Path
+    stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def files(self) -> list[Path]:
@@ -117,134 +118,12 @@ def _band_order(bands: Sequence[str]) -> list[str]:
     return sorted(bands, key=key)
 
 
-def _ordered_union(groups: Sequence[Sequence[str]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for g in groups:
-        for b in g:
-            seen.setdefault(b, None)
-    return list(seen)
-
-
-class _Pass1:
-    """State of the single read pass: temp outputs and histogram accumulators."""
-
-    def __init__(
-        self,
-        scene_id: str,
-        grid: scene_io.Grid,
-        files: SceneFiles,
-        plans: list[ProductPlan],
-        tmp: Path,
-        stack: ExitStack,
-    ) -> None:
-        self.scene_id = scene_id
-        self.files = files
-        self.stack_bands = _ordered_union([p.bands for p in plans if p.kind != "index"])
-        self.index_plans = [p for p in plans if p.kind == "index"]
-        self.hists = {b: np.zeros(raster_ops.N_DN, dtype=np.int64) for b in self.stack_bands}
-        self.index_hists = {p.name: np.zeros(raster_ops.INDEX_BINS, dtype=np.int64) for p in self.index_plans}
-        self.stack_path = tmp / "stack.tif"
-        self.stack_ds = None
-        if self.stack_bands:
-            self.stack_ds = stack.enter_context(
-                rasterio.open(
-                    self.stack_path, "w", **scene_io.temp_profile(grid, len(self.stack_bands), "uint16", 0)
-                )
-            )
-        self.index_paths: dict[str, Path] = {}
-        self.index_ds: dict[str, Any] = {}
-        for p in self.index_plans:
-            path = tmp / f"{p.name}.tif"
-            ds = stack.enter_context(
-                rasterio.open(path, "w", **scene_io.temp_profile(grid, 1, "float32", float("nan")))
-            )
-            ds.set_band_description(1, f"{p.name} ({p.bands[0]}-{p.bands[1]})/({p.bands[0]}+{p.bands[1]})")
-            ds.update_tags(**_index_tags(p, files))
-            self.index_paths[p.name] = path
-            self.index_ds[p.name] = ds
-
-    def index_values(self, p: ProductPlan, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """One window of an index product and its value histogram (pure numpy: runs in a pool thread)."""
-        a, b = (self.files.bands[n] for n in p.bands)
-        values = raster_ops.normalized_difference(
-            raster_ops.reflectance(data[p.bands[0]], a.scale, a.offset),
-            raster_ops.reflectance(data[p.bands[1]], b.scale, b.offset),
-        )
-        return values, raster_ops.index_histogram(values)
-
-    def submit_indices(self, data: dict[str, np.ndarray], pool: ThreadPoolExecutor) -> list[Any]:
-        """Start the index maths of one window in the pool (numpy releases the GIL on large arrays)."""
-        return [(p, pool.submit(self.index_values, p, data)) for p in self.index_plans]
-
-    def add(
-        self, window: Any, data: dict[str, np.ndarray], hists: dict[str, np.ndarray], indices: list[Any]
-    ) -> None:
-        """Accumulate one window: histograms and indices (computed in the pool), raw stack bands."""
-        for b, h in hists.items():
-            self.hists[b] += h
-        for i, b in enumerate(self.stack_bands, start=1):
-            self.stack_ds.write(data[b], i, window=window)  # type: ignore[union-attr]
-        for p, future in indices:
-            values, hist = future.result()
-            self.index_hists[p.name] += hist
-            self.index_ds[p.name].write(values, 1, window=window)
-
-
-def _index_tags(p: ProductPlan, files: SceneFiles) -> dict[str, str]:
-    a, b = (files.bands[n] for n in p.bands)
-    return {
-        "SCORESBY_PRODUCT": p.name,
-        "SCORESBY_FORMULA": f"({p.bands[0]}-{p.bands[1]})/({p.bands[0]}+{p.bands[1]}) of reflectance",
-        "SCORESBY_REFLECTANCE": json.dumps(
-            {
-                p.bands[0]: {"scale": a.scale, "offset": a.offset},
-                p.bands[1]: {"scale": b.scale, "offset": b.offset},
-            }
-        ),
-    }
-
-
-def _read_windows(
-    grid: scene_io.Grid, readers: dict[str, scene_io.BandReader], sink: _Pass1, pool: ThreadPoolExecutor
-) -> None:
-    """Read window i+1 in the pool while window i is accumulated: decoding overlaps the numpy work.
-
-    The reader threads also count the DN histograms (np.bincount releases the GIL), so both cores share them.
-    """
-    names = list(readers)
-    histogram_bands = set(sink.stack_bands)
-
-    def read(name: str, window: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        data = readers[name].read(window)
-        return data, (raster_ops.dn_histogram(data) if name in histogram_bands else None)
-
-    def submit(window: Any) -> list[Any]:
-        return [pool.submit(read, n, window) for n in names]
-
-    windows = list(grid.windows())
-    pending = submit(windows[0])
-    indices: list[Any] = []
-    try:
-        for i, window in enumerate(windows):
-            results = [f.result() for f in pending]
-            data = {n: r[0] for n, r in zip(names, results, strict=True)}
-            hists = {n: r[1] for n, r in zip(names, results, strict=True) if r[1] is not None}
-            indices = sink.submit_indices(data, pool)  # queued before the next reads, so they start first
-            if i + 1 < len(windows):
-                pending = submit(windows[i + 1])
-            sink.add(window, data, hists, indices)
-    except BaseException:
-        # One read failed (e.g. a truncated band): the other threads may still be reading from datasets
-        # that the caller's ExitStack is about to close. Closing under them crashes GDAL, so wait first.
-        futures_wait(pending + [f for _, f in indices])
-        raise
-
-
 def _write_visual(
-    p: ProductPlan, pass1: _Pass1, grid: scene_io.Grid, tmp: Path, spec: StretchSpec | None
+    p: ProductPlan, pass1: Pass1, grid: scene_io.Grid, tmp: Path, spec: StretchSpec | None
 ) -> tuple[Path, dict[str, Any]]:
     """Pass 2 for one visual product: stretch the stack's channels into a temp uint8 GTiff."""
-    stretch = raster_ops.resolve_stretch(spec, [pass1.hists[b] for b in p.bands])
+    rescaling = [(pass1.files.bands[b].scale, pass1.files.bands[b].offset) for b in p.bands]
+    stretch = raster_ops.resolve_stretch(spec, [pass1.hists[b] for b in p.bands], rescaling)
     idx = [pass1.stack_bands.index(b) + 1 for b in p.bands]
     path = tmp / f"{p.name}.tif"
     with (
@@ -265,7 +144,7 @@ def _write_visual(
     return path, {"stretch": stretch.record}
 
 
-def _write_merge(p: ProductPlan, pass1: _Pass1, grid: scene_io.Grid, tmp: Path) -> Path:
+def _write_merge(p: ProductPlan, pass1: Pass1, grid: scene_io.Grid, tmp: Path) -> Path:
     """Pass 2 for band_merge: the raw channels, nodata (0) where any channel is nodata."""
     idx = [pass1.stack_bands.index(b) + 1 for b in p.bands]
     path = tmp / f"{p.name}.tif"
@@ -285,7 +164,7 @@ def _write_merge(p: ProductPlan, pass1: _Pass1, grid: scene_io.Grid, tmp: Path) 
 
 def _finish_product(
     p: ProductPlan,
-    pass1: _Pass1,
+    pass1: Pass1,
     grid: scene_io.Grid,
     files: SceneFiles,
     stretch: Mapping[str, StretchSpec],
@@ -311,7 +190,7 @@ def _finish_product(
         temp = _write_merge(p, pass1, grid, tmp)
     else:
         temp = pass1.index_paths[p.name]
-        meta["formula"] = _index_tags(p, files)["SCORESBY_FORMULA"]
+        meta["formula"] = index_tags(p, files)["SCORESBY_FORMULA"]
     lap("pass2")
     bp = BuiltProduct(
         p,
@@ -344,12 +223,26 @@ def _finish_product(
 
 
 def build_products(
-    files: SceneFiles, products: Sequence[str], stretch: Mapping[str, StretchSpec], workdir: Path
+    files: SceneFiles,
+    products: Sequence[str],
+    stretch: Mapping[str, StretchSpec],
+    workdir: Path,
+    *,
+    mask: Sequence[str] = (),
+    aoi: dict[str, Any] | None = None,
 ) -> BuiltScene:
-    """Make the products of one discovered scene as files under `workdir`; raises SceneError subclasses."""
+    """Make the products of one discovered scene as files under `workdir`; raises SceneError subclasses.
+
+    `mask` (scene list classes) makes those pixels nodata in the products; `aoi` puts them on its grid.
+    """
     scene_id = files.scene_id
     plans = plan_products(scene_id, files.sensor, products, list(files.bands))
-    needed = _ordered_union([p.bands for p in plans])
+    stats_bands = stats_bands_of(files)
+    # The statistics' bands join the one read pass: no band is read twice.
+    needed = ordered_union([p.bands for p in plans] + [list((stats_bands or {}).values())])
+    notes = list(files.notes)
+    if mask and files.quality is None:
+        notes.append(f"mask {', '.join(mask)}: the scene has no QA_PIXEL/SCL band, so nothing was masked")
     tmp = workdir / "tmp"
     out = workdir / "out"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -360,6 +253,8 @@ def build_products(
         with ExitStack() as stack:
             readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack)
             grid = scene_io.target_grid(scene_id, readers)
+            if aoi:
+                grid = aoi_grid(aoi)
             for r in readers.values():
                 try:
                     r.align(grid, stack)
@@ -369,8 +264,12 @@ def build_products(
                         f"band {r.band} file {r.path} cannot be resampled onto the "
                         f"grid of the finest band: {exc}",
                     ) from exc
-            pass1 = _Pass1(scene_id, grid, files, plans, tmp, stack)
-            _read_windows(grid, readers, pass1, pool)
+            sources: dict[str, Any] = dict(readers)
+            if files.quality is not None:
+                sources[files.quality.band] = QualityReader(scene_id, files.quality, grid, stack)
+            outside = outside_geometry(aoi, grid)
+            pass1 = Pass1(files, plans, grid, tmp, stack, mask=mask, outside=outside)
+            read_windows(grid, sources, pass1, pool)
         logger.info(
             "scene %s: read %d bands (%s) onto %dx%d in %.1f s",
             scene_id,
@@ -389,22 +288,38 @@ def build_products(
         # The pass-1 pool finishes the products too: fresh threads would get fresh malloc arenas (more RSS).
         built = list(pool.map(lambda p: _finish_product(p, pass1, grid, files, stretch, tmp, out), plans))
     pass1.stack_path.unlink(missing_ok=True)
+    stats = pass1.stats.result()
     item = build_item(
         scene_id=scene_id,
         sensor=files.sensor,
         level=files.level,
         acquired=files.datetime,
         grid=grid,
-        notes=tuple(files.notes),
+        notes=tuple(notes),
         assets=_assets(built),
         valid_points=cog.valid_outline_points(built[0].cog) if built else None,
+        properties=_science_properties(scene_id, stats, mask, aoi),
     )
     if files.source_item:
         item.add_link(pystac.Link("derived_from", files.source_item, media_type="application/geo+json"))
     stac_path = out / f"{scene_id}.json"
     stac_path.write_text(json.dumps(item.to_dict(include_self_link=False), indent=2))
     logger.info("scene %s: %d products in %.1f s", scene_id, len(built), time.perf_counter() - t0)
-    return BuiltScene(built, stac_path)
+    return BuiltScene(built, stac_path, stats)
+
+
+def _science_properties(
+    scene_id: str, stats: dict[str, Any], mask: Sequence[str], aoi: dict[str, Any] | None
+) -> dict[str, Any]:
+    """STAC Item properties of the statistics (docs/STAC.md): eo:cloud_cover only where it is known."""
+    props: dict[str, Any] = {"scoresby:stats": stats, "scoresby:place": place_of(scene_id, aoi)}
+    if stats.get("cloud_percent") is not None:
+        props["eo:cloud_cover"] = stats["cloud_percent"]
+    if mask:
+        props["scoresby:mask"] = list(mask)
+    if aoi:
+        props["scoresby:aoi"] = aoi
+    return props
 
 
 def _assets(built: list[BuiltProduct]) -> list[dict[str, Any]]:

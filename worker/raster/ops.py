@@ -130,8 +130,15 @@ class Stretch:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve_stretch(spec: StretchSpec | None, hists: Sequence[np.ndarray]) -> Stretch:
-    """Turn a validated stretch spec (core.stretch) and whole-scene histograms into lookup tables."""
+def resolve_stretch(
+    spec: StretchSpec | None,
+    hists: Sequence[np.ndarray],
+    rescaling: Sequence[tuple[float, float]] | None = None,
+) -> Stretch:
+    """Turn a validated stretch spec (core.stretch) and whole-scene histograms into lookup tables.
+
+    `rescaling` is each channel's (scale, offset) from DN to reflectance; a reflectance stretch needs it.
+    """
     spec = spec or StretchSpec(mode="percentile")
     mode = spec.get("mode", "percentile")
     gamma = float(spec.get("gamma", 1.0))
@@ -146,11 +153,27 @@ def resolve_stretch(spec: StretchSpec | None, hists: Sequence[np.ndarray]) -> St
         ranges = spec["ranges"]
         record["cutoffs"] = [[float(lo), float(hi)] for lo, hi in ranges]
         luts = tuple(linear_lut(lo, hi, gamma) for lo, hi in ranges)
+    elif mode == "reflectance":
+        # One reflectance is different DN for Landsat and Sentinel-2: convert by each channel's radiometry.
+        channels = rescaling or [(1.0, 0.0)] * len(spec["ranges"])
+        cuts_dn = [
+            (reflectance_to_dn(lo, scale, offset), reflectance_to_dn(hi, scale, offset))
+            for (lo, hi), (scale, offset) in zip(spec["ranges"], channels, strict=True)
+        ]
+        record["ranges"] = [[float(lo), float(hi)] for lo, hi in spec["ranges"]]
+        record["cutoffs"] = [[float(lo), float(hi)] for lo, hi in cuts_dn]
+        luts = tuple(linear_lut(lo, hi, gamma) for lo, hi in cuts_dn)
     else:
         # Record each channel's valid DN range so the histogram plot can mark where equalisation spans.
         record["cutoffs"] = [list(percentile_cutoffs(h, 0.0, 100.0)) for h in hists]
         luts = tuple(equalize_lut(h, gamma) for h in hists)
     return Stretch(luts=luts, record=record)
+
+
+def reflectance_to_dn(value: float, scale: float, offset: float) -> float:
+    """The DN whose reflectance (DN * scale + offset) is `value`, clipped to 0..65535."""
+    dn = (value - offset) / scale if scale else 0.0
+    return float(min(max(dn, 0.0), N_DN - 1))
 
 
 def _all_valid(channels: Sequence[np.ndarray]) -> np.ndarray:

@@ -12,6 +12,8 @@ from rasterio.warp import transform_geom
 
 from worker.raster.bands import Grid
 
+EO_SCHEMA = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
+
 MEDIA_TYPES = {
     ".tif": pystac.MediaType.COG,
     ".png": pystac.MediaType.PNG,
@@ -108,6 +110,7 @@ def build_item(
     assets: list[dict[str, Any]],
     notes: tuple[str, ...] = (),
     valid_points: list[tuple[float, float]] | None = None,
+    properties: dict[str, Any] | None = None,
 ) -> pystac.Item:
     """STAC Item with proj info (WKT2 when the CRS has no EPSG code) and relative asset hrefs.
 
@@ -124,7 +127,10 @@ def build_item(
     }
     if notes:
         props["scoresby:notes"] = list(notes)
+    props.update(properties or {})
     item = pystac.Item(id=scene_id, geometry=geom, bbox=bbox_of(geom), datetime=dt, properties=props)
+    if "eo:cloud_cover" in props:
+        item.stac_extensions.append(EO_SCHEMA)
     proj = ProjectionExtension.ext(item, add_if_missing=True)
     # Only an exact match counts: the Antarctic sample is "like" EPSG:3031 but carries no authority code.
     epsg = grid.crs.to_epsg(confidence_threshold=100)

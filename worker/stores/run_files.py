@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from worker.core.layout import split_s3_uri
 from worker.core.report import render_report
@@ -24,9 +25,13 @@ def write_report(
     *,
     duration_s: float | None = None,
     task_log: str | None = None,
+    science: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
-    """Write summary.json and report.html into the run folder (local or s3://); return their locations."""
-    summary = build_summary(run_name, records, duration_s=duration_s, task_log=task_log)
+    """Write summary.json and report.html into the run folder (local or s3://); return their locations.
+
+    `science` is the run's time series (commands/timeseries.py): per-scene statistics, chart, timelapses.
+    """
+    summary = build_summary(run_name, records, duration_s=duration_s, task_log=task_log, science=science)
     summary_text = json.dumps(summary, indent=2) + "\n"
     page = render_report(summary, run_dir)
     if run_dir.startswith("s3://"):
@@ -40,6 +45,42 @@ def write_report(
     report_path = _write_atomic(folder / REPORT_NAME, page)
     log.info("report written to %s", report_path)
     return str(summary_path), str(report_path)
+
+
+def write_run_file(run_dir: str, name: str, data: bytes, content_type: str) -> str:
+    """Write one file of the run folder whole (local: atomic rename; s3://: one upload); return where."""
+    if run_dir.startswith("s3://"):
+        import boto3  # only s3:// runs need it
+
+        bucket, key = split_s3_uri(run_dir + name)
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        return run_dir + name
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        Path(tmp).replace(folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return str((folder / name).resolve())
+
+
+def read_json(uri: str) -> dict[str, Any] | None:
+    """A small JSON document (a STAC Item) from a local path or s3://; None when it is not there."""
+    try:
+        if uri.startswith("s3://"):
+            import boto3
+
+            bucket, key = split_s3_uri(uri)
+            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            return dict(json.loads(body))
+        return dict(json.loads(Path(uri).read_text(encoding="utf-8")))
+    except Exception as exc:  # noqa: BLE001 - a missing or unreadable Item leaves its scene out of the series
+        log.warning("cannot read %s: %s", uri, exc)
+        return None
 
 
 def _write_atomic(path: Path, text: str) -> Path:
