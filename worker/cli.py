@@ -108,9 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument(
         "--scenes-per-job",
         type=int,
-        default=cost.default_scenes_per_job(),
+        default=1,
         metavar="N",
-        help="--estimate: the stack's scenesPerJob setting (default %(default)s)",
+        help="--estimate: scenes per Batch job (today's stack runs 1; "
+        f"{cost.default_scenes_per_job()} would make a job of full Landsat scenes run ~5 min)",
     )
     sb.add_argument(
         "--job-vcpus", type=int, default=cost.MEASURED_VCPUS, metavar="N", help="--estimate: jobVcpus"

@@ -77,8 +77,8 @@ PRICES_READ_ON = "2026-12-02"
 
 TRANSITIONS_PER_JOB = 3
 """States one successful Batch job passes in the Map's item processor (tests/infra counts them)."""
-TRANSITIONS_PER_FAILED_SCENE = 4
-"""Extra states of a failed job's catch path (tests/infra counts them); not in the estimate."""
+TRANSITIONS_PER_FAILED_SCENE = 5
+"""Extra states of a failed job's catch path, first branch of each Choice (tests/infra); not estimated."""
 TRANSITIONS_PER_RUN = 5
 """States outside the Map on the success path: init, choice, map, summary, publish (tests/infra)."""
 DYNAMODB_WRITES_PER_SCENE = 3
@@ -110,14 +110,13 @@ def default_scenes_per_job(target_s: float = 300.0) -> int:
     return max(1, int(target_s // scene_seconds(LANDSAT_FULL_PX)))
 
 
-def job_memory_mib(margin: float = 2.0, floor_mib: int = 2048) -> int:
-    """Job memory from the measured peak RSS, with `margin` for the largest scene, in 512 MiB steps.
+def job_memory_mib(margin: float = 4.0) -> int:
+    """Job memory: the measured peak RSS times `margin`, rounded up to 512 MiB steps (1536 MiB).
 
-    The peak did not grow from the 1x to the 2x scene (bounded windows), so Sentinel-2 10 m (2x the
-    pixels) needs the same; the margin covers GDAL caches, S3 buffers and the container's own share.
+    The peak did not grow from the 1x to the 2x scene (bounded windows), so a Sentinel-2 10 m tile (2x
+    the pixels of Landsat) needs the same; the margin covers GDAL caches, S3 buffers and the container.
     """
-    need = PEAK_RSS_MIB.value * margin
-    return max(floor_mib, int(-(-need // 512) * 512))
+    return int(-(-PEAK_RSS_MIB.value * margin // 512) * 512)
 
 
 @dataclass(frozen=True)
