@@ -88,6 +88,7 @@ class PipelineStack(Stack):
             output_root=storage.output_root,
             output_objects=storage.output_objects,
             items_bucket=storage.items_bucket,
+            job_vcpus=settings.job_vcpus,
             log_retention=retention,
         )
         workflow = SceneWorkflow(

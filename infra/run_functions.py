@@ -84,6 +84,7 @@ class RunFunctions(Construct):
         output_root: str,
         output_objects: str,
         items_bucket: s3.IBucket,
+        job_vcpus: int = 2,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -128,7 +129,7 @@ class RunFunctions(Construct):
             "Summary",
             code,
             "lambdas.summarize_run.handler.handler",
-            {config.TASK_TABLE: task_table.table_name},
+            {config.TASK_TABLE: task_table.table_name, config.JOB_VCPUS: str(job_vcpus)},
             timeout=Duration.minutes(5),
             memory_mb=512,
             description="Scoresby: count a run's task log, write summary.json, compose the notification",

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from worker.core import cost
+
 if TYPE_CHECKING:
     from constructs import Node
 
@@ -21,7 +23,7 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "maxVcpus": 256,
     "instanceClasses": list(DEFAULT_INSTANCE_CLASSES),
     "jobVcpus": 2,
-    "jobMemoryMiB": 14336,
+    "jobMemoryMiB": cost.job_memory_mib(),
     "jobTimeoutMinutes": 120,
     "jobAttempts": 3,
     "mapMaxConcurrency": 100,
@@ -70,7 +72,7 @@ class PipelineSettings:
     max_vcpus: int = 256
     instance_classes: tuple[str, ...] = DEFAULT_INSTANCE_CLASSES
     job_vcpus: int = 2
-    job_memory_mib: int = 14336
+    job_memory_mib: int = cost.job_memory_mib()
     job_timeout_minutes: int = 120
     job_attempts: int = 3
     map_max_concurrency: int = 100

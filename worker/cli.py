@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from worker.core import cost
+
 # subcommand -> "module:function"; imported lazily so `scoresby --help` stays fast and the AWS
 # commands do not load rasterio.
 COMMANDS = {
@@ -90,6 +92,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--stack", default="Scoresby", metavar="NAME", help="CloudFormation stack (default: Scoresby)"
     )
     sb.add_argument("--name", metavar="RUN", help="run name (default: the list's run_name)")
+    sb.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the expected time and cost; start nothing (no AWS needed)",
+    )
+    sb.add_argument(
+        "--spot-price",
+        type=float,
+        default=cost.SPOT_PRICE_DEFAULT.value,
+        metavar="USD",
+        help=f"--estimate: Spot price per r6i.large-hour (default {cost.SPOT_PRICE_DEFAULT.value}, "
+        f"assumed {cost.PRICES_READ_ON})",
+    )
+    sb.add_argument(
+        "--scenes-per-job",
+        type=int,
+        default=1,
+        metavar="N",
+        help="--estimate: scenes per Batch job (today's stack runs 1; "
+        f"{cost.default_scenes_per_job()} would make a job of full Landsat scenes run ~5 min)",
+    )
+    sb.add_argument(
+        "--job-vcpus", type=int, default=cost.MEASURED_VCPUS, metavar="N", help="--estimate: jobVcpus"
+    )
+    sb.add_argument(
+        "--concurrency",
+        type=int,
+        default=100,
+        metavar="N",
+        help="--estimate: mapMaxConcurrency (default 100)",
+    )
 
     rr = sub.add_parser("rerun", help="resubmit the failed scenes of an AWS run")
     rr.add_argument("run", metavar="RUN")

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from worker.core.config import SummarySettings
+from worker.core.cost import actual_compute_cost
 from worker.core.errors import InvalidInput
 from worker.core.layout import split_s3_uri
 from worker.core.summary import SUMMARY_NAME, build_summary
@@ -71,6 +72,12 @@ def compose_message(
     ]
     if duplicates:
         lines.append(f"  {duplicates} duplicate scene(s) in the list were processed once")
+    cost = totals.get("cost")
+    if cost:
+        lines.append(
+            f"  compute: {cost['busy_s'] / 3600:.2f} h of scene time, {cost['vcpu_hours']:.3f} vCPU-hours, "
+            f"about ${cost['compute_usd']:.4f} at ${cost['spot_price_usd_per_hour']:g} per r6i.large-hour"
+        )
     lines += [
         "",
         f"Outputs: {run_root}<scene_id>/",
@@ -100,6 +107,11 @@ def summarize_run(
     summary = build_summary(run_name, records, task_log=f"dynamodb://{settings.task_table}")
     summary["output"] = output
     totals = summary["totals"]
+    # What the run's jobs were busy for (skipped scenes cost nothing), at the estimator's prices.
+    totals["cost"] = actual_compute_cost(
+        ((r.started_at, r.finished_at, r.duration_s) for r in records if r.status in (SUCCEEDED, FAILED)),
+        job_vcpus=settings.job_vcpus,
+    )
     run_root = f"{output}{run_name}/"
     summary_uri = f"{run_root}{SUMMARY_NAME}"
     bucket, key = split_s3_uri(summary_uri)

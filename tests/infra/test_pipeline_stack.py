@@ -22,7 +22,7 @@ from tests.infra.conftest import (
     state_machine_definition,
     synthesize,
 )
-from worker.core import config
+from worker.core import config, cost
 from worker.stores.dynamo_log import table_schema
 
 CONTEXT = {
@@ -89,7 +89,7 @@ def test_job_definition_retries_only_spot_reclaims_and_times_out(synth: Synth) -
     container = job["ContainerProperties"]
     assert {r["Type"]: r["Value"] for r in container["ResourceRequirements"]} == {
         "VCPU": "2",
-        "MEMORY": "14336",
+        "MEMORY": str(cost.job_memory_mib()),
     }
     assert job["PlatformCapabilities"] == ["EC2"]
     logging = container["LogConfiguration"]
@@ -589,3 +589,35 @@ def test_every_scoresby_variable_in_config_is_read_by_some_reader() -> None:
         *config.JobSettings.PER_JOB_ENV_VARS,
     }
     assert names == declared
+
+
+# --- cost: the estimator's state-transition counts come from this definition -----------------------
+
+
+def _path_length(states: dict[str, Any], start: str) -> int:
+    """States entered from `start` along Next (a Choice takes its Default, else its first choice)."""
+    count, name = 0, start
+    while name:
+        state = states[name]
+        count += 1
+        if state.get("End") or state["Type"] in ("Succeed", "Fail"):
+            break
+        name = state.get("Next") or state.get("Default") or state["Choices"][0]["Next"]
+    return count
+
+
+def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
+    definition: dict[str, Any],
+) -> None:
+    maps = [s for s in definition["States"].values() if s["Type"] == "Map"]
+    per_job = {_path_length(m["ItemProcessor"]["States"], m["ItemProcessor"]["StartAt"]) for m in maps}
+    assert per_job == {cost.TRANSITIONS_PER_JOB}  # inline and Distributed Map alike
+    # the run's own states on success: init, choice, the map, summary, publish
+    assert _path_length(definition["States"], definition["StartAt"]) == cost.TRANSITIONS_PER_RUN
+    # a failed job's catch path: the states after the failed task up to SceneDone
+    for m in maps:
+        processor = m["ItemProcessor"]["States"]
+        [task] = [s for s in processor.values() if "batch:submitJob" in s.get("Resource", "")]
+        catch_start = task["Catch"][0]["Next"]
+        extra = _path_length(processor, catch_start) - 1  # SceneDone is on the success path too
+        assert extra == cost.TRANSITIONS_PER_FAILED_SCENE

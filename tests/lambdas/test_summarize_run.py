@@ -89,3 +89,26 @@ def test_message_lists_at_most_fifty_failures(lambda_env: dict[str, str], s3: An
 def test_bad_event_is_invalid_input(lambda_env: dict[str, str], event: Any) -> None:
     with pytest.raises(InvalidInput):
         summary.handler(event, None)
+
+
+def test_summary_reports_the_compute_cost_of_the_jobs_busy_time(lambda_env: dict[str, str], s3: Any) -> None:
+    from worker.core.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
+
+    log = DynamoTaskLog(TABLE)
+    ok, bad, skipped_later = plan_run("priced", 3)
+    for s in (ok, bad):
+        log.start("priced", s.scene_id, "job")
+    log.succeed("priced", ok.scene_id, {"ndvi": f"{OUTPUT_ROOT}priced/{ok.scene_id}_ndvi.tif"}, 40.0)
+    log.fail("priced", bad.scene_id, "MissingBands", "needs B5", 20.0)
+
+    result = summary.handler({"run_name": "priced", "output": OUTPUT_ROOT}, None)
+
+    rows = {r.scene_id: r for r in log.records("priced")}
+    expected = actual_compute_cost(
+        [(rows[s].started_at, rows[s].finished_at, rows[s].duration_s) for s in (ok.scene_id, bad.scene_id)]
+    )
+    assert expected["busy_s"] >= 60.0  # the pending scene costs nothing
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/priced/summary.json")["Body"].read()
+    assert json.loads(body)["totals"]["cost"] == expected
+    assert f"at ${SPOT_PRICE_DEFAULT.value:g} per r6i.large-hour" in result["message"]
+    assert f"{expected['vcpu_hours']:.3f} vCPU-hours" in result["message"]

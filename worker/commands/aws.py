@@ -193,6 +193,10 @@ def read_run(stack: StackInfo, run_id: str, session: Any = None) -> list[TaskRec
 
 def submit_command(args: argparse.Namespace) -> int:
     """`scoresby submit SCENES.json [--stack NAME] [--name RUN]`: validate, start; 2 bad list or no stack."""
+    if getattr(args, "estimate", False):
+        from worker.commands.estimate import estimate_command
+
+        return estimate_command(args)
     try:
         plan = load_scene_list(args.scenes, run_name=args.name)
         problems = aws_sources_problems(plan)

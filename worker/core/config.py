@@ -22,6 +22,8 @@ RUN_ID = "SCORESBY_RUN_ID"
 """Run id (run name) of the task-log row a Batch job records; the state machine sets it per job."""
 OVERWRITE = "SCORESBY_OVERWRITE"
 """'true' when the run redoes scenes whose outputs exist; the state machine sets it per job."""
+JOB_VCPUS = "SCORESBY_JOB_VCPUS"
+"""vCPUs of one Batch job (the stack's jobVcpus); the summary prices the jobs' busy time with it."""
 BATCH_JOB_ID = "AWS_BATCH_JOB_ID"
 """Set by AWS Batch itself in every job container; recorded as `ran_on`."""
 
@@ -71,16 +73,31 @@ class InitSettings:
 
 @dataclass(frozen=True)
 class SummarySettings:
-    """What the summary Lambda needs: the task table."""
+    """What the summary Lambda needs: the task table, and the job vCPUs to price the jobs' busy time."""
 
     task_table: str
+    job_vcpus: int = 2
 
-    ENV_VARS = (TASK_TABLE,)
+    ENV_VARS = (TASK_TABLE, JOB_VCPUS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SummarySettings:
         """Read the settings from the environment; raise MissingSetting naming the one missing."""
-        return cls(task_table=_require(_env(env), TASK_TABLE, "the DynamoDB task-log table"))
+        e = _env(env)
+        return cls(
+            task_table=_require(e, TASK_TABLE, "the DynamoDB task-log table"),
+            job_vcpus=_positive_int(e, JOB_VCPUS, 2),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """An optional positive integer setting; MissingSetting naming it when it is not one."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise MissingSetting(name, f"a positive integer, not {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
