@@ -358,3 +358,25 @@ def test_rerun_of_an_unknown_run_says_so(aws, capsys):
     assert main(["rerun", "nope", "--failed", "--stack", STACK]) == 2
     assert "run nope has no task-log rows" in capsys.readouterr().err
     assert executions(aws) == []
+
+
+def test_submit_expands_a_search_block_into_the_scenes_it_starts(aws, tmp_path, capsys, stac_api):
+    doc = {
+        "run_name": "sund-search",
+        "products": ["ndvi"],
+        "search": {
+            "stac": stac_api.url,
+            "collections": ["sentinel-2-l2a"],
+            "bbox": [-180, -90, 180, 90],
+            "datetime": "2025-01-01/..",
+        },
+    }
+    assert main(["submit", str(write_list(tmp_path, doc)), "--stack", STACK]) == 0
+    [execution] = executions(aws)
+    sent = json.loads(aws["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])
+    assert len(sent["scenes"]) == 6 and all(s["products"] == ["ndvi"] and "item" in s for s in sent["scenes"])
+    assert parse_scene_list(sent).to_dict()["scenes"] == sent["scenes"]  # the init Lambda takes it as is
+    doc["search"]["datetime"] = "1990-01-01/1990-12-31"
+    assert main(["submit", str(write_list(tmp_path, doc)), "--stack", STACK]) == 0
+    assert "the search found no scenes; nothing submitted" in capsys.readouterr().out
+    assert len(executions(aws)) == 1

@@ -416,3 +416,65 @@ def test_status_watch_follows_a_live_run_until_it_finishes(world, monkeypatch, c
     assert "1 SUCCEEDED" in captured.out
     assert stack.wait(arn)["status"] == "SUCCEEDED"
     stack.drain_messages()
+
+
+def test_a_search_block_is_submitted_and_its_items_run_as_batch_jobs(world, tmp_path, stac_api):
+    """A STAC search whose items point at real band files in S3: submit expands it, Batch runs each item."""
+    stack: harness.MotoStack = world["stack"]
+    item = json.loads(
+        (
+            Path(harness.__file__).parents[2].parent
+            / "shared"
+            / "data"
+            / "stac"
+            / "earth-search"
+            / "landsat-c2-l2__LC08_L2SP_033032_20231008_02_T1.json"
+        ).read_text()
+    )
+    item.update(id=f"{L8_ID}-item", collection="scoresby-e2e-aws", links=[])
+    bands = {"blue": "B2", "green": "B3", "red": "B4", "nir08": "B5", "swir16": "B6", "swir22": "B7"}
+    item["assets"] = {
+        key: {**item["assets"][key], "href": f"s3://{SOURCES_BUCKET}/{L8}/{L8_ID}_SR_{band}.TIF"}
+        for key, band in bands.items()
+    }
+    stac_api.add([item])
+    path = tmp_path / "search.json"
+    path.write_text(
+        json.dumps(
+            {
+                "run_name": "e2e-search",
+                "products": ["false_color_vegetation"],  # made by no other e2e test
+                "search": {
+                    "stac": stac_api.url,
+                    "collections": ["scoresby-e2e-aws"],
+                    "bbox": [-180, -90, 180, 90],
+                    "datetime": "2013-04-01/..",
+                },
+            }
+        )
+    )
+    jobs_before = len(world["container"].runs)
+    assert scoresby(["submit", str(path), "--stack", harness.STACK_NAME]) == 0
+    sfn = boto3.client("stepfunctions")
+    [execution] = [
+        e
+        for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+        if e["name"].startswith("e2e-search-")
+    ]
+    described = stack.wait(execution["executionArn"])
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    [job] = world["container"].runs[jobs_before:]
+    assert job.returncode == 0, job.stderr[-2000:]
+    [row] = DynamoTaskLog(stack.table_name).records("e2e-search")
+    assert row.scene_id == item["id"] and row.status == SUCCEEDED
+    key = f"products/e2e-search/{item['id']}/{item['id']}_false_color_vegetation.tif"
+    assert key in s3_keys(stack.output_bucket, "products/e2e-search/")
+    stac = json.loads(
+        boto3.client("s3")
+        .get_object(Bucket=stack.output_bucket, Key=f"products/e2e-search/{item['id']}/{item['id']}.json")[
+            "Body"
+        ]
+        .read()
+    )
+    assert stac["properties"]["platform"] == "landsat-8"
+    stack.drain_messages()

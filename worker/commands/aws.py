@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from worker.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError
+from worker.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
 from worker.core.layout import LISTS_PREFIX, split_s3_uri
 from worker.core.scene_list import RunPlan, load_scene_list, parse_scene_list
 from worker.core.summary import format_status, status_counts
@@ -118,7 +118,7 @@ def aws_sources_problems(plan: RunPlan) -> list[str]:
     problems = [
         f"scene {s.scene_id}: source {s.source!r} is a local path; AWS runs read s3:// or https:// sources"
         for s in plan.scenes
-        if not s.source.startswith(("s3://", "https://"))
+        if s.item is None and not s.source.startswith(("s3://", "https://"))
     ]
     if plan.output and not plan.output.startswith("s3://"):
         problems.append(
@@ -198,12 +198,21 @@ def submit_command(args: argparse.Namespace) -> int:
 
         return estimate_command(args)
     try:
-        plan = load_scene_list(args.scenes, run_name=args.name)
+        # A `search` block is expanded here, so the execution gets the scenes (large lists go via S3).
+        from worker.commands.run import expand_search
+
+        plan = expand_search(load_scene_list(args.scenes, run_name=args.name))
+        if not plan.scenes:
+            _say(f"run {plan.run_name}: the search found no scenes; nothing submitted")
+            return EXIT_OK
         problems = aws_sources_problems(plan)
         if problems:
             raise InvalidInput(problems)
     except InvalidInput as exc:
         _print_problems(args.scenes, exc.problems)
+        return EXIT_INVALID
+    except PipelineError as exc:  # the search could not be run
+        _err(f"error: {args.scenes}: {one_line(exc)}")
         return EXIT_INVALID
     for dup in plan.duplicates:
         log.info("duplicate scene %s listed more than once; processed once", dup)
