@@ -29,8 +29,19 @@ from worker.raster.stac import footprint
 
 pytestmark = pytest.mark.slow
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
-FOLDERS = sorted(str(p.relative_to(REAL)) for p in REAL.glob("*/*") if p.is_dir()) if REAL.is_dir() else []
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+REAL = SHARED / "real"
+# Every real sample: ../real (Landsat 8, Sentinel-2 L2A) and ../more-real (Landsat 5 TM, Landsat 9, S2 L1C).
+FOLDERS = (
+    sorted(
+        str(p.relative_to(SHARED))
+        for d in ("real", "more-real")
+        for p in (SHARED / d).glob("*/*")
+        if p.is_dir()
+    )
+    if REAL.is_dir()
+    else []
+)
 ALL_PRODUCTS = list(PRODUCTS)
 
 
@@ -51,7 +62,7 @@ def processed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """One real folder processed into a temp output with every product its bands allow."""
     if not FOLDERS:
         prerequisites.missing(f"real sample data not found at {REAL} (see ../shared/data/real/README.md)")
-    folder = REAL / request.param
+    folder = SHARED / request.param
     files = discover_scene(parse_scene({"source": str(folder)}))
     products = [p for p in ALL_PRODUCTS if product_bands(files, p)]
     scene = parse_scene({"source": str(folder), "products": products})

@@ -377,8 +377,11 @@ ALL_PRODUCTS = ", ".join(sorted(PRODUCTS))
             ["scenes[0] (x): products: 'ndvi'", "non-empty list"],
         ),
         (
-            [{"source": "s3://bkt/x/", "sensor": "landsat-7"}],
-            ["scenes[0] (x): sensor: 'landsat-7' is not a sensor", "landsat-8, landsat-9, sentinel-2"],
+            [{"source": "s3://bkt/x/", "sensor": "landsat-1"}],
+            [
+                "scenes[0] (x): sensor: 'landsat-1' is not a sensor",
+                "landsat-4, landsat-5, landsat-7, landsat-8, landsat-9, sentinel-2",
+            ],
         ),
         (
             [{"source": "ftp://host/x/"}],
@@ -533,7 +536,7 @@ def test_every_problem_is_reported_at_once() -> None:
             "prodcts": [],
             "scenes": [
                 {"scene_id": "ok", "source": "s3://bkt/ok/"},
-                {"source": "s3://bkt/LC08_A/", "products": ["ndvx"], "sensor": "landsat-5"},
+                {"source": "s3://bkt/LC08_A/", "products": ["ndvx"], "sensor": "landsat-3"},
                 5,
                 {
                     "scene_id": "S2A_B",
@@ -549,7 +552,7 @@ def test_every_problem_is_reported_at_once() -> None:
     one_line_with(problems, "'prodcts'")
     one_line_with(problems, "products (override): 'nope'")
     one_line_with(problems, "scenes[1] (LC08_A): products: 'ndvx'")
-    one_line_with(problems, "scenes[1] (LC08_A): sensor: 'landsat-5'")
+    one_line_with(problems, "scenes[1] (LC08_A): sensor: 'landsat-3'")
     one_line_with(problems, "scenes[2]: 5")
     one_line_with(problems, "scenes[3] (S2A_B): source: 'ftp://x/y'")
     one_line_with(problems, "scenes[3] (S2A_B): stretch.true_color.ranges[0]: [1, 0]")

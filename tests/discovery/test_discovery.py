@@ -327,9 +327,11 @@ def test_mtl_spacecraft_contradicting_id_is_rejected(tmp_path: Path) -> None:
 def test_unsupported_spacecraft_is_rejected(tmp_path: Path) -> None:
     folder = tmp_path / "scene"
     write_band(folder / "scene_B4.TIF")
-    groups = c2_l1_mtl_groups("not-an-id", "LANDSAT_7")
+    groups = c2_l1_mtl_groups("not-an-id", "LANDSAT_3")  # MSS: not a sensor Scoresby reads
     (folder / "scene_MTL.txt").write_text(mtl_text(groups))
-    with pytest.raises(UnknownSensor, match="'LANDSAT_7'.*LANDSAT_8, LANDSAT_9"):
+    with pytest.raises(
+        UnknownSensor, match="'LANDSAT_3'.*LANDSAT_4, LANDSAT_5, LANDSAT_7, LANDSAT_8, LANDSAT_9"
+    ):
         discover_scene(scene_for(folder))
 
 
@@ -459,11 +461,12 @@ def test_two_safe_tiles_in_one_folder_need_the_scene_id(tmp_path: Path) -> None:
     assert found.datetime == "2022-10-05T11:54:11Z"
 
 
-def test_level1c_is_rejected(tmp_path: Path) -> None:
+def test_level1c_is_read_as_top_of_atmosphere(tmp_path: Path) -> None:
+    """Level-1C was refused until every Sentinel-2 product was supported; now it is read, with its offset."""
     folder = tmp_path / "S2A_MSIL1C_20221005T115411_N0400_R023_T29UNU_20221005T134216.SAFE"
     write_band(folder / "T29UNU_20221005T115411_B04.tif")
-    with pytest.raises(UnknownSensor, match="Level-1C"):
-        discover_scene(scene_for(folder, scene_id=folder.name.removesuffix(".SAFE")))
+    found = discover_scene(scene_for(folder, scene_id=folder.name.removesuffix(".SAFE")))
+    assert found.level == "L1C" and found.bands["B04"].offset == -0.1  # baseline 04.00: RADIO_ADD_OFFSET
 
 
 # --- errors ----------------------------------------------------------------------------------------------

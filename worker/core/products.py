@@ -5,8 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-SENSORS = ("landsat-8", "landsat-9", "sentinel-2")
+SENSORS = ("landsat-4", "landsat-5", "landsat-7", "landsat-8", "landsat-9", "sentinel-2")
 """Values allowed in a scene's optional `sensor` field."""
+
+# The catalogue names Landsat bands as Landsat 8/9 OLI number them (B2 blue … B7 SWIR2); each sensor's
+# files map onto those names: TM and ETM+ number blue B1, green B2, red B3, NIR B4, SWIR1 B5, SWIR2 B7.
+_TM_ETM = {"B1": "B2", "B2": "B3", "B3": "B4", "B4": "B5", "B5": "B6", "B7": "B7"}
+_OLI = {f"B{n}": f"B{n}" for n in range(1, 12)}
+LANDSAT_BAND_TABLES: dict[str, dict[str, str]] = {
+    "landsat-4": _TM_ETM,  # TM
+    "landsat-5": _TM_ETM,  # TM
+    "landsat-7": _TM_ETM,  # ETM+ (B8 panchromatic is not used)
+    "landsat-8": _OLI,  # OLI/TIRS
+    "landsat-9": _OLI,  # OLI-2/TIRS-2
+}
 
 Family = Literal["landsat", "sentinel-2"]
 Kind = Literal["visual", "index", "merge"]

@@ -8,6 +8,7 @@ from datetime import UTC, timedelta
 from datetime import datetime as Datetime
 
 from worker.core.errors import UnknownSensor, UnreadableRaster
+from worker.core.products import LANDSAT_BAND_TABLES
 from worker.core.scene_files import BandFile, SceneFiles
 from worker.core.scene_list import Scene
 from worker.discovery.landsat_mtl import Mtl, MtlError, parse_mtl
@@ -63,8 +64,11 @@ def discover_landsat(
     bands: dict[str, BandFile] = {}
     thermal: list[str] = []
     missing_rescaling: list[str] = []
+    table = LANDSAT_BAND_TABLES[sensor]  # the sensor's file bands -> the catalogue's band names
     for m in sorted(reflective, key=lambda m: int(m.band[1:])):
         number = int(m.band[1:])
+        if m.band not in table:  # TM/ETM+ B6 (thermal), ETM+ B8 (panchromatic)
+            continue
         rescaling = _mtl_rescaling(scene, source, mtl, mtl_name, "L2" if is_l2 else "L1", number)
         if rescaling is None:
             if is_l2:
@@ -77,7 +81,8 @@ def discover_landsat(
                     thermal.append(m.band)
                 elif mtl is not None:
                     missing_rescaling.append(m.band)
-        bands[m.band] = BandFile(m.band, source.gdal_path(m.name), *rescaling)
+        name = table[m.band]
+        bands[name] = BandFile(name, source.gdal_path(m.name), *rescaling)
 
     mtl_label = posixpath.basename(mtl_name) if mtl_name else ""
     if is_l2:
@@ -181,7 +186,8 @@ def _landsat_sensor(
     if mtl is not None and mtl.spacecraft() and from_mtl is None:
         raise UnknownSensor(
             scene.scene_id,
-            f"MTL SPACECRAFT_ID {mtl.spacecraft()!r} is not supported; allowed: LANDSAT_8, LANDSAT_9",
+            f"MTL SPACECRAFT_ID {mtl.spacecraft()!r} is not supported; "
+            "allowed: LANDSAT_4, LANDSAT_5, LANDSAT_7, LANDSAT_8, LANDSAT_9",
         )
     if from_id and from_mtl and from_id != from_mtl:
         raise UnknownSensor(
@@ -194,7 +200,7 @@ def _landsat_sensor(
         raise UnknownSensor(
             scene.scene_id,
             f"Landsat band files in {scene.source!r} but neither an MTL (SPACECRAFT_ID), an id like "
-            "LC08_…/LC09_…/LC8… nor the scene's sensor says landsat-8 or landsat-9",
+            "LT05_…/LE07_…/LC08_…/LC09_…/LC8… nor the scene's sensor says which Landsat it is",
         )
     return sensor
 

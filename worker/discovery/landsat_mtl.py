@@ -17,7 +17,7 @@ _REFLECTANCE_GROUPS = {
     "L1": ("LEVEL1_RADIOMETRIC_RESCALING", "RADIOMETRIC_RESCALING"),
 }
 _ACQUISITION_GROUPS = ("IMAGE_ATTRIBUTES", "PRODUCT_METADATA")
-_SPACECRAFT = {"LANDSAT_8": "landsat-8", "LANDSAT_9": "landsat-9"}
+_SPACECRAFT = {f"LANDSAT_{n}": f"landsat-{n}" for n in (4, 5, 7, 8, 9)}
 
 
 class MtlError(ValueError):

@@ -12,13 +12,13 @@ from worker.core.scene_list import Scene
 from worker.discovery.sentinel2_metadata import BAND_IDS, canonical_band
 
 LANDSAT_C2_ID = re.compile(
-    r"^L[COT](?P<mission>0[89])_(?P<level>L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_(?P<date>\d{8})_\d{8}_\d{2}_(?:T1|T2|RT)$",
+    r"^L[COTEM](?P<mission>0[4-9])_(?P<level>L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_(?P<date>\d{8})_\d{8}_\d{2}_(?:T1|T2|RT)$",
     re.IGNORECASE,
 )
 
 
 LANDSAT_PRE_ID = re.compile(
-    r"^L[COT](?P<mission>[89])\d{6}(?P<year>\d{4})(?P<doy>\d{3})[A-Z]{3}\d{2}$", re.IGNORECASE
+    r"^L[COTEM](?P<mission>[4-9])\d{6}(?P<year>\d{4})(?P<doy>\d{3})[A-Z]{3}\d{2}$", re.IGNORECASE
 )
 
 

@@ -63,10 +63,13 @@ def discover_sentinel2(
     radiometry, evidence = _sentinel2_radiometry(scene, source, names, metadata_files)
     id_match = SENTINEL2_SAFE_ID.match(scene.scene_id) or SENTINEL2_COG_ID.match(scene.scene_id)
     id_level = id_match.group("level").upper() if id_match else None
-    if "L1C" in (radiometry.level if radiometry else None, id_level):
-        raise UnknownSensor(
-            scene.scene_id,
-            f"source {scene.source!r} is a Sentinel-2 Level-1C product; allowed: Sentinel-2 Level-2A (L2A)",
+    # Level-1C (top of atmosphere) reads like L2A: DN / QUANTIFICATION_VALUE + RADIO_ADD_OFFSET (>= 04.00).
+    level = (radiometry.level if radiometry else None) or id_level
+    if level is None:
+        level = (
+            "L1C"
+            if re.search(r"(^|[_/])(MSI)?L1C([_/.]|$)", f"{scene.scene_id} {scene.source}", re.I)
+            else "L2A"
         )
 
     sentinel_named = any(SENTINEL2_SAFE_BAND_FILE.match(posixpath.basename(m.name)) for m in files) or any(
@@ -89,15 +92,16 @@ def discover_sentinel2(
 
     if radiometry is None:
         radiometry = _radiometry_without_metadata(scene, notes)
-    elif radiometry.source == "MTD_MSIL2A.xml":
+    elif radiometry.source.startswith("MTD_"):
         if radiometry.offsets:
-            offset_note = "BOA_ADD_OFFSET per band"
+            offset_note = "BOA_ADD_OFFSET per band" if level == "L2A" else "RADIO_ADD_OFFSET per band"
         elif radiometry.default_offset:
-            offset_note = "no BOA_ADD_OFFSET list: -1000 implied by the baseline"
+            offset_note = "no offset list: -1000 implied by the baseline"
         else:
             offset_note = "no offset"
         notes.append(
-            "reflectance: DN * scale + offset from MTD_MSIL2A.xml "
+            f"reflectance{' (top of atmosphere)' if level == 'L1C' else ''}: DN * scale + offset from "
+            f"{radiometry.source} "
             f"(processing baseline {radiometry.baseline}, "
             f"quantification {round(1 / radiometry.scale)}, {offset_note})"
         )
@@ -120,7 +124,7 @@ def discover_sentinel2(
         gdal_env=gdal_env_options(),
         scene_id=scene.scene_id,
         sensor="sentinel-2",
-        level="L2A",
+        level=level,
         bands=bands,
         datetime=acquired,
         notes=tuple(notes),
