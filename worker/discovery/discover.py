@@ -34,7 +34,7 @@ from worker.discovery.sentinel2_metadata import (
     Sentinel2MetadataError,
     image_files,
 )
-from worker.discovery.sources import HttpSource, ListedSource, open_source
+from worker.discovery.sources import HttpSource, ListedSource, Source, open_source
 from worker.discovery.stac_item import discover_item, is_item_source
 
 logger = logging.getLogger(__name__)
@@ -107,8 +107,9 @@ def discover_scene(scene: Scene) -> SceneFiles:
 # --- HTTPS probing ---------------------------------------------------------------------------------------
 
 
-def _probe_http(scene: Scene, source: HttpSource) -> list[str]:
+def _probe_http(scene: Scene, source: Source) -> list[str]:
     """Names that exist under an HTTPS base, probed from what the scene id and MTD imply (no listing)."""
+    assert isinstance(source, HttpSource)  # noqa: S101 - every source but HTTPS is a ListedSource
     last_component = posixpath.basename(urllib.parse.urlsplit(source.base).path.rstrip("/"))
     ids = [i for i in dict.fromkeys([scene.scene_id, last_component]) if i]
     metadata = ["MTD_MSIL2A.xml", "MTD_MSIL1C.xml"]
