@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge, arn_prefix, token_text
 from worker.core import config
+from worker.core.task_log import FAILED, FIELDS
 
 BATCH_THROTTLING_ERRORS = (
     "Batch.AWSBatchException",
@@ -25,6 +26,15 @@ BATCH_THROTTLING_ERRORS = (
     "Batch.ServerException",
 )
 """Errors of the SubmitJob API itself (throttling, service errors), retried with backoff; failed jobs not."""
+
+
+def _row_field(name: str) -> str:
+    """A task-log attribute name, checked against TaskRecord so a rename cannot leave the Catch behind."""
+    if name not in FIELDS:
+        raise ValueError(f"{name!r} is not a TaskRecord field; fields: {', '.join(FIELDS)}")
+    return name
+
+
 SCENE_FAILED_SUBJECT = "Scoresby: a scene failed"
 INVALID_INPUT = "InvalidInput"
 RUN_FAILED_SUBJECT = "Scoresby: run failed"
@@ -308,8 +318,10 @@ class SceneWorkflow(Construct):
             f"{prefix}RecordFailed",
             table=self._task_table,
             key={
-                "run_id": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.run_name")),
-                "scene_id": tasks.DynamoAttributeValue.from_string(
+                _row_field("run_id"): tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.string_at("$.run_name")
+                ),
+                _row_field("scene_id"): tasks.DynamoAttributeValue.from_string(
                     sfn.JsonPath.string_at("$.scene.scene_id")
                 ),
             },
@@ -319,13 +331,13 @@ class SceneWorkflow(Construct):
                 "#error = if_not_exists(#error, :error)"
             ),
             expression_attribute_names={
-                "#status": "status",
-                "#finished_at": "finished_at",
-                "#reason": "batch_status_reason",
-                "#error": "error",
+                "#status": _row_field("status"),
+                "#finished_at": _row_field("finished_at"),
+                "#reason": _row_field("batch_status_reason"),
+                "#error": _row_field("error"),
             },
             expression_attribute_values={
-                ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
+                ":failed": tasks.DynamoAttributeValue.from_string(FAILED),
                 ":now": tasks.DynamoAttributeValue.from_string(
                     sfn.JsonPath.string_at("$$.State.EnteredTime")
                 ),

@@ -23,6 +23,7 @@ from tests.infra.conftest import (
     synthesize,
 )
 from worker.core import config, cost
+from worker.core.task_log import FIELDS, STATUSES
 from worker.stores.dynamo_log import table_schema
 
 CONTEXT = {
@@ -621,3 +622,14 @@ def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
         catch_start = task["Catch"][0]["Next"]
         extra = _path_length(processor, catch_start) - 1  # SceneDone is on the success path too
         assert extra == cost.TRANSITIONS_PER_FAILED_SCENE
+
+
+def test_state_machine_writes_only_task_record_fields_and_statuses(states: dict[str, dict[str, Any]]) -> None:
+    writes = [s for s in states.values() if str(s.get("Resource", "")).endswith(":dynamodb:updateItem")]
+    assert writes, "the state machine records failures in the task log"
+    for state in writes:
+        params = state["Parameters"]
+        names = [*params["Key"], *params["ExpressionAttributeNames"].values()]
+        assert set(names) <= set(FIELDS), names
+        literals = [v["S"] for v in params["ExpressionAttributeValues"].values() if "S" in v]
+        assert literals and set(literals) <= set(STATUSES), literals

@@ -10,7 +10,7 @@ import tempfile
 import time
 import traceback
 from argparse import Namespace
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ class SceneResult:
     stac_item: str
     duration_s: float
     skipped: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)
     stats: dict[str, Any] | None = None  # scoresby:stats of the STAC Item (None when skipped)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,7 +109,6 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
         stac_uri,
         duration,
         skipped=False,
-        notes=tuple(files.notes),
         stats=built.stats,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ class TaskRecord:
     ran_on: str | None = None  # host name (local) or Batch job id (AWS)
     source: str | None = None
     output_root: str | None = None  # <output>/<run_name>/, to find earlier successful runs
+    batch_status_reason: str | None = None  # written by the state machine's Catch when a Batch job fails
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -47,6 +48,10 @@ class TaskRecord:
         """Build from a stored row, ignoring unknown keys."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
+
+
+FIELDS = tuple(f.name for f in fields(TaskRecord))
+"""The attribute names of a task-log row; the state machine's writes use only these."""
 
 
 def covers(record: TaskRecord, products: list[str] | tuple[str, ...]) -> bool:

@@ -34,7 +34,7 @@ from worker.discovery.sentinel2_metadata import (
     Sentinel2MetadataError,
     image_files,
 )
-from worker.discovery.sources import HttpSource, Source, open_source
+from worker.discovery.sources import HttpSource, ListedSource, Source, open_source
 from worker.discovery.stac_item import discover_item, is_item_source
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def discover_scene(scene: Scene) -> SceneFiles:
     if is_item_source(scene):
         return discover_item(scene)
     source = open_source(scene.scene_id, scene.source)
-    names = source.list_names() if source.listable else _probe_http(scene, source)
+    names = source.list_names() if isinstance(source, ListedSource) else _probe_http(scene, source)
     if not names:
         raise SourceNotFound(scene.scene_id, f"source {scene.source!r} holds no files")
     landsat = [m for m in (landsat_band(n) for n in names) if m]
@@ -109,7 +109,7 @@ def discover_scene(scene: Scene) -> SceneFiles:
 
 def _probe_http(scene: Scene, source: Source) -> list[str]:
     """Names that exist under an HTTPS base, probed from what the scene id and MTD imply (no listing)."""
-    assert isinstance(source, HttpSource)  # noqa: S101 - only HttpSource is not listable
+    assert isinstance(source, HttpSource)  # noqa: S101 - every source but HTTPS is a ListedSource
     last_component = posixpath.basename(urllib.parse.urlsplit(source.base).path.rstrip("/"))
     ids = [i for i in dict.fromkeys([scene.scene_id, last_component]) if i]
     metadata = ["MTD_MSIL2A.xml", "MTD_MSIL1C.xml"]

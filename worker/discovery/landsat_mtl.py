@@ -44,12 +44,6 @@ class Mtl:
                 return value
         return None
 
-    def processing_level(self) -> str | None:
-        """PROCESSING_LEVEL of the product (e.g. L2SP, L1TP) or pre-collection DATA_TYPE (e.g. L1T)."""
-        return self.get("PROCESSING_LEVEL", ("PRODUCT_CONTENTS",)) or self.get(
-            "DATA_TYPE", ("PRODUCT_METADATA",)
-        )
-
     def sensor(self) -> str | None:
         """Scoresby sensor name from SPACECRAFT_ID (landsat-8, landsat-9), None when absent or unknown."""
         spacecraft = self.get("SPACECRAFT_ID", _ACQUISITION_GROUPS)

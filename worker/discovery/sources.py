@@ -40,17 +40,11 @@ def aws_credentials_available() -> bool:
 
 
 class Source(ABC):
-    """A scene's file location; `listable` says whether `list_names` works (HTTPS has no listing)."""
-
-    listable: bool = True
+    """A scene's file location: probing for names, small reads, GDAL paths."""
 
     def __init__(self, scene_id: str, uri: str) -> None:
         self.scene_id = scene_id
         self.uri = uri
-
-    @abstractmethod
-    def list_names(self) -> list[str]:
-        """Every file under the source, sorted; raises SourceNotFound when the source does not exist."""
 
     @abstractmethod
     def existing(self, names: Iterable[str]) -> list[str]:
@@ -91,7 +85,15 @@ def open_source(scene_id: str, uri: str) -> Source:
     )
 
 
-class LocalSource(Source):
+class ListedSource(Source):
+    """A source whose files can be listed (local folders, s3://); HTTPS cannot, and is probed instead."""
+
+    @abstractmethod
+    def list_names(self) -> list[str]:
+        """Every file under the source, sorted; raises SourceNotFound when the source does not exist."""
+
+
+class LocalSource(ListedSource):
     """A folder on this machine (SAFE folders are walked into, up to MAX_LOCAL_DEPTH levels)."""
 
     def __init__(self, scene_id: str, uri: str) -> None:
@@ -141,7 +143,7 @@ class LocalSource(Source):
             raise self._unreadable(name, str(exc)) from exc
 
 
-class S3Source(Source):
+class S3Source(ListedSource):
     """An s3://bucket/prefix/ location, listed and read with boto3 as requester (requester pays works)."""
 
     def __init__(self, scene_id: str, uri: str) -> None:
@@ -251,8 +253,6 @@ class S3Source(Source):
 class HttpSource(Source):
     """An https:// (or plain http://) base URL: no listing, so discovery probes candidate names with HEAD."""
 
-    listable = False
-
     def __init__(self, scene_id: str, uri: str) -> None:
         super().__init__(scene_id, uri)
         parts = urllib.parse.urlsplit(uri)
@@ -263,10 +263,6 @@ class HttpSource(Source):
     def url(self, name: str) -> str:
         """Absolute URL of `name`."""
         return self.base + urllib.parse.quote(name)
-
-    def list_names(self) -> list[str]:
-        """Not possible over plain HTTPS."""
-        raise NotImplementedError("HTTPS sources cannot be listed; probe names with existing()")
 
     def _exists(self, name: str) -> bool:
         request = urllib.request.Request(self.url(name), method="HEAD")  # noqa: S310 - scheme checked in open_source

@@ -161,13 +161,6 @@ class DynamoTaskLog:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def get(self, run_id: str, scene_id: str) -> TaskRecord | None:
-        """One row, or None."""
-        resp = self._client.get_item(
-            TableName=self.table_name, Key=self._key(run_id, scene_id), ConsistentRead=True
-        )
-        return record_from_item(self._deser(resp["Item"])) if "Item" in resp else None
-
     def _items(self, run_id: str) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
