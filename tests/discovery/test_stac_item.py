@@ -227,3 +227,14 @@ def test_search_then_run_end_to_end(stac_api: StacServer, real_data_dir: Path, t
     )
     assert ran.returncode == 0, ran.stderr
     assert (tmp_path / "out2" / "watch-like" / item["id"] / f"{item['id']}_ndvi.tif").is_file()
+
+
+def test_cog_assets_win_over_their_jp2_copies(real_data_dir: Path) -> None:
+    item = sentinel2_item(real_data_dir)
+    cog = item["assets"]["red"]["href"]
+    item["assets"] = {
+        "red-jp2": {**item["assets"]["red"], "href": "s3://sentinel-s2-l2a/tiles/B04.jp2"},
+        **item["assets"],
+    }
+    files = discover_scene(parse_scene({"item": item}))
+    assert files.bands["B04"].path == cog

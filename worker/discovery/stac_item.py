@@ -92,8 +92,12 @@ def discover_item(scene: Scene) -> SceneFiles:
     for key, asset in item["assets"].items():
         band = _band_id(key, asset, family)
         href = _href(asset)
-        if band is None or href is None or band in bands:
+        if band is None or href is None:
             continue
+        if band in bands and not (
+            bands[band].path.lower().endswith(".jp2") and not href.lower().endswith(".jp2")
+        ):
+            continue  # Earth Search lists each band twice ("red", "red-jp2"): the COG reads cheaper
         path = _gdal_path(scene.scene_id, href, location, signed)
         scale, offset = _radiometry(asset, family, band)
         bands[band] = BandFile(band, path, scale, offset)
