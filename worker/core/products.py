@@ -20,6 +20,16 @@ LANDSAT_BAND_TABLES: dict[str, dict[str, str]] = {
     "landsat-9": _OLI,  # OLI-2/TIRS-2
 }
 
+# STAC instruments of each sensor.
+INSTRUMENTS: dict[str, tuple[str, ...]] = {
+    "landsat-4": ("tm",),
+    "landsat-5": ("tm",),
+    "landsat-7": ("etm+",),
+    "landsat-8": ("oli", "tirs"),
+    "landsat-9": ("oli", "tirs"),
+    "sentinel-2": ("msi",),
+}
+
 Family = Literal["landsat", "sentinel-2"]
 Kind = Literal["visual", "index", "merge"]
 

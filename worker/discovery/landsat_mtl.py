@@ -45,7 +45,7 @@ class Mtl:
         return None
 
     def sensor(self) -> str | None:
-        """Scoresby sensor name from SPACECRAFT_ID (landsat-8, landsat-9), None when absent or unknown."""
+        """Scoresby sensor name from SPACECRAFT_ID (landsat-4 ... landsat-9), None when absent or unknown."""
         spacecraft = self.get("SPACECRAFT_ID", _ACQUISITION_GROUPS)
         return _SPACECRAFT.get(spacecraft.upper()) if spacecraft else None
 

@@ -10,6 +10,7 @@ import pystac
 from pystac.extensions.projection import ProjectionExtension
 from rasterio.warp import transform_geom
 
+from worker.core.products import INSTRUMENTS
 from worker.raster.bands import Grid
 
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
@@ -122,6 +123,7 @@ def build_item(
     props: dict[str, Any] = {
         "platform": sensor,
         "constellation": "landsat" if sensor.startswith("landsat") else "sentinel-2",
+        "instruments": list(INSTRUMENTS.get(sensor, ())),
         "scoresby:level": level,
         "scoresby:datetime_source": dt_source,
     }
