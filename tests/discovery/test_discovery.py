@@ -469,6 +469,39 @@ def test_level1c_is_read_as_top_of_atmosphere(tmp_path: Path) -> None:
     assert found.level == "L1C" and found.bands["B04"].offset == -0.1  # baseline 04.00: RADIO_ADD_OFFSET
 
 
+MTD_MSIL1C = """<?xml version="1.0" encoding="UTF-8"?>
+<n1:Level-1C_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-1C.xsd">
+  <n1:General_Info><Product_Info>
+    <PRODUCT_START_TIME>2022-10-05T11:54:11.024Z</PRODUCT_START_TIME>
+    <PROCESSING_LEVEL>Level-1C</PROCESSING_LEVEL>
+    <PROCESSING_BASELINE>04.00</PROCESSING_BASELINE>
+  </Product_Info>
+  <Product_Image_Characteristics>
+    <QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>
+    <Radiometric_Offset_List>
+      <RADIO_ADD_OFFSET band_id="3">-1000</RADIO_ADD_OFFSET>
+      <RADIO_ADD_OFFSET band_id="7">-1000</RADIO_ADD_OFFSET>
+    </Radiometric_Offset_List>
+    <Spectral_Information_List>
+      <Spectral_Information bandId="3" physicalBand="B4"/>
+      <Spectral_Information bandId="7" physicalBand="B8"/>
+    </Spectral_Information_List>
+  </Product_Image_Characteristics></n1:General_Info>
+</n1:Level-1C_User_Product>
+"""
+
+
+def test_level1c_radio_add_offset_from_mtd_msil1c(tmp_path: Path) -> None:
+    folder = tmp_path / "S2A_MSIL1C_20221005T115411_N0400_R023_T29UNU_20221005T134216.SAFE"
+    write_band(folder / "T29UNU_20221005T115411_B04.tif")
+    write_band(folder / "T29UNU_20221005T115411_B08.tif")
+    (folder / "MTD_MSIL1C.xml").write_text(MTD_MSIL1C)
+    found = discover_scene(scene_for(folder, scene_id=folder.name.removesuffix(".SAFE")))
+    assert found.level == "L1C"
+    for band in ("B04", "B08"):
+        assert (found.bands[band].scale, found.bands[band].offset) == pytest.approx((1e-4, -0.1))
+
+
 # --- errors ----------------------------------------------------------------------------------------------
 
 
