@@ -2,8 +2,8 @@
 
 The coefficients are read independently of worker/discovery (a regex over the MTL text, the id's processing
 baseline), so a wrong band table or a wrong MULT/ADD pair shows up as a value mismatch, not just a shape.
-Landsat 7 ETM+ has no real pixel sample: its MTL is a real ETM+ L1TP MTL (LE07_L1TP_038035_20190618_20190618_01_RT,
-the rescaling groups verbatim) over synthetic uint8 pixels.
+Landsat 7 ETM+ has no real pixel sample: its MTL carries the rescaling of a real ETM+ L1TP MTL
+(LE07_L1TP_038035_20190618_20190618_01_RT, values verbatim) over synthetic uint8 pixels.
 """
 
 from __future__ import annotations
