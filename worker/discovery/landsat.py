@@ -84,34 +84,8 @@ def discover_landsat(
         name = table[m.band]
         bands[name] = BandFile(name, source.gdal_path(m.name), *rescaling)
 
-    mtl_label = posixpath.basename(mtl_name) if mtl_name else ""
-    if is_l2:
-        if mtl is None:
-            notes.append(
-                f"reflectance: DN * {LANDSAT_C2_L2_SCALE} + {LANDSAT_C2_L2_OFFSET} (Collection 2 Level-2 "
-                "constants; no MTL found)"
-            )
-        else:
-            notes.append(
-                f"reflectance: DN * REFLECTANCE_MULT_BAND_n + REFLECTANCE_ADD_BAND_n from {mtl_label}"
-            )
-            if missing_rescaling:
-                notes.append(
-                    f"reflectance of {', '.join(missing_rescaling)}: {mtl_label} has no rescaling for them, "
-                    "Collection 2 Level-2 constants used"
-                )
-    elif mtl is None:
-        notes.append("reflectance: plain DN (no MTL found)")
-    else:
-        notes.append(
-            f"reflectance: TOA, DN * REFLECTANCE_MULT_BAND_n + REFLECTANCE_ADD_BAND_n from {mtl_label}"
-        )
-        if missing_rescaling:
-            notes.append(
-                f"reflectance of {', '.join(missing_rescaling)}: plain DN ({mtl_label} has no rescaling)"
-            )
-    if thermal:
-        notes.append(f"thermal bands {', '.join(thermal)}: plain DN (no reflectance rescaling exists)")
+    mtl_label = posixpath.basename(mtl_name) if mtl_name else None
+    notes += _reflectance_notes(is_l2, mtl_label, missing_rescaling, thermal)
 
     acquired = normalise_datetime(mtl.acquisition_time()) if mtl else None
     if acquired is None:
@@ -128,6 +102,28 @@ def discover_landsat(
         notes=tuple(notes),
         metadata_files=metadata_files,
     )
+
+
+def _reflectance_notes(
+    is_l2: bool, mtl_label: str | None, missing: list[str], thermal: list[str]
+) -> list[str]:
+    """The metadata notes saying how DN became reflectance (which constants, which bands fell back)."""
+    constants = f"DN * {LANDSAT_C2_L2_SCALE} + {LANDSAT_C2_L2_OFFSET} (Collection 2 Level-2 constants"
+    mtl_rule = f"DN * REFLECTANCE_MULT_BAND_n + REFLECTANCE_ADD_BAND_n from {mtl_label}"
+    if mtl_label is None:
+        notes = [
+            f"reflectance: {constants}; no MTL found)" if is_l2 else "reflectance: plain DN (no MTL found)"
+        ]
+    else:
+        notes = [f"reflectance: {mtl_rule}" if is_l2 else f"reflectance: TOA, {mtl_rule}"]
+        if missing:
+            fallback = "Collection 2 Level-2 constants used" if is_l2 else "plain DN"
+            notes.append(
+                f"reflectance of {', '.join(missing)}: {mtl_label} has no rescaling for them, {fallback}"
+            )
+    if thermal:
+        notes.append(f"thermal bands {', '.join(thermal)}: plain DN (no reflectance rescaling exists)")
+    return notes
 
 
 def _find_mtl(names: list[str], prefix: str) -> str | None:
