@@ -9,7 +9,7 @@ raise the same errors and write the same task log::
     result                      # in Jupyter: a table of scenes with quicklooks and statistics
 """
 
-from scoresby.api import load, process, run, search, status
+from scoresby.api import load, process, run, search, status, submit
 from scoresby.results import RunResult
 from worker import __version__
 from worker.commands.process import SceneResult
@@ -32,4 +32,5 @@ __all__ = [
     "run",
     "search",
     "status",
+    "submit",
 ]

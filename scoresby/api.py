@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scoresby.results import RunResult
+from worker.commands.aws import StartedRun, aws_sources_problems, find_stack, read_run, submit_plan
 from worker.commands.process import SceneResult, run_scene_task
 from worker.commands.run import expand_search, prepare_output, run_plan
 from worker.core.errors import InvalidInput
@@ -144,11 +145,38 @@ def run(
     return RunResult(summary, records)
 
 
-def status(run: str | None = None, *, output: str | Path = DEFAULT_OUTPUT) -> list[TaskRecord]:
-    """The task-log rows of a local run (the latest run when `run` is None), in scene-list order.
+def submit(scene_list: SceneListLike, *, stack: str = "Scoresby", name: str | None = None) -> StartedRun:
+    """Start the AWS pipeline on a scene list (what `scoresby submit` does); returns the execution started.
 
-    Raises InvalidInput when the output has no task log or no such run.
+    A `search` block is expanded first. Submitting the same list again finds the same execution instead of
+    starting a second one. Raises InvalidInput for a bad list or one Batch cannot read, StackNotFound when
+    the stack is not deployed (both PipelineError).
     """
+    plan = expand_search(load(scene_list, run_name=name))
+    if not plan.scenes:
+        raise InvalidInput([f"run {plan.run_name}: the search found no scenes; nothing to submit"])
+    problems = aws_sources_problems(plan)
+    if problems:
+        raise InvalidInput(problems)
+    started, _ = submit_plan(stack, plan)
+    return started
+
+
+def status(
+    run: str | None = None, *, output: str | Path = DEFAULT_OUTPUT, stack: str | None = None
+) -> list[TaskRecord]:
+    """A run's task-log rows in scene-list order: local (the latest when `run` is None), or AWS with `stack`.
+
+    Raises InvalidInput when there is no such run (or no task log at `output`), StackNotFound for a stack
+    that is not deployed.
+    """
+    if stack is not None:
+        if run is None:
+            raise InvalidInput(["run: give the run name of an AWS run (scoresby.submit returns it)"])
+        records = read_run(find_stack(stack), run)
+        if not records:
+            raise InvalidInput([f"run: {run!r} has no scenes in the task log of stack {stack}"])
+        return records
     path = task_log_path(str(output))
     try:
         task_log = SqliteTaskLog(path, create=False)

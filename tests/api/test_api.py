@@ -31,6 +31,7 @@ PUBLIC = [
     "run",
     "search",
     "status",
+    "submit",
 ]
 
 

@@ -380,3 +380,19 @@ def test_submit_expands_a_search_block_into_the_scenes_it_starts(aws, tmp_path, 
     assert main(["submit", str(write_list(tmp_path, doc)), "--stack", STACK]) == 0
     assert "the search found no scenes; nothing submitted" in capsys.readouterr().out
     assert len(executions(aws)) == 1
+
+
+def test_the_python_api_submits_and_reads_an_aws_run_like_the_cli(aws, tmp_path):
+    import scoresby
+
+    started = scoresby.submit({"run_name": "api-run", "scenes": [{"source": L8}]}, stack=STACK)
+    assert started.run_name == "api-run" and not started.already_existed
+    again = scoresby.submit({"run_name": "api-run", "scenes": [{"source": L8}]}, stack=STACK)
+    assert again.already_existed and again.execution_arn == started.execution_arn
+    assert len(executions(aws)) == 1
+    with pytest.raises(scoresby.InvalidInput, match="local path"):
+        scoresby.submit([{"source": str(tmp_path)}], stack=STACK)
+    with pytest.raises(scoresby.PipelineError, match="NoSuchStack"):
+        scoresby.submit([{"source": L8}], stack="NoSuchStack")
+    with pytest.raises(scoresby.InvalidInput, match="has no scenes in the task log"):
+        scoresby.status("never-ran", stack=STACK)

@@ -311,6 +311,34 @@ def watch_run(
 # Command plumbing
 
 
+def submit_plan(
+    stack_name: str,
+    plan: RunPlan,
+    *,
+    overwrite: bool = False,
+    extra_key: Any = None,
+    session: Any = None,
+    stack: StackInfo | None = None,
+) -> tuple[StartedRun, StackInfo]:
+    """Start (or find) the execution of a validated plan; raises StackNotFound or InvalidInput."""
+    session = session or _session()
+    stack = stack or find_stack(stack_name, session)
+    state_machine_arn = stack.require(STATE_MACHINE_OUTPUT)
+    problems = output_problems(plan, stack)
+    if problems:
+        raise InvalidInput(problems)
+    payload = execution_input(plan, overwrite=overwrite)
+    sfn = session.client("stepfunctions")
+    name_key = payload if extra_key is None else {"input": payload, "round": extra_key}
+    name = execution_name(plan.run_name, name_key)
+    if _describe_execution(sfn, execution_arn_for(state_machine_arn, name)) is None:
+        try:
+            payload = store_if_large(session, stack, name, payload)
+        except StackNotFound as exc:  # a stack deployed before WorkBucketName existed
+            raise StackNotFound(f"the list is too large for the execution input and {exc}") from exc
+    return start_run(sfn, state_machine_arn, plan.run_name, name, payload), stack
+
+
 def _start_and_report(
     stack_name: str,
     plan: RunPlan,
@@ -321,28 +349,16 @@ def _start_and_report(
     session: Any = None,
     stack: StackInfo | None = None,
 ) -> int:
-    session = session or _session()
     try:
-        stack = stack or find_stack(stack_name, session)
-        state_machine_arn = stack.require(STATE_MACHINE_OUTPUT)
+        started, stack = submit_plan(
+            stack_name, plan, overwrite=overwrite, extra_key=extra_key, session=session, stack=stack
+        )
     except StackNotFound as exc:
         _err(f"error: {exc}")
         return EXIT_INVALID
-    problems = output_problems(plan, stack)
-    if problems:
-        _print_problems(f"run {plan.run_name}", problems)
+    except InvalidInput as exc:
+        _print_problems(f"run {plan.run_name}", exc.problems)
         return EXIT_INVALID
-    payload = execution_input(plan, overwrite=overwrite)
-    sfn = session.client("stepfunctions")
-    name_key = payload if extra_key is None else {"input": payload, "round": extra_key}
-    name = execution_name(plan.run_name, name_key)
-    if _describe_execution(sfn, execution_arn_for(state_machine_arn, name)) is None:
-        try:
-            payload = store_if_large(session, stack, name, payload)
-        except StackNotFound as exc:  # a stack deployed before WorkBucketName existed
-            _err(f"error: the list is too large for the execution input and {exc}")
-            return EXIT_FAILED
-    started = start_run(sfn, state_machine_arn, plan.run_name, name, payload)
     if started.already_existed:
         _say(
             f"run {plan.run_name} was already {verb} as execution {started.execution_name} "
