@@ -1,0 +1,1 @@
+"""Init Lambda: validate and plan a run."""

@@ -1,0 +1,138 @@
+"""Init Lambda: validate the execution input (core.scene_list), plan the task log, hand scenes to the Map.
+
+Raises InvalidInput (errorType "InvalidInput" in Step Functions) listing every problem, before anything is
+written. Small item lists return inline; large ones go to S3 for the Distributed Map's ItemReader.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+from worker.core.config import InitSettings
+from worker.core.errors import InvalidInput
+from worker.core.scene_list import RunPlan, Scene, parse_scene_list
+from worker.stores.dynamo_log import DynamoTaskLog
+
+log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)
+
+INLINE_MAX_ITEMS = 500
+"""More items than this go to S3: an inline Map's events count against the execution's history limit."""
+INLINE_MAX_BYTES = 128 * 1024
+"""Serialized items above this go to S3: half of Step Functions' 256 KiB state payload, leaving room."""
+ITEMS_PREFIX = "items/"
+LISTS_PREFIX = "lists/"
+"""`scoresby submit` puts lists over the 256 KiB execution-input quota here; the input names the object."""
+LIST_REFERENCE = "scene_list_s3"
+JOB_NAME_MAX = 128
+_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+__all__ = ["InvalidInput", "handler", "plan_run"]
+
+
+def job_name(scene_id: str) -> str:
+    """A Batch job name for a scene: letters, digits, '-' and '_' only, at most 128 characters."""
+    return ("scoresby-" + _JOB_NAME_UNSAFE.sub("-", scene_id))[:JOB_NAME_MAX]
+
+
+def _check_event(event: Any) -> tuple[Any, bool]:
+    """Split the execution input into the scene list and the `overwrite` flag (not a scene-list field)."""
+    if isinstance(event, dict) and "overwrite" in event:
+        doc = {k: v for k, v in event.items() if k != "overwrite"}
+        if not isinstance(event["overwrite"], bool):
+            raise InvalidInput(f"overwrite: {event['overwrite']!r} is not allowed; allowed: true or false")
+        return doc, event["overwrite"]
+    return event, False
+
+
+def _load_list_reference(doc: Any, settings: InitSettings, s3_client: Any) -> Any:
+    """{"scene_list_s3": "s3://<work bucket>/lists/..."} -> the scene list stored there; other input as is."""
+    if not (isinstance(doc, dict) and LIST_REFERENCE in doc):
+        return doc
+    uri = doc[LIST_REFERENCE]
+    allowed = f"s3://{settings.items_bucket}/{LISTS_PREFIX}"
+    if set(doc) != {LIST_REFERENCE} or not isinstance(uri, str) or not uri.startswith(allowed):
+        raise InvalidInput(
+            f"{LIST_REFERENCE}: {uri!r} is not allowed; allowed: {allowed}<name>.json as the only field "
+            "(besides overwrite)"
+        )
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3")
+    key = uri[len(f"s3://{settings.items_bucket}/") :]
+    try:
+        body = s3_client.get_object(Bucket=settings.items_bucket, Key=key)["Body"].read()
+        return json.loads(body)
+    except s3_client.exceptions.NoSuchKey as exc:
+        raise InvalidInput(f"{LIST_REFERENCE}: {uri} does not exist") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{LIST_REFERENCE}: {uri} is not valid JSON: {exc.msg}") from exc
+
+
+def _check_output(plan: RunPlan, default_output: str) -> str:
+    """The run's output: the list's own or the stack's; must lie under the stack's output root."""
+    output = plan.output or default_output
+    root = default_output if default_output.endswith("/") else default_output + "/"
+    if not output.startswith(root):
+        raise InvalidInput(
+            f"output: {output!r} is not allowed on this stack; allowed: {root} or a prefix below it "
+            "(the Batch jobs may write only there)"
+        )
+    return output
+
+
+def plan_run(
+    event: Any, settings: InitSettings, *, task_log: Any = None, s3_client: Any = None
+) -> dict[str, Any]:
+    """Validate, plan and package one run; returns the state the Map reads (JSON-safe)."""
+    doc, overwrite = _check_event(event)
+    plan = parse_scene_list(_load_list_reference(doc, settings, s3_client))
+    output = _check_output(plan, settings.output)
+    task_log = task_log or DynamoTaskLog(settings.task_table)
+    to_run: list[Scene] = task_log.plan(plan.run_name, list(plan.scenes), output, overwrite)
+    items = [{"scene": s.to_dict(), "job_name": job_name(s.scene_id)} for s in to_run]
+    counts = {
+        "scenes": len(plan.scenes),
+        "to_run": len(to_run),
+        "skipped": len(plan.scenes) - len(to_run),
+        "duplicates": len(plan.duplicates),
+    }
+    state: dict[str, Any] = {
+        "run_name": plan.run_name,
+        "output": output,
+        "overwrite": "true" if overwrite else "false",
+        "counts": counts,
+    }
+    body = json.dumps(items, separators=(",", ":"))
+    if len(items) <= INLINE_MAX_ITEMS and len(body.encode("utf-8")) <= INLINE_MAX_BYTES:
+        state.update(inline=True, items=items)
+    else:
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        key = f"{ITEMS_PREFIX}{plan.run_name}/{uuid.uuid4().hex}.json"
+        s3_client.put_object(
+            Bucket=settings.items_bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json"
+        )
+        state.update(inline=False, items_s3={"bucket": settings.items_bucket, "key": key})
+    log.info(
+        "run %s: %d scenes, %d to run, %d skipped, %d duplicates, items %s",
+        plan.run_name,
+        counts["scenes"],
+        counts["to_run"],
+        counts["skipped"],
+        counts["duplicates"],
+        "inline" if state["inline"] else f"s3://{settings.items_bucket}/{state['items_s3']['key']}",
+    )
+    return state
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """Lambda entry point: the execution input in, the Map's input out; InvalidInput fails the execution."""
+    return plan_run(event, InitSettings.from_env())

@@ -1,0 +1,1 @@
+"""Summary Lambda: counts, summary.json and the run notification."""

@@ -1,0 +1,139 @@
+"""Summary Lambda: count a run's task log, write `<output>/<run_name>/summary.json`, compose the message."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from worker.core.config import SummarySettings
+from worker.core.cost import actual_compute_cost
+from worker.core.errors import InvalidInput
+from worker.core.layout import split_s3_uri
+from worker.core.summary import SUMMARY_NAME, build_summary
+from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
+from worker.stores.dynamo_log import DynamoTaskLog
+
+log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)
+
+SUBJECT_MAX = 100
+"""SNS limit for an e-mail subject."""
+MESSAGE_MAX_FAILURES = 50
+
+
+def _check_event(event: Any) -> tuple[str, str]:
+    """The run name and the s3:// output (ending in "/") of the event; InvalidInput lists what is wrong."""
+    problems = []
+    if not isinstance(event, dict):
+        raise InvalidInput(f"event: expected an object with run_name and output; got {type(event).__name__}")
+    run_name, output = event.get("run_name"), event.get("output")
+    if not isinstance(run_name, str) or not run_name:
+        problems.append(f"run_name: {run_name!r} is not allowed; allowed: the run's name")
+    if not isinstance(output, str) or not output.startswith("s3://"):
+        problems.append(f"output: {output!r} is not allowed; allowed: s3://bucket/prefix/")
+    if problems or not isinstance(run_name, str) or not isinstance(output, str):
+        raise InvalidInput(problems)
+    return run_name, output if output.endswith("/") else output + "/"
+
+
+def _duplicates(event: dict[str, Any]) -> int:
+    """The init function's duplicate count, passed on by the state machine in `counts` (0 if absent)."""
+    counts = event.get("counts")
+    value = counts.get("duplicates") if isinstance(counts, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def compose_subject(run_name: str, totals: dict[str, Any]) -> str:
+    """One ASCII line of at most 100 characters with the counts; the run name is shortened to fit."""
+    counts = f"{totals[SUCCEEDED]} succeeded, {totals[FAILED]} failed, {totals[SKIPPED]} skipped"
+    unfinished = totals[PENDING] + totals[RUNNING]
+    if unfinished:
+        counts += f", {unfinished} unfinished"
+    room = SUBJECT_MAX - len("Scoresby : ") - len(counts)
+    name = run_name if len(run_name) <= room else run_name[: max(room - 3, 1)] + "..."
+    subject = f"Scoresby {name}: {counts}"
+    return subject.encode("ascii", "replace").decode("ascii")[:SUBJECT_MAX]
+
+
+def compose_message(
+    run_name: str,
+    run_root: str,
+    summary_uri: str,
+    records: list[TaskRecord],
+    totals: dict[str, Any],
+    duplicates: int = 0,
+) -> str:
+    """The e-mail body: counts, where outputs and summary are, and the failed scenes with their errors."""
+    lines = [
+        f"Scoresby run {run_name} finished: {totals['scenes']} scenes.",
+        f"  succeeded {totals[SUCCEEDED]}, failed {totals[FAILED]}, skipped (done before) {totals[SKIPPED]}, "
+        f"unfinished {totals[PENDING] + totals[RUNNING]}",
+    ]
+    if duplicates:
+        lines.append(f"  {duplicates} duplicate scene(s) in the list were processed once")
+    cost = totals.get("cost")
+    if cost:
+        lines.append(
+            f"  compute: {cost['busy_s'] / 3600:.2f} h of scene time, {cost['vcpu_hours']:.3f} vCPU-hours, "
+            f"about ${cost['compute_usd']:.4f} at ${cost['spot_price_usd_per_hour']:g} per r6i.large-hour"
+        )
+    lines += [
+        "",
+        f"Outputs: {run_root}<scene_id>/",
+        f"Summary: {summary_uri}",
+    ]
+    failed = [r for r in records if r.status == FAILED]
+    if failed:
+        lines += ["", f"Failed scenes ({len(failed)}):"]
+        for r in failed[:MESSAGE_MAX_FAILURES]:
+            error = r.error or {}
+            lines.append(
+                f"  {r.scene_id}: {error.get('type', 'error')}: {error.get('message', 'no message')}"
+            )
+        if len(failed) > MESSAGE_MAX_FAILURES:
+            lines.append(f"  ... and {len(failed) - MESSAGE_MAX_FAILURES} more (see summary.json)")
+        lines += ["", f"Resubmit them with: scoresby rerun {run_name} --failed"]
+    return "\n".join(lines) + "\n"
+
+
+def summarize_run(
+    event: Any, settings: SummarySettings, *, task_log: Any = None, s3_client: Any = None
+) -> dict[str, Any]:
+    """Read the run's rows, write summary.json next to its outputs, return subject/message/counts."""
+    run_name, output = _check_event(event)
+    task_log = task_log or DynamoTaskLog(settings.task_table)
+    records = task_log.records(run_name)
+    summary = build_summary(run_name, records, task_log=f"dynamodb://{settings.task_table}")
+    summary["output"] = output
+    totals = summary["totals"]
+    # What the run's jobs were busy for (skipped scenes cost nothing), at the estimator's prices.
+    totals["cost"] = actual_compute_cost(
+        ((r.started_at, r.finished_at, r.duration_s) for r in records if r.status in (SUCCEEDED, FAILED)),
+        job_vcpus=settings.job_vcpus,
+    )
+    run_root = f"{output}{run_name}/"
+    summary_uri = f"{run_root}{SUMMARY_NAME}"
+    bucket, key = split_s3_uri(summary_uri)
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3")
+    s3_client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=(json.dumps(summary, indent=2) + "\n").encode("utf-8"),
+        ContentType="application/json",
+    )
+    log.info("run %s: %s; summary at %s", run_name, totals, summary_uri)
+    return {
+        "subject": compose_subject(run_name, totals),
+        "message": compose_message(run_name, run_root, summary_uri, records, totals, _duplicates(event)),
+        "counts": {k: totals[k] for k in ("scenes", SUCCEEDED, FAILED, SKIPPED, PENDING, RUNNING)},
+        "summary_uri": summary_uri,
+    }
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """Lambda entry point: {"run_name", "output"} in, {"subject", "message", "counts", "summary_uri"} out."""
+    return summarize_run(event, SummarySettings.from_env())

@@ -1,0 +1,192 @@
+"""The functions of `import scoresby`: thin fronts over the same layers the `scoresby` command uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from scoresby.results import RunResult
+from worker.commands.aws import StartedRun, aws_sources_problems, find_stack, read_run, submit_plan
+from worker.commands.process import SceneResult, run_scene_task
+from worker.commands.run import expand_search, prepare_output, run_plan
+from worker.core.errors import InvalidInput
+from worker.core.layout import DEFAULT_OUTPUT, task_log_path
+from worker.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
+from worker.core.search import check_search
+from worker.core.task_log import TaskRecord
+from worker.search.plan import scene_list_from_search
+from worker.stores.sqlite_log import SqliteTaskLog
+
+SceneListLike = RunPlan | str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+
+def load(
+    scene_list: SceneListLike,
+    *,
+    output: str | Path | None = None,
+    run_name: str | None = None,
+    products: Sequence[str] | None = None,
+) -> RunPlan:
+    """Validate a scene list (a path, a parsed JSON document or a RunPlan) into a RunPlan.
+
+    Accepts every shape `scoresby run` accepts (docs/SCENE-LISTS.md). Raises InvalidInput listing every
+    problem, exactly as the command line reports them.
+    """
+    overrides: dict[str, Any] = {
+        "output": None if output is None else str(output),
+        "run_name": run_name,
+        "products": list(products) if products is not None else None,
+    }
+    if isinstance(scene_list, RunPlan):
+        if not any(v is not None for v in overrides.values()):
+            return scene_list
+        scene_list = {
+            "run_name": scene_list.run_name,
+            **({"output": scene_list.output} if scene_list.output else {}),
+            "scenes": [s.to_dict() for s in scene_list.scenes],
+        }
+    if isinstance(scene_list, str | Path):
+        return load_scene_list(str(scene_list), **overrides)
+    # A parsed document: relative local sources resolve against the working directory, as on the CLI.
+    return parse_scene_list(json.loads(json.dumps(scene_list)), base_dir=str(Path.cwd()), **overrides)
+
+
+def search(
+    *,
+    stac: str,
+    collections: str | Sequence[str],
+    datetime: str,
+    bbox: Sequence[float] | None = None,
+    intersects: Mapping[str, Any] | None = None,
+    max_cloud: float | None = None,
+    limit: int | None = None,
+    products: Sequence[str] | None = None,
+    output: str | Path | None = None,
+    run_name: str | None = None,
+) -> RunPlan:
+    """Find scenes in a STAC API (`stac`: "earth-search", "landsatlook" or a URL) as a RunPlan, oldest first.
+
+    The same search as `scoresby search`: `datetime` is START/END with open ends allowed ("2013-06-01/..");
+    the area is `bbox` [W, S, E, N] or a GeoJSON geometry. Raises InvalidInput for a bad search and
+    PipelineError when the API cannot be searched; an empty result is a RunPlan without scenes.
+    """
+    problems: list[str] = []
+    block = {
+        "stac": stac,
+        "collections": [collections] if isinstance(collections, str) else list(collections),
+        "datetime": datetime,
+        **({"bbox": list(bbox)} if bbox is not None else {}),
+        **({"intersects": dict(intersects)} if intersects is not None else {}),
+        **({"max_cloud": max_cloud} if max_cloud is not None else {}),
+        **({"limit": limit} if limit is not None else {}),
+    }
+    spec = check_search(block, "search", problems)
+    if spec is None:
+        raise InvalidInput(problems)
+    defaults = {"products": list(products)} if products is not None else None
+    doc = scene_list_from_search(
+        spec, run_name=run_name, output=None if output is None else str(output), defaults=defaults
+    )
+    if not doc["scenes"]:
+        return RunPlan(run_name or "search", doc.get("output"), (), (), spec, defaults or {})
+    return parse_scene_list(doc)
+
+
+def process(
+    scene: Scene | Mapping[str, Any] | str,
+    output: str | Path,
+    *,
+    products: Sequence[str] | None = None,
+    run_name: str = "adhoc",
+    overwrite: bool = False,
+) -> SceneResult:
+    """Make the products of one scene into `<output>/<run_name>/<scene_id>/` and return what was made.
+
+    `scene` is a scene object (dict), a Scene, or the path of a local scene folder. Raises InvalidInput for
+    a bad scene object, a SceneError subclass for a scene that cannot be processed; nothing is published
+    unless every product was made (the same path as `scoresby process`).
+    """
+    if isinstance(scene, str):
+        scene = {"source": scene}
+    if isinstance(scene, Scene):
+        if products is not None:
+            scene = parse_scene(scene.to_dict(), products=list(products))
+    else:
+        scene = parse_scene(dict(scene), products=list(products) if products is not None else None)
+    return run_scene_task(scene, str(output), run_name=run_name, overwrite=overwrite)
+
+
+def run(
+    scene_list: SceneListLike,
+    output: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    run_name: str | None = None,
+    products: Sequence[str] | None = None,
+    overwrite: bool = False,
+    progress: bool | Literal["auto"] = "auto",
+) -> RunResult:
+    """Process a scene list on this machine in parallel: the task log, summary and report of `scoresby run`.
+
+    Scenes already done in an earlier run to the same output are skipped unless `overwrite`. `progress`:
+    a progress bar (True), none (False), or "auto": a notebook bar inside Jupyter, a text bar elsewhere.
+    """
+    if workers is not None and workers < 1:
+        raise InvalidInput([f"workers: {workers} is not allowed; allowed: 1 or more"])
+    plan = expand_search(load(scene_list, output=output, run_name=run_name, products=products))
+    if not plan.scenes:
+        raise InvalidInput([f"run {plan.run_name}: the search found no scenes; nothing to run"])
+    dest = prepare_output(plan)
+    summary = run_plan(plan, dest, workers=workers, overwrite=overwrite, progress=progress)
+    with SqliteTaskLog(Path(summary.task_log), create=False) as task_log:
+        records = task_log.records(plan.run_name)
+    return RunResult(summary, records)
+
+
+def submit(scene_list: SceneListLike, *, stack: str = "Scoresby", name: str | None = None) -> StartedRun:
+    """Start the AWS pipeline on a scene list (what `scoresby submit` does); returns the execution started.
+
+    A `search` block is expanded first. Submitting the same list again finds the same execution instead of
+    starting a second one. Raises InvalidInput for a bad list or one Batch cannot read, StackNotFound when
+    the stack is not deployed (both PipelineError).
+    """
+    plan = expand_search(load(scene_list, run_name=name))
+    if not plan.scenes:
+        raise InvalidInput([f"run {plan.run_name}: the search found no scenes; nothing to submit"])
+    problems = aws_sources_problems(plan)
+    if problems:
+        raise InvalidInput(problems)
+    started, _ = submit_plan(stack, plan)
+    return started
+
+
+def status(
+    run: str | None = None, *, output: str | Path = DEFAULT_OUTPUT, stack: str | None = None
+) -> list[TaskRecord]:
+    """A run's task-log rows in scene-list order: local (the latest when `run` is None), or AWS with `stack`.
+
+    Raises InvalidInput when there is no such run (or no task log at `output`), StackNotFound for a stack
+    that is not deployed.
+    """
+    if stack is not None:
+        if run is None:
+            raise InvalidInput(["run: give the run name of an AWS run (scoresby.submit returns it)"])
+        records = read_run(find_stack(stack), run)
+        if not records:
+            raise InvalidInput([f"run: {run!r} has no scenes in the task log of stack {stack}"])
+        return records
+    path = task_log_path(str(output))
+    try:
+        task_log = SqliteTaskLog(path, create=False)
+    except FileNotFoundError:
+        message = f"output: {str(output)!r} has no task log ({path}); run a scene list first"
+        raise InvalidInput([message]) from None
+    with task_log:
+        runs = task_log.runs()  # newest first
+        if run is not None and run not in runs:
+            raise InvalidInput([f"run: {run!r} is not in {path}; runs: {', '.join(runs) or 'none'}"])
+        if not runs:
+            raise InvalidInput([f"output: the task log {path} holds no runs"])
+        return task_log.records(run or runs[0])

@@ -1,0 +1,1 @@
+"""One module per `scoresby` subcommand; they compose discovery, raster and stores."""

@@ -1,0 +1,504 @@
+"""`scoresby submit`, `scoresby rerun` and `scoresby status --stack`: runs of the deployed AWS pipeline.
+
+Every command validates what it can locally first, then finds the stack's resources from its
+CloudFormation outputs. boto3 clients are created at call time (region and credentials from the standard
+AWS configuration), so the commands work against moto in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from worker.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
+from worker.core.layout import LISTS_PREFIX, split_s3_uri
+from worker.core.scene_list import RunPlan, load_scene_list, parse_scene_list
+from worker.core.summary import format_status, status_counts
+from worker.core.task_log import FAILED, PENDING, RUNNING, TaskRecord
+
+log = logging.getLogger(__name__)
+
+# CloudFormation output keys of the stack (infra/pipeline_stack.py).
+STATE_MACHINE_OUTPUT = "StateMachineArn"
+TASK_TABLE_OUTPUT = "TaskTableName"
+OUTPUT_BUCKET_OUTPUT = "OutputBucketName"
+OUTPUT_ROOT_OUTPUT = "OutputRoot"
+WORK_BUCKET_OUTPUT = "WorkBucketName"
+"""Where lists too large for the execution input go (the init Lambda reads {"scene_list_s3": uri})."""
+INPUT_INLINE_MAX = 200 * 1024
+"""Inputs up to this many bytes go inline; Step Functions' quota is 256 KiB (about 1,000 scenes)."""
+
+EXECUTION_NAME_MAX = 80
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+WATCH_INTERVAL_S = 10.0
+ACTIVE_STATUSES = (PENDING, RUNNING)
+
+
+class StackNotFound(PipelineError, LookupError):
+    """The CloudFormation stack does not exist or lacks an output the command needs."""
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What the commands need from the deployed stack's outputs."""
+
+    name: str
+    region: str
+    outputs: dict[str, str]
+
+    def require(self, key: str) -> str:
+        """The output `key`; raises StackNotFound naming the outputs that do exist."""
+        if key not in self.outputs:
+            have = ", ".join(sorted(self.outputs)) or "none"
+            raise StackNotFound(f"stack {self.name} has no output {key} (outputs: {have}); is it deployed?")
+        return self.outputs[key]
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """The outcome of starting (or finding) an execution."""
+
+    run_name: str
+    execution_name: str
+    execution_arn: str
+    already_existed: bool
+    status: str
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def execution_input(plan: RunPlan, *, overwrite: bool = False) -> dict[str, Any]:
+    """State machine input of a plan: its normalised full-form scene list (the init Lambda revalidates)."""
+    doc: dict[str, Any] = {"run_name": plan.run_name, "scenes": [s.to_dict() for s in plan.scenes]}
+    if plan.output:
+        doc["output"] = plan.output
+    if overwrite:
+        doc["overwrite"] = True
+    return doc
+
+
+def execution_name(run_name: str, payload: Any) -> str:
+    """Deterministic execution name: run name (unsafe characters -> '-') + 8 hex digits of the input's hash.
+
+    The same run name and input always give the same name, so submitting a list twice cannot start two
+    executions; at most 80 characters of [A-Za-z0-9_-] (Step Functions' limit, safe for CloudWatch).
+    """
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
+    stem = _NAME_UNSAFE.sub("-", run_name)[: EXECUTION_NAME_MAX - len(digest) - 1].rstrip("-") or "run"
+    return f"{stem}-{digest}"
+
+
+def execution_arn_for(state_machine_arn: str, name: str) -> str:
+    """The ARN an execution named `name` of the state machine gets."""
+    prefix, _, machine = state_machine_arn.partition(":stateMachine:")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
+def console_link(region: str, execution_arn: str) -> str:
+    """The AWS console page of an execution."""
+    return (
+        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+        f"#/v2/executions/details/{execution_arn}"
+    )
+
+
+def aws_sources_problems(plan: RunPlan) -> list[str]:
+    """Problems that only matter on AWS: Batch cannot read local sources nor write to a local output."""
+    problems = [
+        f"scene {s.scene_id}: source {s.source!r} is a local path; AWS runs read s3:// or https:// sources"
+        for s in plan.scenes
+        if s.item is None and not s.source.startswith(("s3://", "https://"))
+    ]
+    if plan.output and not plan.output.startswith("s3://"):
+        problems.append(
+            f"output {plan.output!r} is a local path; AWS runs write to s3:// (or leave it out "
+            "to use the stack's output bucket)"
+        )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------
+# AWS calls (clients created at call time)
+
+
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+def find_stack(stack_name: str, session: Any = None) -> StackInfo:
+    """Read the outputs of a deployed stack; raises StackNotFound when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    session = session or _session()
+    cfn = session.client("cloudformation")
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        raise StackNotFound(
+            f"stack {stack_name} not found in {cfn.meta.region_name}: "
+            f"{exc.response['Error'].get('Message', exc)}"
+        ) from exc
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return StackInfo(stack_name, cfn.meta.region_name, outputs)
+
+
+def _describe_execution(sfn: Any, arn: str) -> dict[str, Any] | None:
+    try:
+        return dict(sfn.describe_execution(executionArn=arn))
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return None
+
+
+def _find_run(
+    stack_name: str, run_id: str, session: Any, *, prefix: str
+) -> tuple[StackInfo, list[TaskRecord]] | None:
+    """The stack and the task-log rows of a run; None (after saying why on stderr) when either is missing."""
+    try:
+        stack = find_stack(stack_name, session)
+        records = read_run(stack, run_id, session)
+    except StackNotFound as exc:
+        _err(f"{prefix}: {exc}")
+        return None
+    if not records:
+        _err(f"{prefix}: run {run_id} has no task-log rows in stack {stack_name}")
+        return None
+    return stack, records
+
+
+def read_run(stack: StackInfo, run_id: str, session: Any = None) -> list[TaskRecord]:
+    """Every task-log row of a run, from the stack's DynamoDB table."""
+    from worker.stores.dynamo_log import DynamoTaskLog
+
+    table = stack.require(TASK_TABLE_OUTPUT)
+    client = (session or _session()).client("dynamodb")
+    return list(DynamoTaskLog(table, client=client).records(run_id))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Commands
+
+
+def submit_command(args: argparse.Namespace) -> int:
+    """`scoresby submit SCENES.json [--stack NAME] [--name RUN]`: validate, start; 2 bad list or no stack."""
+    if getattr(args, "estimate", False):
+        from worker.commands.estimate import estimate_command
+
+        return estimate_command(args)
+    try:
+        # A `search` block is expanded here, so the execution gets the scenes (large lists go via S3).
+        from worker.commands.run import expand_search
+
+        plan = expand_search(load_scene_list(args.scenes, run_name=args.name))
+        if not plan.scenes:
+            _say(f"run {plan.run_name}: the search found no scenes; nothing submitted")
+            return EXIT_OK
+        problems = aws_sources_problems(plan)
+        if problems:
+            raise InvalidInput(problems)
+    except InvalidInput as exc:
+        _print_problems(args.scenes, exc.problems)
+        return EXIT_INVALID
+    except PipelineError as exc:  # the search could not be run
+        _err(f"error: {args.scenes}: {one_line(exc)}")
+        return EXIT_INVALID
+    for dup in plan.duplicates:
+        log.info("duplicate scene %s listed more than once; processed once", dup)
+    return _start_and_report(args.stack, plan, overwrite=False, verb="submitted")
+
+
+def rerun_command(args: argparse.Namespace) -> int:
+    """`scoresby rerun RUN --failed [--stack NAME]`: a new execution of the failed scenes; 2: no such run."""
+    session = _session()
+    found = _find_run(args.stack, args.run, session, prefix="error")
+    if found is None:
+        return EXIT_INVALID
+    stack, records = found
+    failed = [r for r in records if r.status == FAILED]
+    if not failed:
+        _say(f"run {args.run}: no FAILED scenes, nothing to rerun ({_counts_line(records)})")
+        return EXIT_OK
+    missing = [r.scene_id for r in failed if not r.source]
+    if missing:
+        _err(f"error: task-log rows of {', '.join(missing)} carry no source; cannot rebuild them")
+        return EXIT_FAILED
+    specs = original_scenes(session, stack, args.run)
+    defaults = [r.scene_id for r in failed if r.scene_id not in specs]
+    if defaults:
+        log.warning(
+            "no submitted input found for %d scene(s) (%s); rerunning them with the task log's source and "
+            "products and default stretches",
+            len(defaults), ", ".join(defaults[:5]) + (" ..." if len(defaults) > 5 else ""),
+        )  # fmt: skip
+    scenes = [
+        {**specs[r.scene_id], "products": list(r.products)}
+        if r.scene_id in specs
+        else {"scene_id": r.scene_id, "source": r.source, "products": list(r.products)}
+        for r in failed
+    ]
+    doc: dict[str, Any] = {"run_name": args.run, "scenes": scenes}
+    output = _common_output_root(failed, args.run)
+    if output:
+        doc["output"] = output
+    try:
+        plan = parse_scene_list(doc)
+    except InvalidInput as exc:
+        _print_problems(f"run {args.run}", exc.problems)
+        return EXIT_INVALID
+    # attempts make the name unique per round: rerunning twice while the first rerun has not started yet
+    # finds that execution instead of starting a second one.
+    round_key = sorted((r.scene_id, r.attempts) for r in failed)
+    return _start_and_report(
+        args.stack,
+        plan,
+        overwrite=True,
+        verb="resubmitted",
+        extra_key=round_key,
+        session=session,
+        stack=stack,
+    )
+
+
+def aws_status_command(args: argparse.Namespace) -> int:
+    """`scoresby status RUN --stack NAME [--watch]`: 0 fine, 1 some scene FAILED, 2 no such run or stack."""
+    if not args.run:
+        _err("scoresby status: give the run name: scoresby status RUN --stack NAME")
+        return EXIT_INVALID
+    session = _session()
+    found = _find_run(args.stack, args.run, session, prefix="scoresby status")
+    if found is None:
+        return EXIT_INVALID
+    stack, records = found
+    if args.watch:
+        records = watch_run(lambda: read_run(stack, args.run, session), interval_s=WATCH_INTERVAL_S)
+    _say(format_status(args.run, records, f"DynamoDB {stack.require(TASK_TABLE_OUTPUT)}"))
+    return EXIT_FAILED if any(r.status == FAILED for r in records) else EXIT_OK
+
+
+def watch_run(
+    read: Callable[[], list[TaskRecord]], *, interval_s: float, sleep: Callable[[float], None] = time.sleep
+) -> list[TaskRecord]:
+    """Show a tqdm bar of finished scenes, re-reading the task log until nothing is PENDING or RUNNING."""
+    from tqdm import tqdm
+
+    records = read()
+    with tqdm(total=len(records), unit="scene", file=sys.stderr, desc="finished") as bar:
+        while True:
+            done = sum(1 for r in records if r.status not in ACTIVE_STATUSES)
+            bar.total = len(records)
+            bar.n = done
+            bar.set_postfix_str(_counts_line(records))
+            bar.refresh()
+            if done == len(records):
+                return records
+            sleep(interval_s)
+            records = read()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command plumbing
+
+
+def submit_plan(
+    stack_name: str,
+    plan: RunPlan,
+    *,
+    overwrite: bool = False,
+    extra_key: Any = None,
+    session: Any = None,
+    stack: StackInfo | None = None,
+) -> tuple[StartedRun, StackInfo]:
+    """Start (or find) the execution of a validated plan; raises StackNotFound or InvalidInput."""
+    session = session or _session()
+    stack = stack or find_stack(stack_name, session)
+    state_machine_arn = stack.require(STATE_MACHINE_OUTPUT)
+    problems = output_problems(plan, stack)
+    if problems:
+        raise InvalidInput(problems)
+    payload = execution_input(plan, overwrite=overwrite)
+    sfn = session.client("stepfunctions")
+    name_key = payload if extra_key is None else {"input": payload, "round": extra_key}
+    name = execution_name(plan.run_name, name_key)
+    if _describe_execution(sfn, execution_arn_for(state_machine_arn, name)) is None:
+        try:
+            payload = store_if_large(session, stack, name, payload)
+        except StackNotFound as exc:  # a stack deployed before WorkBucketName existed
+            raise StackNotFound(f"the list is too large for the execution input and {exc}") from exc
+    return start_run(sfn, state_machine_arn, plan.run_name, name, payload), stack
+
+
+def _start_and_report(
+    stack_name: str,
+    plan: RunPlan,
+    *,
+    overwrite: bool,
+    verb: str,
+    extra_key: Any = None,
+    session: Any = None,
+    stack: StackInfo | None = None,
+) -> int:
+    try:
+        started, stack = submit_plan(
+            stack_name, plan, overwrite=overwrite, extra_key=extra_key, session=session, stack=stack
+        )
+    except StackNotFound as exc:
+        _err(f"error: {exc}")
+        return EXIT_INVALID
+    except InvalidInput as exc:
+        _print_problems(f"run {plan.run_name}", exc.problems)
+        return EXIT_INVALID
+    if started.already_existed:
+        _say(
+            f"run {plan.run_name} was already {verb} as execution {started.execution_name} "
+            f"(status {started.status}); not starting it again"
+        )
+    else:
+        count = f"{len(plan.scenes)} scene" + ("" if len(plan.scenes) == 1 else "s")
+        _say(f"{verb} run {plan.run_name}: {count}, execution {started.execution_name}")
+    _say(f"run id: {plan.run_name}")
+    _say(f"execution: {started.execution_arn}")
+    _say(f"console: {console_link(stack.region, started.execution_arn)}")
+    _say(f"follow it: scoresby status {plan.run_name} --stack {stack.name} --watch")
+    return EXIT_OK
+
+
+def start_run(
+    sfn: Any, state_machine_arn: str, run_name: str, name: str, payload: dict[str, Any]
+) -> StartedRun:
+    """Start an execution named `name`, or report the one that already has that name."""
+    arn = execution_arn_for(state_machine_arn, name)
+    existing = _describe_execution(sfn, arn)
+    if existing is not None:
+        return StartedRun(run_name, name, arn, True, existing["status"])
+    try:
+        arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        existing = _describe_execution(sfn, arn) or {"status": "UNKNOWN"}
+        return StartedRun(run_name, name, arn, True, existing["status"])
+    return StartedRun(run_name, name, arn, False, "RUNNING")
+
+
+def output_problems(plan: RunPlan, stack: StackInfo) -> list[str]:
+    """The init Lambda only accepts outputs under the stack's output root (the jobs may write only there)."""
+    root = stack.outputs.get(OUTPUT_ROOT_OUTPUT)
+    if not plan.output or not root:
+        return []
+    root = root if root.endswith("/") else root + "/"
+    if plan.output.startswith(root):
+        return []
+    return [
+        f"output {plan.output!r} is not allowed on stack {stack.name}; allowed: {root} or a prefix below it "
+        "(or leave the output out)"
+    ]
+
+
+def store_if_large(session: Any, stack: StackInfo, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The execution input: `payload` itself, or for one over INPUT_INLINE_MAX a reference to it in S3."""
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    if len(body) <= INPUT_INLINE_MAX:
+        return payload
+    bucket = stack.require(WORK_BUCKET_OUTPUT)
+    doc = {k: v for k, v in payload.items() if k != "overwrite"}
+    key = f"{LISTS_PREFIX}{name}.json"
+    session.client("s3").put_object(
+        Bucket=bucket, Key=key, Body=json.dumps(doc).encode("utf-8"), ContentType="application/json"
+    )
+    log.info("input of %d bytes is over the inline limit; stored at s3://%s/%s", len(body), bucket, key)
+    reference: dict[str, Any] = {"scene_list_s3": f"s3://{bucket}/{key}"}
+    if payload.get("overwrite"):
+        reference["overwrite"] = True
+    return reference
+
+
+def _common_output_root(records: list[TaskRecord], run_id: str) -> str | None:
+    """The run's output (what `output` was) when every row agrees on it.
+
+    Rows store it as `output_root`: the init Lambda writes the run's output itself; a row written as
+    `<output>/<run_name>/` (TaskRecord's convention) is cut back to `<output>/`.
+    """
+    roots = {r.output_root for r in records if r.output_root}
+    if len(roots) != 1:
+        return None
+    root = roots.pop().rstrip("/")
+    if root.endswith("/" + run_id):
+        root = root[: -len(run_id) - 1]
+    return root + "/"
+
+
+def original_scenes(
+    session: Any, stack: StackInfo, run_id: str, *, max_executions: int = 1000
+) -> dict[str, Any]:
+    """Scene objects (stretch and sensor included) from the inputs of the run's `scoresby submit` executions.
+
+    The task log keeps only source and products; the newest execution named after the run wins. Looks at
+    the newest `max_executions` executions of the state machine.
+    """
+    sfn = session.client("stepfunctions")
+    stem = execution_name(run_id, None).rsplit("-", 1)[0] + "-"
+    specs: dict[str, Any] = {}
+    seen = 0
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.require(STATE_MACHINE_OUTPUT))
+    for page in pages:
+        for execution in page["executions"]:
+            seen += 1
+            if seen > max_executions:
+                return specs
+            if not execution["name"].startswith(stem):
+                continue
+            doc = json.loads(
+                sfn.describe_execution(executionArn=execution["executionArn"]).get("input") or "{}"
+            )
+            doc = _stored_list(session, doc) if isinstance(doc, dict) and "scene_list_s3" in doc else doc
+            if isinstance(doc, dict):
+                doc = {k: v for k, v in doc.items() if k != "overwrite"}
+            try:
+                plan = parse_scene_list(doc)
+            except InvalidInput:
+                continue
+            if plan.run_name == run_id:
+                for scene in plan.scenes:
+                    specs.setdefault(scene.scene_id, scene.to_dict())
+    return specs
+
+
+def _stored_list(session: Any, doc: dict[str, Any]) -> Any:
+    bucket, key = split_s3_uri(str(doc["scene_list_s3"]))
+    try:
+        return json.loads(session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception:  # noqa: BLE001 - an expired or unreadable list only means no stretch settings
+        log.info("stored list s3://%s/%s is gone; using the task log's scene fields", bucket, key)
+        return None
+
+
+def _counts_line(records: list[TaskRecord]) -> str:
+    return " ".join(f"{s} {n}" for s, n in status_counts(records).items() if n)
+
+
+def _print_problems(where: str, problems: list[str]) -> None:
+    _err(f"{where}: {len(problems)} problem(s); nothing was submitted")
+    for problem in problems:
+        _err(f"  - {problem}")
+
+
+def _say(text: str) -> None:
+    """Command output for people, on stdout."""
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    """Errors, on stderr."""
+    sys.stderr.write(text + "\n")

@@ -1,0 +1,184 @@
+"""One scene end to end: discover its bands, make its products locally, publish them (Batch entrypoint)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from argparse import Namespace
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from worker.core.errors import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    InvalidInput,
+    PipelineError,
+    SceneError,
+    one_line,
+)
+from worker.core.layout import expected_outputs, scene_dest
+from worker.core.scene_list import Scene, check_scene, parse_scene
+from worker.stores import publish
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SceneResult:
+    """What processing one scene produced: product -> COG URI, every file URI, the STAC Item URI."""
+
+    scene_id: str
+    sensor: str | None
+    outputs: dict[str, str]
+    files: list[str]
+    stac_item: str
+    duration_s: float
+    skipped: bool = False
+    stats: dict[str, Any] | None = None  # scoresby:stats of the STAC Item (None when skipped)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {
+            "scene_id": self.scene_id,
+            "sensor": self.sensor,
+            "outputs": self.outputs,
+            "files": self.files,
+            "stac_item": self.stac_item,
+            "duration_s": self.duration_s,
+            "skipped": self.skipped,
+            "stats": self.stats,
+        }
+
+
+def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool = False) -> SceneResult:
+    """Make and publish the products of one scene; skip it when every requested output already exists.
+
+    Raises InvalidInput for unknown products or stretch specs, a SceneError subclass for a scene that
+    cannot be processed. Nothing is published unless every product was made.
+    """
+    from worker.discovery.discover import discover_scene
+    from worker.raster.builder import build_products
+
+    t0 = time.perf_counter()
+    check_scene(scene)
+    dest = scene_dest(output, run_name, scene.scene_id)
+    outputs, stac_uri = expected_outputs(dest, scene.scene_id, scene.products)
+    if not overwrite and all(publish.exists(u) for u in [*outputs.values(), stac_uri]):
+        logger.info("scene %s: every requested output exists in %s; skipped", scene.scene_id, dest)
+        return SceneResult(
+            scene.scene_id,
+            scene.sensor,
+            outputs,
+            [
+                *(
+                    u.removesuffix(".tif") + suffix
+                    for u in outputs.values()
+                    for suffix in (".tif", ".png", "_hist.png")
+                ),
+                stac_uri,
+            ],
+            stac_uri,
+            round(time.perf_counter() - t0, 3),
+            skipped=True,
+        )
+    files = discover_scene(scene)
+    logger.info(
+        "scene %s: %s %s, bands %s", scene.scene_id, files.sensor, files.level, ", ".join(files.bands)
+    )
+    workdir = Path(tempfile.mkdtemp(prefix=f"scoresby-{scene.scene_id[:40]}-"))
+    try:
+        built = build_products(files, scene.products, scene.stretch, workdir, mask=scene.mask, aoi=scene.aoi)
+        # The STAC Item goes last: a reader that sees it can trust every file it lists is there.
+        uris = publish.publish(scene.scene_id, built.files, dest)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    duration = round(time.perf_counter() - t0, 3)
+    logger.info("scene %s: published %d files to %s in %.1f s", scene.scene_id, len(uris), dest, duration)
+    return SceneResult(
+        files.scene_id,
+        files.sensor,
+        outputs,
+        uris,
+        stac_uri,
+        duration,
+        skipped=False,
+        stats=built.stats,
+    )
+
+
+def load_scene_arg(value: str, products: str | None) -> Scene:
+    """Parse the SCENE argument (inline JSON or a path to a JSON file) and the --products override."""
+    override = [p.strip() for p in products.split(",") if p.strip()] if products is not None else None
+    base_dir = None
+    text = value
+    if not value.lstrip().startswith(("{", "[")):
+        path = Path(value)
+        if not path.is_file():
+            raise InvalidInput(
+                f"SCENE: {value!r} is neither inline JSON nor an existing file; "
+                "allowed: a JSON scene object or a path to a JSON file"
+            )
+        text = path.read_text(encoding="utf-8")
+        base_dir = str(path.resolve().parent)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"SCENE: not valid JSON ({exc}); allowed: one JSON scene object") from exc
+    return parse_scene(obj, products=override, base_dir=base_dir)
+
+
+def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool) -> SceneResult:
+    """process_scene as one task: the place where task-log recording (SCORESBY_TASK_TABLE) hooks in."""
+    from worker.commands.batch_job import record_job
+
+    with record_job(scene.scene_id, run_name, overwrite) as job:
+        result = process_scene(scene, output, run_name=run_name, overwrite=job.overwrite)
+        job.succeed(result.outputs, result.duration_s)
+    return result
+
+
+def _error_line(exc: BaseException, scene_label: str) -> str:
+    message = one_line(exc)
+    if isinstance(exc, SceneError) or (isinstance(exc, InvalidInput) and "scene" in message):
+        return f"scoresby: error: {message}"
+    return f"scoresby: error: scene {scene_label}: {message}"
+
+
+def process_command(args: Namespace) -> int:
+    """`scoresby process SCENE --output DEST`: exit 0 ok, 2 invalid input, 1 scene failed; one-line error."""
+    verbose = bool(getattr(args, "verbose", False))
+    if not verbose:
+        # rasterio logs every GDAL error at INFO; the one-line error below already says what went wrong.
+        logging.getLogger("rasterio").setLevel(logging.WARNING)
+    scene_label = "?"
+    try:
+        scene = load_scene_arg(args.scene, args.products)
+        scene_label = scene.scene_id
+        result = run_scene_task(scene, args.output, run_name=args.run_name, overwrite=args.overwrite)
+    except InvalidInput as exc:
+        _report(exc, scene_label, verbose)
+        return EXIT_INVALID
+    except PipelineError as exc:
+        _report(exc, scene_label, verbose)
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - any other failure is one scene failing, reported on one line
+        _report(exc, scene_label, verbose, unexpected=True)
+        return EXIT_FAILED
+    sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    return EXIT_OK
+
+
+def _report(exc: BaseException, scene_label: str, verbose: bool, unexpected: bool = False) -> None:
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    line = _error_line(exc, scene_label)
+    if unexpected:
+        line = line.replace("scoresby: error: ", f"scoresby: error: {type(exc).__name__}: ", 1)
+    sys.stderr.write(line + "\n")

@@ -1,0 +1,59 @@
+"""Scoresby errors; messages name the scene, the field or file, the bad value and what is allowed."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class of every error Scoresby raises on purpose."""
+
+
+class InvalidInput(PipelineError, ValueError):
+    """A scene list or scene object is malformed; `problems` lists every problem found, one line each."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class SceneError(PipelineError):
+    """A scene cannot be processed; carries the scene id so messages and task-log rows name it."""
+
+    def __init__(self, scene_id: str, message: str) -> None:
+        self.scene_id = scene_id
+        super().__init__(f"scene {scene_id}: {message}")
+
+
+class SourceNotFound(SceneError, FileNotFoundError):
+    """The scene's source folder, prefix or URL does not exist or holds no files."""
+
+
+class MissingBands(SceneError, ValueError):
+    """A requested product needs bands the scene does not have."""
+
+
+class UnreadableRaster(SceneError, OSError):
+    """A band file exists but GDAL cannot read it (truncated, corrupt, not a raster)."""
+
+
+class GridMismatch(SceneError, ValueError):
+    """Bands of a scene lie on CRSs or extents that cannot be aligned onto one grid."""
+
+
+class UnknownSensor(SceneError, ValueError):
+    """The sensor or product level cannot be recognised from the scene id or its file names."""
+
+
+class OutputError(SceneError, OSError):
+    """An output could not be written to its destination."""
+
+
+# Exit codes of every `scoresby` command (the Batch job definition's retry strategy relies on them too).
+EXIT_OK = 0
+EXIT_FAILED = 1  # a scene (or, for `run` and `status`, some scene of the run) failed
+EXIT_INVALID = 2  # bad input: scene list, arguments, unknown run or stack
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C / SIGTERM (128 + SIGINT, as shells report it)
+
+
+def one_line(message: object) -> str:
+    """An error message (or exception) on one line, whitespace collapsed, for logs and task-log rows."""
+    return " ".join(str(message).split())

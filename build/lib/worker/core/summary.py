@@ -1,0 +1,86 @@
+"""The run summary: summary.json's figures and the status block of `scoresby status`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from worker.core.task_log import FAILED, SKIPPED, STATUSES, TaskRecord, utc_now
+from worker.core.timeseries import STAT_FIELDS
+
+SUMMARY_NAME = "summary.json"
+
+
+REPORT_NAME = "report.html"
+
+
+def build_summary(
+    run_name: str,
+    records: Sequence[TaskRecord],
+    *,
+    duration_s: float | None = None,
+    task_log: str | None = None,
+    science: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON-safe summary of a run: totals and one row per scene (with its statistics, issue 12)."""
+    stats_of = {row["scene_id"]: row for row in (science or {}).get("rows", [])}
+    totals: dict[str, Any] = {"scenes": len(records)}
+    totals.update({s: sum(r.status == s for r in records) for s in STATUSES})
+    totals["processing_s"] = round(sum(r.duration_s or 0.0 for r in records if r.status != SKIPPED), 3)
+    scenes = [
+        {
+            "scene_id": r.scene_id,
+            "status": r.status,
+            "attempts": r.attempts,
+            "created_at": r.created_at,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "duration_s": r.duration_s,
+            "products": list(r.products),
+            "outputs": dict(r.outputs),
+            "error": r.error,
+            "ran_on": r.ran_on,
+            "source": r.source,
+            "stats": _scene_stats(stats_of.get(r.scene_id)),
+        }
+        for r in records
+    ]
+    summary = {
+        "run_name": run_name,
+        "generated_at": utc_now(),
+        "wall_clock_s": None if duration_s is None else round(duration_s, 3),
+        "task_log": task_log,
+        "totals": totals,
+        "scenes": scenes,
+    }
+    if science:
+        summary["timeseries"] = {k: v for k, v in science.items() if k != "rows"}
+    return summary
+
+
+def _scene_stats(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The statistics of a scene's time-series row (place, datetime and STAT_FIELDS), None without one."""
+    if row is None:
+        return None
+    return {k: row.get(k) for k in ("place", "datetime", *STAT_FIELDS)}
+
+
+def status_counts(records: Iterable[TaskRecord]) -> dict[str, int]:
+    """Rows per status, every status present (zero when none)."""
+    counts = Counter(r.status for r in records)
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def format_status(run_id: str, records: list[TaskRecord], where: str = "DynamoDB") -> str:
+    """The status block of a local or AWS run: counts per status, then one line per failed scene."""
+    counts = status_counts(records)
+    lines = [
+        f"run {run_id} ({where}): {len(records)} scenes, " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    ]
+    for r in records:
+        if r.status == FAILED:
+            error = r.error or {}
+            reason = f"{error.get('type', 'Error')}: {error.get('message', 'no reason recorded')}"
+            lines.append(f"  FAILED {r.scene_id}  {reason}  (attempts {r.attempts})")
+    return "\n".join(lines)

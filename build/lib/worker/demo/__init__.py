@@ -1,0 +1,1 @@
+"""Synthetic scenes (shared by the demo, the tests and the benchmark) and `make demo`."""

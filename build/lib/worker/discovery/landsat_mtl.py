@@ -1,0 +1,135 @@
+"""Landsat MTL metadata (ODL text or JSON) parsed into groups, and the values discovery needs from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# One ODL line: `KEY = VALUE`; values are quoted strings, numbers, dates or times.
+_ODL_LINE = re.compile(r"^\s*(?P<key>[A-Za-z0-9_]+)\s*=\s*(?P<value>.*?)\s*$")
+
+# Collection 2 keeps the Level-2 and the Level-1 rescaling under the same key names in different groups,
+# so a flat key lookup would mix them up: each level names the groups to search, in order.
+_REFLECTANCE_GROUPS = {
+    "L2": ("LEVEL2_SURFACE_REFLECTANCE_PARAMETERS",),
+    "L1": ("LEVEL1_RADIOMETRIC_RESCALING", "RADIOMETRIC_RESCALING"),
+}
+_ACQUISITION_GROUPS = ("IMAGE_ATTRIBUTES", "PRODUCT_METADATA")
+_SPACECRAFT = {f"LANDSAT_{n}": f"landsat-{n}" for n in (4, 5, 7, 8, 9)}
+
+
+class MtlError(ValueError):
+    """An MTL file cannot be parsed; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Mtl:
+    """A parsed MTL: its root group name and its groups, each a flat key → string value mapping."""
+
+    root: str
+    groups: dict[str, dict[str, str]]
+
+    @property
+    def is_collection2(self) -> bool:
+        """True for Collection-2 MTL files (root LANDSAT_METADATA_FILE), False for pre-collection ones."""
+        return self.root == "LANDSAT_METADATA_FILE"
+
+    def get(self, key: str, groups: tuple[str, ...] = ()) -> str | None:
+        """The value of `key` in the first of `groups` holding it, or in any group when `groups` is empty."""
+        for name in groups or tuple(self.groups):
+            value = self.groups.get(name, {}).get(key)
+            if value is not None:
+                return value
+        return None
+
+    def sensor(self) -> str | None:
+        """Scoresby sensor name from SPACECRAFT_ID (landsat-4 ... landsat-9), None when absent or unknown."""
+        spacecraft = self.get("SPACECRAFT_ID", _ACQUISITION_GROUPS)
+        return _SPACECRAFT.get(spacecraft.upper()) if spacecraft else None
+
+    def spacecraft(self) -> str | None:
+        """The raw SPACECRAFT_ID value."""
+        return self.get("SPACECRAFT_ID", _ACQUISITION_GROUPS)
+
+    def acquisition_time(self) -> str | None:
+        """DATE_ACQUIRED and SCENE_CENTER_TIME joined as ISO 8601 text (not normalised), None if absent."""
+        date = self.get("DATE_ACQUIRED", _ACQUISITION_GROUPS)
+        if not date:
+            return None
+        time = self.get("SCENE_CENTER_TIME", _ACQUISITION_GROUPS) or "00:00:00Z"
+        return f"{date}T{time}"
+
+    def reflectance_rescaling(self, level: str, band_number: int) -> tuple[float, float] | None:
+        """(REFLECTANCE_MULT_BAND_n, REFLECTANCE_ADD_BAND_n) for level "L1" or "L2", None when not given."""
+        groups = _REFLECTANCE_GROUPS[level]
+        mult = self.get(f"REFLECTANCE_MULT_BAND_{band_number}", groups)
+        add = self.get(f"REFLECTANCE_ADD_BAND_{band_number}", groups)
+        if mult is None or add is None:
+            return None
+        try:
+            return float(mult), float(add)
+        except ValueError as exc:
+            raise MtlError(
+                f"REFLECTANCE_MULT/ADD_BAND_{band_number} are not numbers: {mult!r}, {add!r}"
+            ) from exc
+
+
+def parse_mtl(text: str, *, is_json: bool) -> Mtl:
+    """Parse MTL text (ODL `GROUP = ...` form, or the JSON form when `is_json`); raises MtlError."""
+    return _parse_json(text) if is_json else _parse_odl(text)
+
+
+def _parse_json(text: str) -> Mtl:
+    try:
+        doc: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MtlError(f"not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict) or len(doc) != 1:
+        raise MtlError("expected one root object such as LANDSAT_METADATA_FILE")
+    root, body = next(iter(doc.items()))
+    if not isinstance(body, dict):
+        raise MtlError(f"root {root!r} is not an object")
+    groups: dict[str, dict[str, str]] = {}
+    for name, group in body.items():
+        if isinstance(group, dict):
+            groups[name] = {k: str(v) for k, v in group.items() if not isinstance(v, dict | list)}
+    if not groups:
+        raise MtlError(f"root {root!r} holds no groups")
+    return Mtl(root=root, groups=groups)
+
+
+def _parse_odl(text: str) -> Mtl:
+    stack: list[str] = []
+    root: str | None = None
+    groups: dict[str, dict[str, str]] = {}
+    ended = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or ended:
+            continue
+        if line.strip() == "END":
+            ended = True
+            continue
+        match = _ODL_LINE.match(line)
+        if not match:
+            raise MtlError(f"line {number} is not 'KEY = VALUE': {line.strip()[:80]!r}")
+        key, value = match.group("key"), match.group("value")
+        if key == "GROUP":
+            if root is None:
+                root = value
+            stack.append(value)
+            groups.setdefault(value, {})
+        elif key == "END_GROUP":
+            if not stack or stack[-1] != value:
+                raise MtlError(f"line {number}: END_GROUP = {value} does not close the open group")
+            stack.pop()
+        elif not stack:
+            raise MtlError(f"line {number}: {key} outside any GROUP")
+        else:
+            groups[stack[-1]][key] = value.strip('"')
+    if root is None:
+        raise MtlError("no GROUP found")
+    if stack:
+        raise MtlError(f"group {stack[-1]} is never closed (END_GROUP missing)")
+    return Mtl(root=root, groups=groups)

@@ -1,0 +1,360 @@
+"""The local runner's task log: one SQLite file next to the outputs (DESIGN.md, task log).
+
+The file is `<output>/scoresby-tasklog.sqlite` for a local output folder and
+`./.scoresby/<bucket>/<prefix>/scoresby-tasklog.sqlite` for an `s3://` output (SQLite cannot live in S3).
+It is opened in WAL mode with `synchronous=FULL`, and every state change is one short transaction, so
+a reader (`scoresby status`) never blocks the runner and a SIGKILL at any moment loses nothing committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from worker.core.task_log import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    STATUSES,
+    SUCCEEDED,
+    TaskRecord,
+    covers,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    output_root TEXT,
+    created_at  TEXT NOT NULL,
+    planned_at  TEXT NOT NULL,
+    plan_seq    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id      TEXT NOT NULL,
+    scene_id    TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    started_at  TEXT,
+    finished_at TEXT,
+    duration_s  REAL,
+    products    TEXT NOT NULL DEFAULT '[]',
+    outputs     TEXT NOT NULL DEFAULT '{}',
+    error       TEXT,
+    ran_on      TEXT,
+    source      TEXT,
+    output_root TEXT,
+    PRIMARY KEY (run_id, scene_id)
+);
+CREATE INDEX IF NOT EXISTS tasks_scene ON tasks (scene_id, output_root);
+"""
+
+_COLUMNS = (
+    "run_id",
+    "scene_id",
+    "status",
+    "attempts",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "products",
+    "outputs",
+    "error",
+    "ran_on",
+    "source",
+    "output_root",
+)
+
+
+def _row_to_record(row: sqlite3.Row) -> TaskRecord:
+    d: dict[str, Any] = {k: row[k] for k in _COLUMNS}
+    d["products"] = json.loads(d["products"] or "[]")
+    d["outputs"] = json.loads(d["outputs"] or "{}")
+    d["error"] = json.loads(d["error"]) if d["error"] else None
+    return TaskRecord.from_dict(d)
+
+
+class SqliteTaskLog:
+    """Task log in one SQLite file; implements the `TaskLog` protocol of worker/task_log.py."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise FileNotFoundError(f"no task log at {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so each write is exactly one short
+        # transaction that takes the write lock up front instead of failing half-way on a busy database.
+        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed transaction is on disk before commit returns (also across power loss).
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SqliteTaskLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        with closing(self._conn.cursor()) as cur:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    # --- planning -------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        run_id: str,
+        scenes: Sequence[Any],
+        output_root: str,
+        overwrite: bool,
+        *,
+        output_exists: Callable[[str], bool] | None = None,
+    ) -> list[Any]:
+        """Write PENDING rows, mark done scenes SKIPPED, reset RUNNING leftovers; return the scenes to run.
+
+        A scene is done when a SUCCEEDED or SKIPPED row of this run, or of another run writing to the same
+        `output_root`, already made every requested product (`covers`); its outputs are carried over.
+        FAILED, PENDING and RUNNING rows (RUNNING means an earlier runner was killed) are scheduled again,
+        keeping their attempt count. With `output_exists`, a done scene whose outputs are no longer all
+        there (someone deleted them) is scheduled again too.
+        """
+        now = utc_now()
+        to_run: list[Any] = []
+        with self._write() as cur:
+            seq = cur.execute("SELECT COALESCE(MAX(plan_seq), 0) + 1 FROM runs").fetchone()[0]
+            cur.execute(
+                "INSERT INTO runs (run_id, output_root, created_at, planned_at, plan_seq)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id) DO UPDATE SET planned_at = excluded.planned_at,"
+                " plan_seq = excluded.plan_seq, output_root = excluded.output_root",
+                (run_id, output_root, now, now, seq),
+            )
+            for position, scene in enumerate(scenes):
+                products = list(scene.products)
+                row = cur.execute(
+                    "SELECT * FROM tasks WHERE run_id = ? AND scene_id = ?", (run_id, scene.scene_id)
+                ).fetchone()
+                current = _row_to_record(row) if row else None
+                done = None
+                if not overwrite:
+                    done = self._done_record(cur, run_id, scene.scene_id, output_root, products)
+                if done is not None and output_exists is not None:
+                    if not all(output_exists(done.outputs[p]) for p in products):
+                        log.info(
+                            "scene %s: outputs of its earlier success are gone; scheduling it again",
+                            scene.scene_id,
+                        )
+                        done = None
+                if done is not None:
+                    self._upsert_skipped(
+                        cur, run_id, scene, position, products, output_root, current, done, now
+                    )
+                    continue
+                if current is None:
+                    cur.execute(
+                        "INSERT INTO tasks (run_id, scene_id, position, status, attempts, created_at,"
+                        " products, outputs, source, output_root) VALUES (?, ?, ?, ?, 0, ?, ?, '{}', ?, ?)",
+                        (
+                            run_id,
+                            scene.scene_id,
+                            position,
+                            PENDING,
+                            now,
+                            json.dumps(products),
+                            scene.source,
+                            output_root,
+                        ),
+                    )
+                else:
+                    if current.status == RUNNING:
+                        log.info(
+                            "scene %s was left RUNNING by an interrupted run; scheduling it again",
+                            scene.scene_id,
+                        )
+                    cur.execute(
+                        "UPDATE tasks SET position = ?, status = ?, products = ?, outputs = '{}',"
+                        " error = NULL, finished_at = NULL, duration_s = NULL, source = ?, output_root = ?"
+                        " WHERE run_id = ? AND scene_id = ?",
+                        (
+                            position,
+                            PENDING,
+                            json.dumps(products),
+                            scene.source,
+                            output_root,
+                            run_id,
+                            scene.scene_id,
+                        ),
+                    )
+                to_run.append(scene)
+        return to_run
+
+    def _done_record(
+        self, cur: sqlite3.Cursor, run_id: str, scene_id: str, output_root: str, products: list[str]
+    ) -> TaskRecord | None:
+        rows = cur.execute(
+            "SELECT * FROM tasks WHERE scene_id = ? AND (run_id = ? OR output_root = ?)"
+            " AND status IN (?, ?) ORDER BY run_id = ? DESC, finished_at DESC",
+            (scene_id, run_id, output_root, SUCCEEDED, SKIPPED, run_id),
+        ).fetchall()
+        for row in rows:
+            record = _row_to_record(row)
+            if covers(record, products):
+                return record
+        return None
+
+    @staticmethod
+    def _upsert_skipped(
+        cur: sqlite3.Cursor,
+        run_id: str,
+        scene: Any,
+        position: int,
+        products: list[str],
+        output_root: str,
+        current: TaskRecord | None,
+        done: TaskRecord,
+        now: str,
+    ) -> None:
+        # The row keeps the timings, attempts and host of the attempt that made the outputs: that is what
+        # a reader of the log wants to know, and it proves the scene was not processed again.
+        outputs = {p: done.outputs[p] for p in products}
+        if current is None:
+            cur.execute(
+                "INSERT INTO tasks (run_id, scene_id, position, status, attempts, created_at, started_at,"
+                " finished_at, duration_s, products, outputs, ran_on, source, output_root)"
+                " VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    scene.scene_id,
+                    position,
+                    SKIPPED,
+                    now,
+                    done.started_at,
+                    done.finished_at,
+                    done.duration_s,
+                    json.dumps(products),
+                    json.dumps(outputs),
+                    done.ran_on,
+                    scene.source,
+                    output_root,
+                ),
+            )
+        else:
+            cur.execute(
+                "UPDATE tasks SET position = ?, status = ?, products = ?, outputs = ?, error = NULL,"
+                " source = ?, output_root = ? WHERE run_id = ? AND scene_id = ?",
+                (
+                    position,
+                    SKIPPED,
+                    json.dumps(products),
+                    json.dumps(outputs),
+                    scene.source,
+                    output_root,
+                    run_id,
+                    scene.scene_id,
+                ),
+            )
+
+    # --- state changes --------------------------------------------------------------------------
+
+    def start(self, run_id: str, scene_id: str, ran_on: str) -> None:
+        """Mark a scene RUNNING and count one more attempt."""
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE tasks SET status = ?, attempts = attempts + 1, started_at = ?, finished_at = NULL,"
+                " duration_s = NULL, error = NULL, ran_on = ? WHERE run_id = ? AND scene_id = ?",
+                (RUNNING, utc_now(), ran_on, run_id, scene_id),
+            )
+            self._check_one(cur, run_id, scene_id)
+
+    def succeed(self, run_id: str, scene_id: str, outputs: dict[str, str], duration_s: float) -> None:
+        """Mark a scene SUCCEEDED with its outputs (product -> URI)."""
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE tasks SET status = ?, outputs = ?, error = NULL, finished_at = ?, duration_s = ?"
+                " WHERE run_id = ? AND scene_id = ?",
+                (SUCCEEDED, json.dumps(outputs), utc_now(), duration_s, run_id, scene_id),
+            )
+            self._check_one(cur, run_id, scene_id)
+
+    def fail(
+        self, run_id: str, scene_id: str, error_type: str, message: str, duration_s: float | None
+    ) -> None:
+        """Mark a scene FAILED with the error's type and message."""
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE tasks SET status = ?, error = ?, finished_at = ?, duration_s = ?"
+                " WHERE run_id = ? AND scene_id = ?",
+                (
+                    FAILED,
+                    json.dumps({"type": error_type, "message": message}),
+                    utc_now(),
+                    duration_s,
+                    run_id,
+                    scene_id,
+                ),
+            )
+            self._check_one(cur, run_id, scene_id)
+
+    def requeue_running(self, run_id: str) -> int:
+        """Put the RUNNING rows of a run back to PENDING (after Ctrl-C); return how many there were."""
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE tasks SET status = ? WHERE run_id = ? AND status = ?",
+                (PENDING, run_id, RUNNING),
+            )
+            return cur.rowcount
+
+    @staticmethod
+    def _check_one(cur: sqlite3.Cursor, run_id: str, scene_id: str) -> None:
+        if cur.rowcount != 1:
+            raise KeyError(f"task log has no row for run {run_id!r}, scene {scene_id!r}; call plan() first")
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def records(self, run_id: str) -> list[TaskRecord]:
+        """All rows of a run, in the order of its scene list."""
+        rows = self._conn.execute(
+            "SELECT * FROM tasks WHERE run_id = ? ORDER BY position, scene_id", (run_id,)
+        ).fetchall()
+        return [_row_to_record(r) for r in rows]
+
+    def runs(self) -> list[str]:
+        """Run ids in this task log, the most recently planned first."""
+        rows = self._conn.execute("SELECT run_id FROM runs ORDER BY plan_seq DESC").fetchall()
+        return [r["run_id"] for r in rows]
+
+    def counts(self, run_id: str) -> dict[str, int]:
+        """Number of rows per status (every status present, zero included)."""
+        result = dict.fromkeys(STATUSES, 0)
+        for row in self._conn.execute(
+            "SELECT status, COUNT(*) AS n FROM tasks WHERE run_id = ? GROUP BY status", (run_id,)
+        ):
+            result[row["status"]] = row["n"]
+        return result
