@@ -14,6 +14,7 @@ from typing import Any
 
 from worker.core.config import InitSettings
 from worker.core.errors import InvalidInput
+from worker.core.json_input import load_json
 from worker.core.scene_list import RunPlan, Scene, parse_scene_list
 from worker.stores.dynamo_log import DynamoTaskLog
 
@@ -67,11 +68,13 @@ def _load_list_reference(doc: Any, settings: InitSettings, s3_client: Any) -> An
     key = uri[len(f"s3://{settings.items_bucket}/") :]
     try:
         body = s3_client.get_object(Bucket=settings.items_bucket, Key=key)["Body"].read()
-        return json.loads(body)
     except s3_client.exceptions.NoSuchKey as exc:
         raise InvalidInput(f"{LIST_REFERENCE}: {uri} does not exist") from exc
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{LIST_REFERENCE}: {uri} is not valid JSON: {exc.msg}") from exc
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{LIST_REFERENCE}: {uri} is not UTF-8 text") from exc
+    return load_json(text, uri)
 
 
 def _check_output(plan: RunPlan, default_output: str) -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from worker.core.errors import InvalidInput
+from worker.core.layout import name_problem
 from worker.core.products import BLOG_DEFAULT_PRODUCTS, DEFAULT_PRODUCTS, PRODUCTS
 from worker.core.scene_list import (
-    RUN_NAME_PATTERN,
     RunPlan,
     Scene,
     derive_run_name,
@@ -103,7 +103,7 @@ def test_blog_shape_defaults_output_products_and_derived_run_name() -> None:
     assert plan.output == "s3://blog-out/"
     assert plan.scenes[0].products == BLOG_DEFAULT_PRODUCTS
     assert plan.scenes[0].scene_id == "S2_48RXT_20200801"
-    assert RUN_NAME_PATTERN.fullmatch(plan.run_name)
+    assert name_problem(plan.run_name, "run name") is None
 
 
 def test_blog_output_override_wins_and_disagreeing_buckets_need_it() -> None:
@@ -206,7 +206,7 @@ def test_run_name_is_derived_deterministically_from_the_scenes() -> None:
     other = parse_scene_list([{"source": "s3://bkt/a/", "products": ["ndvi"]}])
     assert a.run_name == again.run_name == derive_run_name(a.scenes)
     assert a.run_name != other.run_name
-    assert a.run_name.startswith("scoresby-") and RUN_NAME_PATTERN.fullmatch(a.run_name)
+    assert a.run_name.startswith("scoresby-") and name_problem(a.run_name, "run name") is None
 
 
 # --- sources and outputs ------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from worker.core.config import JobSettings
+from worker.core.config import RUN_ID, JobSettings
 from worker.core.errors import one_line
+from worker.core.layout import check_name
 from worker.stores.dynamo_log import DynamoTaskLog
 
 
@@ -24,9 +25,11 @@ def record_job(
     id is SCORESBY_RUN_ID, else `run_name`; `.overwrite` is `overwrite` or SCORESBY_OVERWRITE=true.
     """
     settings = JobSettings.from_env(env)
+    # The run id names the row and, in the state machine's command, the run folder: same rule as --run-name.
+    run_id = check_name(settings.run_id or run_name, "run name", RUN_ID if settings.run_id else "--run-name")
     recorder = _Recorder(
         DynamoTaskLog(settings.task_table) if settings.task_table else None,
-        settings.run_id or run_name,
+        run_id,
         scene_id,
         overwrite or settings.overwrite,
     )

@@ -23,7 +23,8 @@ from worker.core.errors import (
     SceneError,
     one_line,
 )
-from worker.core.layout import expected_outputs, scene_dest
+from worker.core.json_input import load_json
+from worker.core.layout import check_name, expected_outputs, scene_dest
 from worker.core.scene_list import Scene, check_scene, parse_scene
 from worker.stores import publish
 
@@ -67,6 +68,7 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
     from worker.raster.builder import build_products
 
     t0 = time.perf_counter()
+    check_name(run_name, "run name", "--run-name")
     check_scene(scene)
     dest = scene_dest(output, run_name, scene.scene_id)
     outputs, stac_uri = expected_outputs(dest, scene.scene_id, scene.products)
@@ -119,18 +121,16 @@ def load_scene_arg(value: str, products: str | None) -> Scene:
     base_dir = None
     text = value
     if not value.lstrip().startswith(("{", "[")):
-        path = Path(value)
-        if not path.is_file():
+        try:
+            path = Path(value)
+            text = path.read_text(encoding="utf-8")
+            base_dir = str(path.resolve().parent)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, or not UTF-8
             raise InvalidInput(
-                f"SCENE: {value!r} is neither inline JSON nor an existing file; "
+                f"SCENE: {value!r} is neither inline JSON nor a readable JSON file ({one_line(exc)}); "
                 "allowed: a JSON scene object or a path to a JSON file"
-            )
-        text = path.read_text(encoding="utf-8")
-        base_dir = str(path.resolve().parent)
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"SCENE: not valid JSON ({exc}); allowed: one JSON scene object") from exc
+            ) from exc
+    obj = load_json(text, "SCENE")
     return parse_scene(obj, products=override, base_dir=base_dir)
 
 
@@ -146,7 +146,9 @@ def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool)
 
 def _error_line(exc: BaseException, scene_label: str) -> str:
     message = one_line(exc)
-    if isinstance(exc, SceneError) or (isinstance(exc, InvalidInput) and "scene" in message):
+    if isinstance(exc, SceneError) or (
+        isinstance(exc, InvalidInput) and ("scene" in message or scene_label == "?")
+    ):
         return f"scoresby: error: {message}"
     return f"scoresby: error: scene {scene_label}: {message}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -51,6 +52,52 @@ def task_log_path(output: str) -> Path:
         parts = [p for p in bucket_and_prefix.split("/") if p not in ("", ".", "..")]
         return Path(LOCAL_STATE_DIR, *parts, TASK_LOG_NAME)
     return Path(output) / TASK_LOG_NAME
+
+
+# Run files inside `<output>/<run_name>/` (a scene folder of the same name would make them unwritable).
+SUMMARY_NAME = "summary.json"
+REPORT_NAME = "report.html"
+RUN_LOCK_NAME = "scoresby-run.lock"
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+NAME_LIMITS = {"run name": 80, "scene id": 128}
+# Scoresby's own names at the output root and in a run folder, compared case-insensitively (macOS and
+# Windows file systems fold case); a name that starts with one of them (SQLite's "-wal"/"-shm") collides too.
+RESERVED_NAMES = (TASK_LOG_NAME, RUN_LOCK_NAME, LOCAL_STATE_DIR, SUMMARY_NAME, REPORT_NAME)
+
+
+def name_problem(value: object, kind: str) -> str | None:
+    """Why `value` cannot be a run name or scene id (a folder under the output), or None when it can.
+
+    The one rule for both, used by every entry point (scene lists, --run-name, SCORESBY_RUN_ID): one path
+    component that stays inside its parent, is not hidden (temp names start with "."), and is not one of
+    Scoresby's own file names.
+    """
+    limit = NAME_LIMITS[kind]
+    allowed = (
+        f"allowed: 1-{limit} letters, digits, '.', '_', '-' starting with a letter or digit, "
+        f"not one of Scoresby's own names ({', '.join(RESERVED_NAMES)})"
+    )
+    if not isinstance(value, str) or len(value) > limit or not NAME_PATTERN.fullmatch(value):
+        return allowed
+    lowered = value.lower()
+    if any(lowered.startswith(reserved.lower()) for reserved in RESERVED_NAMES):
+        return f"it collides with Scoresby's own file {_reserved_of(lowered)}; {allowed}"
+    return None
+
+
+def check_name(value: object, kind: str, field: str) -> str:
+    """`value` when it is a usable run name or scene id, else InvalidInput naming `field`."""
+    from worker.core.errors import InvalidInput
+
+    problem = name_problem(value, kind)
+    if problem is not None:
+        raise InvalidInput(f"{field}: {value!r} is not allowed; {problem}")
+    return str(value)
+
+
+def _reserved_of(lowered: str) -> str:
+    return next(r for r in RESERVED_NAMES if lowered.startswith(r.lower()))
 
 
 # Scene lists too big for a Step Functions input are stored in the work bucket under this prefix.

@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from worker.core.checks import check_fields, show, suggest, type_name
-from worker.core.errors import InvalidInput
+from worker.core.errors import InvalidInput, one_line
+from worker.core.json_input import load_json
+from worker.core.layout import name_problem
 from worker.core.products import (
     BLOG_DEFAULT_PRODUCTS,
     DEFAULT_PRODUCTS,
@@ -49,9 +51,7 @@ BLOG_CELL_FIELDS = (
 )
 """Fields of one blog cell: the blog's four plus the optional scene fields."""
 
-RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
-# Scene ids become a folder and file-name prefix locally and in S3 keys, so no separators or spaces.
-SCENE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Run names and scene ids become folders and file-name prefixes: one rule for both, core.layout.name_problem.
 # S3 bucket naming rules (lower case, digits, dots, hyphens; 3-63 characters).
 BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 SCHEME_PATTERN = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -142,12 +142,8 @@ def load_scene_list(
         with open(path, encoding="utf-8") as f:  # noqa: PTH123 - plain str paths throughout this module
             text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: cannot read the scene list: {exc}") from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"{path}: line {exc.lineno}, column {exc.colno}"
-        raise InvalidInput(f"{where}: not valid JSON: {exc.msg}") from exc
+        raise InvalidInput(f"{path}: cannot read the scene list: {one_line(exc)}") from exc
+    doc = load_json(text, path)
     base_dir = os.path.dirname(os.path.abspath(path))  # noqa: PTH100, PTH120
     return parse_scene_list(doc, output=output, run_name=run_name, products=products, base_dir=base_dir)
 
@@ -225,6 +221,9 @@ def parse_scene(obj: Any, *, products: Sequence[str] | None = None, base_dir: st
 def check_scene(scene: Scene) -> None:
     """Re-check a Scene built without parse_scene (API callers) by the same product and stretch rules."""
     problems: list[str] = []
+    id_problem = name_problem(scene.scene_id, "scene id")
+    if id_problem is not None:
+        raise InvalidInput(f"scene_id: {show(scene.scene_id)} is not allowed; {id_problem}")
     label = f"scene {scene.scene_id}: "
     _check_products(list(scene.products), f"{label}products", problems)
     check_stretch_map(dict(scene.stretch), f"{label}stretch", problems)
@@ -443,7 +442,7 @@ def _label_id(raw_source: Any, date: Any, blog: bool) -> str | None:
         good_date = date if isinstance(date, str) and re.fullmatch(r"\d{8}", date) else None
         return derive_blog_scene_id(raw_source, good_date)
     derived = derive_scene_id(raw_source)
-    return derived if SCENE_ID_PATTERN.fullmatch(derived) else None
+    return derived if name_problem(derived, "scene id") is None else None
 
 
 def _check_blog_cell(raw: dict[str, Any], prefix: str, problems: list[str]) -> None:
@@ -465,13 +464,11 @@ def _scene_id(
     """The given scene id, checked, or one derived from the source (blog: tile and date)."""
     given = raw.get("scene_id")
     if given is not None:
-        if not isinstance(given, str) or not SCENE_ID_PATTERN.fullmatch(given):
-            problems.append(
-                f"{prefix}scene_id: {show(given)} is not allowed; "
-                "allowed: 1-128 letters, digits, '.', '_', '-' starting with a letter or digit"
-            )
+        problem = name_problem(given, "scene id")
+        if problem is not None:
+            problems.append(f"{prefix}scene_id: {show(given)} is not allowed; {problem}")
             return None
-        return given
+        return str(given)
     if source is None:
         return None
     if shape.blog:
@@ -490,10 +487,11 @@ def _scene_id(
             )
         return derived
     derived = source.removeprefix("item:") if source.startswith("item:") else derive_scene_id(source)
-    if not SCENE_ID_PATTERN.fullmatch(derived):
+    problem = name_problem(derived, "scene id")
+    if problem is not None:
         problems.append(
             f"{prefix}scene_id: {show(derived)} (derived from source) is not allowed; "
-            "allowed: 1-128 letters, digits, '.', '_', '-'; give scene_id"
+            f"{problem}; give scene_id"
         )
         return None
     return derived
@@ -502,7 +500,7 @@ def _scene_id(
 def _fallback_scene_id(source: str) -> str | None:
     """The last path component of a source when it is a valid scene id, else None."""
     derived = derive_scene_id(source)
-    return derived if SCENE_ID_PATTERN.fullmatch(derived) else None
+    return derived if name_problem(derived, "scene id") is None else None
 
 
 def _check_item(value: Any, source: Any, prefix: str, problems: list[str]) -> dict[str, Any] | None:
@@ -605,12 +603,10 @@ def _check_output(value: Any, name: str, base_dir: str | None, problems: list[st
 
 def _check_run_name(value: Any, name: str, problems: list[str]) -> str | None:
     """A run name usable as an S3 prefix and in a Step Functions execution name."""
-    if isinstance(value, str) and RUN_NAME_PATTERN.fullmatch(value):
-        return value
-    problems.append(
-        f"{name}: {show(value)} is not allowed; allowed: 1-80 letters, digits, '.', '_', '-' "
-        "starting with a letter or digit"
-    )
+    problem = name_problem(value, "run name")
+    if problem is None:
+        return str(value)
+    problems.append(f"{name}: {show(value)} is not allowed; {problem}")
     return None
 
 

@@ -6,13 +6,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from worker.core.layout import REPORT_NAME, SUMMARY_NAME
 from worker.core.task_log import FAILED, SKIPPED, STATUSES, TaskRecord, utc_now
 from worker.core.timeseries import STAT_FIELDS
 
-SUMMARY_NAME = "summary.json"
-
-
-REPORT_NAME = "report.html"
+__all__ = ["REPORT_NAME", "SUMMARY_NAME"]  # re-exported: defined with the other reserved names in layout
 
 
 def build_summary(
