@@ -79,7 +79,7 @@ def test_text_file_named_like_a_band(scene_dir: Path, tmp_path: Path) -> None:
     rc, line, _ = run_process({"source": str(scene_dir), "products": ["true_color"]}, out)
     assert rc == 1
     assert f"scene {SCENE_ID}: band B4 file {bad} is not a readable raster" in line
-    assert "not recognized as being in a supported file format" in line
+    assert "it is a file of unknown format; allowed: a GeoTIFF/COG or JPEG 2000 band file" in line
     assert "allowed: a GeoTIFF or JPEG2000 band file" in line
     assert_no_output(out)
 
@@ -175,7 +175,7 @@ def test_scene_argument_that_is_neither_json_nor_a_file(tmp_path: Path) -> None:
     assert rc == 2
     assert f"SCENE: '{tmp_path / 'scene.json'}' is neither inline JSON nor an existing file" in line
     rc, line, _ = run_process('{"source": ', out)
-    assert rc == 2 and "SCENE: not valid JSON" in line
+    assert rc == 2 and "SCENE: line 1, column 12: not valid JSON" in line
     assert_no_output(out)
 
 

@@ -125,9 +125,14 @@ def load_scene_arg(value: str, products: str | None) -> Scene:
             path = Path(value)
             text = path.read_text(encoding="utf-8")
             base_dir = str(path.resolve().parent)
+        except FileNotFoundError as exc:
+            raise InvalidInput(
+                f"SCENE: {value!r} is neither inline JSON nor an existing file; "
+                "allowed: a JSON scene object or a path to a JSON file"
+            ) from exc
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, or not UTF-8
             raise InvalidInput(
-                f"SCENE: {value!r} is neither inline JSON nor a readable JSON file ({one_line(exc)}); "
+                f"SCENE: {value!r} cannot be read as a JSON file ({one_line(exc)}); "
                 "allowed: a JSON scene object or a path to a JSON file"
             ) from exc
     obj = load_json(text, "SCENE")

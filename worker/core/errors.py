@@ -47,11 +47,25 @@ class OutputError(SceneError, OSError):
     """An output could not be written to its destination."""
 
 
+class InsufficientSpace(SceneError, OSError):
+    """A disk has less free space than a scene needs (checked up front, or full while writing)."""
+
+
+class Terminated(PipelineError):
+    """Stopped by SIGTERM (Batch job timeout, Spot reclaim, `kill`): temp files removed, nothing published."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by signal {signum} (SIGTERM); temporary files removed, nothing published")
+
+
 # Exit codes of every `scoresby` command (the Batch job definition's retry strategy relies on them too).
 EXIT_OK = 0
 EXIT_FAILED = 1  # a scene (or, for `run` and `status`, some scene of the run) failed
 EXIT_INVALID = 2  # bad input: scene list, arguments, unknown run or stack
-EXIT_INTERRUPTED = 130  # stopped by Ctrl-C / SIGTERM (128 + SIGINT, as shells report it)
+EXIT_INTERRUPTED = 130  # `scoresby run` stopped by Ctrl-C / SIGTERM (128 + SIGINT, as shells report it)
+EXIT_TERMINATED = 143  # `scoresby process` stopped by SIGTERM (128 + 15): Batch job timeout or Spot reclaim
+EXIT_BUSY = 75  # another `scoresby run` holds the output's run lock (EX_TEMPFAIL: try again later)
 
 
 def one_line(message: object) -> str:

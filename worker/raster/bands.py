@@ -18,7 +18,8 @@ from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from worker.core.errors import GridMismatch, UnreadableRaster, one_line
+from worker.core.errors import GridMismatch, UnreadableRaster
+from worker.raster.band_files import gdal_reason, open_band
 
 if TYPE_CHECKING:
     from worker.core.scene_files import BandFile
@@ -128,7 +129,7 @@ class BandReader:
             raise UnreadableRaster(
                 self.scene_id,
                 f"band {self.band} file {self.path} cannot be read (truncated or corrupt?): "
-                f"GDAL says {_reason(exc, self.path)}",
+                f"GDAL says {gdal_reason(exc, self.path)}",
             ) from exc
         if data.dtype == np.int16:
             data = np.where(data < 0, 0, data).astype(np.uint16)
@@ -139,35 +140,18 @@ class BandReader:
         return data
 
 
-def _reason(exc: BaseException, path: str) -> str:
-    """GDAL's message on one line, without repeating the file name the caller already gives."""
-    text = one_line(exc)
-    for quoted in (f"`{path}'", f"'{path}'", f'"{path}"', path):
-        text = text.replace(quoted, "the file")
-    return text
-
-
-def open_bands(scene_id: str, bands: dict[str, BandFile], stack: ExitStack) -> dict[str, BandReader]:
-    """Open every band file once; a file GDAL cannot open or with an unsupported type is UnreadableRaster."""
+def open_bands(
+    scene_id: str, bands: dict[str, BandFile], stack: ExitStack, family: str = ""
+) -> dict[str, BandReader]:
+    """Open every band file once (band_files.open_band checks it); other data types are UnreadableRaster."""
     readers: dict[str, BandReader] = {}
     for name, bf in bands.items():
-        try:
-            ds = stack.enter_context(rasterio.open(bf.path))
-        except RasterioError as exc:
-            raise UnreadableRaster(
-                scene_id,
-                f"band {name} file {bf.path} is not a readable raster (GDAL says {_reason(exc, bf.path)}); "
-                "allowed: a GeoTIFF or JPEG2000 band file",
-            ) from exc
+        ds = stack.enter_context(open_band(scene_id, name, bf.path, family))
         if ds.dtypes[0] not in ALLOWED_DTYPES:
             raise UnreadableRaster(
                 scene_id,
                 f"band {name} file {bf.path} has data type {ds.dtypes[0]}; "
                 f"allowed: {', '.join(ALLOWED_DTYPES)}",
-            )
-        if ds.crs is None:
-            raise GridMismatch(
-                scene_id, f"band {name} file {bf.path} has no CRS; every band needs one to be aligned"
             )
         readers[name] = BandReader(scene_id, name, bf.path, ds)
     return readers
@@ -177,7 +161,6 @@ def target_grid(scene_id: str, readers: dict[str, BandReader]) -> Grid:
     """The finest band's grid; every band must share its CRS and overlap its extent (else GridMismatch)."""
     finest = min(readers.values(), key=lambda r: abs(r.dataset.res[0] * r.dataset.res[1]))
     ds = finest.dataset
-    grid = Grid(ds.crs, ds.transform, ds.width, ds.height)
     left, bottom, right, top = ds.bounds
     for r in readers.values():
         other = r.dataset
@@ -196,7 +179,39 @@ def target_grid(scene_id: str, readers: dict[str, BandReader]) -> Grid:
                 f"does not overlap band {finest.band} file {finest.path} "
                 f"(bounds {_fmt_bounds(ds.bounds)})",
             )
-    return grid
+    return _union_grid(finest, list(readers.values()))
+
+
+def _union_grid(finest: BandReader, readers: list[BandReader]) -> Grid:
+    """The finest band's pixel grid grown to cover every band, so no band's extent decides the output size.
+
+    The grid only grows by whole pixels where another band reaches out by more than half a pixel (bands of
+    one scene differ by a fraction of a coarse pixel at their edges); what a band does not cover is nodata.
+    """
+    ds = finest.dataset
+    t = ds.transform
+    px_w, px_h = t.a, -t.e
+    left, bottom, right, top = ds.bounds
+    grow_left = grow_right = grow_top = grow_bottom = 0
+    for r in readers:
+        ol, ob, orr, ot = r.dataset.bounds
+        grow_left = max(grow_left, round((left - ol) / px_w))
+        grow_right = max(grow_right, round((orr - right) / px_w))
+        grow_top = max(grow_top, round((ot - top) / px_h))
+        grow_bottom = max(grow_bottom, round((bottom - ob) / px_h))
+    transform = Affine(t.a, t.b, t.c - grow_left * px_w, t.d, t.e, t.f + grow_top * px_h)
+    width, height = ds.width + grow_left + grow_right, ds.height + grow_top + grow_bottom
+    if (width, height) != (ds.width, ds.height):
+        logger.info(
+            "scene %s: band %s covers %dx%d px of the %dx%d px all bands cover; the rest is nodata",
+            finest.scene_id,
+            finest.band,
+            ds.width,
+            ds.height,
+            width,
+            height,
+        )
+    return Grid(ds.crs, transform, width, height)
 
 
 def _crs_name(crs: CRS) -> str:

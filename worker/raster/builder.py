@@ -40,6 +40,7 @@ from worker.raster.read_pass import (
     read_windows,
     stats_bands_of,
 )
+from worker.raster.space import check_space, temp_bytes
 from worker.raster.stac import build_item
 
 if TYPE_CHECKING:
@@ -251,10 +252,12 @@ def build_products(
     built: list[BuiltProduct] = []
     with rasterio.Env(**scene_io.gdal_options(files.gdal_env)), ThreadPoolExecutor(THREADS) as pool:
         with ExitStack() as stack:
-            readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack)
+            family = sensor_family(files.sensor)
+            readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, family)
             grid = scene_io.target_grid(scene_id, readers)
             if aoi:
                 grid = aoi_grid(aoi)
+            check_space(scene_id, workdir, temp_bytes(grid, plans))
             for r in readers.values():
                 try:
                     r.align(grid, stack)
@@ -286,7 +289,13 @@ def build_products(
             )
 
         # The pass-1 pool finishes the products too: fresh threads would get fresh malloc arenas (more RSS).
-        built = list(pool.map(lambda p: _finish_product(p, pass1, grid, files, stretch, tmp, out), plans))
+        futures = [pool.submit(_finish_product, p, pass1, grid, files, stretch, tmp, out) for p in plans]
+        try:
+            built = [f.result() for f in futures]
+        except BaseException:
+            # SIGTERM or a failed product: start no further product, let the running ones end first.
+            pool.shutdown(cancel_futures=True)
+            raise
     pass1.stack_path.unlink(missing_ok=True)
     stats = pass1.stats.result()
     item = build_item(
