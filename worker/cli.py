@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--run-name", metavar="NAME", help="run name (default: the list's run_name)")
     r.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the list's")
     r.add_argument("--overwrite", action="store_true", help="redo scenes that already succeeded")
+    r.add_argument(
+        "--scene-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="fail a scene whose worker gives no result for this long (default: 3600; 0: no limit)",
+    )
 
     se = sub.add_parser("search", help="find scenes by area and dates in a STAC API; prints a scene list")
     se.add_argument(

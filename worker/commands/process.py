@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -18,17 +20,23 @@ from worker.core.errors import (
     EXIT_FAILED,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_TERMINATED,
+    InsufficientSpace,
     InvalidInput,
     PipelineError,
     SceneError,
+    Terminated,
     one_line,
 )
 from worker.core.json_input import load_json
-from worker.core.layout import check_name, expected_outputs, scene_dest
+from worker.core.layout import check_name, expected_outputs, product_files, scene_dest
 from worker.core.scene_list import Scene, check_scene, parse_scene
 from worker.stores import publish
 
 logger = logging.getLogger(__name__)
+
+DISK_FULL_BYTES = 1024 * 1024
+"""Less free space than this after a failed write means the write failed because the disk is full."""
 
 
 @dataclass(frozen=True)
@@ -72,20 +80,15 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
     check_scene(scene)
     dest = scene_dest(output, run_name, scene.scene_id)
     outputs, stac_uri = expected_outputs(dest, scene.scene_id, scene.products)
-    if not overwrite and all(publish.exists(u) for u in [*outputs.values(), stac_uri]):
+    every_file = [f for cog_uri in outputs.values() for f in product_files(cog_uri)] + [stac_uri]
+    # Every output counts (quicklooks, histograms, the STAC Item), not only the COGs: a missing one is redone.
+    if not overwrite and all(publish.exists(u) for u in every_file):
         logger.info("scene %s: every requested output exists in %s; skipped", scene.scene_id, dest)
         return SceneResult(
             scene.scene_id,
             scene.sensor,
             outputs,
-            [
-                *(
-                    u.removesuffix(".tif") + suffix
-                    for u in outputs.values()
-                    for suffix in (".tif", ".png", "_hist.png")
-                ),
-                stac_uri,
-            ],
+            every_file,
             stac_uri,
             round(time.perf_counter() - t0, 3),
             skipped=True,
@@ -96,7 +99,16 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
     )
     workdir = Path(tempfile.mkdtemp(prefix=f"scoresby-{scene.scene_id[:40]}-"))
     try:
-        built = build_products(files, scene.products, scene.stretch, workdir, mask=scene.mask, aoi=scene.aoi)
+        try:
+            built = build_products(
+                files, scene.products, scene.stretch, workdir, mask=scene.mask, aoi=scene.aoi
+            )
+        except Exception as exc:
+            if not isinstance(exc, SceneError) and _disk_full(exc, workdir):
+                raise InsufficientSpace(
+                    scene.scene_id, f"temp folder {workdir.parent} is full while making the products"
+                ) from exc
+            raise
         # The STAC Item goes last: a reader that sees it can trust every file it lists is there.
         uris = publish.publish(scene.scene_id, built.files, dest)
     finally:
@@ -113,6 +125,21 @@ def process_scene(scene: Scene, output: str, *, run_name: str, overwrite: bool =
         skipped=False,
         stats=built.stats,
     )
+
+
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether a failure while writing temp files is the disk filling up (GDAL's errors carry no errno)."""
+    chain: BaseException | None = exc
+    while chain is not None:
+        if getattr(chain, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left" in str(chain) or "Free disk space" in str(chain):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    try:
+        return shutil.disk_usage(folder.parent).free < DISK_FULL_BYTES
+    except OSError:
+        return False
 
 
 def load_scene_arg(value: str, products: str | None) -> Scene:
@@ -149,6 +176,13 @@ def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool)
     return result
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    # Raised in the main thread: every `finally` on the way out removes its temp files, and the staged
+    # scene is never renamed into place. A second SIGTERM must not cut that clean-up short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
 def _error_line(exc: BaseException, scene_label: str) -> str:
     message = one_line(exc)
     if isinstance(exc, SceneError) or (
@@ -165,10 +199,14 @@ def process_command(args: Namespace) -> int:
         # rasterio logs every GDAL error at INFO; the one-line error below already says what went wrong.
         logging.getLogger("rasterio").setLevel(logging.WARNING)
     scene_label = "?"
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         scene = load_scene_arg(args.scene, args.products)
         scene_label = scene.scene_id
         result = run_scene_task(scene, args.output, run_name=args.run_name, overwrite=args.overwrite)
+    except Terminated as exc:
+        _report(exc, scene_label, verbose)
+        return EXIT_TERMINATED
     except InvalidInput as exc:
         _report(exc, scene_label, verbose)
         return EXIT_INVALID

@@ -13,11 +13,14 @@ import multiprocessing
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,26 +28,31 @@ from tqdm import tqdm
 from tqdm.auto import tqdm as tqdm_auto
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from worker.commands.run_worker import Job, Reply, Worker, describe_exit
 from worker.core.errors import (
+    EXIT_BUSY,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
     InvalidInput,
     PipelineError,
-    SceneError,
+    StorageError,
     one_line,
 )
-from worker.core.layout import DEFAULT_OUTPUT, run_dir_of, task_log_path
+from worker.core.layout import DEFAULT_OUTPUT, run_dir_of, scene_files_of, task_log_path
 from worker.core.scene_list import RunPlan, Scene, load_scene_list
 from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from worker.stores.publish import check_writable
 from worker.stores.run_files import write_report
+from worker.stores.run_lock import RunLock, RunLocked
 from worker.stores.sqlite_log import SqliteTaskLog
 from worker.stores.stats_log import SqliteStatsLog
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 10.0  # how long a worker gets to clean up after Ctrl-C before it is killed
+DEFAULT_SCENE_TIMEOUT_S = 3600.0  # a full scene takes a minute or two; an hour without a result is a hang
 
 
 @dataclass
@@ -70,116 +78,6 @@ class RunSummary:
         return EXIT_FAILED if self.failed else EXIT_OK
 
 
-# --- the worker process ---------------------------------------------------------------------------
-
-
-def _terminated(signum: int, frame: Any) -> None:
-    # Raising (instead of dying on the default SIGTERM action) lets process_scene's `finally` blocks
-    # remove their temporary files when the runner stops us after Ctrl-C.
-    raise SystemExit(128 + signum)
-
-
-def _worker_main(conn: Connection, log_level: int) -> None:
-    """Loop of one worker process: receive a scene, process it, send back the outcome."""
-    # Ctrl-C reaches the whole process group; only the runner decides what happens then.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _terminated)
-    logging.basicConfig(
-        level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:  # the runner is gone
-            return
-        if job is None:
-            return
-        scene, output, run_name, overwrite = job
-        started = time.monotonic()
-        try:
-            from worker.commands.process import process_scene  # imported once, on the first scene
-
-            _remove_stale_partials(output, run_name, scene.scene_id)
-            result = process_scene(scene, output, run_name=run_name, overwrite=overwrite)
-            reply: tuple[Any, ...] = (
-                "ok",
-                {
-                    "outputs": dict(result.outputs),
-                    "duration_s": float(result.duration_s),
-                    "skipped": bool(result.skipped),
-                    "stats": result.stats,
-                },
-            )
-        except SceneError as exc:
-            reply = ("failed", type(exc).__name__, one_line(str(exc)), time.monotonic() - started)
-        except PipelineError as exc:  # e.g. InvalidInput for a product the scene cannot make
-            message = one_line(f"scene {scene.scene_id}: {exc}")
-            reply = ("failed", type(exc).__name__, message, time.monotonic() - started)
-        except Exception as exc:
-            # Not a data problem we anticipated: keep the traceback in the log, keep the run going.
-            log.exception("scene %s: unexpected error", scene.scene_id)
-            message = one_line(f"scene {scene.scene_id}: {type(exc).__name__}: {exc}")
-            reply = ("failed", type(exc).__name__, message, time.monotonic() - started)
-        try:
-            conn.send(reply)
-        except (BrokenPipeError, OSError):
-            return
-
-
-def _remove_stale_partials(output: str, run_name: str, scene_id: str) -> None:
-    """Delete hidden `.<name>.<id>.partial` files a killed earlier attempt left in the scene's folder.
-
-    stores.publish copies each output to such a sibling and renames it into place; a SIGKILL between
-    the two leaves the sibling behind. Only one worker processes a scene at a time, so none is in use.
-    """
-    if output.startswith("s3://"):
-        return  # S3 objects appear whole or not at all; nothing is left behind
-    for partial in (Path(output) / run_name / scene_id).glob(".*.partial"):
-        log.info("removing %s left by an interrupted attempt", partial)
-        partial.unlink(missing_ok=True)
-
-
-def _describe_exit(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "did not exit"
-    if exitcode < 0:
-        try:
-            return f"was killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"was killed by signal {-exitcode}"
-    return f"exited with code {exitcode}"
-
-
-class _Worker:
-    """One worker process, the pipe to it and the scene it is running."""
-
-    def __init__(self, ctx: Any, log_level: int) -> None:
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_worker_main, args=(child, log_level), daemon=True, name="scoresby-worker"
-        )
-        self.process.start()
-        child.close()
-        self.scene: Scene | None = None
-        self.started = 0.0
-
-    def stop(self, grace_s: float) -> None:
-        """Ask the process to exit (SIGTERM if busy), then kill it if it does not."""
-        if self.process.is_alive():
-            if self.scene is None:
-                try:
-                    self.conn.send(None)
-                except OSError:
-                    pass
-            else:
-                self.process.terminate()
-            self.process.join(grace_s)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join()
-        self.conn.close()
-
-
 # --- the runner -----------------------------------------------------------------------------------
 
 
@@ -190,19 +88,21 @@ def run_plan(
     workers: int | None = None,
     overwrite: bool = False,
     progress: bool | Literal["auto"] = True,
+    scene_timeout_s: float | None = DEFAULT_SCENE_TIMEOUT_S,
 ) -> RunSummary:
-    """Process every scene of a validated plan in a process pool; the task log records each step."""
+    """Process every scene of a validated plan in a process pool; the task log records each step.
+
+    Raises RunLocked when another runner uses the same task log, StorageError when the task log or the
+    output cannot be used.
+    """
     workers = workers or os.cpu_count() or 1
     run_dir = run_dir_of(output, plan.run_name)
     db_path = task_log_path(output)
-    if not output.startswith("s3://"):
-        Path(output).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    host = socket.gethostname()
     interrupted = False
-    with SqliteTaskLog(db_path) as task_log:
-        # Local outputs are cheap to check: a scene whose files were deleted is made again, not skipped.
-        exists = None if output.startswith("s3://") else _is_file
+    with RunLock(db_path), _task_log_errors(db_path), SqliteTaskLog(db_path) as task_log:
+        # Local outputs are cheap to check: a scene with any file deleted is made again, not skipped.
+        exists = None if output.startswith("s3://") else _scene_complete
         to_run = task_log.plan(plan.run_name, list(plan.scenes), run_dir, overwrite, output_exists=exists)
         n_skipped = len(plan.scenes) - len(to_run)
         log.info(
@@ -225,19 +125,10 @@ def run_plan(
             dynamic_ncols=True,
             mininterval=0.5,
         )
+        dispatch = _Dispatch(plan.run_name, output, overwrite, task_log, bar, n_skipped, scene_timeout_s)
         try:
             with bar, logging_redirect_tqdm():
-                _process(
-                    to_run,
-                    output,
-                    plan.run_name,
-                    overwrite,
-                    min(workers, len(to_run)),
-                    task_log,
-                    host,
-                    bar,
-                    n_skipped,
-                )
+                dispatch.run(to_run, min(workers, len(to_run)))
         except KeyboardInterrupt:
             interrupted = True
             requeued = task_log.requeue_running(plan.run_name)
@@ -279,95 +170,133 @@ def _update_timeseries(run_dir: str, records: list[Any], timelapse: dict[str, An
         return None
 
 
-def _is_file(path: str) -> bool:
-    return Path(path).is_file()
-
-
-def _process(
-    to_run: list[Scene],
-    output: str,
-    run_name: str,
-    overwrite: bool,
-    n_workers: int,
-    task_log: SqliteTaskLog,
-    host: str,
-    bar: tqdm,
-    n_skipped: int,
-) -> None:
-    """The dispatch loop: keep every worker busy, record each outcome, replace dead workers."""
-    if not to_run:
-        return
-    ctx = multiprocessing.get_context("spawn")
-    # Workers' INFO lines would tear the progress bar apart: warnings only, unless -v asked for DEBUG.
-    root_level = logging.getLogger().getEffectiveLevel()
-    log_level = logging.DEBUG if root_level <= logging.DEBUG else max(root_level, logging.WARNING)
-    queue = deque(to_run)
-    tally = {SUCCEEDED: 0, FAILED: 0, SKIPPED: n_skipped}
-    pool = [_Worker(ctx, log_level) for _ in range(n_workers)]
-
-    def finish(worker: _Worker, status: str) -> None:
-        worker.scene = None
-        tally[status] += 1
-        bar.set_postfix(ok=tally[SUCCEEDED], failed=tally[FAILED], skipped=tally[SKIPPED], refresh=False)
-        bar.update(1)
-
+@contextmanager
+def _task_log_errors(path: Path) -> Iterator[None]:
+    """SQLite's errors (corrupt, truncated, read-only, full disk) as one StorageError naming the file."""
     try:
-        while True:
-            for i, worker in enumerate(pool):
-                if worker.scene is None and queue:
-                    if not worker.process.is_alive():
-                        worker.stop(0)
-                        pool[i] = worker = _Worker(ctx, log_level)
-                    scene = queue.popleft()
-                    task_log.start(run_name, scene.scene_id, ran_on=host)
-                    worker.scene, worker.started = scene, time.monotonic()
-                    try:
-                        worker.conn.send((scene, output, run_name, overwrite))
-                    except OSError:
-                        pass  # the process died; its sentinel reports it below
-            busy = [w for w in pool if w.scene is not None]
-            if not busy:
-                return
-            ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
-            for worker in busy:
-                running = worker.scene
-                if running is None:
-                    continue
-                if worker.conn in ready or worker.conn.poll():
-                    try:
-                        reply = worker.conn.recv()
-                    except (EOFError, OSError):
-                        reply = None
-                elif worker.process.sentinel in ready:
-                    reply = None
-                else:
-                    continue
-                elapsed = time.monotonic() - worker.started
-                if reply is None:
-                    worker.process.join(5)
-                    how = _describe_exit(worker.process.exitcode)
-                    message = (
-                        f"scene {running.scene_id}: the worker process {how} while processing this"
-                        " scene (out of memory or a crash in a native library?)"
-                    )
-                    log.error("%s", message)
-                    task_log.fail(run_name, running.scene_id, "WorkerCrashed", message, elapsed)
-                    finish(worker, FAILED)
-                elif reply[0] == "ok":
-                    task_log.succeed(run_name, running.scene_id, reply[1]["outputs"], reply[1]["duration_s"])
-                    if reply[1].get("stats") is not None:  # issue 12: statistics beside the task row
-                        with SqliteStatsLog(task_log.path) as stats_log:
-                            stats_log.record(run_name, running.scene_id, reply[1]["stats"])
-                    finish(worker, SUCCEEDED)
-                else:
-                    _, error_type, message, duration_s = reply
-                    log.warning("%s", message)
-                    task_log.fail(run_name, running.scene_id, error_type, message, duration_s)
-                    finish(worker, FAILED)
-    finally:
-        # Normal end: idle workers get a stop message. Ctrl-C: busy ones get SIGTERM, then SIGKILL.
-        for worker in pool:
-            worker.stop(STOP_GRACE_S)
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(task_log_problem(path, exc)) from exc
+
+
+def task_log_problem(path: Path, exc: BaseException) -> str:
+    """One line saying what is wrong with a task log file, for `run` and `status`."""
+    return f"the task log {path.resolve()} cannot be used: {one_line(exc)} (corrupt, truncated or read-only?)"
+
+
+def _scene_complete(cog_uri: str) -> bool:
+    return all(Path(f).is_file() for f in scene_files_of(cog_uri))
+
+
+class _Dispatch:
+    """The dispatch loop: keep every worker busy, record each Reply, replace dead and hung workers."""
+
+    def __init__(
+        self,
+        run_name: str,
+        output: str,
+        overwrite: bool,
+        task_log: SqliteTaskLog,
+        bar: tqdm,
+        n_skipped: int,
+        scene_timeout_s: float | None,
+    ) -> None:
+        self.run_name, self.output, self.overwrite = run_name, output, overwrite
+        self.task_log, self.bar, self.timeout = task_log, bar, scene_timeout_s
+        self.host = socket.gethostname()
+        self.tally = {SUCCEEDED: 0, FAILED: 0, SKIPPED: n_skipped}
+        self.ctx = multiprocessing.get_context("spawn")
+        # Workers' INFO lines would tear the progress bar apart: warnings only, unless -v asked for DEBUG.
+        root_level = logging.getLogger().getEffectiveLevel()
+        self.log_level = logging.DEBUG if root_level <= logging.DEBUG else max(root_level, logging.WARNING)
+
+    def run(self, to_run: list[Scene], n_workers: int) -> None:
+        """Process `to_run`; on return or Ctrl-C every worker process has ended."""
+        if not to_run:
+            return
+        queue = deque(to_run)
+        pool = [Worker(self.ctx, self.log_level) for _ in range(n_workers)]
+        try:
+            while True:
+                for i, worker in enumerate(pool):
+                    if worker.scene is None and queue:
+                        if not worker.process.is_alive():
+                            worker.kill()
+                            pool[i] = worker = Worker(self.ctx, self.log_level)
+                        scene = queue.popleft()
+                        self.task_log.start(self.run_name, scene.scene_id, ran_on=self.host)
+                        worker.send(Job(scene, self.output, self.run_name, self.overwrite))
+                busy = [w for w in pool if w.scene is not None]
+                if not busy:
+                    return
+                ready = set(
+                    wait([w.conn for w in busy] + [w.process.sentinel for w in busy], self._wait_s(busy))
+                )
+                for worker in pool:
+                    if worker.scene is not None and self._collect(worker, ready):
+                        worker.scene = None
+                        if not worker.process.is_alive():
+                            worker.kill()
+        finally:
+            # Normal end: idle workers get a stop message. Ctrl-C: busy ones get SIGTERM, then SIGKILL.
+            for worker in pool:
+                worker.stop(STOP_GRACE_S)
+
+    def _wait_s(self, busy: list[Worker]) -> float | None:
+        if self.timeout is None:
+            return None
+        now = time.monotonic()
+        return max(0.0, min(w.started + self.timeout - now for w in busy)) + 0.05
+
+    def _collect(self, worker: Worker, ready: set[Any]) -> bool:
+        """Record the outcome of a busy worker's scene if there is one yet; True when the scene is over."""
+        scene = worker.scene
+        assert scene is not None  # noqa: S101 - only busy workers are collected
+        elapsed = time.monotonic() - worker.started
+        reply: Reply | None = None
+        if worker.conn in ready or worker.conn.poll():
+            try:
+                reply = worker.conn.recv()
+            except (EOFError, OSError):
+                reply = None
+        elif worker.process.sentinel not in ready:
+            if self.timeout is None or elapsed < self.timeout:
+                return False
+            worker.kill()  # SIGKILL: a stopped or hung worker cannot answer a SIGTERM
+            message = (
+                f"scene {scene.scene_id}: no result after {elapsed:.0f} s (--scene-timeout "
+                f"{self.timeout:g}); the worker process was killed"
+            )
+            self._record(scene, Reply(False, elapsed, error_type="SceneTimeout", message=message))
+            return True
+        if reply is None:
+            worker.process.join(5)
+            message = (
+                f"scene {scene.scene_id}: the worker process {describe_exit(worker.process.exitcode)}"
+                " while processing this scene"
+            )
+            reply = Reply(False, elapsed, error_type="WorkerCrashed", message=message)
+        self._record(scene, reply)
+        return True
+
+    def _record(self, scene: Scene, reply: Reply) -> None:
+        if reply.ok:
+            self.task_log.succeed(self.run_name, scene.scene_id, reply.outputs, reply.duration_s)
+            if reply.stats is not None:  # issue 12: statistics beside the task row
+                with SqliteStatsLog(self.task_log.path) as stats_log:
+                    stats_log.record(self.run_name, scene.scene_id, reply.stats)
+            status = SUCCEEDED
+        else:
+            log.warning("%s", reply.message)
+            self.task_log.fail(
+                self.run_name, scene.scene_id, reply.error_type, reply.message, reply.duration_s
+            )
+            status = FAILED
+        self.tally[status] += 1
+        self.bar.set_postfix(
+            ok=self.tally[SUCCEEDED], failed=self.tally[FAILED], skipped=self.tally[SKIPPED], refresh=False
+        )
+        self.bar.update(1)
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -405,6 +334,13 @@ def run_command(args: Any) -> int:
     if args.workers is not None and args.workers < 1:
         sys.stderr.write(f"scoresby run: --workers {args.workers} is not allowed; allowed: 1 or more\n")
         return EXIT_INVALID
+    timeout = getattr(args, "scene_timeout", None)
+    timeout = DEFAULT_SCENE_TIMEOUT_S if timeout is None else timeout
+    if timeout < 0:
+        sys.stderr.write(
+            f"scoresby run: --scene-timeout {timeout:g} is not allowed; allowed: 0 (none) or more\n"
+        )
+        return EXIT_INVALID
     try:
         plan = load_scene_list(args.scenes, output=args.output, run_name=args.run_name, products=products)
     except InvalidInput as exc:
@@ -428,7 +364,21 @@ def run_command(args: Any) -> int:
     # `kill` / a service manager stopping us gets the same clean stop as Ctrl-C.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        summary = run_plan(plan, output, workers=args.workers, overwrite=args.overwrite, progress=True)
+        check_writable(output)  # before any scene: read-only folder, no credentials, no bucket, no permission
+        summary = run_plan(
+            plan,
+            output,
+            workers=args.workers,
+            overwrite=args.overwrite,
+            progress=True,
+            scene_timeout_s=timeout or None,
+        )
+    except RunLocked as exc:
+        sys.stderr.write(f"scoresby run: {one_line(exc)}\n")
+        return EXIT_BUSY
+    except (StorageError, OSError) as exc:
+        sys.stderr.write(f"scoresby run: {one_line(exc)}\n")
+        return EXIT_INVALID
     except KeyboardInterrupt:  # Ctrl-C before processing started (run_plan handles it during processing)
         sys.stderr.write("scoresby run: interrupted\n")
         return EXIT_INTERRUPTED

@@ -47,6 +47,10 @@ class OutputError(SceneError, OSError):
     """An output could not be written to its destination."""
 
 
+class StorageError(PipelineError, OSError):
+    """An output destination or a task log cannot be used (read-only, full, corrupt, no permission)."""
+
+
 class InsufficientSpace(SceneError, OSError):
     """A disk has less free space than a scene needs (checked up front, or full while writing)."""
 

@@ -40,6 +40,22 @@ def expected_outputs(dest: str, scene_id: str, products: tuple[str, ...]) -> tup
     return ({p: join_uri(dest, f"{scene_id}_{p}.tif") for p in products}, join_uri(dest, f"{scene_id}.json"))
 
 
+def product_files(cog_uri: str) -> list[str]:
+    """Every file of one product, from its COG: the COG, its quicklook and its histogram."""
+    stem = cog_uri.removesuffix(".tif")
+    return [cog_uri, f"{stem}.png", f"{stem}_hist.png"]
+
+
+def scene_files_of(cog_uri: str) -> list[str]:
+    """What must exist for a product of a scene to count as done: its files and the scene's STAC Item."""
+    if cog_uri.startswith("s3://"):
+        folder = cog_uri.rsplit("/", 1)[0]
+        stac = f"{folder}/{folder.rsplit('/', 1)[-1]}.json"
+    else:
+        stac = str(Path(cog_uri).parent / f"{Path(cog_uri).parent.name}.json")
+    return [*product_files(cog_uri), stac]
+
+
 # The local task log lives next to the outputs; for s3:// outputs under ./.scoresby/<bucket>/<prefix>/.
 TASK_LOG_NAME = "scoresby-tasklog.sqlite"
 LOCAL_STATE_DIR = ".scoresby"
