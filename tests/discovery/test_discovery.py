@@ -537,7 +537,7 @@ def test_unrecognised_files_are_listed_with_allowed_patterns(tmp_path: Path) -> 
     with pytest.raises(UnknownSensor) as info:
         discover_scene(scene_for(tmp_path, scene_id="s1"))
     message = str(info.value)
-    assert "found: readme.md, red.tif" in message
+    assert "(2 files: 'readme.md', 'red.tif')" in message
     assert "_SR_B4.TIF" in message and "B04.tif" in message and "_B04_10m.jp2" in message
 
 

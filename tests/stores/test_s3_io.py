@@ -11,7 +11,7 @@ import rasterio
 from rio_cogeo.cogeo import cog_validate
 
 from worker.commands.process import process_scene
-from worker.core.errors import OutputError
+from worker.core.errors import OutputError, UnreadableRaster
 from worker.core.scene_list import Scene, parse_scene
 from worker.demo.gradient import SCENE_ID, write_landsat_l2_scene
 from worker.raster import builder as scene_products
@@ -96,16 +96,11 @@ def test_unwritable_bucket_is_an_output_error(s3_scene: str) -> None:
         process_scene(scene, "s3://no-such-bucket/out", run_name="r3")
 
 
-def test_https_source_through_vsicurl(static_http_server: tuple[str, Path], tmp_path: Path) -> None:
-    """Band files served over HTTP (ranged GETs, as from a public bucket's website endpoint)."""
+def test_plain_http_band_files_are_never_opened(static_http_server: tuple[str, Path], tmp_path: Path) -> None:
+    """http:// (built directly, past the scene-list check) never reaches GDAL: https only."""
     base_url, root = static_http_server
     write_landsat_l2_scene(root / SCENE_ID, width=300, height=280, bands=("B4", "B5"))
-    # Built directly: scene lists accept only https://, the local test server speaks plain http.
     scene = Scene(scene_id=SCENE_ID, source=f"{base_url}/{SCENE_ID}/", products=("ndvi",))
-    result = process_scene(scene, str(tmp_path / "out"), run_name="h")
-    valid, errors, _ = cog_validate(result.outputs["ndvi"])
-    assert valid, errors
-    with rasterio.open(result.outputs["ndvi"]) as ds:
-        assert (ds.width, ds.height, ds.dtypes[0]) == (300, 280, "float32")
-        values = ds.read(1)
-    assert (values[values == values] >= -1).all() and (values == values).mean() > 0.4
+    with pytest.raises(UnreadableRaster, match="is a GDAL virtual path or connection string"):
+        process_scene(scene, str(tmp_path / "out"), run_name="h")
+    assert not (tmp_path / "out").exists()

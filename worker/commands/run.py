@@ -46,7 +46,7 @@ from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
 from worker.stores.publish import check_writable
 from worker.stores.run_files import write_report
 from worker.stores.run_lock import RunLock, RunLocked
-from worker.stores.sqlite_log import SqliteTaskLog
+from worker.stores.sqlite_log import SqliteTaskLog, task_log_problem
 from worker.stores.stats_log import SqliteStatsLog
 
 log = logging.getLogger(__name__)
@@ -177,11 +177,6 @@ def _task_log_errors(path: Path) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise StorageError(task_log_problem(path, exc)) from exc
-
-
-def task_log_problem(path: Path, exc: BaseException) -> str:
-    """One line saying what is wrong with a task log file, for `run` and `status`."""
-    return f"the task log {path.resolve()} cannot be used: {one_line(exc)} (corrupt, truncated or read-only?)"
 
 
 def _scene_complete(cog_uri: str) -> bool:

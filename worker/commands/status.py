@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from worker.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from worker.core.layout import DEFAULT_OUTPUT, task_log_path
 from worker.core.summary import format_status, status_counts
 from worker.core.task_log import FAILED, PENDING, RUNNING
-from worker.stores.sqlite_log import SqliteTaskLog
+from worker.stores.sqlite_log import SqliteTaskLog, task_log_problem
 
 WATCH_INTERVAL_S = 2.0
 
@@ -36,14 +37,20 @@ def local_status(
     """Print the status of a local run from its SQLite task log (the latest run when `run` is None)."""
     path = task_log_path(output)
     try:
-        task_log = SqliteTaskLog(path, create=False)
+        return _local_status(path, run, watch, interval_s)
     except FileNotFoundError:
         sys.stderr.write(
             f"scoresby status: no task log at {path.resolve()}; "
             "give the --output of the run (default: ./output)\n"
         )
         return EXIT_INVALID
-    with task_log:
+    except sqlite3.Error as exc:
+        sys.stderr.write(f"scoresby status: {task_log_problem(path, exc)}\n")
+        return EXIT_INVALID
+
+
+def _local_status(path: Path, run: str | None, watch: bool, interval_s: float) -> int:
+    with SqliteTaskLog(path, create=False) as task_log:
         runs = task_log.runs()
         if run is None:
             if not runs:

@@ -55,10 +55,12 @@ def discover_scene(scene: Scene) -> SceneFiles:
     landsat = [m for m in (landsat_band(n) for n in names) if m]
     sentinel2 = [m for m in (sentinel2_band(n) for n in names) if m]
     if not landsat and not sentinel2:
-        shown = ", ".join(posixpath.basename(n) for n in names[:12]) + (", …" if len(names) > 12 else "")
+        # A few names, each cut short and escaped, explain the error; the whole listing is not copied.
+        shown = ", ".join(repr(posixpath.basename(n)[:40]) for n in names[:5])
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
         raise UnknownSensor(
             scene.scene_id,
-            f"no band files recognised in {scene.source!r} (found: {shown}); "
+            f"no band files recognised in {scene.source!r} ({len(names)} files: {shown}{more}); "
             f"allowed: {'; '.join(ALLOWED_PATTERNS)}",
         )
     if landsat and sentinel2:

@@ -113,7 +113,8 @@ def _parse_odl(text: str) -> Mtl:
             continue
         match = _ODL_LINE.match(line)
         if not match:
-            raise MtlError(f"line {number} is not 'KEY = VALUE': {line.strip()[:80]!r}")
+            # The line itself is not quoted: a symlinked "MTL" must not carry another file's text into logs.
+            raise MtlError(f"line {number} is not 'KEY = VALUE'")
         key, value = match.group("key"), match.group("value")
         if key == "GROUP":
             if root is None:
@@ -122,7 +123,7 @@ def _parse_odl(text: str) -> Mtl:
             groups.setdefault(value, {})
         elif key == "END_GROUP":
             if not stack or stack[-1] != value:
-                raise MtlError(f"line {number}: END_GROUP = {value} does not close the open group")
+                raise MtlError(f"line {number}: END_GROUP does not close the open group")
             stack.pop()
         elif not stack:
             raise MtlError(f"line {number}: {key} outside any GROUP")

@@ -89,7 +89,7 @@ def parse_mtd(text: str) -> Radiometry:
     try:
         quantification = float(quant_text) if quant_text else DEFAULT_QUANTIFICATION
     except ValueError as exc:
-        raise Sentinel2MetadataError(f"{quant_tag} is not a number: {quant_text!r}") from exc
+        raise Sentinel2MetadataError(f"{quant_tag} is not a number") from exc
     if quantification <= 0:
         raise Sentinel2MetadataError(f"{quant_tag} must be positive, got {quantification}")
 
@@ -103,13 +103,11 @@ def parse_mtd(text: str) -> Radiometry:
     for element in elements.get(offset_tag, []):
         band_id, value = element.get("band_id"), (element.text or "").strip()
         if band_id is None or not band_id.isdigit() or int(band_id) not in id_to_band:
-            raise Sentinel2MetadataError(f"{offset_tag} has an unknown band_id {band_id!r}")
+            raise Sentinel2MetadataError(f"{offset_tag} has an unknown band_id {str(band_id)[:8]!r}")
         try:
             offsets[id_to_band[int(band_id)]] = float(value) / quantification
         except ValueError as exc:
-            raise Sentinel2MetadataError(
-                f"{offset_tag} band_id={band_id} is not a number: {value!r}"
-            ) from exc
+            raise Sentinel2MetadataError(f"{offset_tag} band_id={band_id} is not a number") from exc
 
     baseline = first_text("PROCESSING_BASELINE")
     default_offset = 0.0

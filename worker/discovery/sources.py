@@ -76,6 +76,7 @@ def open_source(scene_id: str, uri: str) -> Source:
     if scheme == "s3":
         return S3Source(scene_id, uri)
     if scheme in ("https", "http"):
+        # http only reaches here from a Scene built in code (scene lists refuse it); GDAL never opens it.
         return HttpSource(scene_id, uri)
     if scheme in ("", "file"):
         return LocalSource(scene_id, uri)
@@ -134,6 +135,8 @@ class LocalSource(ListedSource):
     def read_text(self, name: str) -> str:
         """Read a local metadata file."""
         path = self.root / name
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise self._unreadable(name, "it is a link to a file outside the scene folder; not read")
         try:
             size = path.stat().st_size
             if size > MAX_METADATA_BYTES:

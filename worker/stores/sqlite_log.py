@@ -87,13 +87,38 @@ def _row_to_record(row: sqlite3.Row) -> TaskRecord:
     return TaskRecord.from_dict(d)
 
 
+def task_log_problem(path: Path, exc: BaseException) -> str:
+    """One line saying what is wrong with a task log file, for `run` and `status`."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return f"the task log {path.resolve()} cannot be used: {reason} (corrupt, truncated or read-only?)"
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write (`scoresby status`): no schema, no journal-mode change, no -wal file.
+
+    `mode=ro` reads a live WAL database; where the folder is read-only and no -shm file exists, SQLite
+    cannot set up WAL's shared memory, and `immutable=1` (no runner can be writing there) reads it anyway.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no task log at {path}")
+    uri = path.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute("SELECT COUNT(*) FROM runs").fetchone()
+    except sqlite3.OperationalError:
+        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 class SqliteTaskLog:
     """Task log in one SQLite file; implements the `TaskLog` protocol of worker/task_log.py."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
-        if not create and not self.path.exists():
-            raise FileNotFoundError(f"no task log at {self.path}")
+        if not create:
+            self._conn = _open_read_only(self.path)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so each write is exactly one short
         # transaction that takes the write lock up front instead of failing half-way on a busy database.
