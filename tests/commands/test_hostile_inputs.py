@@ -22,7 +22,7 @@ from worker.demo.gradient import SCENE_ID, write_landsat_l2_scene
 
 pytestmark = pytest.mark.slow
 
-SECRET = "aws_secret_access_key = TOPSECRET-do-not-copy"
+CANARY = "aws_secret_access_key = TOPSECRET-do-not-copy"
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def _vrt(source: str, width: int = 300, height: int = 260) -> str:
 
 def test_vrt_band_copying_a_local_file_is_refused(scene_dir: Path, tmp_path: Path) -> None:
     secret = tmp_path / "credentials"
-    secret.write_text(SECRET)
+    secret.write_text(CANARY)
     band_path(scene_dir, "B4").write_text(_vrt(str(secret)))
     out = tmp_path / "out"
     rc, line, lines = run_process({"source": str(scene_dir), "products": ["true_color"]}, out)
@@ -196,7 +196,7 @@ def test_band_declaring_a_huge_raster_is_refused_before_any_work(scene_dir: Path
 
 def test_symlinked_mtl_does_not_leak_the_file_it_points_to(scene_dir: Path, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
-    secret.write_text(SECRET + "\n")
+    secret.write_text(CANARY + "\n")
     (scene_dir / f"{SCENE_ID}_MTL.txt").symlink_to(secret)
     rc, line, lines = run_process({"source": str(scene_dir), "products": ["ndvi"]}, tmp_path / "out")
     assert "TOPSECRET" not in "\n".join(lines)

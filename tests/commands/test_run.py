@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -219,8 +220,11 @@ def _counts(out: Path, run: str) -> dict[str, int]:
     path = task_log_path(str(out))
     if not path.exists():
         return dict.fromkeys((PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED), 0)
-    with SqliteTaskLog(path, create=False) as tl:
-        return tl.counts(run)
+    try:
+        with SqliteTaskLog(path, create=False) as tl:
+            return tl.counts(run)
+    except sqlite3.OperationalError:  # the runner has created the file but not its tables yet
+        return dict.fromkeys((PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED), 0)
 
 
 def _start_runner(scenes_json: Path, out: Path, cwd: Path, *extra: str) -> subprocess.Popen[str]:
