@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from worker.core.errors import InsufficientSpace, OutputError, StorageError, one_line
+from worker.core.errors import InsufficientSpace, OutputError, SceneError, StorageError, one_line
 from worker.core.layout import join_uri, split_s3_uri
 
 STAGING_SUFFIX = ".staging"
@@ -86,7 +86,7 @@ def _publish_local(scene_id: str, files: list[Path], dest: Path) -> list[str]:
     return [str(dest / p.name) for p in files]
 
 
-def _output_error(scene_id: str, dest: Path, exc: OSError) -> OutputError:
+def _output_error(scene_id: str, dest: Path, exc: OSError) -> SceneError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         free = shutil.disk_usage(dest.parent).free if dest.parent.exists() else 0
         return InsufficientSpace(scene_id, f"cannot write {dest}: the disk is full ({free:,} bytes free)")
