@@ -57,9 +57,10 @@ def write_run_file(run_dir: str, name: str, data: bytes, content_type: str) -> s
         return run_dir + name
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    # Not mkstemp: its 0600 would make the file unreadable to whoever may read the products (umask).
+    tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        with os.fdopen(fd, "wb") as f:
+        with tmp.open("xb") as f:
             f.write(data)
         Path(tmp).replace(folder / name)
     except BaseException:
