@@ -164,7 +164,7 @@ def test_output_that_cannot_be_written(scene_dir: Path, tmp_path: Path) -> None:
     blocker.write_text("a file where the output folder should be")
     rc, line, _ = run_process({"source": str(scene_dir), "products": ["ndvi"]}, blocker)
     assert rc == 1
-    assert f"scene {SCENE_ID}: cannot write {blocker / 'adhoc' / SCENE_ID / SCENE_ID}_ndvi.tif" in line
+    assert f"scene {SCENE_ID}: cannot write {blocker / 'adhoc' / SCENE_ID}: Not a directory" in line
     assert blocker.read_text() == "a file where the output folder should be"
 
 
@@ -217,7 +217,7 @@ def test_product_failing_mid_scene_leaves_nothing(
 def test_publish_failure_leaves_no_partial_file(
     scene_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A copy that dies half-way leaves neither the half file nor its hidden temp at the destination."""
+    """A copy that dies half-way leaves nothing of the scene at the destination, not even its first file."""
     import shutil as shutil_module
 
     from worker.core.errors import OutputError
@@ -238,11 +238,8 @@ def test_publish_failure_leaves_no_partial_file(
     out = tmp_path / "out"
     with pytest.raises(OutputError, match="No space left on device"):
         process_scene(scene, str(out), run_name="r1")
-    dest = out / "r1" / SCENE_ID
-    # Only the file published before the failure is there, whole; no partial, no STAC Item.
-    assert [p.name for p in dest.iterdir()] == [f"{SCENE_ID}_ndvi.tif"]
-    with rasterio.open(dest / f"{SCENE_ID}_ndvi.tif") as ds:
-        assert ds.read(1).shape == (500, 600)
+    # The scene is published whole or not at all: no scene folder, no staging folder left behind.
+    assert list((out / "r1").iterdir()) == []
 
 
 @pytest.mark.parametrize(
