@@ -252,27 +252,33 @@ def build_products(
     built: list[BuiltProduct] = []
     with rasterio.Env(**scene_io.gdal_options(files.gdal_env)), ThreadPoolExecutor(THREADS) as pool:
         with ExitStack() as stack:
-            family = sensor_family(files.sensor)
-            readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, family)
-            grid = scene_io.target_grid(scene_id, readers)
-            if aoi:
-                grid = aoi_grid(aoi)
-            check_space(scene_id, workdir, temp_bytes(grid, plans))
-            for r in readers.values():
-                try:
-                    r.align(grid, stack)
-                except RasterioError as exc:
-                    raise GridMismatch(
-                        scene_id,
-                        f"band {r.band} file {r.path} cannot be resampled onto the "
-                        f"grid of the finest band: {exc}",
-                    ) from exc
-            sources: dict[str, Any] = dict(readers)
-            if files.quality is not None:
-                sources[files.quality.band] = QualityReader(scene_id, files.quality, grid, stack)
-            outside = outside_geometry(aoi, grid)
-            pass1 = Pass1(files, plans, grid, tmp, stack, mask=mask, outside=outside)
-            read_windows(grid, sources, pass1, pool)
+            try:
+                family = sensor_family(files.sensor)
+                readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, family)
+                grid = scene_io.target_grid(scene_id, readers)
+                if aoi:
+                    grid = aoi_grid(aoi)
+                check_space(scene_id, workdir, temp_bytes(grid, plans))
+                for r in readers.values():
+                    try:
+                        r.align(grid, stack)
+                    except RasterioError as exc:
+                        raise GridMismatch(
+                            scene_id,
+                            f"band {r.band} file {r.path} cannot be resampled onto the "
+                            f"grid of the finest band: {exc}",
+                        ) from exc
+                sources: dict[str, Any] = dict(readers)
+                if files.quality is not None:
+                    sources[files.quality.band] = QualityReader(scene_id, files.quality, grid, stack)
+                outside = outside_geometry(aoi, grid)
+                pass1 = Pass1(files, plans, grid, tmp, stack, mask=mask, outside=outside)
+                read_windows(grid, sources, pass1, pool)
+            except BaseException:
+                # SIGTERM or an error: every thread must be done with the datasets before the stack closes
+                # them (closing a dataset under a running GDAL read crashes the process).
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         logger.info(
             "scene %s: read %d bands (%s) onto %dx%d in %.1f s",
             scene_id,
