@@ -1,1 +1,0 @@
-"""AWS Lambda handlers of the Scoresby state machine."""

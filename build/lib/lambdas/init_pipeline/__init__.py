@@ -1,1 +1,0 @@
-"""Init Lambda: validate and plan a run."""

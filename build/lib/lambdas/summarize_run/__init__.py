@@ -1,1 +1,0 @@
-"""Summary Lambda: counts, summary.json and the run notification."""

@@ -1,1 +1,0 @@
-"""One module per `scoresby` subcommand; they compose discovery, raster and stores."""

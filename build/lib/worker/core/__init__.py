@@ -1,1 +1,0 @@
-"""The pure core: standard library only, shipped whole in the Lambda asset ."""

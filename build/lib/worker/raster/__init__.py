@@ -1,1 +1,0 @@
-"""Raster work with numpy, rasterio and matplotlib, no boto3: array ops, windowed reads, COGs, plots, STAC."""
