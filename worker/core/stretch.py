@@ -107,21 +107,16 @@ MAX_DN = 65535
 
 def check_ranges(value: Any, name: str, channels: int, problems: list[str]) -> list[list[float]]:
     """One [lo, hi] per channel, 0 <= lo < hi <= 65535 (raw DN of the uint16 input bands)."""
-    if not isinstance(value, list) or len(value) != channels:
-        problems.append(
-            f"{name}: {show(value)} is not allowed; allowed: {channels} pairs [lo, hi], one per channel, "
-            "e.g. [[5900, 11000], [6200, 11000], [7600, 11000]]"
-        )
-        return []
-    ranges = []
-    for i, pair in enumerate(value):
-        if not (is_pair(pair) and 0 <= pair[0] < pair[1] <= MAX_DN):
-            problems.append(
-                f"{name}[{i}]: {show(pair)} is not allowed; allowed: [lo, hi] with 0 <= lo < hi <= {MAX_DN}"
-            )
-        else:
-            ranges.append([float(pair[0]), float(pair[1])])
-    return ranges
+    return _check_pairs(
+        value,
+        name,
+        channels,
+        problems,
+        limits=(0, MAX_DN),
+        what="",
+        bound="",
+        example="[[5900, 11000], [6200, 11000], [7600, 11000]]",
+    )
 
 
 # Reflectance a stretch may span: surface reflectance dips below 0 (over-correction) and bright snow tops 1.
@@ -130,11 +125,35 @@ REFLECTANCE_LIMITS = (-0.2, 1.6)
 
 def check_reflectance_ranges(value: Any, name: str, channels: int, problems: list[str]) -> list[list[float]]:
     """One [lo, hi] per channel in reflectance units (the same for Landsat and Sentinel-2), lo < hi."""
-    lo_limit, hi_limit = REFLECTANCE_LIMITS
+    return _check_pairs(
+        value,
+        name,
+        channels,
+        problems,
+        limits=REFLECTANCE_LIMITS,
+        what=" of reflectance",
+        bound=" reflectance",
+        example="[[0, 0.3], [0, 0.3], [0, 0.3]]",
+    )
+
+
+def _check_pairs(
+    value: Any,
+    name: str,
+    channels: int,
+    problems: list[str],
+    *,
+    limits: tuple[float, float],
+    what: str,
+    bound: str,
+    example: str,
+) -> list[list[float]]:
+    """One [lo, hi] pair per channel within `limits`; every bad pair is reported with its index."""
+    lo_limit, hi_limit = limits
     if not isinstance(value, list) or len(value) != channels:
         problems.append(
-            f"{name}: {show(value)} is not allowed; allowed: {channels} pairs [lo, hi] of reflectance, "
-            "one per channel, e.g. [[0, 0.3], [0, 0.3], [0, 0.3]]"
+            f"{name}: {show(value)} is not allowed; "
+            f"allowed: {channels} pairs [lo, hi]{what}, one per channel, e.g. {example}"
         )
         return []
     ranges = []
@@ -142,7 +161,7 @@ def check_reflectance_ranges(value: Any, name: str, channels: int, problems: lis
         if not (is_pair(pair) and lo_limit <= pair[0] < pair[1] <= hi_limit):
             problems.append(
                 f"{name}[{i}]: {show(pair)} is not allowed; "
-                f"allowed: [lo, hi] reflectance with {lo_limit} <= lo < hi <= {hi_limit}"
+                f"allowed: [lo, hi]{bound} with {lo_limit} <= lo < hi <= {hi_limit}"
             )
         else:
             ranges.append([float(pair[0]), float(pair[1])])

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from worker.demo.mtl import l2_rescaling, odl
+
 GENERATOR_VERSION = 2
 DEFAULT_WIDTH = 7801
 DEFAULT_HEIGHT = 7911
@@ -231,56 +233,57 @@ def mtl_text(params: SceneParams) -> str:
     date = f"{acquired[:4]}-{acquired[4:6]}-{acquired[6:8]}"
     x0, y0 = params.origin_x, params.origin_y
     x1, y1 = x0 + params.width * PIXEL, y0 - params.height * PIXEL
-    lines = [
-        "GROUP = LANDSAT_METADATA_FILE",
-        "  GROUP = PRODUCT_CONTENTS",
-        '    ORIGIN = "Synthetic scene for the Scoresby benchmark (worker/demo/fullsize.py), not USGS data"',
-        f'    LANDSAT_PRODUCT_ID = "{sid}"',
-        '    PROCESSING_LEVEL = "L2SP"',
-        "    COLLECTION_NUMBER = 02",
-        '    COLLECTION_CATEGORY = "T1"',
+    contents = [
+        'ORIGIN = "Synthetic scene for the Scoresby benchmark (worker/demo/fullsize.py), not USGS data"',
+        f'LANDSAT_PRODUCT_ID = "{sid}"',
+        'PROCESSING_LEVEL = "L2SP"',
+        "COLLECTION_NUMBER = 02",
+        'COLLECTION_CATEGORY = "T1"',
+        *(f'FILE_NAME_BAND_{b} = "{sid}_SR_B{b}.TIF"' for b in BANDS),
+        f'FILE_NAME_METADATA_ODL = "{sid}_MTL.txt"',
     ]
-    lines += [f'    FILE_NAME_BAND_{b} = "{sid}_SR_B{b}.TIF"' for b in BANDS]
-    lines += [
-        f'    FILE_NAME_METADATA_ODL = "{sid}_MTL.txt"',
-        "  END_GROUP = PRODUCT_CONTENTS",
-        "  GROUP = IMAGE_ATTRIBUTES",
-        '    SPACECRAFT_ID = "LANDSAT_8"',
-        '    SENSOR_ID = "OLI_TIRS"',
-        f"    WRS_PATH = {int(path_row[:3])}",
-        f"    WRS_ROW = {int(path_row[3:6])}",
-        f"    DATE_ACQUIRED = {date}",
-        '    SCENE_CENTER_TIME = "14:30:00.0000000Z"',
-        "    CLOUD_COVER = 0.00",
-        "  END_GROUP = IMAGE_ATTRIBUTES",
-        "  GROUP = PROJECTION_ATTRIBUTES",
-        '    MAP_PROJECTION = "UTM"',
-        '    DATUM = "WGS84"',
-        f"    UTM_ZONE = {params.epsg % 100}",
-        "    GRID_CELL_SIZE_REFLECTIVE = 30.00",
-        f"    REFLECTIVE_LINES = {params.height}",
-        f"    REFLECTIVE_SAMPLES = {params.width}",
-        f"    CORNER_UL_PROJECTION_X_PRODUCT = {x0 + PIXEL / 2:.3f}",
-        f"    CORNER_UL_PROJECTION_Y_PRODUCT = {y0 - PIXEL / 2:.3f}",
-        f"    CORNER_LR_PROJECTION_X_PRODUCT = {x1 - PIXEL / 2:.3f}",
-        f"    CORNER_LR_PROJECTION_Y_PRODUCT = {y1 + PIXEL / 2:.3f}",
-        "  END_GROUP = PROJECTION_ATTRIBUTES",
-        "  GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS",
+    attributes = [
+        'SPACECRAFT_ID = "LANDSAT_8"',
+        'SENSOR_ID = "OLI_TIRS"',
+        f"WRS_PATH = {int(path_row[:3])}",
+        f"WRS_ROW = {int(path_row[3:6])}",
+        f"DATE_ACQUIRED = {date}",
+        'SCENE_CENTER_TIME = "14:30:00.0000000Z"',
+        "CLOUD_COVER = 0.00",
     ]
-    for b in BANDS:
-        lines += [
-            f"    REFLECTANCE_MAXIMUM_BAND_{b} = 1.602213",
-            f"    REFLECTANCE_MINIMUM_BAND_{b} = -0.199972",
-            f"    QUANTIZE_CAL_MAX_BAND_{b} = 65535",
-            f"    QUANTIZE_CAL_MIN_BAND_{b} = 1",
+    projection = [
+        'MAP_PROJECTION = "UTM"',
+        'DATUM = "WGS84"',
+        f"UTM_ZONE = {params.epsg % 100}",
+        "GRID_CELL_SIZE_REFLECTIVE = 30.00",
+        f"REFLECTIVE_LINES = {params.height}",
+        f"REFLECTIVE_SAMPLES = {params.width}",
+        f"CORNER_UL_PROJECTION_X_PRODUCT = {x0 + PIXEL / 2:.3f}",
+        f"CORNER_UL_PROJECTION_Y_PRODUCT = {y0 - PIXEL / 2:.3f}",
+        f"CORNER_LR_PROJECTION_X_PRODUCT = {x1 - PIXEL / 2:.3f}",
+        f"CORNER_LR_PROJECTION_Y_PRODUCT = {y1 + PIXEL / 2:.3f}",
+    ]
+    limits = [
+        line
+        for b in BANDS
+        for line in (
+            f"REFLECTANCE_MAXIMUM_BAND_{b} = 1.602213",
+            f"REFLECTANCE_MINIMUM_BAND_{b} = -0.199972",
+            f"QUANTIZE_CAL_MAX_BAND_{b} = 65535",
+            f"QUANTIZE_CAL_MIN_BAND_{b} = 1",
+        )
+    ]
+    numbers = [str(b) for b in BANDS]
+    return odl(
+        [
+            ("PRODUCT_CONTENTS", contents),
+            ("IMAGE_ATTRIBUTES", attributes),
+            ("PROJECTION_ATTRIBUTES", projection),
+            ("LEVEL2_SURFACE_REFLECTANCE_PARAMETERS", limits + l2_rescaling(numbers)),
+            # Real L2 MTLs repeat the Level-1 rescaling under the same key names (discovery must pick L2's).
+            ("LEVEL1_RADIOMETRIC_RESCALING", l2_rescaling(numbers, "2.0000E-05", "-0.100000")),
         ]
-    lines += [f"    REFLECTANCE_MULT_BAND_{b} = 2.75e-05" for b in BANDS]
-    lines += [f"    REFLECTANCE_ADD_BAND_{b} = -0.2" for b in BANDS]
-    lines += ["  END_GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS", "  GROUP = LEVEL1_RADIOMETRIC_RESCALING"]
-    lines += [f"    REFLECTANCE_MULT_BAND_{b} = 2.0000E-05" for b in BANDS]
-    lines += [f"    REFLECTANCE_ADD_BAND_{b} = -0.100000" for b in BANDS]
-    lines += ["  END_GROUP = LEVEL1_RADIOMETRIC_RESCALING", "END_GROUP = LANDSAT_METADATA_FILE", "END", ""]
-    return "\n".join(lines)
+    )
 
 
 def _write_scene(params: SceneParams, folder: Path) -> None:

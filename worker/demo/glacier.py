@@ -20,7 +20,8 @@ import rasterio
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 
-from worker.demo.landscape import CRS_UTM24N, L2_OFFSET, L2_SCALE, LANDSAT_BANDS, _footprint, fractal_noise
+from worker.demo.landscape import CRS_UTM24N, LANDSAT_BANDS, _footprint, fractal_noise
+from worker.demo.mtl import L2_OFFSET, L2_SCALE, l2_rescaling, odl
 
 RUN_NAME = "scoresby-sund"
 SIZE = 480
@@ -164,29 +165,25 @@ def write_scene(root: Path, year: int, cloud_fraction: float) -> SeriesScene:
 
 
 def _mtl(scene_id: str, year: int, cloud: np.ndarray, valid: np.ndarray) -> str:
-    numbers = [b[1:] for b in LANDSAT_BANDS]
-    mult = "".join(f"    REFLECTANCE_MULT_BAND_{n} = {L2_SCALE:.2e}\n" for n in numbers)
-    add = "".join(f"    REFLECTANCE_ADD_BAND_{n} = {L2_OFFSET}\n" for n in numbers)
     cover = 100 * cloud.sum() / valid.sum()
-    return (
-        "GROUP = LANDSAT_METADATA_FILE\n"
-        "  GROUP = PRODUCT_CONTENTS\n"
-        '    ORIGIN = "Synthetic Scoresby demo series (not a real acquisition)"\n'
-        f'    LANDSAT_PRODUCT_ID = "{scene_id}"\n'
-        '    PROCESSING_LEVEL = "L2SP"\n'
-        "  END_GROUP = PRODUCT_CONTENTS\n"
-        "  GROUP = IMAGE_ATTRIBUTES\n"
-        '    SPACECRAFT_ID = "LANDSAT_8"\n'
-        '    SENSOR_ID = "OLI_TIRS"\n'
-        f"    CLOUD_COVER = {cover:.2f}\n"
-        f"    DATE_ACQUIRED = {year}-08-15\n"
-        '    SCENE_CENTER_TIME = "13:45:00.0000000Z"\n'
-        "  END_GROUP = IMAGE_ATTRIBUTES\n"
-        "  GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS\n"
-        f"{mult}{add}"
-        "  END_GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS\n"
-        "END_GROUP = LANDSAT_METADATA_FILE\n"
-        "END\n"
+    contents = [
+        'ORIGIN = "Synthetic Scoresby demo series (not a real acquisition)"',
+        f'LANDSAT_PRODUCT_ID = "{scene_id}"',
+        'PROCESSING_LEVEL = "L2SP"',
+    ]
+    attributes = [
+        'SPACECRAFT_ID = "LANDSAT_8"',
+        'SENSOR_ID = "OLI_TIRS"',
+        f"CLOUD_COVER = {cover:.2f}",
+        f"DATE_ACQUIRED = {year}-08-15",
+        'SCENE_CENTER_TIME = "13:45:00.0000000Z"',
+    ]
+    return odl(
+        [
+            ("PRODUCT_CONTENTS", contents),
+            ("IMAGE_ATTRIBUTES", attributes),
+            ("LEVEL2_SURFACE_REFLECTANCE_PARAMETERS", l2_rescaling([b[1:] for b in LANDSAT_BANDS])),
+        ]
     )
 
 

@@ -21,6 +21,8 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
+from worker.demo.mtl import L2_OFFSET, L2_SCALE, l2_rescaling, odl
+
 log = logging.getLogger(__name__)
 
 DEMO_DIR = Path("demo-output")
@@ -44,7 +46,6 @@ REFLECTANCE = np.array(
     dtype=np.float32,
 )
 LANDSAT_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7")  # same order as the REFLECTANCE columns
-L2_SCALE, L2_OFFSET = 2.75e-05, -0.2
 
 
 @dataclass(frozen=True)
@@ -155,31 +156,27 @@ def write_landsat_scene(folder: Path, size: int = 1000, seed: int = SEED) -> Pat
 
 def _landsat_mtl() -> str:
     numbers = [b[1:] for b in LANDSAT_BANDS]
-    files = "".join(f'    FILE_NAME_BAND_{n} = "{LANDSAT_ID}_SR_B{n}.TIF"\n' for n in numbers)
-    mult = "".join(f"    REFLECTANCE_MULT_BAND_{n} = {L2_SCALE:.2e}\n" for n in numbers)
-    add = "".join(f"    REFLECTANCE_ADD_BAND_{n} = {L2_OFFSET}\n" for n in numbers)
-    return (
-        "GROUP = LANDSAT_METADATA_FILE\n"
-        "  GROUP = PRODUCT_CONTENTS\n"
-        '    ORIGIN = "Synthetic Scoresby demo scene (not a real acquisition)"\n'
-        f'    LANDSAT_PRODUCT_ID = "{LANDSAT_ID}"\n'
-        '    PROCESSING_LEVEL = "L2SP"\n'
-        "    COLLECTION_NUMBER = 02\n"
-        f"{files}"
-        f'    FILE_NAME_METADATA_ODL = "{LANDSAT_ID}_MTL.txt"\n'
-        "  END_GROUP = PRODUCT_CONTENTS\n"
-        "  GROUP = IMAGE_ATTRIBUTES\n"
-        '    SPACECRAFT_ID = "LANDSAT_8"\n'
-        '    SENSOR_ID = "OLI_TIRS"\n'
-        "    WRS_PATH = 0\n"
-        "    WRS_ROW = 0\n"
-        "    DATE_ACQUIRED = 2020-08-15\n"
-        "  END_GROUP = IMAGE_ATTRIBUTES\n"
-        "  GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS\n"
-        f"{mult}{add}"
-        "  END_GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS\n"
-        "END_GROUP = LANDSAT_METADATA_FILE\n"
-        "END\n"
+    contents = [
+        'ORIGIN = "Synthetic Scoresby demo scene (not a real acquisition)"',
+        f'LANDSAT_PRODUCT_ID = "{LANDSAT_ID}"',
+        'PROCESSING_LEVEL = "L2SP"',
+        "COLLECTION_NUMBER = 02",
+        *(f'FILE_NAME_BAND_{n} = "{LANDSAT_ID}_SR_B{n}.TIF"' for n in numbers),
+        f'FILE_NAME_METADATA_ODL = "{LANDSAT_ID}_MTL.txt"',
+    ]
+    attributes = [
+        'SPACECRAFT_ID = "LANDSAT_8"',
+        'SENSOR_ID = "OLI_TIRS"',
+        "WRS_PATH = 0",
+        "WRS_ROW = 0",
+        "DATE_ACQUIRED = 2020-08-15",
+    ]
+    return odl(
+        [
+            ("PRODUCT_CONTENTS", contents),
+            ("IMAGE_ATTRIBUTES", attributes),
+            ("LEVEL2_SURFACE_REFLECTANCE_PARAMETERS", l2_rescaling(numbers)),
+        ]
     )
 
 

@@ -37,11 +37,7 @@ class QualityReader:
         except RasterioError as exc:
             raise UnreadableRaster(scene_id, f"quality band {band.band} file {band.path}: {exc}") from exc
         self.source: Any = ds
-        on_grid = ds.transform.almost_equals(grid.transform) and (ds.width, ds.height) == (
-            grid.width,
-            grid.height,
-        )
-        if not on_grid or ds.crs != grid.crs:
+        if not grid.aligned(ds) or ds.crs != grid.crs:
             self.source = stack.enter_context(
                 WarpedVRT(
                     ds,
