@@ -25,7 +25,7 @@ def format_estimate(plan: RunPlan, est: cost.Estimate, *, spot_price: float, sce
     landsat_s = cost.scene_seconds(cost.LANDSAT_FULL_PX)
     s2_s = cost.scene_seconds(cost.SENTINEL2_FULL_PX)
     lines = [
-        f"estimate for run {plan.run_name}: {n:,} scenes ({by or 'none'})",
+        f"estimate for run {plan.run_name}: {n:,} scene{'' if n == 1 else 's'} ({by or 'none'})",
         f"  per scene: {landsat_s:.1f} s per full Landsat scene, {s2_s:.1f} s per Sentinel-2 10 m tile "
         f"on {cost.MEASURED_VCPUS} vCPU ({cost.SCENE_SECONDS[0][1].source}); unknown sensors count as "
         "Sentinel-2",
