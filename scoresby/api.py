@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scoresby.results import RunResult
-from worker.commands.aws import StartedRun, aws_sources_problems, find_stack, read_run, submit_plan
+from worker.commands.aws import StartedRun, aws_sources_problems, submit_plan
 from worker.commands.process import SceneResult, run_scene_task
 from worker.commands.run import expand_search, prepare_output, run_plan
+from worker.commands.stack import find_stack, read_run
 from worker.core.errors import InvalidInput
 from worker.core.layout import DEFAULT_OUTPUT, task_log_path
 from worker.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list

@@ -14,6 +14,7 @@ from moto import mock_aws
 from tests.conftest import fake_aws_env
 from worker.cli import main
 from worker.commands import aws as aws_runs
+from worker.commands import stack
 from worker.core.scene_list import parse_scene_list
 from worker.core.task_log import FAILED, RUNNING, SUCCEEDED, TaskRecord
 from worker.stores.dynamo_log import DynamoTaskLog, table_schema
@@ -44,11 +45,11 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         template = {
             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
             "Outputs": {
-                aws_runs.STATE_MACHINE_OUTPUT: {"Value": machine["stateMachineArn"]},
-                aws_runs.TASK_TABLE_OUTPUT: {"Value": TABLE},
-                aws_runs.OUTPUT_BUCKET_OUTPUT: {"Value": "scoresby-output"},
-                aws_runs.OUTPUT_ROOT_OUTPUT: {"Value": "s3://scoresby-output/products/"},
-                aws_runs.WORK_BUCKET_OUTPUT: {"Value": WORK_BUCKET},
+                stack.STATE_MACHINE_OUTPUT: {"Value": machine["stateMachineArn"]},
+                stack.TASK_TABLE_OUTPUT: {"Value": TABLE},
+                stack.OUTPUT_BUCKET_OUTPUT: {"Value": "scoresby-output"},
+                stack.OUTPUT_ROOT_OUTPUT: {"Value": "s3://scoresby-output/products/"},
+                stack.WORK_BUCKET_OUTPUT: {"Value": WORK_BUCKET},
             },
         }
         boto3.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
@@ -70,17 +71,17 @@ def executions(aws) -> list[dict]:
 
 def test_execution_name_is_deterministic_short_and_safe():
     payload = {"run_name": "x", "scenes": [{"scene_id": "a"}]}
-    name = aws_runs.execution_name("sund.2014 run/α" + "x" * 100, payload)
-    assert name == aws_runs.execution_name("sund.2014 run/α" + "x" * 100, dict(reversed(payload.items())))
+    name = stack.execution_name("sund.2014 run/α" + "x" * 100, payload)
+    assert name == stack.execution_name("sund.2014 run/α" + "x" * 100, dict(reversed(payload.items())))
     assert len(name) <= 80
     assert re.fullmatch(r"[A-Za-z0-9_-]+", name)
     assert name.startswith("sund-2014-run--")
-    assert aws_runs.execution_name("r", {"other": 1}) != aws_runs.execution_name("r", payload)
+    assert stack.execution_name("r", {"other": 1}) != stack.execution_name("r", payload)
 
 
 def test_console_link_names_region_and_execution():
     arn = "arn:aws:states:eu-west-1:123456789012:execution:scoresby:run-1"
-    assert aws_runs.console_link("eu-west-1", arn) == (
+    assert stack.console_link("eu-west-1", arn) == (
         "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1"
         "#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:scoresby:run-1"
     )
@@ -89,8 +90,7 @@ def test_console_link_names_region_and_execution():
 def test_execution_arn_for_matches_the_arn_step_functions_gives():
     machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:scoresby"
     assert (
-        aws_runs.execution_arn_for(machine, "n")
-        == "arn:aws:states:eu-west-1:123456789012:execution:scoresby:n"
+        stack.execution_arn_for(machine, "n") == "arn:aws:states:eu-west-1:123456789012:execution:scoresby:n"
     )
 
 

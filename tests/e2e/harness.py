@@ -31,6 +31,7 @@ from typing import Any
 
 import boto3
 
+from tests import cfn
 from tests.conftest import FAKE_CREDENTIALS
 from tests.e2e.moto_patches import BatchOutcome
 
@@ -85,56 +86,19 @@ def synthesize_template(outdir: Path) -> dict[str, Any]:
 
 
 def resolve(value: Any, refs: dict[str, dict[str, Any]]) -> Any:
-    """Resolve Ref / Fn::GetAtt / Fn::Join / Fn::Sub / Fn::Select / Fn::Split against `refs`.
+    """Resolve the template's intrinsics against the created resources (`refs[logical_id][attr]`)."""
 
-    `refs[logical_id]` maps "Ref" and attribute names to values; pseudo parameters come from PSEUDO.
-    """
-    if isinstance(value, list):
-        return [resolve(v, refs) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((key, arg),) = value.items()
-        if key == "Ref":
-            return PSEUDO[arg] if arg in PSEUDO else _lookup(refs, arg, "Ref")
-        if key == "Fn::GetAtt":
-            logical_id, attr = arg if isinstance(arg, list) else arg.split(".", 1)
-            return _lookup(refs, logical_id, attr)
-        if key == "Fn::Join":
-            sep, parts = arg
-            return sep.join(str(resolve(p, refs)) for p in resolve(parts, refs))
-        if key == "Fn::Sub":
-            template, variables = (arg, {}) if isinstance(arg, str) else (arg[0], resolve(arg[1], refs))
-            return re.sub(r"\$\{([^}]+)\}", lambda m: str(_sub_var(m.group(1), variables, refs)), template)
-        if key == "Fn::Select":
-            index, items = arg
-            return resolve(items, refs)[int(resolve(index, refs))]
-        if key == "Fn::Split":
-            sep, text = arg
-            return str(resolve(text, refs)).split(sep)
-        if key == "Fn::GetAZs":
-            return [f"{REGION}a", f"{REGION}b"]
-    return {k: resolve(v, refs) for k, v in value.items()}
+    def lookup(logical_id: str, attr: str) -> Any:
+        if logical_id in PSEUDO:
+            return PSEUDO[logical_id]
+        try:
+            return refs[logical_id][attr]
+        except KeyError:
+            raise KeyError(
+                f"template refers to {logical_id}.{attr}, which the e2e harness did not create"
+            ) from None
 
-
-def _sub_var(name: str, variables: dict[str, Any], refs: dict[str, dict[str, Any]]) -> Any:
-    if name in variables:
-        return variables[name]
-    if name in PSEUDO:
-        return PSEUDO[name]
-    if "." in name:
-        logical_id, attr = name.split(".", 1)
-        return _lookup(refs, logical_id, attr)
-    return _lookup(refs, name, "Ref")
-
-
-def _lookup(refs: dict[str, dict[str, Any]], logical_id: str, attr: str) -> Any:
-    try:
-        return refs[logical_id][attr]
-    except KeyError:
-        raise KeyError(
-            f"template refers to {logical_id}.{attr}, which the e2e harness did not create"
-        ) from None
+    return cfn.resolve(value, lookup)
 
 
 def _camel(value: Any, *, keep_keys_under: tuple[str, ...] = ("Options",)) -> Any:

@@ -28,6 +28,7 @@ from lambdas.init_pipeline import handler as init_handler
 from tests.e2e import harness
 from tests.e2e.harness import L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
 from worker.commands import aws as aws_runs
+from worker.commands.stack import StackInfo, execution_input
 from worker.core.config import InitSettings
 from worker.core.scene_list import parse_scene_list
 from worker.core.task_log import SUCCEEDED
@@ -85,8 +86,8 @@ def test_ten_thousand_scenes_go_from_submit_through_s3_to_one_s3_item_list(world
     settings = init_settings(stack)
     # `scoresby submit`: the ~1 MB list cannot be the execution input; it is stored and named instead
     plan = parse_scene_list(big_list(10_000, "backfill-10k"))
-    payload = aws_runs.execution_input(plan)
-    info = aws_runs.StackInfo(harness.STACK_NAME, harness.REGION, stack.outputs)
+    payload = execution_input(plan)
+    info = StackInfo(harness.STACK_NAME, harness.REGION, stack.outputs)
     reference = aws_runs.store_if_large(boto3.session.Session(), info, "backfill-10k-x", payload)
     assert reference == {"scene_list_s3": f"s3://{stack.items_bucket}/lists/backfill-10k-x.json"}
     assert len(json.dumps(reference)) < 200

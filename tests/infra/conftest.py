@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.cfn import marks, resolve
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,18 +53,9 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synth:
 
 def join_to_text(value: Any) -> str:
     """Resolve a template string (Fn::Join of text and references) to text with <Ref>/<Id.Attr> marks."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        sep, parts = value["Fn::Join"]
-        return sep.join(join_to_text(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return "<{}.{}>".format(*value["Fn::GetAtt"])
-    if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("Fn::"):
-        return json.dumps(value, separators=(",", ":"))  # e.g. Fn::Select: kept as its JSON
-    raise AssertionError(f"unexpected template value {value!r}")
+    text = resolve(value, marks, symbolic=True)
+    assert isinstance(text, str), f"unexpected template value {value!r}"
+    return text
 
 
 def state_machine_definition(synth: Synth) -> dict[str, Any]:

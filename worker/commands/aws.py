@@ -1,23 +1,36 @@
 """`scoresby submit`, `scoresby rerun` and `scoresby status --stack`: runs of the deployed AWS pipeline.
 
 Every command validates what it can locally first, then finds the stack's resources from its
-CloudFormation outputs. boto3 clients are created at call time (region and credentials from the standard
-AWS configuration), so the commands work against moto in tests.
+CloudFormation outputs (commands/stack.py). boto3 clients are created at call time (region and
+credentials from the standard AWS configuration), so the commands work against moto in tests.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from worker.commands.stack import (
+    OUTPUT_ROOT_OUTPUT,
+    STATE_MACHINE_OUTPUT,
+    TASK_TABLE_OUTPUT,
+    WORK_BUCKET_OUTPUT,
+    StackInfo,
+    StackNotFound,
+    console_link,
+    execution_arn_for,
+    execution_input,
+    execution_name,
+    find_stack,
+    new_session,
+    read_run,
+)
 from worker.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
 from worker.core.layout import LISTS_PREFIX, split_s3_uri
 from worker.core.scene_list import RunPlan, load_scene_list, parse_scene_list
@@ -26,40 +39,11 @@ from worker.core.task_log import FAILED, PENDING, RUNNING, TaskRecord
 
 log = logging.getLogger(__name__)
 
-# CloudFormation output keys of the stack (infra/pipeline_stack.py).
-STATE_MACHINE_OUTPUT = "StateMachineArn"
-TASK_TABLE_OUTPUT = "TaskTableName"
-OUTPUT_BUCKET_OUTPUT = "OutputBucketName"
-OUTPUT_ROOT_OUTPUT = "OutputRoot"
-WORK_BUCKET_OUTPUT = "WorkBucketName"
-"""Where lists too large for the execution input go (the init Lambda reads {"scene_list_s3": uri})."""
 INPUT_INLINE_MAX = 200 * 1024
 """Inputs up to this many bytes go inline; Step Functions' quota is 256 KiB (about 1,000 scenes)."""
 
-EXECUTION_NAME_MAX = 80
-_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 WATCH_INTERVAL_S = 10.0
 ACTIVE_STATUSES = (PENDING, RUNNING)
-
-
-class StackNotFound(PipelineError, LookupError):
-    """The CloudFormation stack does not exist or lacks an output the command needs."""
-
-
-@dataclass(frozen=True)
-class StackInfo:
-    """What the commands need from the deployed stack's outputs."""
-
-    name: str
-    region: str
-    outputs: dict[str, str]
-
-    def require(self, key: str) -> str:
-        """The output `key`; raises StackNotFound naming the outputs that do exist."""
-        if key not in self.outputs:
-            have = ", ".join(sorted(self.outputs)) or "none"
-            raise StackNotFound(f"stack {self.name} has no output {key} (outputs: {have}); is it deployed?")
-        return self.outputs[key]
 
 
 @dataclass(frozen=True)
@@ -75,42 +59,6 @@ class StartedRun:
 
 # ---------------------------------------------------------------------------------------------------
 # Pure helpers
-
-
-def execution_input(plan: RunPlan, *, overwrite: bool = False) -> dict[str, Any]:
-    """State machine input of a plan: its normalised full-form scene list (the init Lambda revalidates)."""
-    doc: dict[str, Any] = {"run_name": plan.run_name, "scenes": [s.to_dict() for s in plan.scenes]}
-    if plan.output:
-        doc["output"] = plan.output
-    if overwrite:
-        doc["overwrite"] = True
-    return doc
-
-
-def execution_name(run_name: str, payload: Any) -> str:
-    """Deterministic execution name: run name (unsafe characters -> '-') + 8 hex digits of the input's hash.
-
-    The same run name and input always give the same name, so submitting a list twice cannot start two
-    executions; at most 80 characters of [A-Za-z0-9_-] (Step Functions' limit, safe for CloudWatch).
-    """
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
-    stem = _NAME_UNSAFE.sub("-", run_name)[: EXECUTION_NAME_MAX - len(digest) - 1].rstrip("-") or "run"
-    return f"{stem}-{digest}"
-
-
-def execution_arn_for(state_machine_arn: str, name: str) -> str:
-    """The ARN an execution named `name` of the state machine gets."""
-    prefix, _, machine = state_machine_arn.partition(":stateMachine:")
-    return f"{prefix}:execution:{machine}:{name}"
-
-
-def console_link(region: str, execution_arn: str) -> str:
-    """The AWS console page of an execution."""
-    return (
-        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
-        f"#/v2/executions/details/{execution_arn}"
-    )
 
 
 def aws_sources_problems(plan: RunPlan) -> list[str]:
@@ -130,29 +78,6 @@ def aws_sources_problems(plan: RunPlan) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------------
 # AWS calls (clients created at call time)
-
-
-def _session() -> Any:
-    import boto3
-
-    return boto3.session.Session()
-
-
-def find_stack(stack_name: str, session: Any = None) -> StackInfo:
-    """Read the outputs of a deployed stack; raises StackNotFound when it does not exist."""
-    from botocore.exceptions import ClientError
-
-    session = session or _session()
-    cfn = session.client("cloudformation")
-    try:
-        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as exc:
-        raise StackNotFound(
-            f"stack {stack_name} not found in {cfn.meta.region_name}: "
-            f"{exc.response['Error'].get('Message', exc)}"
-        ) from exc
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    return StackInfo(stack_name, cfn.meta.region_name, outputs)
 
 
 def _describe_execution(sfn: Any, arn: str) -> dict[str, Any] | None:
@@ -176,15 +101,6 @@ def _find_run(
         _err(f"{prefix}: run {run_id} has no task-log rows in stack {stack_name}")
         return None
     return stack, records
-
-
-def read_run(stack: StackInfo, run_id: str, session: Any = None) -> list[TaskRecord]:
-    """Every task-log row of a run, from the stack's DynamoDB table."""
-    from worker.stores.dynamo_log import DynamoTaskLog
-
-    table = stack.require(TASK_TABLE_OUTPUT)
-    client = (session or _session()).client("dynamodb")
-    return list(DynamoTaskLog(table, client=client).records(run_id))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -221,7 +137,7 @@ def submit_command(args: argparse.Namespace) -> int:
 
 def rerun_command(args: argparse.Namespace) -> int:
     """`scoresby rerun RUN --failed [--stack NAME]`: a new execution of the failed scenes; 2: no such run."""
-    session = _session()
+    session = new_session()
     found = _find_run(args.stack, args.run, session, prefix="error")
     if found is None:
         return EXIT_INVALID
@@ -276,7 +192,7 @@ def aws_status_command(args: argparse.Namespace) -> int:
     if not args.run:
         _err("scoresby status: give the run name: scoresby status RUN --stack NAME")
         return EXIT_INVALID
-    session = _session()
+    session = new_session()
     found = _find_run(args.stack, args.run, session, prefix="scoresby status")
     if found is None:
         return EXIT_INVALID
@@ -321,7 +237,7 @@ def submit_plan(
     stack: StackInfo | None = None,
 ) -> tuple[StartedRun, StackInfo]:
     """Start (or find) the execution of a validated plan; raises StackNotFound or InvalidInput."""
-    session = session or _session()
+    session = session or new_session()
     stack = stack or find_stack(stack_name, session)
     state_machine_arn = stack.require(STATE_MACHINE_OUTPUT)
     problems = output_problems(plan, stack)

@@ -109,3 +109,9 @@ SENTINEL2_SUBSTITUTES = {"B08": "B8A"}
 
 STRETCH_MODES = ("percentile", "fixed", "equalize", "reflectance")
 DEFAULT_PERCENTILES = (2.0, 98.0)
+
+
+# USGS Collection 2 Level-2 surface reflectance: DN * scale + offset (the product guide's constants), used
+# when neither an MTL nor a STAC Item gives them.
+LANDSAT_C2_L2_SCALE = 2.75e-05
+LANDSAT_C2_L2_OFFSET = -0.2

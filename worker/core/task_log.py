@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -12,6 +14,8 @@ SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 SKIPPED = "SKIPPED"
 STATUSES = (PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED)
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> str:
@@ -54,15 +58,89 @@ FIELDS = tuple(f.name for f in fields(TaskRecord))
 """The attribute names of a task-log row; the state machine's writes use only these."""
 
 
-def covers(record: TaskRecord, products: list[str] | tuple[str, ...]) -> bool:
+def covers(record: TaskRecord, products: Sequence[str]) -> bool:
     """True when a SUCCEEDED (or SKIPPED-because-done) record already made every requested product."""
     return record.status in (SUCCEEDED, SKIPPED) and set(products) <= set(record.outputs)
+
+
+def find_done(
+    candidates: Iterable[TaskRecord],
+    run_id: str,
+    products: Sequence[str],
+    output_exists: Callable[[str], bool] | None = None,
+) -> TaskRecord | None:
+    """The row whose outputs a scene can reuse: this run's own first, then the newest of the other runs.
+
+    With `output_exists`, a row whose outputs are no longer all there (someone deleted them) is not reused.
+    """
+    ordered = sorted(candidates, key=lambda r: (r.run_id == run_id, r.finished_at or ""), reverse=True)
+    done = next((r for r in ordered if covers(r, products)), None)
+    if (
+        done is not None
+        and output_exists is not None
+        and not all(output_exists(done.outputs[p]) for p in products)
+    ):
+        log.info("scene %s: outputs of its earlier success are gone; scheduling it again", done.scene_id)
+        return None
+    return done
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """What planning writes into one scene's row: `sets` (None means clear the field), for a new row too."""
+
+    scene: Any
+    runs: bool
+    new: bool
+    sets: dict[str, Any]
+
+
+def plan_step(
+    scene: Any, position: int, output_root: str, current: TaskRecord | None, done: TaskRecord | None, now: str
+) -> PlanStep:
+    """The one planning rule of both task logs: a done scene is SKIPPED with its outputs, others run again.
+
+    A SKIPPED row keeps the timings and host of the attempt that made the outputs: that is what a reader
+    of the log wants to know, and it shows the scene was not processed again. A scene that runs again
+    (FAILED, PENDING, a RUNNING leftover of a killed runner, or too few products) keeps its attempt count
+    and creation time; a new row starts at 0 attempts.
+    """
+    products = list(scene.products)
+    sets: dict[str, Any] = {
+        "position": position,
+        "products": products,
+        "source": scene.source,
+        "output_root": output_root,
+        "error": None,
+    }
+    if done is not None:
+        sets |= {
+            "status": SKIPPED,
+            "outputs": {p: done.outputs[p] for p in products},
+            "started_at": done.started_at,
+            "finished_at": done.finished_at,
+            "duration_s": done.duration_s,
+            "ran_on": done.ran_on,
+        }
+    else:
+        sets |= {"status": PENDING, "outputs": {}, "finished_at": None, "duration_s": None}
+    if current is None:
+        sets |= {"attempts": 0, "created_at": now}
+    return PlanStep(scene=scene, runs=done is None, new=current is None, sets=sets)
 
 
 class TaskLog(Protocol):
     """What the runners need from a task log; SqliteTaskLog and DynamoTaskLog implement it."""
 
-    def plan(self, run_id: str, scenes: list[Any], output_root: str, overwrite: bool) -> list[Any]:
+    def plan(
+        self,
+        run_id: str,
+        scenes: list[Any],
+        output_root: str,
+        overwrite: bool,
+        *,
+        output_exists: Callable[[str], bool] | None = None,
+    ) -> list[Any]:
         """Write PENDING rows, mark done scenes SKIPPED, requeue RUNNING leftovers; return scenes to run."""
         ...
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-# USGS Collection 2 Level-2 surface reflectance rescaling (the product guide's constants).
-L2_SCALE = 2.75e-05
-L2_OFFSET = -0.2
+from worker.core.products import LANDSAT_C2_L2_OFFSET as L2_OFFSET
+from worker.core.products import LANDSAT_C2_L2_SCALE as L2_SCALE
 
 Group = tuple[str, Sequence[str]]
 """One ODL group: its name and its `KEY = value` lines (values already quoted as ODL wants them)."""

@@ -8,19 +8,13 @@ from datetime import UTC, timedelta
 from datetime import datetime as Datetime
 
 from worker.core.errors import UnknownSensor, UnreadableRaster
-from worker.core.products import LANDSAT_BAND_TABLES
+from worker.core.products import LANDSAT_BAND_TABLES, LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from worker.core.scene_files import BandFile, SceneFiles
 from worker.core.scene_list import Scene
 from worker.discovery.landsat_mtl import Mtl, MtlError, parse_mtl
 from worker.discovery.names import ALLOWED_PATTERNS, LANDSAT_C2_ID, LANDSAT_PRE_ID, LandsatMatch, pick_group
 from worker.discovery.sentinel2_metadata import normalise_datetime
 from worker.discovery.sources import Source, gdal_env_options
-
-# Collection 2 L2 surface reflectance constants, used when no MTL gives them (USGS C2 L2 product guide).
-LANDSAT_C2_L2_SCALE = 0.0000275
-
-
-LANDSAT_C2_L2_OFFSET = -0.2
 
 
 def discover_landsat(

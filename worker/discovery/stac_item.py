@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from worker.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
+from worker.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from worker.core.scene_files import BandFile, SceneFiles
 from worker.core.scene_list import Scene
+from worker.discovery.sentinel2_metadata import DEFAULT_QUANTIFICATION
 from worker.discovery.sources import aws_credentials_available, gdal_env_options, open_source
 
 # Earth Search / stac-server item URLs carry no .json suffix: /collections/<c>/items/<id>.
@@ -219,4 +221,6 @@ def _radiometry(asset: dict[str, Any], family: str, band: str) -> tuple[float, f
     scale, offset = raster.get("scale"), raster.get("offset")
     if isinstance(scale, int | float) and isinstance(offset, int | float | type(None)):
         return float(scale), float(offset or 0.0)
-    return (2.75e-05, -0.2) if family == "landsat" else (1e-4, 0.0)
+    if family == "landsat":
+        return LANDSAT_C2_L2_SCALE, LANDSAT_C2_L2_OFFSET
+    return 1.0 / DEFAULT_QUANTIFICATION, 0.0

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 from worker.core.task_log import (
     FAILED,
-    PENDING,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
     TaskRecord,
-    covers,
+    find_done,
+    plan_step,
     utc_now,
 )
 
@@ -180,11 +180,18 @@ class DynamoTaskLog:
 
     # --- plan -----------------------------------------------------------------------------------
 
-    def plan(self, run_id: str, scenes: Sequence[Any], output_root: str, overwrite: bool) -> list[Any]:
+    def plan(
+        self,
+        run_id: str,
+        scenes: Sequence[Any],
+        output_root: str,
+        overwrite: bool,
+        *,
+        output_exists: Callable[[str], bool] | None = None,
+    ) -> list[Any]:
         """Write PENDING rows, mark done scenes SKIPPED, reset RUNNING leftovers; return the scenes to run.
 
-        Same rules as SqliteTaskLog.plan: a scene is done when a SUCCEEDED or SKIPPED row of this run, or of
-        another run writing to the same `output_root`, already made every requested product.
+        The rule is core.task_log's (`find_done`, `plan_step`), shared with SqliteTaskLog.plan.
         """
         existing = {i[SORT_KEY]: i for i in self._items(run_id)}
         now = utc_now()
@@ -199,9 +206,8 @@ class DynamoTaskLog:
         new_rows: list[dict[str, Any]] = []
         for position, sc in enumerate(scenes):
             current = existing.get(sc.scene_id)
-            if self._plan_one(
-                run_id, position, sc, output_root, overwrite, current, now, done_index, new_rows
-            ):
+            step_args = (run_id, position, sc, output_root, overwrite, current, now, done_index, new_rows)
+            if self._plan_one(*step_args, output_exists):
                 to_run.append(sc)
         self._put_new_rows(new_rows)
         return to_run
@@ -227,7 +233,7 @@ class DynamoTaskLog:
                     row[PARTITION_KEY],
                     row[SORT_KEY],
                     fields,
-                    removes=("error", "finished_at", "duration_s", "skipped_from"),
+                    removes=("error", "finished_at", "duration_s"),
                     extra=_KEEP_CREATED_AND_ATTEMPTS,
                 )
 
@@ -263,79 +269,33 @@ class DynamoTaskLog:
         now: str,
         done_index: dict[str, list[TaskRecord]] | None,
         new_rows: list[dict[str, Any]],
-    ) -> Any | None:
-        """Decide one scene: SKIPPED now, a new PENDING row (appended to `new_rows`), or back to PENDING."""
-        products = list(scene.products)
-        base = {
-            "position": position,
-            "products": products,
-            "source": scene.source,
-            "output_root": output_root,
-        }
+        output_exists: Callable[[str], bool] | None,
+    ) -> bool:
+        """Plan one scene (core.task_log.plan_step); new PENDING rows are appended to `new_rows`."""
+        record = record_from_item(current) if current is not None else None
+        done = None
         if not overwrite:
-            done = self._find_done(scene.scene_id, output_root, products, current, done_index)
-            if done is not None:
-                outputs = {p: done.outputs[p] for p in products}
-                self._update(
-                    run_id,
-                    scene.scene_id,
-                    {
-                        **base,
-                        "status": SKIPPED,
-                        "outputs": outputs,
-                        "finished_at": done.finished_at or now,
-                        "skipped_from": done.run_id,
-                    },
-                    removes=("error",),
-                    extra="#created_at = if_not_exists(#created_at, :now), "
-                    "#attempts = if_not_exists(#attempts, :zero)",
-                )
-                return None
-        if current is None:
-            new_rows.append(
-                {
-                    PARTITION_KEY: run_id,
-                    SORT_KEY: scene.scene_id,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "created_at": now,
-                    "outputs": {},
-                    **base,
-                }
-            )
-            return scene
-        if current.get("status") == RUNNING:
+            finished = [record] if record is not None else []
+            if done_index is not None:
+                finished += done_index.get(scene.scene_id, [])
+            else:
+                finished += self._finished_in_output(scene.scene_id, output_root)
+            done = find_done(finished, run_id, scene.products, output_exists)
+        if done is None and record is not None and record.status == RUNNING:
             log.info("scene %s was left RUNNING by an interrupted run; scheduling it again", scene.scene_id)
-        # An existing row (FAILED, PENDING, RUNNING leftover, or covering too few products) runs again,
-        # keeping its attempt count and creation time.
-        self._update(
-            run_id,
-            scene.scene_id,
-            {**base, "status": PENDING, "outputs": {}},
-            removes=("error", "finished_at", "duration_s", "skipped_from"),
-            extra="#created_at = if_not_exists(#created_at, :now), "
-            "#attempts = if_not_exists(#attempts, :zero)",
-        )
-        return scene
+        step = plan_step(scene, position, output_root, record, done, now)
+        if step.new and step.runs:
+            new_rows.append({PARTITION_KEY: run_id, SORT_KEY: scene.scene_id, **step.sets})
+            return True
+        sets = {k: v for k, v in step.sets.items() if v is not None and k not in ("attempts", "created_at")}
+        removes = tuple(k for k, v in step.sets.items() if v is None)
+        self._update(run_id, scene.scene_id, sets, removes=removes, extra=_KEEP_CREATED_AND_ATTEMPTS)
+        return step.runs
 
-    def _find_done(
-        self,
-        scene_id: str,
-        output_root: str,
-        products: list[str],
-        current: dict[str, Any] | None,
-        done_index: dict[str, list[TaskRecord]] | None,
-    ) -> TaskRecord | None:
-        if current is not None:
-            record = record_from_item(current)
-            if covers(record, products):
-                return record
-        if done_index is not None:
-            return next((r for r in done_index.get(scene_id, []) if covers(r, products)), None)
-        return self._done_in_other_runs(scene_id, output_root, products)
-
-    def _done_in_other_runs(self, scene_id: str, output_root: str, products: list[str]) -> TaskRecord | None:
+    def _finished_in_output(self, scene_id: str, output_root: str) -> list[TaskRecord]:
+        """A scene's SUCCEEDED and SKIPPED rows of any run writing to `output_root` (one index Query)."""
         paginator = self._client.get_paginator("query")
+        found = []
         for page in paginator.paginate(
             TableName=self.table_name,
             IndexName=SCENE_INDEX,
@@ -349,13 +309,9 @@ class DynamoTaskLog:
             ExpressionAttributeValues=self._ser(
                 {":scene": scene_id, ":ok": SUCCEEDED, ":skipped": SKIPPED, ":root": output_root}
             ),
-            ScanIndexForward=False,
         ):
-            for item in page.get("Items", []):
-                record = record_from_item(self._deser(item))
-                if covers(record, products):
-                    return record
-        return None
+            found += [record_from_item(self._deser(item)) for item in page.get("Items", [])]
+        return found
 
     # --- state changes --------------------------------------------------------------------------
 

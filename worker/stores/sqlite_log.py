@@ -23,8 +23,10 @@ from worker.core.task_log import (
     SKIPPED,
     STATUSES,
     SUCCEEDED,
+    PlanStep,
     TaskRecord,
-    covers,
+    find_done,
+    plan_step,
     utc_now,
 )
 
@@ -77,6 +79,14 @@ _COLUMNS = (
     "source",
     "output_root",
 )
+
+
+_JSON_COLUMNS = ("products", "outputs", "error")
+
+
+def _to_column(name: str, value: Any) -> Any:
+    """A task field as stored: JSON text for the list and dict columns (NULL stays NULL)."""
+    return json.dumps(value) if name in _JSON_COLUMNS and value is not None else value
 
 
 def _row_to_record(row: sqlite3.Row) -> TaskRecord:
@@ -192,121 +202,41 @@ class SqliteTaskLog:
                 current = _row_to_record(row) if row else None
                 done = None
                 if not overwrite:
-                    done = self._done_record(cur, run_id, scene.scene_id, output_root, products)
-                if done is not None and output_exists is not None:
-                    if not all(output_exists(done.outputs[p]) for p in products):
-                        log.info(
-                            "scene %s: outputs of its earlier success are gone; scheduling it again",
-                            scene.scene_id,
-                        )
-                        done = None
-                if done is not None:
-                    self._upsert_skipped(
-                        cur, run_id, scene, position, products, output_root, current, done, now
+                    finished = self._finished(cur, run_id, scene.scene_id, output_root)
+                    done = find_done(finished, run_id, products, output_exists)
+                if done is None and current is not None and current.status == RUNNING:
+                    log.info(
+                        "scene %s was left RUNNING by an interrupted run; scheduling it again", scene.scene_id
                     )
-                    continue
-                if current is None:
-                    cur.execute(
-                        "INSERT INTO tasks (run_id, scene_id, position, status, attempts, created_at,"
-                        " products, outputs, source, output_root) VALUES (?, ?, ?, ?, 0, ?, ?, '{}', ?, ?)",
-                        (
-                            run_id,
-                            scene.scene_id,
-                            position,
-                            PENDING,
-                            now,
-                            json.dumps(products),
-                            scene.source,
-                            output_root,
-                        ),
-                    )
-                else:
-                    if current.status == RUNNING:
-                        log.info(
-                            "scene %s was left RUNNING by an interrupted run; scheduling it again",
-                            scene.scene_id,
-                        )
-                    cur.execute(
-                        "UPDATE tasks SET position = ?, status = ?, products = ?, outputs = '{}',"
-                        " error = NULL, finished_at = NULL, duration_s = NULL, source = ?, output_root = ?"
-                        " WHERE run_id = ? AND scene_id = ?",
-                        (
-                            position,
-                            PENDING,
-                            json.dumps(products),
-                            scene.source,
-                            output_root,
-                            run_id,
-                            scene.scene_id,
-                        ),
-                    )
-                to_run.append(scene)
+                step = plan_step(scene, position, output_root, current, done, now)
+                self._write_step(cur, run_id, step)
+                if step.runs:
+                    to_run.append(scene)
         return to_run
 
-    def _done_record(
-        self, cur: sqlite3.Cursor, run_id: str, scene_id: str, output_root: str, products: list[str]
-    ) -> TaskRecord | None:
+    @staticmethod
+    def _finished(cur: sqlite3.Cursor, run_id: str, scene_id: str, output_root: str) -> list[TaskRecord]:
+        """A scene's SUCCEEDED and SKIPPED rows in this run or in another run writing to `output_root`."""
         rows = cur.execute(
-            "SELECT * FROM tasks WHERE scene_id = ? AND (run_id = ? OR output_root = ?)"
-            " AND status IN (?, ?) ORDER BY run_id = ? DESC, finished_at DESC",
-            (scene_id, run_id, output_root, SUCCEEDED, SKIPPED, run_id),
+            "SELECT * FROM tasks WHERE scene_id = ? AND (run_id = ? OR output_root = ?) AND status IN (?, ?)",
+            (scene_id, run_id, output_root, SUCCEEDED, SKIPPED),
         ).fetchall()
-        for row in rows:
-            record = _row_to_record(row)
-            if covers(record, products):
-                return record
-        return None
+        return [_row_to_record(row) for row in rows]
 
     @staticmethod
-    def _upsert_skipped(
-        cur: sqlite3.Cursor,
-        run_id: str,
-        scene: Any,
-        position: int,
-        products: list[str],
-        output_root: str,
-        current: TaskRecord | None,
-        done: TaskRecord,
-        now: str,
-    ) -> None:
-        # The row keeps the timings, attempts and host of the attempt that made the outputs: that is what
-        # a reader of the log wants to know, and it proves the scene was not processed again.
-        outputs = {p: done.outputs[p] for p in products}
-        if current is None:
-            cur.execute(
-                "INSERT INTO tasks (run_id, scene_id, position, status, attempts, created_at, started_at,"
-                " finished_at, duration_s, products, outputs, ran_on, source, output_root)"
-                " VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    scene.scene_id,
-                    position,
-                    SKIPPED,
-                    now,
-                    done.started_at,
-                    done.finished_at,
-                    done.duration_s,
-                    json.dumps(products),
-                    json.dumps(outputs),
-                    done.ran_on,
-                    scene.source,
-                    output_root,
-                ),
-            )
+    def _write_step(cur: sqlite3.Cursor, run_id: str, step: PlanStep) -> None:
+        """Insert or update one planned row."""
+        values = {k: _to_column(k, v) for k, v in step.sets.items()}
+        if step.new:
+            values |= {"run_id": run_id, "scene_id": step.scene.scene_id}
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            cur.execute(f"INSERT INTO tasks ({columns}) VALUES ({marks})", tuple(values.values()))  # noqa: S608
         else:
+            assignments = ", ".join(f"{k} = ?" for k in values)
             cur.execute(
-                "UPDATE tasks SET position = ?, status = ?, products = ?, outputs = ?, error = NULL,"
-                " source = ?, output_root = ? WHERE run_id = ? AND scene_id = ?",
-                (
-                    position,
-                    SKIPPED,
-                    json.dumps(products),
-                    json.dumps(outputs),
-                    scene.source,
-                    output_root,
-                    run_id,
-                    scene.scene_id,
-                ),
+                f"UPDATE tasks SET {assignments} WHERE run_id = ? AND scene_id = ?",  # noqa: S608
+                (*values.values(), run_id, step.scene.scene_id),
             )
 
     # --- state changes --------------------------------------------------------------------------
