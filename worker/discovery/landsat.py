@@ -55,31 +55,9 @@ def discover_landsat(
 
     sensor = _landsat_sensor(scene, product_id, c2 or pre, mtl)
 
-    bands: dict[str, BandFile] = {}
-    thermal: list[str] = []
-    missing_rescaling: list[str] = []
-    table = LANDSAT_BAND_TABLES[sensor]  # the sensor's file bands -> the catalogue's band names
-    for m in sorted(reflective, key=lambda m: int(m.band[1:])):
-        number = int(m.band[1:])
-        if m.band not in table:  # TM/ETM+ B6 (thermal), ETM+ B8 (panchromatic)
-            continue
-        rescaling = _mtl_rescaling(scene, source, mtl, mtl_name, "L2" if is_l2 else "L1", number)
-        if rescaling is None:
-            if is_l2:
-                rescaling = (LANDSAT_C2_L2_SCALE, LANDSAT_C2_L2_OFFSET)
-                if mtl is not None:
-                    missing_rescaling.append(m.band)
-            else:
-                rescaling = (1.0, 0.0)
-                if number in (10, 11):
-                    thermal.append(m.band)
-                elif mtl is not None:
-                    missing_rescaling.append(m.band)
-        name = table[m.band]
-        bands[name] = BandFile(name, source.gdal_path(m.name), *rescaling)
-
+    bands, missing, thermal = _landsat_bands(scene, source, sensor, reflective, mtl, mtl_name, is_l2)
     mtl_label = posixpath.basename(mtl_name) if mtl_name else None
-    notes += _reflectance_notes(is_l2, mtl_label, missing_rescaling, thermal)
+    notes += _reflectance_notes(is_l2, mtl_label, missing, thermal)
 
     acquired = normalise_datetime(mtl.acquisition_time()) if mtl else None
     if acquired is None:
@@ -96,6 +74,41 @@ def discover_landsat(
         notes=tuple(notes),
         metadata_files=metadata_files,
     )
+
+
+def _landsat_bands(
+    scene: Scene,
+    source: Source,
+    sensor: str,
+    reflective: list[LandsatMatch],
+    mtl: Mtl | None,
+    mtl_name: str | None,
+    is_l2: bool,
+) -> tuple[dict[str, BandFile], list[str], list[str]]:
+    """Band files under the catalogue's names, the bands the MTL has no rescaling for, the thermal ones."""
+    bands: dict[str, BandFile] = {}
+    thermal: list[str] = []
+    missing: list[str] = []
+    table = LANDSAT_BAND_TABLES[sensor]  # the sensor's file bands -> the catalogue's band names
+    for m in sorted(reflective, key=lambda m: int(m.band[1:])):
+        number = int(m.band[1:])
+        if m.band not in table:  # TM/ETM+ B6 (thermal), ETM+ B8 (panchromatic)
+            continue
+        rescaling = _mtl_rescaling(scene, source, mtl, mtl_name, "L2" if is_l2 else "L1", number)
+        if rescaling is None:
+            if is_l2:
+                rescaling = (LANDSAT_C2_L2_SCALE, LANDSAT_C2_L2_OFFSET)
+                if mtl is not None:
+                    missing.append(m.band)
+            else:
+                rescaling = (1.0, 0.0)
+                if number in (10, 11):
+                    thermal.append(m.band)
+                elif mtl is not None:
+                    missing.append(m.band)
+        name = table[m.band]
+        bands[name] = BandFile(name, source.gdal_path(m.name), *rescaling)
+    return bands, missing, thermal
 
 
 def _reflectance_notes(

@@ -49,29 +49,60 @@ def discover_sentinel2(
     notes: list[str] = []
     metadata_files: dict[str, str] = {}
 
+    chosen = _finest_bands(scene, files)
+    radiometry, evidence = _sentinel2_radiometry(scene, source, names, metadata_files)
+    level = _sentinel2_level(scene, radiometry)
+    _check_said_sentinel2(scene, files, evidence)
+    if radiometry is None:
+        radiometry = _radiometry_without_metadata(scene, notes)
+    else:
+        notes.append(_radiometry_note(radiometry, level))
+    bands = {
+        band: BandFile(band, source.gdal_path(m.name), *radiometry.for_band(band))
+        for band, m in sorted(chosen.items(), key=lambda kv: SENTINEL2_BANDS.index(kv[0]))
+    }
+    acquired = radiometry.datetime or _sentinel2_date_from_names(scene, files, notes)
+    return SceneFiles(
+        gdal_env=gdal_env_options(),
+        scene_id=scene.scene_id,
+        sensor="sentinel-2",
+        level=level,
+        bands=bands,
+        datetime=acquired,
+        notes=tuple(notes),
+        metadata_files=metadata_files,
+    )
+
+
+def _finest_bands(scene: Scene, files: list[Sentinel2Match]) -> dict[str, Sentinel2Match]:
+    """One file per spectral band: the finest resolution, and between equals GeoTIFF/COG over JP2."""
     chosen: dict[str, Sentinel2Match] = {}
     for m in files:
         if m.band not in SENTINEL2_BANDS:
             continue
         best = chosen.get(m.band)
-        # The finest resolution wins; between equals prefer GeoTIFF/COG (cheaper ranged reads) over JP2.
+        # GeoTIFF/COG first among equals: ranged reads are cheaper than JP2's.
         if best is None or (m.resolution, not is_tiff(m.name)) < (best.resolution, not is_tiff(best.name)):
             chosen[m.band] = m
     if not chosen:
         raise UnknownSensor(scene.scene_id, f"no Sentinel-2 spectral band files in {scene.source!r}")
+    return chosen
 
-    radiometry, evidence = _sentinel2_radiometry(scene, source, names, metadata_files)
+
+def _sentinel2_level(scene: Scene, radiometry: Radiometry | None) -> str:
+    """L2A or L1C: from the metadata, else the id, else the words in the id and source (default L2A)."""
     id_match = SENTINEL2_SAFE_ID.match(scene.scene_id) or SENTINEL2_COG_ID.match(scene.scene_id)
     id_level = id_match.group("level").upper() if id_match else None
     # Level-1C (top of atmosphere) reads like L2A: DN / QUANTIFICATION_VALUE + RADIO_ADD_OFFSET (>= 04.00).
     level = (radiometry.level if radiometry else None) or id_level
-    if level is None:
-        level = (
-            "L1C"
-            if re.search(r"(^|[_/])(MSI)?L1C([_/.]|$)", f"{scene.scene_id} {scene.source}", re.I)
-            else "L2A"
-        )
+    if level is not None:
+        return str(level)
+    text = f"{scene.scene_id} {scene.source}"
+    return "L1C" if re.search(r"(^|[_/])(MSI)?L1C([_/.]|$)", text, re.I) else "L2A"
 
+
+def _check_said_sentinel2(scene: Scene, files: list[Sentinel2Match], evidence: str | None) -> None:
+    """Band names like B04.tif alone do not make a scene Sentinel-2: something else must say so."""
     sentinel_named = any(SENTINEL2_SAFE_BAND_FILE.match(posixpath.basename(m.name)) for m in files) or any(
         RESOLUTION_DIR.match(posixpath.basename(posixpath.dirname(m.name))) for m in files
     )
@@ -90,45 +121,29 @@ def discover_sentinel2(
             'set "sensor": "sentinel-2" for this scene',
         )
 
-    if radiometry is None:
-        radiometry = _radiometry_without_metadata(scene, notes)
-    elif radiometry.source.startswith("MTD_"):
+
+def _radiometry_note(radiometry: Radiometry, level: str) -> str:
+    """The metadata note saying where DN -> reflectance came from (MTD XML or the STAC Item)."""
+    if radiometry.source.startswith("MTD_"):
         if radiometry.offsets:
             offset_note = "BOA_ADD_OFFSET per band" if level == "L2A" else "RADIO_ADD_OFFSET per band"
         elif radiometry.default_offset:
             offset_note = "no offset list: -1000 implied by the baseline"
         else:
             offset_note = "no offset"
-        notes.append(
+        return (
             f"reflectance{' (top of atmosphere)' if level == 'L1C' else ''}: DN * scale + offset from "
-            f"{radiometry.source} "
-            f"(processing baseline {radiometry.baseline}, "
+            f"{radiometry.source} (processing baseline {radiometry.baseline}, "
             f"quantification {round(1 / radiometry.scale)}, {offset_note})"
         )
-    elif radiometry.offset_applied:
-        notes.append(
+    if radiometry.offset_applied:
+        return (
             "reflectance: DN * scale from the STAC Item, no offset (processing baseline "
             f"{radiometry.baseline}; earthsearch:boa_offset_applied: the COGs had BOA_ADD_OFFSET removed)"
         )
-    else:
-        notes.append(
-            f"reflectance: DN * scale + offset from the STAC Item (raster:bands; processing baseline "
-            f"{radiometry.baseline})"
-        )
-    bands = {
-        band: BandFile(band, source.gdal_path(m.name), *radiometry.for_band(band))
-        for band, m in sorted(chosen.items(), key=lambda kv: SENTINEL2_BANDS.index(kv[0]))
-    }
-    acquired = radiometry.datetime or _sentinel2_date_from_names(scene, files, notes)
-    return SceneFiles(
-        gdal_env=gdal_env_options(),
-        scene_id=scene.scene_id,
-        sensor="sentinel-2",
-        level=level,
-        bands=bands,
-        datetime=acquired,
-        notes=tuple(notes),
-        metadata_files=metadata_files,
+    return (
+        "reflectance: DN * scale + offset from the STAC Item (raster:bands; processing baseline "
+        f"{radiometry.baseline})"
     )
 
 
