@@ -17,6 +17,8 @@ COMMANDS = {
     "run": "worker.commands.run:run_command",
     "status": "worker.commands.status:status_command",
     "search": "worker.commands.search:search_command",
+    "watch": "worker.commands.watch:watch_command",
+    "watches": "worker.commands.watches:watches_command",
     "submit": "worker.commands.aws:submit_command",
     "rerun": "worker.commands.aws:rerun_command",
 }
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  scoresby search --stac earth-search --collection landsat-c2-l2 --bbox -27.5,70,-21.5,71.5 "
         "--datetime 2013-06-01/.. -o scenes.json\n"
         '  scoresby process \'{"source": "/data/LC08_L2SP_226010_20140820_20200911_02_T1/"}\' --output out\n'
+        "  scoresby watch examples/watch-scoresby-sund.json --every 16d\n"
         "  scoresby submit scenes.json --stack Scoresby\n"
         "scene lists: docs/SCENE-LISTS.md",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -83,6 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--products", metavar="a,b,...", help="products of the list (default: the defaults)")
     se.add_argument("--output", metavar="DEST", help="output of the list (local folder or s3:// prefix)")
     se.add_argument("-o", metavar="SCENES.json", help="write the list to a file instead of stdout")
+
+    w = sub.add_parser("watch", help="keep a place up to date: search again, process only new scenes")
+    w.add_argument("watch", metavar="WATCH.json", help='a scene list with a "search" block open at the end')
+    when = w.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="one round, then exit (for cron; the default)")
+    when.add_argument("--every", metavar="PERIOD", help="a round every PERIOD (e.g. 16d, 12h) until stopped")
+    w.add_argument("--output", metavar="DEST", help="local folder or s3:// prefix (default: the watch's)")
+    w.add_argument("--workers", type=int, metavar="N", help="parallel scenes (default: one per core)")
+    w.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the watch's")
+    w.add_argument(
+        "--scene-timeout", type=float, metavar="SECONDS", help="as for run (default: 3600; 0: no limit)"
+    )
+
+    ws = sub.add_parser("watches", help="the watches of an output (or a stack) and their last rounds")
+    ws.add_argument("--output", metavar="DEST", help="where the local watches write (default: ./output)")
+    ws.add_argument("--stack", metavar="NAME", help="the watches deployed with this stack instead")
 
     s = sub.add_parser("status", help="per-status counts and failed scenes of a run (local or AWS)")
     s.add_argument("run", nargs="?", metavar="RUN", help="run name (default: the latest)")

@@ -18,7 +18,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -89,21 +89,27 @@ def run_plan(
     overwrite: bool = False,
     progress: bool | Literal["auto"] = True,
     scene_timeout_s: float | None = DEFAULT_SCENE_TIMEOUT_S,
+    redo: frozenset[str] = frozenset(),
+    lock: bool = True,
 ) -> RunSummary:
     """Process every scene of a validated plan in a process pool; the task log records each step.
 
-    Raises RunLocked when another runner uses the same task log, StorageError when the task log or the
-    output cannot be used.
+    `redo`: scene ids made again over their outputs (a watch's reprocessed items). `lock=False`: the
+    caller already holds the run lock (a watch round holds it from its search on). Raises RunLocked when
+    another runner uses the same task log, StorageError when the task log or the output cannot be used.
     """
     workers = workers or os.cpu_count() or 1
     run_dir = run_dir_of(output, plan.run_name)
     db_path = task_log_path(output)
     started = time.monotonic()
     interrupted = False
-    with RunLock(db_path), _task_log_errors(db_path), SqliteTaskLog(db_path) as task_log:
+    held = RunLock(db_path) if lock else nullcontext()
+    with held, task_log_errors(db_path), SqliteTaskLog(db_path) as task_log:
         # Local outputs are cheap to check: a scene with any file deleted is made again, not skipped.
         exists = None if output.startswith("s3://") else _scene_complete
-        to_run = task_log.plan(plan.run_name, list(plan.scenes), run_dir, overwrite, output_exists=exists)
+        to_run = task_log.plan(
+            plan.run_name, list(plan.scenes), run_dir, overwrite, output_exists=exists, redo=redo
+        )
         n_skipped = len(plan.scenes) - len(to_run)
         log.info(
             "run %s: %d scenes, %d to process, %d already done; task log %s",
@@ -126,6 +132,7 @@ def run_plan(
             mininterval=0.5,
         )
         dispatch = _Dispatch(plan.run_name, output, overwrite, task_log, bar, n_skipped, scene_timeout_s)
+        dispatch.redo = redo
         try:
             with bar, logging_redirect_tqdm():
                 dispatch.run(to_run, min(workers, len(to_run)))
@@ -171,7 +178,7 @@ def _update_timeseries(run_dir: str, records: list[Any], timelapse: dict[str, An
 
 
 @contextmanager
-def _task_log_errors(path: Path) -> Iterator[None]:
+def task_log_errors(path: Path) -> Iterator[None]:
     """SQLite's errors (corrupt, truncated, read-only, full disk) as one StorageError naming the file."""
     try:
         yield
@@ -199,6 +206,7 @@ class _Dispatch:
         self.run_name, self.output, self.overwrite = run_name, output, overwrite
         self.task_log, self.bar, self.timeout = task_log, bar, scene_timeout_s
         self.host = socket.gethostname()
+        self.redo: frozenset[str] = frozenset()
         self.tally = {SUCCEEDED: 0, FAILED: 0, SKIPPED: n_skipped}
         self.ctx = multiprocessing.get_context("spawn")
         # Workers' INFO lines would tear the progress bar apart: warnings only, unless -v asked for DEBUG.
@@ -220,7 +228,8 @@ class _Dispatch:
                             pool[i] = worker = Worker(self.ctx, self.log_level)
                         scene = queue.popleft()
                         self.task_log.start(self.run_name, scene.scene_id, ran_on=self.host)
-                        worker.send(Job(scene, self.output, self.run_name, self.overwrite))
+                        overwrite = self.overwrite or scene.scene_id in self.redo
+                        worker.send(Job(scene, self.output, self.run_name, overwrite))
                 busy = [w for w in pool if w.scene is not None]
                 if not busy:
                     return

@@ -18,25 +18,45 @@ class SearchError(PipelineError):
     """The STAC API could not be searched: unreachable, an unknown collection, a refused query."""
 
 
-def search_items(spec: SearchSpec, progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """Every item matching `spec` as raw JSON (storage extension left as the API sent it), oldest first."""
+def open_client(spec: SearchSpec) -> Any:
+    """The pystac-client Client of `spec.stac`; SearchError when it cannot be reached or is no STAC API."""
     from pystac_client import Client
     from pystac_client.exceptions import APIError
 
     try:
-        client = Client.open(spec.stac)
+        return Client.open(spec.stac)
     except (APIError, OSError, ValueError) as exc:
         raise SearchError(
             f"STAC API {spec.stac}: cannot be reached or is not a STAC API ({_short(exc)})"
         ) from exc
+
+
+def conforms_to(client: Any) -> list[str]:
+    """The conformance classes the API's landing page declares."""
+    return [str(c) for c in client.get_conforms_to()]
+
+
+def search_items(
+    spec: SearchSpec,
+    progress: Callable[[int], None] | None = None,
+    *,
+    query: dict[str, Any] | None = None,
+    client: Any = None,
+) -> list[dict[str, Any]]:
+    """Every item matching `spec` (and `query`, the query extension's) as raw JSON, oldest first."""
+    from pystac_client.exceptions import APIError
+
+    client = client or open_client(spec)
     _check_collections(client, spec)
-    query = {"eo:cloud_cover": {"lte": spec.max_cloud}} if spec.max_cloud is not None else None
+    query = dict(query or {})
+    if spec.max_cloud is not None:
+        query["eo:cloud_cover"] = {"lte": spec.max_cloud}
     search = client.search(
         collections=list(spec.collections),
         bbox=list(spec.bbox) if spec.bbox else None,
         intersects=spec.intersects,
         datetime=spec.datetime,
-        query=query,
+        query=query or None,
         max_items=spec.limit,
         limit=min(PAGE_SIZE, spec.limit or PAGE_SIZE),
     )

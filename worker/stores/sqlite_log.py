@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,7 @@ class SqliteTaskLog:
         overwrite: bool,
         *,
         output_exists: Callable[[str], bool] | None = None,
+        redo: Collection[str] = (),
     ) -> list[Any]:
         """Write PENDING rows, mark done scenes SKIPPED, reset RUNNING leftovers; return the scenes to run.
 
@@ -181,7 +182,7 @@ class SqliteTaskLog:
         `output_root`, already made every requested product (`covers`); its outputs are carried over.
         FAILED, PENDING and RUNNING rows (RUNNING means an earlier runner was killed) are scheduled again,
         keeping their attempt count. With `output_exists`, a done scene whose outputs are no longer all
-        there (someone deleted them) is scheduled again too.
+        there (someone deleted them) is scheduled again too. Scenes in `redo` are planned as if `overwrite`.
         """
         now = utc_now()
         to_run: list[Any] = []
@@ -201,7 +202,7 @@ class SqliteTaskLog:
                 ).fetchone()
                 current = _row_to_record(row) if row else None
                 done = None
-                if not overwrite:
+                if not overwrite and scene.scene_id not in redo:
                     finished = self._finished(cur, run_id, scene.scene_id, output_root)
                     done = find_done(finished, run_id, products, output_exists)
                 if done is None and current is not None and current.status == RUNNING:
