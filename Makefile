@@ -5,13 +5,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The init Lambda's layer (pystac-client and its pins, lambdas/requirements.txt): see infra/lambda_deps.py.
+LAYER_STAMP := build/lambda-layer/.scoresby-layer
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export MPLBACKEND := Agg
 
-.PHONY: install install-node install-chromium install-postgis test test-fast demo bench lint typecheck synth deploy clean
+.PHONY: install lambda-deps install-node install-chromium install-postgis test test-fast demo bench lint typecheck synth deploy clean
 
-install: $(STAMP)
+install: $(STAMP) $(LAYER_STAMP)
+
+# pip installs the Lambda platform's wheels (ARM64, the runtime's Python) into a folder the stack uses as a
+# layer asset, so synthesis needs neither Docker nor the network.
+lambda-deps: $(LAYER_STAMP)
+
+$(LAYER_STAMP): lambdas/requirements.txt infra/run_functions.py $(STAMP)
+	$(BIN)/python -m infra.lambda_deps
 
 $(STAMP): requirements.txt worker/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \

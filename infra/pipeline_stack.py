@@ -18,6 +18,7 @@ from infra.scene_workflow import SceneWorkflow
 from infra.settings import PipelineSettings
 from infra.storage import Storage
 from infra.task_log_table import TaskLogTable
+from infra.watch_schedules import WatchSchedules, watches_output
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,8 +104,10 @@ class PipelineStack(Stack):
             items_bucket=storage.items_bucket,
             max_concurrency=settings.map_max_concurrency,
             log_retention=retention,
+            quiet_rounds=settings.quiet_rounds,
         )
         notifications.topic.grant_publish(workflow.state_machine)
+        WatchSchedules(self, "WatchSchedules", watches=settings.watches, state_machine=workflow.state_machine)
 
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "OutputBucketName", value=storage.output_bucket.bucket_name)
@@ -115,6 +118,7 @@ class PipelineStack(Stack):
         CfnOutput(self, "ExecutionLogGroupName", value=workflow.log_group.log_group_name)
         CfnOutput(self, "JobLogGroupName", value=compute.log_group.log_group_name)
         CfnOutput(self, "JobQueueArn", value=compute.job_queue.job_queue_arn)
+        CfnOutput(self, "Watches", value=watches_output(settings.watches))
 
     @property
     def availability_zones(self) -> list[str]:

@@ -15,15 +15,17 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.lambda_deps import check_layer
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_planning, grant_run_reads
 from worker.core import config
 
 # Subpackages of `worker` the Lambdas import, shipped whole: `core` is stdlib-only, `stores` adds only
-# boto3 (both enforced by the import contract in .importlinter). tests/infra imports the staged asset
-# with the heavy packages blocked, so an import that drags rasterio/numpy in fails the tests.
-LAMBDA_WORKER_PACKAGES = ("core", "stores")
+# boto3, `search` only pystac-client (from the init function's layer, imported only for a search; all
+# enforced by the import contract in .importlinter). tests/infra imports the staged asset with the
+# heavy packages blocked, so an import that drags rasterio/numpy in fails the tests.
+LAMBDA_WORKER_PACKAGES = ("core", "stores", "search")
 ITEMS_PREFIX = "items/"
 LISTS_PREFIX = "lists/"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -89,6 +91,16 @@ class RunFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_code(source_root)
+        version = RUNTIME.name.removeprefix("python")
+        # pystac-client and its pins, built by `make lambda-deps` (no Docker or network at synth).
+        self.search_layer = lambda_.LayerVersion(
+            self,
+            "SearchLayer",
+            code=lambda_.Code.from_asset(str(check_layer(version, source_root / "build" / "lambda-layer"))),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="Scoresby: pystac-client for the init function's STAC searches",
+        )
         self.init_function = self._function(
             "Init",
             code,
@@ -102,6 +114,7 @@ class RunFunctions(Construct):
             memory_mb=1024,
             description="Scoresby: validate a scene list, plan the task log, hand the scenes to the Map",
             log_retention=log_retention,
+            layers=[self.search_layer],
         )
         grant_planning(task_table, self.init_function)
         grant_object_writes(items_bucket, self.init_function, f"{ITEMS_PREFIX}*", read=False)
@@ -156,6 +169,7 @@ class RunFunctions(Construct):
         memory_mb: int,
         description: str,
         log_retention: logs.RetentionDays,
+        layers: list[lambda_.ILayerVersion] | None = None,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self, f"{name}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
@@ -176,4 +190,5 @@ class RunFunctions(Construct):
             role=role,
             log_group=log_group,
             architecture=lambda_.Architecture.ARM_64,
+            layers=layers,
         )

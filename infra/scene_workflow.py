@@ -57,6 +57,7 @@ class SceneWorkflow(Construct):
         items_bucket: s3.IBucket,
         max_concurrency: int,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+        quiet_rounds: str = "silent",
     ) -> None:
         super().__init__(scope, construct_id)
         self._job_queue = job_queue
@@ -170,6 +171,10 @@ class SceneWorkflow(Construct):
             .when(sfn.Condition.boolean_equals("$.inline", True), inline_map)
             .otherwise(distributed_map)
         )
+        after_init = sfn.Choice(self, "NothingNew?").when(
+            sfn.Condition.boolean_equals("$.quiet", True), self._quiet_round(topic, quiet_rounds)
+        )
+        after_init.otherwise(choose)
 
         self.log_group = logs.LogGroup(
             self, "ExecutionLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
@@ -177,7 +182,7 @@ class SceneWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(init.next(choose)),
+            definition_body=sfn.DefinitionBody.from_chainable(init.next(after_init)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             logs=sfn.LogOptions(
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
@@ -254,6 +259,31 @@ class SceneWorkflow(Construct):
         ]
         for finding, reason in findings:
             acknowledge(sm, "IAM5", reason, finding=finding)
+
+    def _quiet_round(self, topic: sns.ITopic, quiet_rounds: str) -> sfn.IChainable:
+        """A watch round with nothing new: end at once, after one notification line if so configured."""
+        end = sfn.Succeed(self, "NothingNewDone", comment="A watch round that found nothing new")
+        if quiet_rounds != "one-line":
+            return end
+        line = tasks.SnsPublish(
+            self,
+            "NotifyNothingNew",
+            topic=topic,
+            subject=sfn.JsonPath.format(
+                "Scoresby watch {}: nothing new", sfn.JsonPath.string_at("$.run_name")
+            ),
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "Scoresby watch {} round {}: nothing new since {}.",
+                    sfn.JsonPath.string_at("$.run_name"),
+                    sfn.JsonPath.string_at("$.watch.round"),  # a number: States.Format prints it
+                    sfn.JsonPath.string_at("$.watch.since"),
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        line.add_catch(end, result_path="$.notify_error")
+        return line.next(end)
 
     def _scene_chain(self, prefix: str) -> sfn.IChainable:
         """One scene: build the command, run the Batch job; on any failure record FAILED and notify."""

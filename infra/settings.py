@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from infra.watch_settings import QUIET_ROUNDS, WatchSetting, WatchSettingError, parse_watches
 from worker.core import cost
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "mapMaxConcurrency": 100,
     "vpcId": "",
     "logRetentionDays": 90,
+    "watches": "",
+    "watchQuietRounds": "silent",
 }
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -78,6 +81,8 @@ class PipelineSettings:
     map_max_concurrency: int = 100
     vpc_id: str | None = None
     log_retention_days: int = 90
+    watches: tuple[WatchSetting, ...] = ()
+    quiet_rounds: str = "silent"
 
     @classmethod
     def from_context(cls, node: Node) -> PipelineSettings:
@@ -113,6 +118,15 @@ class PipelineSettings:
             raise SettingsError(
                 f"context vpcId: {vpc_id!r} is not allowed; allowed: vpc- and 8-17 hex digits"
             )
+        try:
+            watches = parse_watches(v["watches"])
+        except WatchSettingError as exc:
+            raise SettingsError(str(exc)) from None
+        quiet = str(v["watchQuietRounds"]).strip()
+        if quiet not in QUIET_ROUNDS:
+            raise SettingsError(
+                f"context watchQuietRounds: {quiet!r} is not allowed; allowed: {', '.join(QUIET_ROUNDS)}"
+            )
         return cls(
             notification_email=email,
             input_buckets=buckets,
@@ -127,4 +141,6 @@ class PipelineSettings:
             map_max_concurrency=_as_int("mapMaxConcurrency", v["mapMaxConcurrency"], 1, 10_000),
             vpc_id=vpc_id,
             log_retention_days=_as_int("logRetentionDays", v["logRetentionDays"], 1, 3653),
+            watches=watches,
+            quiet_rounds=quiet,
         )

@@ -9,7 +9,7 @@ raise the same errors and write the same task log::
     result                      # in Jupyter: a table of scenes with quicklooks and statistics
 """
 
-from scoresby.api import load, process, run, search, status, submit
+from scoresby.api import load, process, run, search, status, submit, watch
 from scoresby.results import RunResult
 from worker import __version__
 from worker.commands.process import SceneResult
@@ -33,4 +33,5 @@ __all__ = [
     "search",
     "status",
     "submit",
+    "watch",
 ]

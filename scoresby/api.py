@@ -10,13 +10,17 @@ from typing import Any, Literal
 from scoresby.results import RunResult
 from worker.commands.aws import StartedRun, aws_sources_problems, submit_plan
 from worker.commands.process import SceneResult, run_scene_task
-from worker.commands.run import expand_search, prepare_output, run_plan
+from worker.commands.run import RunSummary, expand_search, prepare_output, run_plan
 from worker.commands.stack import find_stack, read_run
+from worker.commands.watch import load_watch
+from worker.commands.watch_round import watch_round
 from worker.core.errors import InvalidInput
-from worker.core.layout import DEFAULT_OUTPUT, task_log_path
+from worker.core.layout import DEFAULT_OUTPUT, run_dir_of, task_log_path
 from worker.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
 from worker.core.search import check_search
+from worker.core.summary import status_counts
 from worker.core.task_log import TaskRecord
+from worker.core.watch import parse_watch
 from worker.search.plan import scene_list_from_search
 from worker.stores.sqlite_log import SqliteTaskLog
 
@@ -144,6 +148,48 @@ def run(
     with SqliteTaskLog(Path(summary.task_log), create=False) as task_log:
         records = task_log.records(plan.run_name)
     return RunResult(summary, records)
+
+
+def watch(
+    watch: str | Path | Mapping[str, Any],
+    output: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    products: Sequence[str] | None = None,
+    progress: bool | Literal["auto"] = "auto",
+) -> RunResult:
+    """One round of a watch (what `scoresby watch --once` does): only scenes new since the last round run.
+
+    `watch` is a path or a parsed watch document: a scene list with a `search` block whose datetime is open
+    at the end and a fixed `run_name`. The result holds the whole run (every round's scenes); its `round`
+    says what this round found. Raises InvalidInput, RunLocked (a round is running), SearchError.
+    """
+    if workers is not None and workers < 1:
+        raise InvalidInput([f"workers: {workers} is not allowed; allowed: 1 or more"])
+    out = None if output is None else str(output)
+    prods = list(products) if products is not None else None
+    if isinstance(watch, str | Path):
+        plan = load_watch(str(watch), output=out, products=prods)
+    else:
+        plan = parse_watch(
+            json.loads(json.dumps(watch)), output=out, products=prods, base_dir=str(Path.cwd())
+        )
+    dest = prepare_output(plan)
+    result = watch_round(plan, dest, workers=workers, progress=progress)
+    path = task_log_path(dest)
+    with SqliteTaskLog(path, create=False) as task_log:
+        records = task_log.records(plan.run_name)
+    summary = result.summary or RunSummary(
+        plan.run_name,
+        dest,
+        run_dir_of(dest, plan.run_name),
+        str(path.resolve()),
+        status_counts(records),
+        [],
+        str(Path(result.report_html).with_name("summary.json")),
+        result.report_html,
+    )
+    return RunResult(summary, records, round=result)
 
 
 def submit(scene_list: SceneListLike, *, stack: str = "Scoresby", name: str | None = None) -> StartedRun:

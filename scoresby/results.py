@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.commands.run import RunSummary, format_summary
+from worker.commands.watch_round import RoundResult
 from worker.core.layout import join_uri
 from worker.core.task_log import FAILED, TaskRecord
 
@@ -25,6 +26,7 @@ class RunResult:
 
     summary: RunSummary
     records: list[TaskRecord] = field(default_factory=list)
+    round: RoundResult | None = None  # `scoresby.watch`: what the round found (new items, the window)
 
     @property
     def run_name(self) -> str:

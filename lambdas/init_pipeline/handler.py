@@ -12,11 +12,13 @@ import re
 import uuid
 from typing import Any
 
+from lambdas.init_pipeline.watch_round import WATCH_KEY, check_watch_event, plan_watch_round
 from worker.core.config import InitSettings
 from worker.core.errors import InvalidInput
 from worker.core.json_input import load_json
 from worker.core.scene_list import RunPlan, Scene, parse_scene_list
 from worker.stores.dynamo_log import DynamoTaskLog
+from worker.stores.watch_dynamo import DynamoWatchState
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
@@ -89,15 +91,45 @@ def _check_output(plan: RunPlan, default_output: str) -> str:
     return output
 
 
+def _expand_search(plan: RunPlan) -> RunPlan:
+    """A `search` block's scenes (pystac-client from the function's layer, imported only when needed)."""
+    if plan.search is None:
+        return plan
+    from worker.search.plan import expand
+
+    return expand(plan, progress=lambda n: log.info("run %s: %d items so far", plan.run_name, n))
+
+
 def plan_run(
-    event: Any, settings: InitSettings, *, task_log: Any = None, s3_client: Any = None
+    event: Any,
+    settings: InitSettings,
+    *,
+    task_log: Any = None,
+    s3_client: Any = None,
+    watch_state: Any = None,
 ) -> dict[str, Any]:
-    """Validate, plan and package one run; returns the state the Map reads (JSON-safe)."""
+    """Validate, plan and package one run (or one round of a watch); returns the state the Map reads."""
     doc, overwrite = _check_event(event)
-    plan = parse_scene_list(_load_list_reference(doc, settings, s3_client))
-    output = _check_output(plan, settings.output)
+    doc = _load_list_reference(doc, settings, s3_client)
     task_log = task_log or DynamoTaskLog(settings.task_table)
-    to_run: list[Scene] = task_log.plan(plan.run_name, list(plan.scenes), output, overwrite)
+    watch_info: dict[str, Any] | None = None
+    redo: frozenset[str] = frozenset()
+    if isinstance(doc, dict) and WATCH_KEY in doc:
+        watch = check_watch_event(doc)
+        _check_output(watch, settings.output)  # before searching: a wrong output fails fast
+        store = watch_state or DynamoWatchState(settings.task_table)
+        round_ = plan_watch_round(watch, task_log=task_log, state=store)
+        watch_info = {"round": round_.number, "new_items": round_.new, "since": round_.since or "the start"}
+        if round_.plan is None:
+            return _quiet_state(watch, _check_output(watch, settings.output), watch_info)
+        plan, redo = round_.plan, round_.redo
+    else:
+        plan = _expand_search(parse_scene_list(doc))
+    output = _check_output(plan, settings.output)
+    to_run: list[Scene] = task_log.plan(plan.run_name, list(plan.scenes), output, overwrite, redo=redo)
+    # A reprocessed item is made again over its outputs; the other scenes planned here have none (whole
+    # scenes are published or nothing), so the run-level flag the jobs read can cover the round.
+    overwrite = overwrite or bool(redo & {s.scene_id for s in to_run})
     items = [{"scene": s.to_dict(), "job_name": job_name(s.scene_id)} for s in to_run]
     counts = {
         "scenes": len(plan.scenes),
@@ -110,7 +142,11 @@ def plan_run(
         "output": output,
         "overwrite": "true" if overwrite else "false",
         "counts": counts,
+        "quiet": watch_info is not None and not to_run,
     }
+    if watch_info is not None:
+        state["watch"] = watch_info
+        counts["new_items"] = watch_info["new_items"]
     body = json.dumps(items, separators=(",", ":"))
     if len(items) <= INLINE_MAX_ITEMS and len(body.encode("utf-8")) <= INLINE_MAX_BYTES:
         state.update(inline=True, items=items)
@@ -134,6 +170,24 @@ def plan_run(
         "inline" if state["inline"] else f"s3://{settings.items_bucket}/{state['items_s3']['key']}",
     )
     return state
+
+
+def _quiet_state(plan: RunPlan, output: str, watch_info: dict[str, Any]) -> dict[str, Any]:
+    """A round that found nothing new: the state machine ends at once (no Map, no summary, no e-mail)."""
+    log.info(
+        "watch %s round %s: nothing new since %s", plan.run_name, watch_info["round"], watch_info["since"]
+    )
+    counts = {"scenes": 0, "to_run": 0, "skipped": 0, "duplicates": 0, "new_items": 0}
+    return {
+        "run_name": plan.run_name,
+        "output": output,
+        "overwrite": "false",
+        "counts": counts,
+        "quiet": True,
+        "watch": watch_info,
+        "inline": True,
+        "items": [],
+    }
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ PUBLIC = [
     "search",
     "status",
     "submit",
+    "watch",
 ]
 
 

@@ -278,3 +278,16 @@ def test_a_bad_period_is_refused(tmp_path: Path) -> None:
     result = watch(str(tmp_path / "w.json"), "--every", "16 days", timeout=60)
     assert result.returncode == 2
     assert "--every '16 days' is not allowed; allowed: a number and a unit" in result.stderr
+
+
+def test_the_python_api_runs_one_round(stac_api: StacServer, band_folder: Path, tmp_path: Path) -> None:
+    import scoresby
+
+    c = "watch-api"
+    stac_api.add([item(band_folder, c, "LC08_P1_2020", "2020-01-01T14:00:00Z", "2020-01-08T10:00:00Z")])
+    doc = json.loads(write_watch(tmp_path / "w.json", stac_api, c, "api").read_text())
+    first = scoresby.watch(doc, tmp_path / "out", workers=1, progress=False)
+    assert first.round is not None and first.round.new == 1 and first.counts[SUCCEEDED] == 1
+    again = scoresby.watch(doc, tmp_path / "out", workers=1, progress=False)
+    assert again.round is not None and again.round.outcome == "nothing new"
+    assert again.counts[SUCCEEDED] == 1 and again.outputs == first.outputs

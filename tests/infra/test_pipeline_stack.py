@@ -304,7 +304,11 @@ def test_flow_init_then_inline_or_distributed_map_then_summary_then_publish(
 ) -> None:
     top = definition["States"]
     assert definition["StartAt"] == "Init"
-    assert top["Init"]["Next"] == "ItemsInline?"
+    assert top["Init"]["Next"] == "NothingNew?"  # a watch round with nothing new ends there (watches)
+    assert top["NothingNew?"]["Default"] == "ItemsInline?"
+    assert top["NothingNew?"]["Choices"] == [
+        {"Variable": "$.quiet", "BooleanEquals": True, "Next": "NothingNewDone"}
+    ]
     assert top["Init"]["Catch"] == [
         {"ErrorEquals": ["InvalidInput"], "ResultPath": "$.error", "Next": "NotifyRejected"},
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyRunError"},

@@ -79,8 +79,9 @@ TRANSITIONS_PER_JOB = 3
 """States one successful Batch job passes in the Map's item processor (tests/infra counts them)."""
 TRANSITIONS_PER_FAILED_SCENE = 5
 """Extra states of a failed job's catch path, first branch of each Choice (tests/infra); not estimated."""
-TRANSITIONS_PER_RUN = 5
-"""States outside the Map on the success path: init, choice, map, summary, publish (tests/infra)."""
+TRANSITIONS_PER_RUN = 6
+"""States outside the Map on the success path: init, nothing-new choice, inline choice, map, summary,
+publish (tests/infra)."""
 DYNAMODB_WRITES_PER_SCENE = 3
 """PENDING PutItem at planning, RUNNING and SUCCEEDED UpdateItems from the job (tests/lambdas count them)."""
 FILES_PER_PRODUCT = 3

@@ -140,8 +140,11 @@ class TaskLog(Protocol):
         overwrite: bool,
         *,
         output_exists: Callable[[str], bool] | None = None,
+        redo: Any = (),
     ) -> list[Any]:
-        """Write PENDING rows, mark done scenes SKIPPED, requeue RUNNING leftovers; return scenes to run."""
+        """Write PENDING rows, mark done scenes SKIPPED, requeue RUNNING leftovers; return scenes to run.
+
+        Scenes in `redo` (ids) are planned as if `overwrite` (a watch's reprocessed items)."""
         ...
 
     def start(self, run_id: str, scene_id: str, ran_on: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -188,10 +188,12 @@ class DynamoTaskLog:
         overwrite: bool,
         *,
         output_exists: Callable[[str], bool] | None = None,
+        redo: Collection[str] = (),
     ) -> list[Any]:
         """Write PENDING rows, mark done scenes SKIPPED, reset RUNNING leftovers; return the scenes to run.
 
-        The rule is core.task_log's (`find_done`, `plan_step`), shared with SqliteTaskLog.plan.
+        The rule is core.task_log's (`find_done`, `plan_step`), shared with SqliteTaskLog.plan. Scenes in
+        `redo` are planned as if `overwrite` (a watch's reprocessed items).
         """
         existing = {i[SORT_KEY]: i for i in self._items(run_id)}
         now = utc_now()
@@ -206,7 +208,8 @@ class DynamoTaskLog:
         new_rows: list[dict[str, Any]] = []
         for position, sc in enumerate(scenes):
             current = existing.get(sc.scene_id)
-            step_args = (run_id, position, sc, output_root, overwrite, current, now, done_index, new_rows)
+            again = overwrite or sc.scene_id in redo
+            step_args = (run_id, position, sc, output_root, again, current, now, done_index, new_rows)
             if self._plan_one(*step_args, output_exists):
                 to_run.append(sc)
         self._put_new_rows(new_rows)

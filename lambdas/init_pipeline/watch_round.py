@@ -1,0 +1,87 @@
+"""A watch round in the init Lambda: {"watch": <watch>} in, the round's plan (only what is new) out.
+
+The scheduler starts the state machine with {"watch": ...}. The cursor and the items seen live in the task
+table (stores.watch_dynamo); worker.search (pystac-client, from the function's layer) is imported only here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from worker.core.errors import InvalidInput
+from worker.core.scene_list import RunPlan
+from worker.core.task_log import FAILED, PENDING
+from worker.core.watch import parse_watch, watch_plan
+from worker.stores.watch_dynamo import DynamoWatchState
+
+log = logging.getLogger(__name__)
+
+WATCH_KEY = "watch"
+"""The execution input of a scheduled round: {"watch": <a watch scene list>}."""
+
+
+@dataclass
+class WatchRound:
+    """The plan of one round (None: nothing to do) and what its search found."""
+
+    run_name: str
+    output: str | None
+    number: int
+    new: int
+    since: str | None
+    plan: RunPlan | None
+    redo: frozenset[str]
+
+
+def check_watch_event(doc: Any) -> RunPlan:
+    """The validated watch of a {"watch": ...} input; InvalidInput names each problem."""
+    if set(doc) != {WATCH_KEY}:
+        extra = ", ".join(sorted(set(doc) - {WATCH_KEY}))
+        raise InvalidInput(f'{extra}: not allowed beside {WATCH_KEY!r}; allowed: {{"watch": <watch>}} only')
+    try:
+        return parse_watch(doc[WATCH_KEY])
+    except InvalidInput as exc:
+        raise InvalidInput([f"watch.{p}" for p in exc.problems]) from exc
+
+
+def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) -> WatchRound:
+    """Search after the cursor, claim the new items, and plan them with the run's unfinished scenes."""
+    from worker.search.watch_round import search_round
+
+    run = watch.run_name
+    status = state.status(run)
+    found = search_round(watch, status.cursor if status else None, state.versions(run))
+    number = state.begin_round(
+        run,
+        watch.to_dict(),
+        every_s=None,
+        cursor=found.cursor,
+        new=found.new,
+        reprocessed=found.reprocessed,
+        versions=found.versions,
+    )
+    claimed = set(state.claimed)
+    redo = frozenset(state.redo_ids(run))
+    # Earlier rounds' scenes that did not finish (FAILED, or PENDING after a stopped execution) run again;
+    # RUNNING ones are left to the execution that runs them.
+    unfinished = {r.scene_id for r in task_log.records(run) if r.status in (FAILED, PENDING)}
+    scenes = [
+        s
+        for s in state.scenes(run)
+        if s["scene_id"] in unfinished or s["scene_id"] in redo or _item_id(s) in claimed
+    ]
+    log.info(
+        "watch %s round %d: %d items in the window since %s, %d new, %d to plan",
+        run, number, found.found, found.window.since, len(claimed), len(scenes),
+    )  # fmt: skip
+    plan = watch_plan(watch, scenes) if scenes else None
+    state.finish_round(run, f"planned {len(scenes)}" if scenes else "nothing new", ())
+    state.clear_redo(run, redo)
+    return WatchRound(run, watch.output, number, len(claimed), found.window.since, plan, redo)
+
+
+def _item_id(scene: dict[str, Any]) -> str:
+    """The item id behind a searched scene (scene ids are item ids: worker.search.client.scene_from_item)."""
+    return str(scene["scene_id"])
