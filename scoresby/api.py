@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scoresby.results import RunResult
-from worker.commands.aws import StartedRun, aws_sources_problems, submit_plan
+from worker.commands.aws import StartedRun, aws_sources_problems, lambda_expands_if_large, submit_plan
 from worker.commands.process import SceneResult, run_scene_task
 from worker.commands.run import RunSummary, expand_search, prepare_output, run_plan
 from worker.commands.stack import find_stack, read_run
@@ -199,13 +199,14 @@ def submit(scene_list: SceneListLike, *, stack: str = "Scoresby", name: str | No
     starting a second one. Raises InvalidInput for a bad list or one Batch cannot read, StackNotFound when
     the stack is not deployed (both PipelineError).
     """
-    plan = expand_search(load(scene_list, run_name=name))
+    listed = load(scene_list, run_name=name)
+    plan = expand_search(listed)
     if not plan.scenes:
         raise InvalidInput([f"run {plan.run_name}: the search found no scenes; nothing to submit"])
     problems = aws_sources_problems(plan)
     if problems:
         raise InvalidInput(problems)
-    started, _ = submit_plan(stack, plan)
+    started, _ = submit_plan(stack, lambda_expands_if_large(listed, plan))
     return started
 
 

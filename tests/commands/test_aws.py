@@ -382,6 +382,27 @@ def test_submit_expands_a_search_block_into_the_scenes_it_starts(aws, tmp_path, 
     assert len(executions(aws)) == 1
 
 
+def test_a_search_too_large_to_send_expanded_goes_as_its_search_block(
+    aws, tmp_path, capsys, stac_api, monkeypatch
+):
+    doc = {
+        "run_name": "sund-big-search",
+        "products": ["ndvi"],
+        "search": {
+            "stac": stac_api.url,
+            "collections": ["sentinel-2-l2a"],
+            "bbox": [-180, -90, 180, 90],
+            "datetime": "2025-01-01/..",
+        },
+    }
+    monkeypatch.setattr(aws_runs, "INPUT_INLINE_MAX", 2000)  # six inline items are about 40 kB
+    assert main(["submit", str(write_list(tmp_path, doc)), "--stack", STACK]) == 0
+    [execution] = executions(aws)
+    sent = json.loads(aws["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])
+    assert sent == doc  # the init Lambda expands it (tests/lambdas/test_init_watch.py)
+    assert "its search block" in capsys.readouterr().out
+
+
 def test_the_python_api_submits_and_reads_an_aws_run_like_the_cli(aws, tmp_path):
     import scoresby
 

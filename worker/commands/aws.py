@@ -117,13 +117,15 @@ def submit_command(args: argparse.Namespace) -> int:
         # A `search` block is expanded here, so the execution gets the scenes (large lists go via S3).
         from worker.commands.run import expand_search
 
-        plan = expand_search(load_scene_list(args.scenes, run_name=args.name))
+        listed = load_scene_list(args.scenes, run_name=args.name)
+        plan = expand_search(listed)
         if not plan.scenes:
             _say(f"run {plan.run_name}: the search found no scenes; nothing submitted")
             return EXIT_OK
         problems = aws_sources_problems(plan)
         if problems:
             raise InvalidInput(problems)
+        plan = lambda_expands_if_large(listed, plan)
     except InvalidInput as exc:
         _print_problems(args.scenes, exc.problems)
         return EXIT_INVALID
@@ -133,6 +135,20 @@ def submit_command(args: argparse.Namespace) -> int:
     for dup in plan.duplicates:
         log.info("duplicate scene %s listed more than once; processed once", dup)
     return _start_and_report(args.stack, plan, overwrite=False, verb="submitted")
+
+
+def lambda_expands_if_large(listed: RunPlan, expanded: RunPlan) -> RunPlan:
+    """The expanded plan when its input fits inline; else the search block itself (the Lambda expands it)."""
+    if listed.search is None:
+        return expanded
+    body = json.dumps(execution_input(expanded), separators=(",", ":")).encode("utf-8")
+    if len(body) <= INPUT_INLINE_MAX:
+        return expanded
+    log.info(
+        "run %s: %d scenes are %d bytes, over the inline input limit; the init function runs the search",
+        expanded.run_name, len(expanded.scenes), len(body),
+    )  # fmt: skip
+    return listed
 
 
 def rerun_command(args: argparse.Namespace) -> int:
@@ -282,6 +298,8 @@ def _start_and_report(
         )
     else:
         count = f"{len(plan.scenes)} scene" + ("" if len(plan.scenes) == 1 else "s")
+        if plan.search is not None and not plan.scenes:
+            count = "its search block (too many scenes to send inline; the init function expands it)"
         _say(f"{verb} run {plan.run_name}: {count}, execution {started.execution_name}")
     _say(f"run id: {plan.run_name}")
     _say(f"execution: {started.execution_arn}")

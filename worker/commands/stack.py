@@ -45,8 +45,15 @@ class StackInfo:
 
 
 def execution_input(plan: RunPlan, *, overwrite: bool = False) -> dict[str, Any]:
-    """State machine input of a plan: its normalised full-form scene list (the init Lambda revalidates)."""
-    doc: dict[str, Any] = {"run_name": plan.run_name, "scenes": [s.to_dict() for s in plan.scenes]}
+    """State machine input of a plan: its normalised full-form scene list (the init Lambda revalidates).
+
+    A plan still holding its `search` block (too many scenes for the input quota) goes as that block:
+    the init Lambda expands it.
+    """
+    if plan.search is not None and not plan.scenes:
+        doc = {k: v for k, v in plan.to_dict().items() if v is not None}
+    else:
+        doc = {"run_name": plan.run_name, "scenes": [s.to_dict() for s in plan.scenes]}
     if plan.output:
         doc["output"] = plan.output
     if overwrite:
