@@ -37,10 +37,10 @@ def _check_event(event: Any) -> tuple[str, str]:
     return run_name, output if output.endswith("/") else output + "/"
 
 
-def _duplicates(event: dict[str, Any]) -> int:
-    """The init function's duplicate count, passed on by the state machine in `counts` (0 if absent)."""
+def _duplicates(event: dict[str, Any], key: str = "duplicates") -> int:
+    """A count of the init function (`duplicates`, a watch round's `new_items`) from `counts`; 0 if absent."""
     counts = event.get("counts")
-    value = counts.get("duplicates") if isinstance(counts, dict) else None
+    value = counts.get(key) if isinstance(counts, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -63,10 +63,14 @@ def compose_message(
     records: list[TaskRecord],
     totals: dict[str, Any],
     duplicates: int = 0,
+    new_items: int | None = None,
 ) -> str:
     """The e-mail body: counts, where outputs and summary are, and the failed scenes with their errors."""
-    lines = [
-        f"Scoresby run {run_name} finished: {totals['scenes']} scenes.",
+    lines = [f"Scoresby run {run_name} finished: {totals['scenes']} scenes."]
+    if new_items is not None:  # a watch round: the counts below are the whole run, every round's scenes
+        lines = [f"Scoresby watch {run_name}: this round found {new_items} new item(s); the run now has "
+                 f"{totals['scenes']} scenes."]  # fmt: skip
+    lines += [
         f"  succeeded {totals[SUCCEEDED]}, failed {totals[FAILED]}, skipped (done before) {totals[SKIPPED]}, "
         f"unfinished {totals[PENDING] + totals[RUNNING]}",
     ]
@@ -128,7 +132,15 @@ def summarize_run(
     log.info("run %s: %s; summary at %s", run_name, totals, summary_uri)
     return {
         "subject": compose_subject(run_name, totals),
-        "message": compose_message(run_name, run_root, summary_uri, records, totals, _duplicates(event)),
+        "message": compose_message(
+            run_name,
+            run_root,
+            summary_uri,
+            records,
+            totals,
+            _duplicates(event),
+            _duplicates(event, "new_items") if "new_items" in (event.get("counts") or {}) else None,
+        ),
         "counts": {k: totals[k] for k in ("scenes", SUCCEEDED, FAILED, SKIPPED, PENDING, RUNNING)},
         "summary_uri": summary_uri,
     }

@@ -280,6 +280,8 @@ def deploy_template(template: dict[str, Any]) -> MotoStack:
     refs[jd_id] = {"Ref": job_definition_arn}
 
     lam = boto3.client("lambda")
+    for layer_id in resources_of(template, "AWS::Lambda::LayerVersion"):  # the init function's search layer
+        refs[layer_id] = {"Ref": f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{layer_id}:1"}
     functions = {}
     for fn_id, fn in resources_of(template, "AWS::Lambda::Function").items():
         fprops = resolve(fn["Properties"], refs)
