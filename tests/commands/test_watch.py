@@ -141,6 +141,15 @@ def test_rounds_backfill_then_nothing_new_then_only_the_new_and_reprocessed_item
     fourth = watch(str(path), "--once", "--output", str(out))
     assert "round 4: nothing new" in fourth.stdout and "4 scenes done so far" in fourth.stdout
 
+    listed = subprocess.run(cli("watches", "--output", str(out)), capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    header, line = listed.stdout.splitlines()[1:3]
+    assert header.split()[:3] == ["WATCH", "ROUNDS", "LAST"]
+    assert line.split()[:2] == ["rounds", "4"] and "nothing new" in line
+    assert "updated 2021-01-26T10:00:00.000Z" in line and "when cron or the timer runs it" in line
+    # done 4, failed 0, pending 0
+    assert line.split("nothing new")[1].split()[:3] == ["4", "0", "0"]
+
 
 def test_a_killed_round_resumes_with_the_scenes_it_left(
     stac_api: StacServer, band_folder: Path, tmp_path: Path

@@ -15,6 +15,7 @@ from infra.watch_settings import parse_watches
 from tests.e2e import harness
 from tests.e2e.harness import L8, L8_ID, SOURCES_BUCKET
 from tests.stac_server import REAL_ITEMS, StacServer
+from worker.cli import main as scoresby
 from worker.core.task_log import SKIPPED, SUCCEEDED
 from worker.stores.dynamo_log import DynamoTaskLog
 from worker.stores.watch_dynamo import DynamoWatchState
@@ -47,7 +48,7 @@ def start_round(stack: harness.MotoStack, execution_input: dict[str, Any], numbe
 
 
 def test_a_watch_runs_its_backfill_then_a_quiet_round_then_only_the_new_item(
-    world: dict[str, Any], stac_api: StacServer, tmp_path: Path
+    world: dict[str, Any], stac_api: StacServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack: harness.MotoStack = world["stack"]
     container: harness.WorkerContainer = world["container"]
@@ -101,6 +102,14 @@ def test_a_watch_runs_its_backfill_then_a_quiet_round_then_only_the_new_item(
     status = DynamoWatchState(stack.table_name).status(RUN)
     assert status is not None and status.rounds == 3 and status.cursor is not None
     third_messages = stack.drain_messages()
+
+    # `scoresby watches --stack`: a stack whose Watches output names this watch (as a deploy with it would).
+    deployed = json.dumps([{"name": "e2e", "run_name": RUN, "schedule": "rate(16 days)"}])
+    harness.create_outputs_stack({**stack.outputs, "Watches": deployed}, stack_name="ScoresbyWatches")
+    assert scoresby(["watches", "--stack", "ScoresbyWatches"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith(RUN)]
+    assert line.split()[1] == "3" and "planned 1" in line and "updated 2021-01-24T10:00:00.000Z" in line
+    assert line.split("planned 1")[1].split()[:3] == ["2", "0", "0"]
     if os.environ.get(SAMPLE_MESSAGES_ENV):
         lines = ["# The e-mails of a watch's rounds (tests/e2e/test_watch_e2e.py)", ""]
         for title, messages in (

@@ -74,8 +74,9 @@ class WatchStatus:
     round_started: str | None
     round_finished: str | None
     round_new: int | None  # new or reprocessed items the last round found
-    round_outcome: str | None  # "running" (or killed), "nothing new", "done", "failed: ..."
-    schedule: str | None
+    round_outcome: str | None  # "running" (or killed), "nothing new", "N new", "failed: ..."
+    schedule: str | None  # "rate(16 days)", "cron(...)", "every 1382400 s" (local --every), None (--once)
+    period_s: float | None = None  # local --every, in seconds
 
 
 def check_watch(doc: Any, plan: RunPlan) -> list[str]:

@@ -107,6 +107,7 @@ class SqliteWatchState:
                     round_new=d["round_new"],
                     round_outcome=d["round_outcome"],
                     schedule=None if d["every_s"] is None else f"every {d['every_s']:g} s",
+                    period_s=d["every_s"],
                 )
             )
         return out
