@@ -51,6 +51,8 @@ def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) 
     from worker.search.watch_round import search_round
 
     run = watch.run_name
+    records = task_log.records(run)
+    state.clear_redo(run, records)  # reprocessed items whose new outputs are made
     status = state.status(run)
     found = search_round(watch, status.cursor if status else None, state.versions(run))
     number = state.begin_round(
@@ -66,7 +68,7 @@ def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) 
     redo = frozenset(state.redo_ids(run))
     # Earlier rounds' scenes that did not finish (FAILED, or PENDING after a stopped execution) run again;
     # RUNNING ones are left to the execution that runs them.
-    unfinished = {r.scene_id for r in task_log.records(run) if r.status in (FAILED, PENDING)}
+    unfinished = {r.scene_id for r in records if r.status in (FAILED, PENDING)}
     scenes = [
         s
         for s in state.scenes(run)
@@ -78,7 +80,6 @@ def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) 
     )  # fmt: skip
     plan = watch_plan(watch, scenes) if scenes else None
     state.finish_round(run, f"planned {len(scenes)}" if scenes else "nothing new", ())
-    state.clear_redo(run, redo)
     return WatchRound(run, watch.output, number, len(claimed), found.window.since, plan, redo)
 
 

@@ -94,8 +94,14 @@ def test_a_watch_round_plans_only_new_work_and_a_quiet_round_nothing(
         rows["S2B_W2_20240201_0_L2A"].status == "SUCCEEDED"
         and rows["S2B_W3_20240301_0_L2A"].status == PENDING
     )
-    finish_all(third, "lambda-watch")
-    assert init.handler(event, None)["quiet"] is True  # the redo was planned once, not every round
+    log = DynamoTaskLog(TABLE)
+    log.start("lambda-watch", "S2B_W1_20240101_0_L2A", "job-2")
+    log.fail("lambda-watch", "S2B_W1_20240101_0_L2A", "SceneTimeout", "Spot reclaim", 1.0)
+    finish_all({"items": [i for i in third["items"] if "W3" in i["scene"]["scene_id"]]}, "lambda-watch")
+    fourth = init.handler(event, None)  # the failed redo runs again, still over the old outputs
+    assert planned(fourth) == ["S2B_W1_20240101_0_L2A"] and fourth["overwrite"] == "true"
+    finish_all(fourth, "lambda-watch")
+    assert init.handler(event, None)["quiet"] is True  # made once it succeeded: not redone every round
 
 
 def test_a_failed_scene_of_an_earlier_round_is_planned_again(

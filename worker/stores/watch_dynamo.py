@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from worker.core.task_log import utc_now
+from worker.core.task_log import SUCCEEDED, TaskRecord, utc_now
 from worker.core.watch import Cursor, WatchStatus
 from worker.stores.dynamo_log import PARTITION_KEY, SORT_KEY, DynamoTaskLog
 
@@ -132,6 +132,7 @@ class DynamoWatchState:
             # JSON text: an item's floats and nulls stay exactly as the API sent them.
             "scene": json.dumps(scene, separators=(",", ":")),
             "redo": redo,
+            "redo_since": utc_now(),  # a redo ends when the scene SUCCEEDED after this (clear_redo)
         }
         try:
             self._client.put_item(
@@ -170,19 +171,21 @@ class DynamoWatchState:
             ExpressionAttributeValues=self._log._ser({":f": utc_now(), ":o": outcome}),
         )
 
-    def clear_redo(self, run_id: str, scene_ids: Iterable[str]) -> None:
-        """Scenes planned for their redo: later rounds treat them like any other scene."""
-        wanted = set(scene_ids)
+    def clear_redo(self, run_id: str, records: Iterable[TaskRecord]) -> None:
+        """Redo scenes that SUCCEEDED since they were claimed are done: later rounds plan them no more."""
+        finished = {r.scene_id: r.finished_at or "" for r in records if r.status == SUCCEEDED}
         for r in self._rows(run_id):
-            if r[SORT_KEY].startswith(ITEM_PREFIX) and r.get("redo"):
-                if json.loads(r["scene"])["scene_id"] in wanted:
-                    self._client.update_item(
-                        TableName=self.table_name,
-                        Key=self._key(run_id, r[SORT_KEY]),
-                        UpdateExpression="SET #r = :r",
-                        ExpressionAttributeNames={"#r": "redo"},
-                        ExpressionAttributeValues={":r": {"BOOL": False}},
-                    )
+            if not (r[SORT_KEY].startswith(ITEM_PREFIX) and r.get("redo")):
+                continue
+            scene_id = json.loads(r["scene"])["scene_id"]
+            if finished.get(scene_id, "") >= str(r.get("redo_since", "")) and scene_id in finished:
+                self._client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(run_id, r[SORT_KEY]),
+                    UpdateExpression="SET #r = :r",
+                    ExpressionAttributeNames={"#r": "redo"},
+                    ExpressionAttributeValues={":r": {"BOOL": False}},
+                )
 
     def _key(self, run_id: str, sort_key: str) -> dict[str, Any]:
         return {PARTITION_KEY: {"S": PARTITION_PREFIX + run_id}, SORT_KEY: {"S": sort_key}}
