@@ -202,3 +202,13 @@ def test_a_missing_watches_file_and_a_bad_quiet_setting_are_named(tmp_path: Path
     ):
         PipelineSettings.from_mapping({"watchQuietRounds": "loud"})
     assert PipelineSettings.from_mapping({}).watches == ()
+
+
+def test_the_example_watches_file_deploys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    watches = PipelineSettings.from_mapping({"watches": "examples/deploy/watches.json"}).watches
+    assert [(w.name, w.schedule) for w in watches] == [
+        ("scoresby-sund-landsat", "rate(16 days)"),
+        ("scoresby-sund-sentinel2", "cron(0 6 ? * MON *)"),
+    ]
+    assert watches[0].run_name == "scoresby-sund-watch"  # examples/watch-scoresby-sund.json, by path
