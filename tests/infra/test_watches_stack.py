@@ -212,3 +212,55 @@ def test_the_example_watches_file_deploys(monkeypatch: pytest.MonkeyPatch) -> No
         ("scoresby-sund-sentinel2", "cron(0 6 ? * MON *)"),
     ]
     assert watches[0].run_name == "scoresby-sund-watch"  # examples/watch-scoresby-sund.json, by path
+
+
+def test_the_one_line_notice_of_a_quiet_round_as_moto_executes_it(
+    synth: Synth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The synthesized quiet branch (NothingNew? -> NotifyNothingNew -> NothingNewDone) run by moto's ASL."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from tests.conftest import fake_aws_env
+
+    fake_aws_env(monkeypatch, "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    top = state_machine_definition(synth)["States"]
+    branch = {k: top[k] for k in ("NothingNew?", "NotifyNothingNew", "NothingNewDone")}
+    branch["NothingNew?"] = {**branch["NothingNew?"], "Default": "NothingNewDone"}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        notify = branch["NotifyNothingNew"]
+        branch["NotifyNothingNew"] = {
+            **notify,
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {**notify["Parameters"], "TopicArn": topic},
+        }
+        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        sfn = boto3.client("stepfunctions")
+        machine = sfn.create_state_machine(
+            name="quiet", definition=json.dumps({"StartAt": "NothingNew?", "States": branch}), roleArn=role
+        )["stateMachineArn"]
+        state = {
+            "quiet": True,
+            "run_name": "sund",
+            "watch": {"round": 2, "since": "2026-11-27T14:47:41.847Z"},
+        }
+        arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(state))["executionArn"]
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            time.sleep(0.1)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+        [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        envelope = json.loads(message["Body"])
+        assert envelope["Subject"] == "Scoresby watch sund: nothing new"
+        assert (
+            envelope["Message"] == "Scoresby watch sund round 2: nothing new since 2026-11-27T14:47:41.847Z."
+        )
