@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     when = w.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="one round, then exit (for cron; the default)")
     when.add_argument("--every", metavar="PERIOD", help="a round every PERIOD (e.g. 16d, 12h) until stopped")
-    w.add_argument("--output", metavar="DEST", help="local folder or s3:// prefix (default: the watch's)")
+    w.add_argument(
+        "--output", metavar="DEST", help="local folder or s3:// prefix (default: the watch's, else ./output)"
+    )
     w.add_argument("--workers", type=int, metavar="N", help="parallel scenes (default: one per core)")
     w.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the watch's")
     w.add_argument(

@@ -58,7 +58,9 @@ class InMemoryPlanner:
     def __init__(self) -> None:
         self.planned: list[Any] = []
 
-    def plan(self, run_id: str, scenes: list[Any], output_root: str, overwrite: bool) -> list[Any]:
+    def plan(
+        self, run_id: str, scenes: list[Any], output_root: str, overwrite: bool, *, redo: Any = ()
+    ) -> list[Any]:
         """Every scene is new: all of them run."""
         self.planned = list(scenes)
         return list(scenes)
@@ -136,8 +138,12 @@ def test_the_distributed_map_reads_the_item_list_the_init_function_writes(world)
     assert dmap["MaxConcurrency"] == CONTEXT_DEFAULTS["mapMaxConcurrency"]
     assert dmap["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     # the Choice sends inline=false to it, and it feeds the same summary step as the inline map
-    [choice] = [v for v in stack.definition["States"].values() if v["Type"] == "Choice"]
     name = next(k for k, v in stack.definition["States"].items() if v is dmap)
+    [choice] = [  # ItemsInline? (NothingNew?, the watches' choice, comes before it)
+        v
+        for v in stack.definition["States"].values()
+        if v["Type"] == "Choice" and name in (v.get("Default"), *(c["Next"] for c in v["Choices"]))
+    ]
     assert choice["Default"] == name or any(
         c["Next"] == name and c.get("BooleanEquals") is False for c in choice["Choices"]
     )

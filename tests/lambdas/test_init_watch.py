@@ -57,7 +57,7 @@ def planned(state: dict[str, Any]) -> list[str]:
 def test_a_watch_round_plans_only_new_work_and_a_quiet_round_nothing(
     lambda_env: dict[str, str], dynamodb: Any, stac_api: StacServer
 ) -> None:
-    c = "lambda-watch"
+    c = "scoresby-lambda-watch"
     stac_api.add(
         [
             item(c, "S2B_W1_20240101_0_L2A", "2024-01-01T10:00:00Z", "2024-01-01T12:00:00Z"),
@@ -107,7 +107,7 @@ def test_a_watch_round_plans_only_new_work_and_a_quiet_round_nothing(
 def test_a_failed_scene_of_an_earlier_round_is_planned_again(
     lambda_env: dict[str, str], dynamodb: Any, stac_api: StacServer
 ) -> None:
-    c = "lambda-watch-failed"
+    c = "scoresby-lambda-watch-failed"
     stac_api.add([item(c, "S2B_F1_20240101_0_L2A", "2024-01-01T10:00:00Z", "2024-01-01T12:00:00Z")])
     event = {"watch": watch_doc(stac_api, c, "lambda-failed")}
     first = init.handler(event, None)
