@@ -61,7 +61,7 @@ def _local_next(status: WatchStatus) -> str:
 def _aws_watches(stack_name: str) -> int:
     import boto3
 
-    from worker.commands.aws import TASK_TABLE_OUTPUT, find_stack, read_run
+    from worker.commands.stack import TASK_TABLE_OUTPUT, find_stack, read_run
     from worker.stores.watch_dynamo import DynamoWatchState
 
     try:
