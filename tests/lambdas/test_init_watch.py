@@ -151,3 +151,38 @@ def test_a_bad_watch_input_is_invalid_input(
     with pytest.raises(init.InvalidInput, match=fragment.replace("(", r"\(")):
         init.handler(event, None)
     assert dynamodb.scan(TableName=TABLE)["Items"] == []
+
+
+def test_without_updated_on_every_item_the_cursor_falls_back_to_the_acquisition_datetime(
+    lambda_env: dict[str, str], dynamodb: Any, stac_api: StacServer
+) -> None:
+    c = "scoresby-lambda-watch-dt"
+
+    def bare(item_id: str, when: str) -> dict[str, Any]:
+        doc = item(c, item_id, when, "2000-01-01T00:00:00Z")
+        del doc["properties"]["updated"], doc["properties"]["created"]
+        return doc
+
+    stac_api.add(
+        [
+            bare("S2B_D1_20240101_0_L2A", "2024-01-01T10:00:00Z"),
+            bare("S2B_D2_20240601_0_L2A", "2024-06-01T10:00:00Z"),
+        ]
+    )
+    event = {"watch": watch_doc(stac_api, c, "lambda-dt")}
+    first = init.handler(event, None)
+    assert planned(first) == ["S2B_D1_20240101_0_L2A", "S2B_D2_20240601_0_L2A"]
+    status = DynamoWatchState(TABLE).status("lambda-dt")
+    assert status is not None and status.cursor is not None
+    assert (status.cursor.field, status.cursor.value) == ("datetime", "2024-06-01T10:00:00.000Z")
+    finish_all(first, "lambda-dt")
+    # A new acquisition is found; one acquired before the cursor minus 30 days is not (the fallback's limit).
+    stac_api.add(
+        [
+            bare("S2B_D3_20240610_0_L2A", "2024-06-10T10:00:00Z"),
+            bare("S2B_D0_20230101_0_L2A", "2023-01-01T10:00:00Z"),
+        ]
+    )
+    second = init.handler(event, None)
+    assert planned(second) == ["S2B_D3_20240610_0_L2A"]
+    assert second["watch"]["since"] == "2024-05-02T10:00:00.000Z"
