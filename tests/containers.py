@@ -12,6 +12,7 @@ The container uses the host's network so that it reaches those servers on 127.0.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import secrets
 import shutil
@@ -174,6 +175,8 @@ class BatchContainer:
     binds: list[tuple[Path, str, bool]] = field(default_factory=list)
     """(host path, container path, read-only) mounts; tests only (a Batch job has none)."""
     name: str = field(default_factory=lambda: f"scoresby-test-{uuid.uuid4().hex[:12]}")
+    remove: bool = True
+    """`--rm`; False keeps the stopped container for `docker inspect` (then `docker rm -v` it)."""
 
     @classmethod
     def from_job(
@@ -199,7 +202,9 @@ class BatchContainer:
 
     def argv(self, *, detach: bool = False) -> list[str]:
         """The `docker run` arguments (without the client itself)."""
-        args = ["run", "--name", self.name, "--network", "host", "--rm"]
+        args = ["run", "--name", self.name, "--network", "host"]
+        if self.remove:
+            args.append("--rm")
         if detach:
             args.append("--detach")
         args += ["--cpus", f"{self.vcpus:g}", "--memory", f"{self.memory_mib}m"]
@@ -239,3 +244,19 @@ def instance_env(credentials_url: str, region: str, endpoint: str | None = None)
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint  # test-only: boto3 to moto; the worker points GDAL at it too
     return env
+
+
+def batch_retry_action(
+    retry_strategy: dict[str, Any], exit_code: int, status_reason: str, reason: str = ""
+) -> str:
+    """What Batch does after a failed attempt: the first evaluateOnExit rule whose globs all match.
+
+    AWS Batch: each rule's onExitCode / onStatusReason / onReason is a glob (`*` at the end, or alone)
+    matched against the attempt; the first rule that matches decides; when none matches the job is retried.
+    A field the attempt does not have is matched as "" (so `onReason: "*"` is a catch-all, as AWS documents).
+    """
+    attempt = {"onExitCode": str(exit_code), "onStatusReason": status_reason, "onReason": reason}
+    for rule in retry_strategy.get("evaluateOnExit", []):
+        if all(fnmatch.fnmatchcase(value, rule[key]) for key, value in attempt.items() if key in rule):
+            return str(rule["action"]).upper()
+    return "RETRY"
