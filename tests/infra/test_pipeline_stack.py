@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.run_functions import LAMBDA_WORKER_PACKAGES
+from infra.run_functions import LAMBDA_WORKER_PACKAGES, RUNTIME
 from tests.infra.conftest import (
     REPO_ROOT,
     Synth,
@@ -173,9 +173,11 @@ def test_batch_job_gets_its_variables_from_the_definition_and_the_state_machine(
         assert {e["Name"] for e in overrides} == set(config.JobSettings.PER_JOB_ENV_VARS)
 
 
-def test_lambdas_run_the_latest_python_with_their_own_log_groups(synth: Synth) -> None:
+def test_lambdas_run_the_tested_python_with_their_own_log_groups(synth: Synth) -> None:
+    # the runtime is the Python these tests run the staged asset with (test_staged_lambda_handlers_...)
+    tested = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for fn in synth.resources("AWS::Lambda::Function").values():
-        assert fn["Properties"]["Runtime"] == "python3.14"
+        assert fn["Properties"]["Runtime"] == RUNTIME.name == tested
         assert "LogGroup" in fn["Properties"]["LoggingConfig"]
 
 
@@ -538,6 +540,68 @@ def test_lambda_asset_imports_without_rasterio_or_numpy(synth: Synth) -> None:
         check=False,
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+STAGED_HANDLERS_RUN = """
+import json, sys
+for heavy in ("rasterio", "numpy", "matplotlib", "pystac", "aws_cdk"):
+    sys.modules[heavy] = None
+sys.path.insert(0, sys.argv[1])
+import lambdas.init_pipeline.handler as init
+import lambdas.summarize_run.handler as summary
+assert init.__file__.startswith(sys.argv[1]) and summary.__file__.startswith(sys.argv[1])
+state = init.handler(json.loads(sys.argv[2]), None)
+done = summary.handler({"run_name": state["run_name"], "output": state["output"], "counts": state["counts"]}, None)
+print(json.dumps({"version": list(sys.version_info[:2]), "state": state, "summary": done}))
+"""
+
+
+def test_staged_lambda_handlers_plan_and_summarise_a_run_on_the_runtimes_python(
+    synth: Synth, moto_server: str
+) -> None:
+    """The staged asset's handlers, run from that folder in a fresh interpreter against moto's services."""
+    import boto3
+
+    asset = _lambda_asset(synth)
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S106 - moto's fake
+    region = "us-east-1"
+    boto3.client("dynamodb", endpoint_url=moto_server, region_name=region, **keys).create_table(
+        TableName="staged-tasks", **table_schema()
+    )
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name=region, **keys)
+    for bucket in ("staged-output", "staged-work"):
+        s3.create_bucket(Bucket=bucket)
+    scenes = [
+        {"source": f"s3://sentinel-cogs/sentinel-s2-l2a-cogs/36/Q/WD/2020/7/S2A_36QWD_2020070{i}_0_L2A/"}
+        for i in (1, 2, 2)
+    ]
+    event = {"run_name": "staged", "scenes": scenes}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        config.TASK_TABLE: "staged-tasks",
+        config.OUTPUT: "s3://staged-output/products/",
+        config.ITEMS_BUCKET: "staged-work",
+    }
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", STAGED_HANDLERS_RUN, str(asset), json.dumps(event)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=asset,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    assert f"python{out['version'][0]}.{out['version'][1]}" == RUNTIME.name
+    assert out["state"]["counts"] == {"scenes": 2, "to_run": 2, "skipped": 0, "duplicates": 1}
+    assert out["summary"]["counts"]["PENDING"] == 2
+    summary = json.loads(s3.get_object(Bucket="staged-output", Key="products/staged/summary.json")["Body"].read())
+    assert summary["run_name"] == "staged" and len(summary["scenes"]) == 2
 
 
 def test_every_dockerfile_copy_source_is_in_the_staged_build_context(synth: Synth) -> None:
