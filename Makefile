@@ -48,8 +48,9 @@ install-postgis:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; }
 
+# The image tests run in `make test-image` (they need a Docker engine); PYTEST_ARGS adds pytest options.
 test: install install-node install-chromium install-postgis
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not image" $(PYTEST_ARGS)
 
 # The edit loop: everything but the tests marked slow (CDK synthesis, moto end to end, full-size scenes).
 test-fast: install
@@ -69,7 +70,7 @@ image: install-docker
 
 # The image's own tests, then the AWS end-to-end test with every Batch job run as a container of the image.
 # One dockerd (started here if none is running, stopped after, also on failure) serves the build and both.
-test-image: install install-node install-docker
+test-image: install install-node install-postgis install-docker
 	scripts/with_dockerd.sh bash -c 'scripts/build_image.sh $(IMAGE) \
 	  && SCORESBY_IMAGE=$(IMAGE) $(BIN)/pytest -m image tests/image \
 	  && SCORESBY_IMAGE=$(IMAGE) $(BIN)/pytest tests/e2e'

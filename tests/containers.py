@@ -76,7 +76,7 @@ class Credentials:
 
     @classmethod
     def random(cls) -> Credentials:
-        """Fresh values, made at run time: a request signed with them can only have got them from the endpoint."""
+        """Fresh values made at run time: a request signed with them got them from the endpoint."""
         upper = string.ascii_uppercase + string.digits
         return cls(
             "ASIA" + "".join(secrets.choice(upper) for _ in range(16)),
@@ -99,7 +99,9 @@ class CredentialsEndpoint:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                endpoint.requests.append({"path": self.path, "user_agent": self.headers.get("User-Agent", "")})
+                endpoint.requests.append(
+                    {"path": self.path, "user_agent": self.headers.get("User-Agent", "")}
+                )
                 if self.path != endpoint.path:
                     self.send_error(404)
                     return
@@ -182,13 +184,15 @@ class BatchContainer:
     def from_job(
         cls, image: str, properties: dict[str, Any], command: list[str], environment: dict[str, str]
     ) -> BatchContainer:
-        """From a registered job definition's containerProperties (camelCase) and the job's command and env."""
+        """From a job definition's containerProperties (camelCase) and the job's command and env."""
         limits = resources(properties)
         volumes = {v["name"]: v for v in properties.get("volumes", [])}
         scratch = []
         for mount in properties.get("mountPoints", []):
             volume = volumes[mount["sourceVolume"]]
-            assert not (volume.get("host") or {}).get("sourcePath"), f"host path volumes are not used: {volume}"
+            assert not (volume.get("host") or {}).get("sourcePath"), (
+                f"host path volumes are not used: {volume}"
+            )
             scratch.append(mount["containerPath"])
         return cls(
             image=image,

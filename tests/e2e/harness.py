@@ -414,7 +414,9 @@ class WorkerContainer:
     this checkout, with the image's ENV.
     """
 
-    def __init__(self, endpoint: str, credentials_url: str, image: str | None, timeout_s: float = 240) -> None:
+    def __init__(
+        self, endpoint: str, credentials_url: str, image: str | None, timeout_s: float = 240
+    ) -> None:
         self.endpoint = endpoint
         self.credentials_url = credentials_url
         self.image = image

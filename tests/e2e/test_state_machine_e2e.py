@@ -128,7 +128,9 @@ def test_execution_succeeds_and_runs_one_real_job_per_scene(main_run):
     assert not {k for k in broken.job_env if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
 
 
-def test_each_job_ran_as_a_container_of_the_image_with_the_jobs_command_env_and_limits(main_run, world, template):
+def test_each_job_ran_as_a_container_of_the_image_with_the_jobs_command_env_and_limits(
+    main_run, world, template
+):
     container: harness.WorkerContainer = world["container"]
     if container.image is None:
         prerequisites.missing("Batch jobs ran as host processes (no Docker)")
@@ -142,7 +144,10 @@ def test_each_job_ran_as_a_container_of_the_image_with_the_jobs_command_env_and_
         options, command = run.argv[1:at], run.argv[at + 1 :]
         assert options[0] == "run"
         option = {a: b for a, b in zip(options, options[1:], strict=False) if a.startswith("--")}
-        assert (option["--cpus"], option["--memory"]) == (f"{float(limits['VCPU']):g}", f"{limits['MEMORY']}m")
+        assert (option["--cpus"], option["--memory"]) == (
+            f"{float(limits['VCPU']):g}",
+            f"{limits['MEMORY']}m",
+        )
         assert "--read-only" in options
         assert option["--mount"] == "type=volume,dst=/tmp"  # the job definition's scratch volume
         env = dict(b.split("=", 1) for a, b in zip(options, options[1:], strict=False) if a == "--env")

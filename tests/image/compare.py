@@ -1,4 +1,4 @@
-"""Two runs' outputs of one scene compared by content: COG pixels, bands, overviews and tags; PNG pixels; JSON."""
+"""Two runs' outputs of one scene compared by content: COG pixels, bands, overviews, tags; PNGs; JSON."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ def assert_same_cog(expected: Path, actual: Path) -> None:
         levels = len(want.overviews(1))
         np.testing.assert_array_equal(got.read(), want.read(), err_msg=actual.name)
     for level in range(levels):
-        with rasterio.open(expected, overview_level=level) as want, rasterio.open(actual, overview_level=level) as got:
+        with (
+            rasterio.open(expected, overview_level=level) as want,
+            rasterio.open(actual, overview_level=level) as got,
+        ):
             np.testing.assert_array_equal(got.read(), want.read(), err_msg=f"{actual.name} overview {level}")
 
 

@@ -1,4 +1,4 @@
-"""A full-size scene in the image with the job definition's limits: it fits the memory; SIGTERM stops it cleanly.
+"""A full-size scene in the image at the job definition's limits: it fits; SIGTERM stops it cleanly.
 
 The container is run as the job definition says (vCPUs, memory as a hard limit without swap, read-only
 root, the scratch Docker volume at /tmp), on the full-size Landsat scene of `make bench`
@@ -23,7 +23,7 @@ from worker.demo import fullsize
 pytestmark = [pytest.mark.image, pytest.mark.slow]
 
 STOP_TIMEOUT_S = 10
-"""`docker stop`'s default grace period before SIGKILL; the ECS agent's (ECS_CONTAINER_STOP_TIMEOUT) is 30 s."""
+"""`docker stop`'s default grace period before SIGKILL; ECS's (ECS_CONTAINER_STOP_TIMEOUT) is 30 s."""
 SCENE_TIMEOUT_S = 900
 
 
@@ -33,7 +33,9 @@ def scene() -> fullsize.GeneratedScene:
     return fullsize.ensure_scene(fullsize.params_for(), log=lambda *_: None)
 
 
-def job_container(image: str, job: JobDefinition, scene: fullsize.GeneratedScene, output: Path) -> BatchContainer:
+def job_container(
+    image: str, job: JobDefinition, scene: fullsize.GeneratedScene, output: Path
+) -> BatchContainer:
     """The scene's job as Batch runs it, plus the scene folder (read-only) and `output` bind-mounted."""
     container = BatchContainer.from_job(
         image,
@@ -81,7 +83,7 @@ def anonymous_memory_bytes(container: BatchContainer) -> int | None:
 
 
 def wait_exit(container: BatchContainer, timeout_s: float) -> tuple[int, bool, int | None]:
-    """Exit code, OOM-killed flag and peak anonymous memory (sampled) of a container, polled until it stops."""
+    """Exit code, OOM-killed flag and sampled peak anonymous memory of a container, once it stops."""
     deadline = time.monotonic() + timeout_s
     peak = None
     while docker("inspect", "-f", "{{.State.Running}}", container.name).stdout.strip() == "true":
@@ -108,7 +110,9 @@ def test_a_full_size_scene_completes_within_the_job_memory(
         cog = outputs / f"{scene.scene_id}_{product}.tif"
         valid, errors, _ = cog_validate(str(cog))
         assert valid, errors
-    print(f"full-size scene in the container: {time.monotonic() - t0:.1f} s, anonymous memory peak {peak} bytes")
+    print(
+        f"full-size scene in the container: {time.monotonic() - t0:.1f} s, anonymous memory peak {peak} bytes"
+    )
 
 
 def test_docker_stop_mid_scene_exits_143_in_time_publishes_nothing_and_retries_only_a_spot_reclaim(
@@ -135,13 +139,27 @@ def test_docker_stop_mid_scene_exits_143_in_time_publishes_nothing_and_retries_o
     mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", started.name).stdout)
     [volume] = [m["Name"] for m in mounts if m["Destination"] == "/tmp"]
     left = docker(
-        "run", "--rm", "--mount", f"type=volume,src={volume},dst=/scratch", "--entrypoint", "find", started.image,
-        "/scratch", "-mindepth", "1", "-not", "-path", "/scratch/matplotlib*",
+        "run",
+        "--rm",
+        "--mount",
+        f"type=volume,src={volume},dst=/scratch",
+        "--entrypoint",
+        "find",
+        started.image,
+        "/scratch",
+        "-mindepth",
+        "1",
+        "-not",
+        "-path",
+        "/scratch/matplotlib*",
     ).stdout.split()
     assert left == []
     # the job definition's retry strategy: 143 is retried after a Spot reclaim only
     strategy = job_definition.retry_strategy
-    assert batch_retry_action(strategy, exit_code, "Host EC2 (instance i-0123456789abcdef0) terminated.") == "RETRY"
+    assert (
+        batch_retry_action(strategy, exit_code, "Host EC2 (instance i-0123456789abcdef0) terminated.")
+        == "RETRY"
+    )
     assert batch_retry_action(strategy, exit_code, "Job attempt duration exceeded timeout") == "EXIT"
     assert batch_retry_action(strategy, exit_code, "Terminated by the user") == "EXIT"
     assert batch_retry_action(strategy, EXIT_FAILED, "Essential container in task exited") == "EXIT"

@@ -35,7 +35,11 @@ def container_process(
 
 
 def test_real_scenes_in_the_container_equal_the_host_run(
-    image: str, job_definition: JobDefinition, real_scenes: dict[str, Path], host_outputs: Path, writable_dir: Path
+    image: str,
+    job_definition: JobDefinition,
+    real_scenes: dict[str, Path],
+    host_outputs: Path,
+    writable_dir: Path,
 ) -> None:
     assert job_definition.container["readonlyRootFilesystem"] is True  # the job definition runs it this way
     for scene_id, folder in real_scenes.items():

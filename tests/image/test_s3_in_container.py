@@ -43,7 +43,7 @@ def admin_s3(moto_server: str) -> Any:
 
 @pytest.fixture(scope="module")
 def s3_world(moto_server: str, real_scenes: dict[str, Path]) -> Iterator[dict[str, Any]]:
-    """The scenes in a requester-pays bucket, an empty output bucket, the gate and the credentials endpoint."""
+    """The scenes in a requester-pays bucket, an output bucket, the gate and the credentials endpoint."""
     s3 = admin_s3(moto_server)
     s3.create_bucket(Bucket=SOURCES)
     s3.put_bucket_request_payment(Bucket=SOURCES, RequestPaymentConfiguration={"Payer": "Requester"})

@@ -551,7 +551,7 @@ import lambdas.init_pipeline.handler as init
 import lambdas.summarize_run.handler as summary
 assert init.__file__.startswith(sys.argv[1]) and summary.__file__.startswith(sys.argv[1])
 state = init.handler(json.loads(sys.argv[2]), None)
-done = summary.handler({"run_name": state["run_name"], "output": state["output"], "counts": state["counts"]}, None)
+done = summary.handler({k: state[k] for k in ("run_name", "output", "counts")}, None)
 print(json.dumps({"version": list(sys.version_info[:2]), "state": state, "summary": done}))
 """
 
@@ -600,7 +600,9 @@ def test_staged_lambda_handlers_plan_and_summarise_a_run_on_the_runtimes_python(
     assert f"python{out['version'][0]}.{out['version'][1]}" == RUNTIME.name
     assert out["state"]["counts"] == {"scenes": 2, "to_run": 2, "skipped": 0, "duplicates": 1}
     assert out["summary"]["counts"]["PENDING"] == 2
-    summary = json.loads(s3.get_object(Bucket="staged-output", Key="products/staged/summary.json")["Body"].read())
+    summary = json.loads(
+        s3.get_object(Bucket="staged-output", Key="products/staged/summary.json")["Body"].read()
+    )
     assert summary["run_name"] == "staged" and len(summary["scenes"]) == 2
 
 
