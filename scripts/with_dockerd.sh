@@ -18,7 +18,6 @@ stop() {
   rm -f "$log"
 }
 trap stop EXIT
-trap 'exit 130' INT TERM  # so that the EXIT trap runs on Ctrl-C and kill too
 for _ in $(seq 60); do
   "$docker" info >/dev/null 2>&1 && break
   # Another run may have started its own dockerd at the same moment (ours then exits): use that one.
@@ -27,4 +26,10 @@ for _ in $(seq 60); do
 done
 "$docker" info >/dev/null 2>&1 || { echo "dockerd did not answer in 30 s:"; tail "$log"; exit 1; }
 echo "started dockerd (pid $pid) for this command; it stops when the command ends"
-"$@"
+# The command runs in the background so that a TERM or Ctrl-C reaches this script at once (bash runs traps
+# only between commands): it is passed on to the command, then the EXIT trap stops dockerd.
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM
+trap 'kill -INT "$child" 2>/dev/null; wait "$child"; exit 130' INT
+wait "$child"
