@@ -4,8 +4,9 @@
 set -euo pipefail
 tag=${1:?usage: offline_base.sh TAG}
 docker=${DOCKER:-docker}
+# The mirror apt already uses (it is reachable from here); Debian's own where apt has fetched no lists yet.
 mirror=$(apt-cache policy | awk '$3 ~ /^bookworm\/main$/ {print $2; exit}')
-[ -n "$mirror" ] || { echo "no bookworm/main mirror in apt's sources" >&2; exit 1; }
+mirror=${mirror:-http://deb.debian.org/debian}
 root=$(mktemp -d /var/tmp/scoresby-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "debootstrap --variant=minbase bookworm from $mirror"

@@ -347,13 +347,15 @@ def real_handlers(functions: dict[str, str]) -> dict[str, Callable[[Any, Any], A
 
 
 def dockerfile_entrypoint_and_env(path: Path = DOCKERFILE) -> tuple[list[str], dict[str, str]]:
-    """The image's ENTRYPOINT (exec form) and ENV settings, read from the Dockerfile the stack builds."""
+    """The image's ENTRYPOINT (exec form) and ENV settings (final stage), read from the stack's Dockerfile."""
     text = path.read_text().replace("\\\n", " ")
     entrypoint: list[str] = []
     env: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("ENTRYPOINT"):
+        if line.startswith("FROM "):
+            env = {}  # ENV does not carry over from a build stage
+        elif line.startswith("ENTRYPOINT"):
             entrypoint = json.loads(line[len("ENTRYPOINT") :].strip())
         elif line.startswith("ENV "):
             for key, value in re.findall(r"(\w+)=(\S+)", line[4:]):
