@@ -132,6 +132,7 @@ def test_docker_stop_mid_scene_exits_143_in_time_publishes_nothing_and_retries_o
     assert exit_code == EXIT_TERMINATED, logs[-3000:]  # 143, not 137 (SIGKILL after the grace period)
     assert not oom_killed
     assert stopped_in < STOP_TIMEOUT_S
+    print(f"docker stop mid-scene: exit {exit_code} after {stopped_in:.1f} s")
     assert "scoresby: error:" in logs.strip().splitlines()[-1]
     # nothing published: no scene folder, no staged copy, nothing at all in the output
     assert [str(p.relative_to(writable_dir)) for p in writable_dir.rglob("*")] == []

@@ -93,6 +93,10 @@ def test_job_definition_retries_only_spot_reclaims_and_times_out(synth: Synth) -
         "MEMORY": str(cost.job_memory_mib()),
     }
     assert job["PlatformCapabilities"] == ["EC2"]
+    # Read-only image; the worker's TMPDIR is a Docker volume of its own (tests/image runs it the same way).
+    assert container["ReadonlyRootFilesystem"] is True
+    assert container["Volumes"] == [{"Name": "scratch", "Host": {}}]  # no source path: a Docker volume
+    assert container["MountPoints"] == [{"ContainerPath": "/tmp", "SourceVolume": "scratch"}]
     logging = container["LogConfiguration"]
     assert logging["LogDriver"] == "awslogs"
     log_group_id = logging["Options"]["awslogs-group"]["Ref"]
