@@ -56,7 +56,7 @@ test: install install-node install-chromium install-postgis
 test-fast: install
 	$(BIN)/pytest -m "not slow" -q
 
-# The worker image needs a Docker engine (Debian's docker.io) and, where python:3.11-slim cannot be pulled,
+# The worker image needs a Docker engine (Debian's docker.io) and, where python:3.11-slim-bookworm cannot be pulled,
 # debootstrap for the offline base (scripts/offline_base.sh).
 install-docker:
 	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || { \

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds worker/Dockerfile into IMAGE on python:3.11-slim, or on the offline Debian base when that cannot be
+# Builds worker/Dockerfile into IMAGE on python:3.11-slim-bookworm, or on the offline Debian base when that cannot be
 # pulled; says which base it used and how big the image is. Usage: build_image.sh IMAGE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${1:?usage: build_image.sh IMAGE}
-default_base=python:3.11-slim
+default_base=python:3.11-slim-bookworm
 offline_base=scoresby-base:bookworm-python3
 docker=$(scripts/docker_client.sh)
 if "$docker" image inspect "$default_base" >/dev/null 2>&1 || timeout 120 "$docker" pull -q "$default_base" >/dev/null 2>&1; then

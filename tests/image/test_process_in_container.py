@@ -59,7 +59,8 @@ def test_the_image_runs_as_its_non_root_user_without_pip_or_compilers(image: str
     config = json.loads(docker("image", "inspect", image).stdout)[0]["Config"]
     assert config["User"] == "scoresby"
     assert config["Entrypoint"] == ["scoresby", "process"]
-    assert config["Labels"]["org.scoresby.base"] in ("python:3.11-slim", "scoresby-base:bookworm-python3")
+    bases = ("python:3.11-slim-bookworm", "scoresby-base:bookworm-python3")  # scripts/build_image.sh
+    assert config["Labels"]["org.scoresby.base"] in bases
     assert not [e for e in config["Env"] if e.startswith(("AWS_ACCESS_KEY_ID", "AWS_SECRET", "PIP_CERT"))]
     probe = (
         "id -u; command -v pip pip3 gcc cc c++ make || true; "

@@ -629,8 +629,8 @@ def test_dockerfile_runs_scoresby_process_as_non_root_on_python_311_slim() -> No
     text = (REPO_ROOT / "worker" / "Dockerfile").read_text()
     instructions = [line.split(None, 1) for line in text.splitlines() if line and not line.startswith("#")]
     keywords = [i[0] for i in instructions if i[0].isupper()]
-    # python:3.11-slim unless the build passes another base (make image's offline one), for every stage
-    assert instructions[0] == ["ARG", "BASE_IMAGE=python:3.11-slim"]
+    # python:3.11-slim-bookworm unless the build passes another (make image's offline base), in every stage
+    assert instructions[0] == ["ARG", "BASE_IMAGE=python:3.11-slim-bookworm"]
     assert {i[1].split()[0] for i in instructions if i[0] == "FROM"} == {"${BASE_IMAGE}"}
     assert 'ENTRYPOINT ["scoresby", "process"]' in text
     user_lines = [i[1] for i in instructions if i[0] == "USER"]
