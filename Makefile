@@ -10,8 +10,9 @@ LAYER_STAMP := build/lambda-layer/.scoresby-layer
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export MPLBACKEND := Agg
+IMAGE ?= scoresby-worker:latest
 
-.PHONY: install lambda-deps install-node install-chromium install-postgis test test-fast demo bench lint typecheck synth deploy clean
+.PHONY: install lambda-deps install-node install-chromium install-postgis install-docker test test-fast image test-image demo bench lint typecheck synth deploy clean
 
 install: $(STAMP) $(LAYER_STAMP)
 
@@ -56,12 +57,32 @@ install-postgis:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; }
 
+# The image tests run in `make test-image` (they need a Docker engine); PYTEST_ARGS adds pytest options.
 test: install install-node install-chromium install-postgis
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not image" $(PYTEST_ARGS)
 
 # The edit loop: everything but the tests marked slow (CDK synthesis, moto end to end, full-size scenes).
 test-fast: install
 	$(BIN)/pytest -m "not slow" -q
+
+# The worker image needs a Docker engine (Debian's docker.io) and, where python:3.11-slim-bookworm cannot be pulled,
+# debootstrap for the offline base (scripts/offline_base.sh).
+install-docker:
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || { \
+	  echo "Installing Debian's docker.io and debootstrap for the worker image"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker.io debootstrap >/dev/null; }
+
+# Builds worker/Dockerfile into $(IMAGE); scripts/build_image.sh says which base it used.
+image: install-docker
+	scripts/with_dockerd.sh scripts/build_image.sh $(IMAGE)
+
+# The image's own tests, then the AWS end-to-end test with every Batch job run as a container of the image.
+# One dockerd (started here if none is running, stopped after, also on failure) serves the build and both.
+test-image: install install-node install-postgis install-docker
+	scripts/with_dockerd.sh bash -c 'scripts/build_image.sh $(IMAGE) \
+	  && SCORESBY_IMAGE=$(IMAGE) $(BIN)/pytest -m image tests/image \
+	  && SCORESBY_IMAGE=$(IMAGE) $(BIN)/pytest tests/e2e'
 
 demo: install
 	$(BIN)/python -m worker.demo

@@ -17,6 +17,9 @@ from infra.storage import grant_object_writes
 from infra.task_log_table import grant_task_updates
 from worker.core import config
 
+SCRATCH_PATH = "/tmp"  # noqa: S108 - the container's TMPDIR, a volume of its own (read-only root)
+"""Where the worker's temporary files go inside the container (the image sets TMPDIR to it)."""
+
 SPOT_RECLAIM_REASON = "Host EC2*"
 """Batch's statusReason when the Spot instance under a job was reclaimed: the only failure worth a retry."""
 
@@ -137,6 +140,10 @@ class BatchCompute(Construct):
             memory=Size.mebibytes(job_memory_mib),
             job_role=self.job_role,
             logging=ecs.LogDriver.aws_logs(stream_prefix="scoresby", log_group=self.log_group),
+            # The image is never written to; scratch files go to a Docker volume on the instance's encrypted
+            # disk (not tmpfs, which would count against the job's memory). tests/image runs it this way.
+            readonly_root_filesystem=True,
+            volumes=[batch.EcsVolume.host(name="scratch", container_path=SCRATCH_PATH)],
             environment={
                 # GDAL's settings (requester pays, no remote folder listing, ...) are applied by the
                 # worker itself around every read (worker/discovery/discover.py gdal_env_options).

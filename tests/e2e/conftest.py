@@ -7,6 +7,7 @@ uploaded once; `mock_aws` is active only while tests of this package run.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -14,7 +15,7 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from tests import prerequisites
+from tests import containers, prerequisites
 from tests.e2e import harness
 from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jobs_with
 
@@ -40,7 +41,8 @@ def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
     Yields {"stack": MotoStack, "container": WorkerContainer, "lambda_calls": [...]}.
     """
-    with pytest.MonkeyPatch.context() as mp:
+    image = harness.choose_image()  # before moto: the docker checks must not meet mock_aws
+    with pytest.MonkeyPatch.context() as mp, ExitStack() as stack_credentials:
         for key, value in harness.FAKE_ENV.items():
             mp.setenv(key, value)
         for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "SCORESBY_TASK_TABLE"):
@@ -54,7 +56,8 @@ def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 stack = harness.deploy_template(template)
                 harness.create_outputs_stack(stack.outputs)
                 harness.upload_sources(boto3.client("s3"))
-                container = harness.WorkerContainer(f"http://{host}:{port}")
+                credentials = stack_credentials.enter_context(containers.credentials_endpoint())
+                container = harness.WorkerContainer(f"http://{host}:{port}", credentials.url, image)
                 lambda_calls: list[dict[str, Any]] = []
                 fix_batch_casing(mp)
                 route_lambdas(mp, harness.real_handlers(stack.functions), lambda_calls)

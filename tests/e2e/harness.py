@@ -7,9 +7,11 @@ environment/queue/job definition, both Lambda functions, the state machine), the
 machine's DefinitionString (Fn::Join / Ref / Fn::GetAtt / Fn::Sub) against them. Nothing of the definition is
 hand-written here.
 
-`WorkerContainer` plays the Batch container: it runs the image's ENTRYPOINT (read from worker/Dockerfile)
-with exactly the command and environment of the submitted job, in a subprocess whose AWS calls (boto3 and
-GDAL's /vsis3/) go to a moto server that shares the in-process backends.
+`WorkerContainer` plays the Batch container: `docker run` of the worker image (`make image`) with exactly
+the submitted job's command, environment, vCPUs, memory, read-only root and scratch volume; its AWS calls
+(boto3 and GDAL's /vsis3/) go to a moto server that shares the in-process backends, with credentials from a
+fake ECS container-credentials endpoint. Without Docker it falls back to running the Dockerfile's
+ENTRYPOINT as a host process (never in CI; see `choose_image`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
-from tests import cfn
+from tests import cfn, containers, prerequisites
 from tests.conftest import FAKE_CREDENTIALS
 from tests.e2e.moto_patches import BatchOutcome
 
@@ -345,13 +349,15 @@ def real_handlers(functions: dict[str, str]) -> dict[str, Callable[[Any, Any], A
 
 
 def dockerfile_entrypoint_and_env(path: Path = DOCKERFILE) -> tuple[list[str], dict[str, str]]:
-    """The image's ENTRYPOINT (exec form) and ENV settings, read from the Dockerfile the stack builds."""
+    """The image's ENTRYPOINT (exec form) and ENV settings (final stage), read from the stack's Dockerfile."""
     text = path.read_text().replace("\\\n", " ")
     entrypoint: list[str] = []
     env: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("ENTRYPOINT"):
+        if line.startswith("FROM "):
+            env = {}  # ENV does not carry over from a build stage
+        elif line.startswith("ENTRYPOINT"):
             entrypoint = json.loads(line[len("ENTRYPOINT") :].strip())
         elif line.startswith("ENV "):
             for key, value in re.findall(r"(\w+)=(\S+)", line[4:]):
@@ -374,17 +380,50 @@ class ContainerRun:
     seconds: float
 
 
-class WorkerContainer:
-    """Runs a Batch job as the worker image would: ENTRYPOINT + the job's command, the job's environment.
+RUNNER_ENV = "SCORESBY_E2E_RUNNER"
+"""`docker` (every job a container of the image), `host` (a host process), unset: docker where it can run."""
 
-    The "instance" adds what a container on AWS gets from outside the job definition: credentials (fake
-    here, the job role on AWS) and the endpoint of the moto server (boto3 AWS_ENDPOINT_URL; GDAL
-    AWS_S3_ENDPOINT, plain HTTP, path-style addressing). The `scoresby` entrypoint runs as
-    `python -m worker.cli` from this checkout, which is what `pip install .` puts in the image.
+
+def choose_image() -> str | None:
+    """The image the Batch jobs run in, or None for host processes (the fallback for machines without Docker).
+
+    Docker is required when SCORESBY_E2E_RUNNER=docker or SCORESBY_IMAGE is set (a failure if it cannot
+    run), and in CI (prerequisites.missing fails there); elsewhere its absence falls back with a warning.
+    """
+    choice = os.environ.get(RUNNER_ENV, "")
+    if choice == "host":
+        return None
+    if choice not in ("", "docker"):
+        pytest.fail(f"{RUNNER_ENV}={choice!r}: allowed are docker, host or unset", pytrace=False)
+    image = os.environ.get(containers.IMAGE_ENV) or containers.DEFAULT_IMAGE
+    problem = containers.docker_problem(image)
+    if problem is None:
+        return image
+    if choice == "docker" or os.environ.get(containers.IMAGE_ENV):
+        pytest.fail(f"Batch jobs cannot run as containers of {image}: {problem}", pytrace=False)
+    if prerequisites.in_ci():
+        pytest.fail(f"CI prerequisite missing: Batch jobs cannot run as containers of {image}: {problem}")
+    warnings.warn(f"e2e: Batch jobs run as host processes ({problem})", stacklevel=2)
+    return None
+
+
+class WorkerContainer:
+    """Runs each Batch job as the worker image: `docker run` of the job, or a host process as the fallback.
+
+    In a container (`image` given): exactly the job's command, environment, vCPUs, memory, read-only root
+    and scratch volume (tests/containers.py BatchContainer). What the "instance" adds on AWS is added the same
+    way in both variants: credentials from the ECS container-credentials endpoint (a fake on loopback; the
+    job role on AWS), the region, and the endpoint of the moto server (AWS_ENDPOINT_URL, which the worker
+    also points GDAL at). The host fallback runs the Dockerfile's ENTRYPOINT as `python -m worker.cli` from
+    this checkout, with the image's ENV.
     """
 
-    def __init__(self, endpoint: str, timeout_s: float = 240) -> None:
+    def __init__(
+        self, endpoint: str, credentials_url: str, image: str | None, timeout_s: float = 240
+    ) -> None:
         self.endpoint = endpoint
+        self.credentials_url = credentials_url
+        self.image = image
         self.timeout_s = timeout_s
         self.entrypoint, self.image_env = dockerfile_entrypoint_and_env()
         self.runs: list[ContainerRun] = []
@@ -393,21 +432,8 @@ class WorkerContainer:
         self._lock = threading.Lock()
 
     def instance_env(self) -> dict[str, str]:
-        """Environment from outside the job: base system variables, image ENV, credentials, moto endpoints."""
-        host_port = self.endpoint.removeprefix("http://")
-        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
-        env.update(self.image_env)
-        env.update(FAKE_ENV)
-        env.update(
-            {
-                "PYTHONPATH": str(REPO_ROOT),
-                "AWS_ENDPOINT_URL": self.endpoint,
-                "AWS_S3_ENDPOINT": host_port,
-                "AWS_HTTPS": "NO",
-                "AWS_VIRTUAL_HOSTING": "FALSE",
-            }
-        )
-        return env
+        """Environment from outside the job: credentials endpoint, region, moto's endpoint. No access keys."""
+        return containers.instance_env(self.credentials_url, REGION, self.endpoint)
 
     def __call__(self, job: Any, command: list[str], job_env: dict[str, str]) -> BatchOutcome:
         """Run one job to completion (moto_patches.run_batch_jobs_with calls this at submission)."""
@@ -418,15 +444,11 @@ class WorkerContainer:
                     ContainerRun(job.job_id, job.job_name, [], job_env, fault.exit_code, "", "", 0.0)
                 )
             return fault
-        program = self.entrypoint
-        if program[0] == "scoresby":
-            program = [sys.executable, "-m", "worker.cli", *program[1:]]
-        argv = [*program, *command]
-        env = {**self.instance_env(), **job_env}
         t0 = time.monotonic()
-        proc = subprocess.run(
-            argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=self.timeout_s, check=False
-        )
+        if self.image is None:
+            argv, proc = self._run_on_host(command, job_env)
+        else:
+            argv, proc = self._run_in_container(job, command, job_env)
         run = ContainerRun(
             job.job_id,
             job.job_name,
@@ -443,6 +465,38 @@ class WorkerContainer:
             return BatchOutcome(0)
         # What AWS Batch reports for a container that exited non-zero.
         return BatchOutcome(proc.returncode, "Essential container in task exited")
+
+    def _run_in_container(
+        self, job: Any, command: list[str], job_env: dict[str, str]
+    ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+        assert self.image is not None
+        properties = dict(job.job_definition.container_properties or {})
+        overrides = (job.container_overrides or {}).get("resourceRequirements") or []
+        if overrides:  # the job's own vCPU/memory replace the definition's, type by type
+            merged = {r["type"]: r for r in properties.get("resourceRequirements", [])}
+            merged.update({r["type"]: r for r in overrides})
+            properties["resourceRequirements"] = list(merged.values())
+        container = containers.BatchContainer.from_job(
+            self.image, properties, command, {**self.instance_env(), **job_env}
+        )
+        container.name = f"scoresby-e2e-{job.job_id}"
+        client = containers.docker_client() or "docker"
+        return [client, *container.argv()], container.run(self.timeout_s)
+
+    def _run_on_host(
+        self, command: list[str], job_env: dict[str, str]
+    ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+        program = self.entrypoint
+        if program[0] == "scoresby":
+            program = [sys.executable, "-m", "worker.cli", *program[1:]]
+        argv = [*program, *command]
+        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+        env.update({k: v for k, v in self.image_env.items() if k not in ("PATH", "TMPDIR", "MPLCONFIGDIR")})
+        env.update({**self.instance_env(), "PYTHONPATH": str(REPO_ROOT), **job_env})
+        proc = subprocess.run(
+            argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=self.timeout_s, check=False
+        )
+        return argv, proc
 
 
 # ---------------------------------------------------------------------------------------------------

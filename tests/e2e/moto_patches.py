@@ -11,7 +11,7 @@ Three gaps of moto are closed here, each with `pytest.MonkeyPatch` so nothing le
 2. Lambda without docker only echoes its payload: `route_lambdas` sends each invocation of a named
    function to the real Python handler, in-process, with the function's configured environment.
 3. Batch without docker marks every job SUCCEEDED at once: `run_batch_jobs_with` hands each submitted
-   job to a runner (the e2e test runs the real `scoresby process` in a subprocess) and sets the job
+   job to a runner (the e2e test runs it as a container of the worker image) and sets the job
    SUCCEEDED or FAILED, with a status reason, from what the runner reports.
 
 `throttle_batch_submits` is not a gap of moto but a fault to inject: SubmitJob answering

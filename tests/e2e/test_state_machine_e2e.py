@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests import prerequisites
 from tests.e2e import harness
 from tests.e2e.harness import BLOG_FILES, BROKEN_ID, L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
 from tests.e2e.moto_patches import BatchOutcome, throttle_batch_submits
@@ -125,6 +126,36 @@ def test_execution_succeeds_and_runs_one_real_job_per_scene(main_run):
     assert broken.job_env["MANAGED_BY_AWS"] == "STARTED_BY_STEP_FUNCTIONS"
     # no AWS keys in the job's environment: on AWS the job role provides credentials
     assert not {k for k in broken.job_env if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+
+
+def test_each_job_ran_as_a_container_of_the_image_with_the_jobs_command_env_and_limits(
+    main_run, world, template
+):
+    container: harness.WorkerContainer = world["container"]
+    if container.image is None:
+        prerequisites.missing("Batch jobs ran as host processes (no Docker)")
+    _, job_definition = harness.only(template, "AWS::Batch::JobDefinition")
+    props = job_definition["Properties"]["ContainerProperties"]
+    limits = {r["Type"]: r["Value"] for r in props["ResourceRequirements"]}
+    assert props["ReadonlyRootFilesystem"] is True
+    batch = boto3.client("batch")
+    for run in main_run["runs"]:
+        at = run.argv.index(container.image)
+        options, command = run.argv[1:at], run.argv[at + 1 :]
+        assert options[0] == "run"
+        option = {a: b for a, b in zip(options, options[1:], strict=False) if a.startswith("--")}
+        assert (option["--cpus"], option["--memory"]) == (
+            f"{float(limits['VCPU']):g}",
+            f"{limits['MEMORY']}m",
+        )
+        assert "--read-only" in options
+        assert option["--mount"] == "type=volume,dst=/tmp"  # the job definition's scratch volume
+        env = dict(b.split("=", 1) for a, b in zip(options, options[1:], strict=False) if a == "--env")
+        submitted = batch.describe_jobs(jobs=[run.job_id])["jobs"][0]["container"]
+        assert command == submitted["command"]
+        assert {e["name"]: e["value"] for e in submitted.get("environment", [])}.items() <= env.items()
+        assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == container.credentials_url
+        assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} & set(env)
 
 
 def world_output_bucket(main_run: dict[str, Any]) -> str:
