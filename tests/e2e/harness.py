@@ -326,6 +326,16 @@ def deploy_template(template: dict[str, Any]) -> MotoStack:
     )
 
 
+def set_init_env(stack: MotoStack, name: str, value: str) -> str:
+    """Set one environment variable of the init function in moto (scenesPerJob); returns the old value."""
+    lam = boto3.client("lambda")
+    fn_id = next(k for k, v in stack.functions.items() if v.startswith("lambdas.init_pipeline"))
+    env = lam.get_function_configuration(FunctionName=fn_id)["Environment"]["Variables"]
+    old = env.get(name, "")
+    lam.update_function_configuration(FunctionName=fn_id, Environment={"Variables": {**env, name: value}})
+    return str(old)
+
+
 def create_outputs_stack(outputs: dict[str, str], stack_name: str = STACK_NAME) -> None:
     """A minimal CloudFormation stack in moto with the synthesized stack's Outputs (for `scoresby submit`)."""
     template = {

@@ -48,6 +48,16 @@ def test_defaults() -> None:
     assert s.output_prefix == "products/"
 
 
+def test_scenes_per_job_default_comes_from_the_measured_scene_time() -> None:
+    from worker.core import cost
+
+    s = PipelineSettings()
+    assert s.scenes_per_job == cost.default_scenes_per_job() == 31
+    # about five minutes of measured full-scene work per job, not seconds
+    assert 240 <= s.scenes_per_job * cost.scene_seconds(cost.LANDSAT_FULL_PX) <= 330
+    assert PipelineSettings.from_mapping({"scenesPerJob": "4"}).scenes_per_job == 4
+
+
 def test_command_line_strings_are_parsed() -> None:
     s = PipelineSettings.from_mapping(
         {
@@ -76,6 +86,8 @@ def test_command_line_strings_are_parsed() -> None:
         ({"vpcId": "my-vpc"}, "vpcId"),
         ({"instanceClasses": ""}, "instanceClasses"),
         ({"mapMaxConcurrency": 20_000}, "mapMaxConcurrency"),
+        ({"scenesPerJob": 0}, "scenesPerJob"),
+        ({"scenesPerJob": 101}, "scenesPerJob"),
         ({"maxVCPUs": 4}, "unknown settings"),
     ],
 )
