@@ -24,7 +24,7 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "outputPrefix": "products/",
     "maxVcpus": 256,
     "instanceClasses": list(DEFAULT_INSTANCE_CLASSES),
-    "jobVcpus": 2,
+    "jobVcpus": cost.WORKER_THREADS,
     "jobMemoryMiB": cost.job_memory_mib(),
     "jobTimeoutMinutes": 120,
     "jobAttempts": 3,
@@ -76,7 +76,7 @@ class PipelineSettings:
     output_prefix: str = "products/"
     max_vcpus: int = 256
     instance_classes: tuple[str, ...] = DEFAULT_INSTANCE_CLASSES
-    job_vcpus: int = 2
+    job_vcpus: int = cost.WORKER_THREADS
     job_memory_mib: int = cost.job_memory_mib()
     job_timeout_minutes: int = 120
     job_attempts: int = 3

@@ -106,3 +106,12 @@ def test_log_retention_and_instance_class_names_are_checked() -> None:
     assert instance_class("r7i").name == "R7I"
     with pytest.raises(ValueError, match="r9zz"):
         instance_class("r9zz")
+
+
+def test_job_vcpus_match_the_threads_the_worker_runs() -> None:
+    from worker.core import cost
+    from worker.raster import builder, cog
+
+    assert PipelineSettings().job_vcpus == cost.WORKER_THREADS == builder.THREADS
+    # GDAL's COG threads too: ALL_CPUS would count the host's CPUs, not the job's
+    assert cog.COG_OPTIONS["NUM_THREADS"] == str(cost.WORKER_THREADS)

@@ -24,7 +24,11 @@ SENTINEL2_FULL_PX = 10980 * 10980
 """A full Sentinel-2 MGRS tile at 10 m."""
 FULL_SCENE_PX = {"landsat": LANDSAT_FULL_PX, "sentinel-2": SENTINEL2_FULL_PX}
 
-MEASURED_VCPUS = 2
+WORKER_THREADS = 2
+"""Threads one scene's worker keeps busy: raster/builder's pool and each COG's GDAL compression threads.
+
+The job's vCPUs (jobVcpus) default to it: with more, the extra vCPUs idle; with fewer, the threads share."""
+MEASURED_VCPUS = WORKER_THREADS
 """The benchmark VM's vCPUs, which the measured seconds below used (the worker's two threads)."""
 SCENE_SECONDS: tuple[tuple[int, Figure], ...] = (
     (
