@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import gdal_baseline, s3_bench  # noqa: E402
+from bench import gdal_baseline, s3_bench, small_bench  # noqa: E402
 from worker.demo import fullsize as make_scene  # noqa: E402
 
 OUT = REPO / "bench-output"
@@ -555,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--scale", type=float, default=1.0, help="scene scale per axis (default 1: full size)")
     ap.add_argument("--skip-s3", action="store_true", help="skip the full scene read from moto's S3")
+    ap.add_argument("--skip-small", action="store_true", help="skip the small-scene fixed cost, before/after")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     log = print
@@ -649,6 +650,11 @@ def main(argv: list[str] | None = None) -> int:
         extra_rows += s3_bench.report_lines(figures)
         notes.append(s3_bench.NOTE)
         loads.append(f"after the S3 runs: {uptime()}")
+    if not args.skip_small and "scoresby" in sides:
+        small = small_bench.measure(runs=max(1, min(args.runs, 2)), log=log)
+        extra_rows += small_bench.report_lines(small)
+        notes.append(small_bench.NOTE)
+        loads.append(f"after the small-scene runs: {uptime()}")
 
     notes.insert(
         0,
