@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import gdal_baseline, s3_bench, small_bench  # noqa: E402
+from bench import gdal_baseline, rehearsal_10k, s3_bench, small_bench  # noqa: E402
 from worker.demo import fullsize as make_scene  # noqa: E402
 
 OUT = REPO / "bench-output"
@@ -556,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="scene scale per axis (default 1: full size)")
     ap.add_argument("--skip-s3", action="store_true", help="skip the full scene read from moto's S3")
     ap.add_argument("--skip-small", action="store_true", help="skip the small-scene fixed cost, before/after")
+    ap.add_argument(
+        "--skip-rehearsal", action="store_true", help="skip the 10,000-scene rehearsal under moto"
+    )
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     log = print
@@ -655,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
         extra_rows += small_bench.report_lines(small)
         notes.append(small_bench.NOTE)
         loads.append(f"after the small-scene runs: {uptime()}")
+    if not args.skip_rehearsal:
+        extra_rows += rehearsal_10k.report_lines(rehearsal_10k.rehearse(10_000, log=log))
+        notes.append(rehearsal_10k.NOTE)
 
     notes.insert(
         0,
