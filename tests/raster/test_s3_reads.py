@@ -26,35 +26,38 @@ WIDTH, HEIGHT = 6144, 2048
 """Six uint16 bands of ~6.5 MiB; a row of 1024 tiles of all six (72 MiB decoded) exceeds the block cache."""
 
 
-def _retile(folder: Path, block: int, out: Path) -> Path:
-    """A copy of the scene whose band files have `block` x `block` tiles (Sentinel-2 COGs use 1024)."""
+def _retile(folder: Path, out: Path, **layout: object) -> Path:
+    """A copy of the scene whose band files have another block layout (GTiff creation options)."""
     import rasterio.shutil
 
     out.mkdir(parents=True, exist_ok=True)
     for p in folder.iterdir():
         if p.suffix == ".TIF":
-            rasterio.shutil.copy(
-                p,
-                out / p.name,
-                driver="GTiff",
-                tiled=True,
-                blockxsize=block,
-                blockysize=block,
-                compress="deflate",
-                predictor=2,
-            )
+            rasterio.shutil.copy(p, out / p.name, driver="GTiff", **layout)
         else:
             (out / p.name).write_bytes(p.read_bytes())
     return out
 
 
 @pytest.fixture(scope="module")
-def scenes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    """The benchmark scene's generator at WIDTH x HEIGHT, with 512 tiles and retiled to 1024."""
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The benchmark scene's generator at WIDTH x HEIGHT: 512 tiles (as USGS's Landsat COGs), retiled to
+    1024 (Sentinel-2 COGs), and in 8-row uncompressed strips (as the real Landsat fixtures here are)."""
     root = tmp_path_factory.mktemp("scenes")
     params = fullsize.params_for(width=WIDTH, height=HEIGHT)
     scene = fullsize.ensure_scene(params, root, log=lambda *_: None)
-    return {512: scene.folder, 1024: _retile(scene.folder, 1024, root / "t1024" / scene.scene_id)}
+    tiles_1024 = {
+        "tiled": True,
+        "blockxsize": 1024,
+        "blockysize": 1024,
+        "compress": "deflate",
+        "predictor": 2,
+    }
+    return {
+        "tiles-512": scene.folder,
+        "tiles-1024": _retile(scene.folder, root / "t1024" / scene.scene_id, **tiles_1024),
+        "strips-8": _retile(scene.folder, root / "s8" / scene.scene_id, tiled=False, blockysize=8),
+    }
 
 
 def read_through_proxy(folder: Path, prefix: str, tmp_path: Path) -> tuple[Traffic, int]:
@@ -79,9 +82,9 @@ def read_through_proxy(folder: Path, prefix: str, tmp_path: Path) -> tuple[Traff
         return proxy.reset(), band_bytes
 
 
-@pytest.mark.parametrize("block", [512, 1024])
-def test_a_scene_from_s3_is_read_once_in_few_large_requests(scenes, block, moto_server_env, tmp_path):
-    traffic, band_bytes = read_through_proxy(scenes[block], f"t{block}", tmp_path)
+@pytest.mark.parametrize("layout", ["tiles-512", "tiles-1024", "strips-8"])
+def test_a_scene_from_s3_is_read_once_in_few_large_requests(scenes, layout, moto_server_env, tmp_path):
+    traffic, band_bytes = read_through_proxy(scenes[layout], layout, tmp_path)
     read, gets = traffic.bytes_of(".tif"), traffic.gets(".tif")
     assert read <= 1.1 * band_bytes, f"{read / MiB:.1f} MiB read of {band_bytes / MiB:.1f} MiB of bands"
     assert gets <= band_bytes / MiB, f"{gets} GETs for {band_bytes / MiB:.1f} MiB of bands"
