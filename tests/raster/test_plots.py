@@ -1,4 +1,4 @@
-"""Histogram PNGs: a thread's reused figure draws exactly what a new figure draws, whatever came before."""
+"""Histogram PNGs: a reused figure draws exactly what a new figure draws, whatever came before."""
 
 from __future__ import annotations
 
@@ -36,18 +36,18 @@ def draw(path: Path, kind: str) -> bytes:
 
 
 def fresh(path: Path, kind: str) -> bytes:
-    plots._figures.__dict__.clear()  # this thread's next histogram gets a new figure
+    plots._idle_figures.clear()  # the next histogram gets a new figure
     return draw(path, kind)
 
 
 def test_a_reused_figure_draws_the_same_png_as_a_new_one(tmp_path: Path) -> None:
     expected = {kind: fresh(tmp_path / f"{kind}-new.png", kind) for kind in KINDS}
-    plots._figures.__dict__.clear()
+    plots._idle_figures.clear()
     for i, kind in enumerate(["visual", "index", "merge", "visual", "merge", "index"]):
         assert draw(tmp_path / f"{i}.png", kind) == expected[kind], (i, kind)
 
 
-def test_each_thread_draws_on_its_own_figure(tmp_path: Path) -> None:
+def test_writers_at_the_same_time_draw_on_figures_of_their_own(tmp_path: Path) -> None:
     expected = fresh(tmp_path / "new.png", "visual")
     results: list[bytes] = []
     threads = [

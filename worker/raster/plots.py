@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,30 +106,34 @@ def write_histogram(
     index_hist: np.ndarray | None = None,
 ) -> None:
     """Per-channel DN histograms with the stretch cut-offs dashed, or an index's value histogram."""
-    fig, ax = _histogram_axes()
-    if index_hist is not None:
-        edges = np.linspace(*INDEX_RANGE, INDEX_BINS + 1)
-        ax.fill_between(*_stairs_outline(index_hist, edges), color="tab:green", linewidth=0)
-        ax.set_xlabel("value")
-    elif dn_hists is not None:
-        _plot_dn_histograms(ax, dn_hists, bands, cutoffs)
-        ax.legend(loc="upper right")
-    ax.set_ylim(bottom=0)  # counts start at 0, as stairs' baseline kept them
-    ax.set_ylabel("pixels")
-    ax.set_title(title, fontsize=8)
-    fig.savefig(png_path)
+    with _histogram_axes() as (fig, ax):
+        if index_hist is not None:
+            edges = np.linspace(*INDEX_RANGE, INDEX_BINS + 1)
+            ax.fill_between(*_stairs_outline(index_hist, edges), color="tab:green", linewidth=0)
+            ax.set_xlabel("value")
+        elif dn_hists is not None:
+            _plot_dn_histograms(ax, dn_hists, bands, cutoffs)
+            ax.legend(loc="upper right")
+        ax.set_ylim(bottom=0)  # counts start at 0, as stairs' baseline kept them
+        ax.set_ylabel("pixels")
+        ax.set_title(title, fontsize=8)
+        fig.savefig(png_path)
 
 
-_figures = threading.local()
+_idle_figures: list[tuple[Figure, Any]] = []
+_idle_lock = threading.Lock()
 
 
-def _histogram_axes() -> tuple[Figure, Any]:
-    """This thread's histogram figure, emptied of the last plot's artists (same PNG as a new figure).
+@contextmanager
+def _histogram_axes() -> Iterator[tuple[Figure, Any]]:
+    """A histogram figure of this process, emptied of the last plot's artists (same PNG as a new figure).
 
-    A new figure per histogram cost a third more: its renderer starts with cold text-layout caches. The
-    pool's threads write histograms at the same time, so each has its own.
+    A new figure per histogram cost a third more: its renderer starts with cold text-layout caches. Each
+    scene's pool threads are new, and two write histograms at the same time, so figures are lent out, one
+    per writer, and kept for the next scene.
     """
-    cached = getattr(_figures, "histogram", None)
+    with _idle_lock:
+        cached = _idle_figures.pop() if _idle_figures else None
     if cached is None:
         fig = Figure(figsize=(6.4, 3.6), dpi=100)
         FigureCanvasAgg(fig)
@@ -136,7 +141,7 @@ def _histogram_axes() -> tuple[Figure, Any]:
         # Fixed margins that fit the two-line title and 6-digit counts (matplotlib shows 1e6 and up with
         # an offset): tight_layout() drew the whole figure once more to measure it, a third of the time.
         fig.subplots_adjust(left=0.14, right=0.98, bottom=0.135, top=0.87)
-        _figures.histogram = cached = (fig, ax)
+        cached = (fig, ax)
     fig, ax = cached
     for artist in [*ax.lines, *ax.collections, *ax.patches]:
         artist.remove()
@@ -145,4 +150,8 @@ def _histogram_axes() -> tuple[Figure, Any]:
         legend.remove()
     ax.ignore_existing_data_limits = True  # the next plot alone sets the data limits, as on new axes
     ax.set_autoscale_on(True)
-    return fig, ax
+    try:
+        yield fig, ax
+    finally:
+        with _idle_lock:
+            _idle_figures.append(cached)
