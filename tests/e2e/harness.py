@@ -493,9 +493,8 @@ class WorkerContainer:
         client = containers.docker_client() or "docker"
         return [client, *container.argv()], container.run(self.timeout_s)
 
-    def _run_on_host(
-        self, command: list[str], job_env: dict[str, str]
-    ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+    def host_command(self, command: list[str], job_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """argv and environment of a job run as a host process (the fallback; also a test's own runs)."""
         program = self.entrypoint
         if program[0] == "scoresby":
             program = [sys.executable, "-m", "worker.cli", *program[1:]]
@@ -503,6 +502,12 @@ class WorkerContainer:
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
         env.update({k: v for k, v in self.image_env.items() if k not in ("PATH", "TMPDIR", "MPLCONFIGDIR")})
         env.update({**self.instance_env(), "PYTHONPATH": str(REPO_ROOT), **job_env})
+        return argv, env
+
+    def _run_on_host(
+        self, command: list[str], job_env: dict[str, str]
+    ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+        argv, env = self.host_command(command, job_env)
         proc = subprocess.run(
             argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=self.timeout_s, check=False
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -130,12 +129,11 @@ class Reclaimer:
     def __call__(self, job: Any, command: list[str], job_env: dict[str, str]) -> BatchOutcome:
         if self.first or job_env.get("SCORESBY_RUN_ID") != self.run_id:
             return self.container(job, command, job_env)
-        program = self.container.entrypoint
-        if program[0] == "scoresby":
-            program = [sys.executable, "-m", "worker.cli", *program[1:]]
-        env = {**self.container.instance_env(), **job_env}
+        # The first attempt as a host process (also when the other jobs run in the image): a SIGTERM to
+        # it is what ECS sends the container on a Spot reclaim.
+        argv, env = self.container.host_command(command, job_env)
         proc = subprocess.Popen(
-            [*program, *command],
+            argv,
             env=env,
             cwd=harness.REPO_ROOT,
             stdout=subprocess.PIPE,
