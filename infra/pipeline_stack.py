@@ -90,6 +90,7 @@ class PipelineStack(Stack):
             output_objects=storage.output_objects,
             items_bucket=storage.items_bucket,
             job_vcpus=settings.job_vcpus,
+            scenes_per_job=settings.scenes_per_job,
             log_retention=retention,
         )
         workflow = SceneWorkflow(

@@ -90,6 +90,7 @@ class RunFunctions(Construct):
         output_objects: str,
         items_bucket: s3.IBucket,
         job_vcpus: int = 2,
+        scenes_per_job: int = 1,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -112,6 +113,7 @@ class RunFunctions(Construct):
                 config.TASK_TABLE: task_table.table_name,
                 config.OUTPUT: output_root,
                 config.ITEMS_BUCKET: items_bucket.bucket_name,
+                config.SCENES_PER_JOB: str(scenes_per_job),
             },
             timeout=Duration.minutes(15),
             memory_mb=1024,

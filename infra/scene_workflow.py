@@ -1,4 +1,5 @@
-"""The run's state machine: init → Map (Batch submitJob.sync; Catch → FAILED + SNS) → summary → SNS."""
+"""The run's state machine: init → Map over jobs (Batch submitJob.sync of a job's scenes; Catch → per scene:
+FAILED unless it succeeded + SNS) → summary → SNS."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge, arn_prefix, token_text
 from worker.core import config
-from worker.core.task_log import FAILED, FIELDS
+from worker.core.task_log import FAILED, FIELDS, SKIPPED, SUCCEEDED
 
 BATCH_THROTTLING_ERRORS = (
     "Batch.AWSBatchException",
@@ -107,8 +108,9 @@ class SceneWorkflow(Construct):
         run_error.next(run_failed)
         init.add_catch(run_error, errors=[sfn.Errors.ALL], result_path="$.error")
 
+        # One item per Batch job: the init function grouped up to scenesPerJob scenes (core.batches).
         item_selector = {
-            "scene.$": "$$.Map.Item.Value.scene",
+            "scenes.$": "$$.Map.Item.Value.scenes",
             "job_name.$": "$$.Map.Item.Value.job_name",
             "output.$": "$.output",
             "run_name.$": "$.run_name",
@@ -121,7 +123,7 @@ class SceneWorkflow(Construct):
             item_selector=item_selector,
             max_concurrency=max_concurrency,
             result_path=sfn.JsonPath.DISCARD,
-            comment="Up to a few hundred scenes passed inline by the init function",
+            comment="Up to a few hundred jobs (up to scenesPerJob scenes each) passed inline by init",
         )
         inline_map.item_processor(self._scene_chain("Inline"))
         distributed_map = sfn.DistributedMap(
@@ -286,13 +288,18 @@ class SceneWorkflow(Construct):
         return line.next(end)
 
     def _scene_chain(self, prefix: str) -> sfn.IChainable:
-        """One scene: build the command, run the Batch job; on any failure record FAILED and notify."""
+        """One Batch job of scenes: build the command, run the job; if it fails, look at each of its scenes.
+
+        The job runs its scenes one after the other, each with its own task-log row, and exits non-zero when
+        any of them failed (or it was killed). The Catch then maps over the job's scenes: a scene the job
+        finished (SUCCEEDED/SKIPPED) is left alone; any other is recorded FAILED and gets its own message.
+        """
         command = sfn.Pass(
             self,
             f"{prefix}BuildCommand",
             parameters={
                 "command": sfn.JsonPath.array(
-                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.scene")),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.scenes")),
                     "--output",
                     sfn.JsonPath.string_at("$.output"),
                     "--run-name",
@@ -325,6 +332,27 @@ class SceneWorkflow(Construct):
             max_delay=Duration.minutes(5),
             jitter_strategy=sfn.JitterType.FULL,
         )
+        job_done = sfn.Pass(self, f"{prefix}JobDone", result=sfn.Result.from_object({}))
+        failed_scenes = sfn.Map(
+            self,
+            f"{prefix}FailedJobScenes",
+            items_path="$.scenes",
+            item_selector={
+                "scene.$": "$$.Map.Item.Value",
+                "run_name.$": "$.run_name",
+                "error.$": "$.error",
+            },
+            max_concurrency=10,
+            result_path=sfn.JsonPath.DISCARD,
+            comment="The job failed: record and notify each of its scenes that did not finish",
+        )
+        failed_scenes.item_processor(self._failed_scene_chain(prefix))
+        submit.add_catch(failed_scenes, result_path="$.error")
+        failed_scenes.next(job_done)
+        return command.next(submit).next(job_done)
+
+    def _failed_scene_chain(self, prefix: str) -> sfn.IChainable:
+        """One scene of a failed job: FAILED with Batch's reason (unless it finished) and its message."""
         done = sfn.Pass(self, f"{prefix}SceneDone", result=sfn.Result.from_object({}))
 
         # The job's StatusReason is inside the error Cause (the DescribeJobs JSON) for a failed job; for any
@@ -355,7 +383,9 @@ class SceneWorkflow(Construct):
                     sfn.JsonPath.string_at("$.scene.scene_id")
                 ),
             },
-            # Keep an error the worker recorded itself (e.g. MissingBands); add Batch's reason beside it.
+            # A scene the job finished keeps its row (the condition fails, caught below). Keep an error the
+            # worker recorded itself (e.g. MissingBands); add Batch's reason beside it.
+            condition_expression="#status <> :succeeded AND #status <> :skipped",
             update_expression=(
                 "SET #status = :failed, #finished_at = :now, #reason = :reason, "
                 "#error = if_not_exists(#error, :error)"
@@ -368,6 +398,8 @@ class SceneWorkflow(Construct):
             },
             expression_attribute_values={
                 ":failed": tasks.DynamoAttributeValue.from_string(FAILED),
+                ":succeeded": tasks.DynamoAttributeValue.from_string(SUCCEEDED),
+                ":skipped": tasks.DynamoAttributeValue.from_string(SKIPPED),
                 ":now": tasks.DynamoAttributeValue.from_string(
                     sfn.JsonPath.string_at("$$.State.EnteredTime")
                 ),
@@ -425,6 +457,10 @@ class SceneWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         notify.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=3)
+        # The condition failed: the job finished this scene (SUCCEEDED or SKIPPED) before it failed.
+        record.add_catch(
+            done, errors=["DynamoDB.ConditionalCheckFailedException"], result_path=sfn.JsonPath.DISCARD
+        )
         # Bookkeeping failures must not stop the other scenes: fall through to the next step.
         record.add_catch(notify, result_path="$.record_error")
         notify.add_catch(done, result_path="$.notify_error")
@@ -459,5 +495,4 @@ class SceneWorkflow(Construct):
             .when(sfn.Condition.is_present("$.error.Cause"), defaults.next(is_job_failure))
             .otherwise(no_cause.next(record))
         )
-        submit.add_catch(has_cause, result_path="$.error")
-        return command.next(submit).next(done)
+        return has_cause

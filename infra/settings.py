@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.watch_settings import QUIET_ROUNDS, WatchSetting, WatchSettingError, parse_watches
 from worker.core import cost
+from worker.core.batches import MAX_SCENES_PER_JOB
 
 if TYPE_CHECKING:
     from constructs import Node
@@ -23,10 +24,11 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "outputPrefix": "products/",
     "maxVcpus": 256,
     "instanceClasses": list(DEFAULT_INSTANCE_CLASSES),
-    "jobVcpus": 2,
+    "jobVcpus": cost.WORKER_THREADS,
     "jobMemoryMiB": cost.job_memory_mib(),
     "jobTimeoutMinutes": 120,
     "jobAttempts": 3,
+    "scenesPerJob": cost.default_scenes_per_job(),
     "mapMaxConcurrency": 100,
     "vpcId": "",
     "logRetentionDays": 90,
@@ -74,10 +76,11 @@ class PipelineSettings:
     output_prefix: str = "products/"
     max_vcpus: int = 256
     instance_classes: tuple[str, ...] = DEFAULT_INSTANCE_CLASSES
-    job_vcpus: int = 2
+    job_vcpus: int = cost.WORKER_THREADS
     job_memory_mib: int = cost.job_memory_mib()
     job_timeout_minutes: int = 120
     job_attempts: int = 3
+    scenes_per_job: int = cost.default_scenes_per_job()
     map_max_concurrency: int = 100
     vpc_id: str | None = None
     log_retention_days: int = 90
@@ -138,6 +141,7 @@ class PipelineSettings:
             job_memory_mib=_as_int("jobMemoryMiB", v["jobMemoryMiB"], 512, 1_572_864),
             job_timeout_minutes=_as_int("jobTimeoutMinutes", v["jobTimeoutMinutes"], 1, 14 * 24 * 60),
             job_attempts=_as_int("jobAttempts", v["jobAttempts"], 1, 10),
+            scenes_per_job=_as_int("scenesPerJob", v["scenesPerJob"], 1, MAX_SCENES_PER_JOB),
             map_max_concurrency=_as_int("mapMaxConcurrency", v["mapMaxConcurrency"], 1, 10_000),
             vpc_id=vpc_id,
             log_retention_days=_as_int("logRetentionDays", v["logRetentionDays"], 1, 3653),

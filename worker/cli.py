@@ -49,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("process", help="make the products of one scene (the Batch container runs this)")
-    p.add_argument("scene", metavar="SCENE", help="one scene object as inline JSON or a path to a JSON file")
+    p.add_argument(
+        "scene",
+        metavar="SCENE",
+        help="one scene object as inline JSON or a path to a JSON file; a JSON list of scene objects runs "
+        "them one after the other (a Batch job's scenes): a JSON line each, exit 1 if any failed",
+    )
     p.add_argument("--output", required=True, metavar="DEST", help="local folder or s3:// prefix")
     p.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the scene's")
     p.add_argument(
@@ -135,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument(
         "--scenes-per-job",
         type=int,
-        default=1,
+        default=cost.default_scenes_per_job(),
         metavar="N",
-        help="--estimate: scenes per Batch job (today's stack runs 1; "
-        f"{cost.default_scenes_per_job()} would make a job of full Landsat scenes run ~5 min)",
+        help="--estimate: the stack's scenesPerJob (default "
+        f"{cost.default_scenes_per_job()}: a job of full Landsat scenes runs ~5 min)",
     )
     sb.add_argument(
         "--job-vcpus", type=int, default=cost.MEASURED_VCPUS, metavar="N", help="--estimate: jobVcpus"

@@ -1,18 +1,19 @@
 """Init Lambda: validate the execution input (core.scene_list), plan the task log, hand scenes to the Map.
 
 Raises InvalidInput (errorType "InvalidInput" in Step Functions) listing every problem, before anything is
-written. Small item lists return inline; large ones go to S3 for the Distributed Map's ItemReader.
+written. The scenes to run are grouped into Batch jobs of up to SCORESBY_SCENES_PER_JOB scenes (one Map item
+each). Small item lists return inline; large ones go to S3 for the Distributed Map's ItemReader.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from typing import Any
 
 from lambdas.init_pipeline.watch_round import WATCH_KEY, check_watch_event, plan_watch_round
+from worker.core.batches import map_items
 from worker.core.config import InitSettings
 from worker.core.errors import InvalidInput
 from worker.core.json_input import load_json
@@ -31,15 +32,8 @@ ITEMS_PREFIX = "items/"
 LISTS_PREFIX = "lists/"
 """`scoresby submit` puts lists over the 256 KiB execution-input quota here; the input names the object."""
 LIST_REFERENCE = "scene_list_s3"
-JOB_NAME_MAX = 128
-_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 __all__ = ["InvalidInput", "handler", "plan_run"]
-
-
-def job_name(scene_id: str) -> str:
-    """A Batch job name for a scene: letters, digits, '-' and '_' only, at most 128 characters."""
-    return ("scoresby-" + _JOB_NAME_UNSAFE.sub("-", scene_id))[:JOB_NAME_MAX]
 
 
 def _check_event(event: Any) -> tuple[Any, bool]:
@@ -130,7 +124,8 @@ def plan_run(
     # A reprocessed item is made again over its outputs; the other scenes planned here have none (whole
     # scenes are published or nothing), so the run-level flag the jobs read can cover the round.
     overwrite = overwrite or bool(redo & {s.scene_id for s in to_run})
-    items = [{"scene": s.to_dict(), "job_name": job_name(s.scene_id)} for s in to_run]
+    # One item per Batch job: up to scenesPerJob scenes each (core.batches), run one after the other.
+    items = map_items([s.to_dict() for s in to_run], settings.scenes_per_job)
     counts = {
         "scenes": len(plan.scenes),
         "to_run": len(to_run),
@@ -161,10 +156,11 @@ def plan_run(
         )
         state.update(inline=False, items_s3={"bucket": settings.items_bucket, "key": key})
     log.info(
-        "run %s: %d scenes, %d to run, %d skipped, %d duplicates, items %s",
+        "run %s: %d scenes, %d to run in %d jobs, %d skipped, %d duplicates, items %s",
         plan.run_name,
         counts["scenes"],
         counts["to_run"],
+        len(items),
         counts["skipped"],
         counts["duplicates"],
         "inline" if state["inline"] else f"s3://{settings.items_bucket}/{state['items_s3']['key']}",

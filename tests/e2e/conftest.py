@@ -18,6 +18,7 @@ from moto.server import ThreadedMotoServer
 from tests import containers, prerequisites
 from tests.e2e import harness
 from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jobs_with
+from worker.core.config import SCENES_PER_JOB
 
 
 @pytest.fixture(scope="package")
@@ -54,6 +55,9 @@ def world(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
             host, port = server.get_host_and_port()
             try:
                 stack = harness.deploy_template(template)
+                # One scene per job for the tests that name a job per scene; the template's default
+                # (scenesPerJob 31) is checked by tests/infra, and test_scenes_per_job.py runs batches of 3.
+                harness.set_init_env(stack, SCENES_PER_JOB, "1")
                 harness.create_outputs_stack(stack.outputs)
                 harness.upload_sources(boto3.client("s3"))
                 credentials = stack_credentials.enter_context(containers.credentials_endpoint())

@@ -326,6 +326,16 @@ def deploy_template(template: dict[str, Any]) -> MotoStack:
     )
 
 
+def set_init_env(stack: MotoStack, name: str, value: str) -> str:
+    """Set one environment variable of the init function in moto (scenesPerJob); returns the old value."""
+    lam = boto3.client("lambda")
+    fn_id = next(k for k, v in stack.functions.items() if v.startswith("lambdas.init_pipeline"))
+    env = lam.get_function_configuration(FunctionName=fn_id)["Environment"]["Variables"]
+    old = env.get(name, "")
+    lam.update_function_configuration(FunctionName=fn_id, Environment={"Variables": {**env, name: value}})
+    return str(old)
+
+
 def create_outputs_stack(outputs: dict[str, str], stack_name: str = STACK_NAME) -> None:
     """A minimal CloudFormation stack in moto with the synthesized stack's Outputs (for `scoresby submit`)."""
     template = {
@@ -483,9 +493,8 @@ class WorkerContainer:
         client = containers.docker_client() or "docker"
         return [client, *container.argv()], container.run(self.timeout_s)
 
-    def _run_on_host(
-        self, command: list[str], job_env: dict[str, str]
-    ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+    def host_command(self, command: list[str], job_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """argv and environment of a job run as a host process (the fallback; also a test's own runs)."""
         program = self.entrypoint
         if program[0] == "scoresby":
             program = [sys.executable, "-m", "worker.cli", *program[1:]]
@@ -493,6 +502,12 @@ class WorkerContainer:
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
         env.update({k: v for k, v in self.image_env.items() if k not in ("PATH", "TMPDIR", "MPLCONFIGDIR")})
         env.update({**self.instance_env(), "PYTHONPATH": str(REPO_ROOT), **job_env})
+        return argv, env
+
+    def _run_on_host(
+        self, command: list[str], job_env: dict[str, str]
+    ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+        argv, env = self.host_command(command, job_env)
         proc = subprocess.run(
             argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=self.timeout_s, check=False
         )

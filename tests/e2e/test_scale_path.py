@@ -108,9 +108,9 @@ def test_ten_thousand_scenes_go_from_submit_through_s3_to_one_s3_item_list(world
     )
     items = json.loads(body)
     assert len(items) == 10_000
-    assert len({i["scene"]["scene_id"] for i in items}) == 10_000
+    assert len({i["scenes"][0]["scene_id"] for i in items}) == 10_000
     assert all(i["job_name"].startswith("scoresby-") and len(i["job_name"]) <= 128 for i in items)
-    assert items[0]["scene"]["products"] == ["true_color", "ndvi"]
+    assert items[0]["scenes"][0]["products"] == ["true_color", "ndvi"]
 
 
 def test_a_list_over_the_inline_limit_is_planned_in_dynamodb_and_written_to_s3(world):
@@ -123,7 +123,7 @@ def test_a_list_over_the_inline_limit_is_planned_in_dynamodb_and_written_to_s3(w
     items = json.loads(
         boto3.client("s3").get_object(Bucket=stack.items_bucket, Key=state["items_s3"]["key"])["Body"].read()
     )
-    assert [i["scene"]["scene_id"] for i in items] == [r.scene_id for r in rows]
+    assert [i["scenes"][0]["scene_id"] for i in items] == [r.scene_id for r in rows]
 
 
 def test_the_distributed_map_reads_the_item_list_the_init_function_writes(world):

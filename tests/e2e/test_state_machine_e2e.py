@@ -119,7 +119,8 @@ def test_execution_succeeds_and_runs_one_real_job_per_scene(main_run):
         "--run-name",
         MAIN_RUN,
     ]
-    assert json.loads(broken.argv[-5])["scene_id"] == BROKEN_ID
+    [scene] = json.loads(broken.argv[-5])  # the job's scenes: one per job in these tests
+    assert scene["scene_id"] == BROKEN_ID
     assert broken.job_env["SCORESBY_RUN_ID"] == MAIN_RUN
     assert broken.job_env["SCORESBY_OVERWRITE"] == "false"
     assert broken.job_env["SCORESBY_TASK_TABLE"]

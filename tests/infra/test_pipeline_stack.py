@@ -157,6 +157,7 @@ def test_init_function_gets_every_variable_its_settings_read(synth: Synth) -> No
     env = _lambda_env(synth, "lambdas.init_pipeline.handler.handler")
     assert set(config.InitSettings.ENV_VARS) <= set(env)
     assert join_to_text(env[config.OUTPUT]) == "s3://<StorageOutputBB69BB33>/products/"
+    assert env[config.SCENES_PER_JOB] == "31"  # scenesPerJob: derived from the measured scene time
 
 
 def test_summary_function_gets_every_variable_its_settings_read(synth: Synth) -> None:
@@ -345,7 +346,7 @@ def test_flow_init_then_inline_or_distributed_map_then_summary_then_publish(
         assert m["MaxConcurrency"] == 37
         assert m["ResultPath"] is None  # per-scene results never accumulate in the state
         assert m["Next"] == "Summarize"
-        assert m["ItemSelector"]["scene.$"] == "$$.Map.Item.Value.scene"
+        assert m["ItemSelector"]["scenes.$"] == "$$.Map.Item.Value.scenes"  # one item per job
     assert top["Summarize"]["Next"] == "PublishSummary"
     publish = top["PublishSummary"]
     assert publish["Resource"].endswith(":states:::sns:publish")
@@ -355,12 +356,12 @@ def test_flow_init_then_inline_or_distributed_map_then_summary_then_publish(
 
 
 @pytest.mark.parametrize("prefix", ["Inline", "Distributed"])
-def test_each_scene_runs_a_batch_job_with_the_scene_in_the_command(
+def test_each_item_runs_a_batch_job_with_its_scenes_in_the_command(
     states: dict[str, dict[str, Any]], prefix: str
 ) -> None:
     build = states[f"{prefix}BuildCommand"]
     assert build["Parameters"]["command.$"] == (
-        "States.Array(States.JsonToString($.scene), '--output', $.output, '--run-name', $.run_name)"
+        "States.Array(States.JsonToString($.scenes), '--output', $.output, '--run-name', $.run_name)"
     )
     run = states[f"{prefix}RunScene"]
     assert build["Next"] == f"{prefix}RunScene"
@@ -373,8 +374,19 @@ def test_each_scene_runs_a_batch_job_with_the_scene_in_the_command(
     assert "States.TaskFailed" not in retry["ErrorEquals"] and "States.ALL" not in retry["ErrorEquals"]
     assert retry["BackoffRate"] >= 2 and retry["MaxAttempts"] >= 3
     assert run["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{prefix}HasCause?"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{prefix}FailedJobScenes"}
     ]
+    assert run["Next"] == f"{prefix}JobDone"
+    # a failed job: every one of its scenes goes through the per-scene failure chain
+    failed = states[f"{prefix}FailedJobScenes"]
+    assert failed["Type"] == "Map" and failed["ItemsPath"] == "$.scenes"
+    assert failed["ItemSelector"] == {
+        "scene.$": "$$.Map.Item.Value",
+        "run_name.$": "$.run_name",
+        "error.$": "$.error",
+    }
+    assert failed["ItemProcessor"]["StartAt"] == f"{prefix}HasCause?"
+    assert failed["ResultPath"] is None and failed["Next"] == f"{prefix}JobDone"
 
 
 @pytest.mark.parametrize("prefix", ["Inline", "Distributed"])
@@ -415,8 +427,17 @@ def test_a_failed_scene_is_recorded_failed_with_the_batch_reason_and_notified(
     assert (
         worker_error["Parameters"]["Subject"] == notify["Parameters"]["Subject"] == "Scoresby: a scene failed"
     )
+    # A scene the job finished keeps its row and gets no message: the update's condition fails.
+    assert params["ConditionExpression"] == "#status <> :succeeded AND #status <> :skipped"
+    assert params["ExpressionAttributeValues"][":succeeded"] == {"S": "SUCCEEDED"}
+    assert params["ExpressionAttributeValues"][":skipped"] == {"S": "SKIPPED"}
+    assert record["Catch"][0] == {
+        "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+        "ResultPath": None,
+        "Next": f"{prefix}SceneDone",
+    }
     # Bookkeeping failures fall through: one scene's trouble never stops the run.
-    assert record["Catch"][0]["Next"] == f"{prefix}NotifySceneFailed"
+    assert record["Catch"][1]["Next"] == f"{prefix}NotifySceneFailed"
     for n in (notify, worker_error):
         assert n["Catch"][0]["Next"] == n["Next"] == f"{prefix}SceneDone"
     assert states[f"{prefix}SceneDone"] == {"Type": "Pass", "Result": {}, "End": True}
@@ -693,13 +714,15 @@ def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
     assert per_job == {cost.TRANSITIONS_PER_JOB}  # inline and Distributed Map alike
     # the run's own states on success: init, choice, the map, summary, publish
     assert _path_length(definition["States"], definition["StartAt"]) == cost.TRANSITIONS_PER_RUN
-    # a failed job's catch path: the states after the failed task up to SceneDone
+    # a failed job's catch path: its map of scenes (then JobDone, on the success path too), and per scene
+    # the failure chain up to SceneDone
     for m in maps:
         processor = m["ItemProcessor"]["States"]
         [task] = [s for s in processor.values() if "batch:submitJob" in s.get("Resource", "")]
         catch_start = task["Catch"][0]["Next"]
-        extra = _path_length(processor, catch_start) - 1  # SceneDone is on the success path too
-        assert extra == cost.TRANSITIONS_PER_FAILED_SCENE
+        assert _path_length(processor, catch_start) - 1 == cost.TRANSITIONS_PER_FAILED_JOB
+        scenes = processor[catch_start]["ItemProcessor"]
+        assert _path_length(scenes["States"], scenes["StartAt"]) == cost.TRANSITIONS_PER_FAILED_SCENE
 
 
 def test_state_machine_writes_only_task_record_fields_and_statuses(states: dict[str, dict[str, Any]]) -> None:

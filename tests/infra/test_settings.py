@@ -48,6 +48,16 @@ def test_defaults() -> None:
     assert s.output_prefix == "products/"
 
 
+def test_scenes_per_job_default_comes_from_the_measured_scene_time() -> None:
+    from worker.core import cost
+
+    s = PipelineSettings()
+    assert s.scenes_per_job == cost.default_scenes_per_job() == 31
+    # about five minutes of measured full-scene work per job, not seconds
+    assert 240 <= s.scenes_per_job * cost.scene_seconds(cost.LANDSAT_FULL_PX) <= 330
+    assert PipelineSettings.from_mapping({"scenesPerJob": "4"}).scenes_per_job == 4
+
+
 def test_command_line_strings_are_parsed() -> None:
     s = PipelineSettings.from_mapping(
         {
@@ -76,6 +86,8 @@ def test_command_line_strings_are_parsed() -> None:
         ({"vpcId": "my-vpc"}, "vpcId"),
         ({"instanceClasses": ""}, "instanceClasses"),
         ({"mapMaxConcurrency": 20_000}, "mapMaxConcurrency"),
+        ({"scenesPerJob": 0}, "scenesPerJob"),
+        ({"scenesPerJob": 101}, "scenesPerJob"),
         ({"maxVCPUs": 4}, "unknown settings"),
     ],
 )
@@ -94,3 +106,12 @@ def test_log_retention_and_instance_class_names_are_checked() -> None:
     assert instance_class("r7i").name == "R7I"
     with pytest.raises(ValueError, match="r9zz"):
         instance_class("r9zz")
+
+
+def test_job_vcpus_match_the_threads_the_worker_runs() -> None:
+    from worker.core import cost
+    from worker.raster import builder, cog
+
+    assert PipelineSettings().job_vcpus == cost.WORKER_THREADS == builder.THREADS
+    # GDAL's COG threads too: ALL_CPUS would count the host's CPUs, not the job's
+    assert cog.COG_OPTIONS["NUM_THREADS"] == str(cost.WORKER_THREADS)

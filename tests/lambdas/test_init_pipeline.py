@@ -39,12 +39,12 @@ def test_valid_list_writes_pending_rows_and_returns_inline_items(
     assert state["inline"] is True and "items_s3" not in state
     assert state["counts"] == {"scenes": 3, "to_run": 3, "skipped": 0, "duplicates": 0}
     item = state["items"][0]
-    assert item["scene"]["source"] == doc["scenes"][0]["source"]
-    assert item["scene"]["products"] == doc["products"]
+    assert item["scenes"][0]["source"] == doc["scenes"][0]["source"]
+    assert item["scenes"][0]["products"] == doc["products"]
     assert item["job_name"].startswith("scoresby-") and len(item["job_name"]) <= 128
     assert json.loads(json.dumps(state)) == state  # JSON-safe
     statuses = {r["scene_id"]["S"]: r["status"]["S"] for r in rows(dynamodb)}
-    assert sorted(statuses) == sorted(i["scene"]["scene_id"] for i in state["items"])
+    assert sorted(statuses) == sorted(i["scenes"][0]["scene_id"] for i in state["items"])
     assert set(statuses.values()) == {PENDING}
 
 
@@ -84,15 +84,15 @@ def test_duplicates_are_planned_once(lambda_env: dict[str, str], dynamodb: Any) 
 
 def test_scene_done_in_an_earlier_run_is_skipped(lambda_env: dict[str, str], dynamodb: Any) -> None:
     first = init.handler({"run_name": "first", "scenes": [scene_obj(1)]}, None)
-    sid = first["items"][0]["scene"]["scene_id"]
+    sid = first["items"][0]["scenes"][0]["scene_id"]
     log = DynamoTaskLog(TABLE)
     log.start("first", sid, "job-1")
-    done = {p: f"{OUTPUT_ROOT}first/{sid}/{sid}_{p}.tif" for p in first["items"][0]["scene"]["products"]}
+    done = {p: f"{OUTPUT_ROOT}first/{sid}/{sid}_{p}.tif" for p in first["items"][0]["scenes"][0]["products"]}
     log.succeed("first", sid, done, 10.0)
 
     second = init.handler({"run_name": "second", "scenes": [scene_obj(1), scene_obj(2)]}, None)
     assert second["counts"] == {"scenes": 2, "to_run": 1, "skipped": 1, "duplicates": 0}
-    assert [i["scene"]["scene_id"] for i in second["items"]] == [scene_obj(2)["scene_id"]]
+    assert [i["scenes"][0]["scene_id"] for i in second["items"]] == [scene_obj(2)["scene_id"]]
     by_id = {r.scene_id: r for r in log.records("second")}
     assert by_id[sid].status == SKIPPED and by_id[sid].outputs == done
 
@@ -113,7 +113,7 @@ def test_ten_thousand_scenes_go_to_s3_for_the_distributed_map(
     body = s3.get_object(Bucket=ITEMS_BUCKET, Key=state["items_s3"]["key"])["Body"].read()
     items = json.loads(body)
     assert len(items) == 10_000
-    assert items[9_999]["scene"]["scene_id"] == scene_obj(9_999)["scene_id"]
+    assert items[9_999]["scenes"][0]["scene_id"] == scene_obj(9_999)["scene_id"]
     assert dynamodb.describe_table(TableName=TABLE)["Table"]["ItemCount"] in (0, 10_000)  # moto may not count
     assert state["counts"]["to_run"] == 10_000
 
@@ -157,3 +157,35 @@ def test_bad_list_references_are_invalid_input_and_write_nothing(
     with pytest.raises(init.InvalidInput, match=message):
         init.handler(reference, None)
     assert rows(dynamodb) == []
+
+
+def test_scenes_are_grouped_into_jobs_of_scenes_per_job(
+    lambda_env: dict[str, str], dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCORESBY_SCENES_PER_JOB", "3")
+    state = init.handler({"run_name": "grouped", "scenes": [scene_obj(i) for i in range(7)]}, None)
+    batches = [[s["scene_id"] for s in item["scenes"]] for item in state["items"]]
+    assert batches == [
+        [scene_obj(i)["scene_id"] for i in ids] for ids in ([0, 1, 2], [3, 4, 5], [6])
+    ]  # in input order, every scene once
+    assert [item["job_name"] for item in state["items"]] == [
+        f"scoresby-{scene_obj(0)['scene_id']}-and-2-more",
+        f"scoresby-{scene_obj(3)['scene_id']}-and-2-more",
+        f"scoresby-{scene_obj(6)['scene_id']}",
+    ]
+    # every scene still has its own PENDING row
+    assert len(rows(dynamodb)) == 7 and state["counts"]["to_run"] == 7
+
+
+def test_done_scenes_are_left_out_of_the_batches(
+    lambda_env: dict[str, str], dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCORESBY_SCENES_PER_JOB", "10")
+    first = init.handler({"run_name": "partly", "scenes": [scene_obj(1)]}, None)
+    sid = first["items"][0]["scenes"][0]["scene_id"]
+    products = first["items"][0]["scenes"][0]["products"]
+    outputs = {p: f"{OUTPUT_ROOT}partly/{sid}/{sid}_{p}.tif" for p in products}
+    DynamoTaskLog(TABLE).succeed("partly", sid, outputs, 1.0)
+    second = init.handler({"run_name": "partly", "scenes": [scene_obj(i) for i in range(4)]}, None)
+    [item] = second["items"]
+    assert [s["scene_id"] for s in item["scenes"]] == [scene_obj(i)["scene_id"] for i in (0, 2, 3)]

@@ -45,13 +45,14 @@ def finish_all(state: dict[str, Any], run: str) -> None:
     """What the Map's Batch jobs would do: every planned scene SUCCEEDED with its ndvi."""
     log = DynamoTaskLog(TABLE)
     for entry in state["items"]:
-        scene_id = entry["scene"]["scene_id"]
-        log.start(run, scene_id, "job-1")
-        log.succeed(run, scene_id, {"ndvi": f"s3://x/{run}/{scene_id}/{scene_id}_ndvi.tif"}, 1.0)
+        for scene in entry["scenes"]:  # a job's scenes (scenesPerJob)
+            scene_id = scene["scene_id"]
+            log.start(run, scene_id, "job-1")
+            log.succeed(run, scene_id, {"ndvi": f"s3://x/{run}/{scene_id}/{scene_id}_ndvi.tif"}, 1.0)
 
 
 def planned(state: dict[str, Any]) -> list[str]:
-    return sorted(i["scene"]["scene_id"] for i in state["items"])
+    return sorted(s["scene_id"] for i in state["items"] for s in i["scenes"])
 
 
 def test_a_watch_round_plans_only_new_work_and_a_quiet_round_nothing(
@@ -70,7 +71,7 @@ def test_a_watch_round_plans_only_new_work_and_a_quiet_round_nothing(
     assert planned(first) == ["S2B_W1_20240101_0_L2A", "S2B_W2_20240201_0_L2A"]
     assert first["quiet"] is False and first["watch"] == {"round": 1, "new_items": 2, "since": "the start"}
     assert first["counts"]["new_items"] == 2 and first["overwrite"] == "false"
-    assert all(i["scene"]["products"] == ["ndvi"] and i["scene"]["item"] for i in first["items"])
+    assert all(s["products"] == ["ndvi"] and s["item"] for i in first["items"] for s in i["scenes"])
     finish_all(first, "lambda-watch")
 
     second = init.handler(event, None)
@@ -97,7 +98,7 @@ def test_a_watch_round_plans_only_new_work_and_a_quiet_round_nothing(
     log = DynamoTaskLog(TABLE)
     log.start("lambda-watch", "S2B_W1_20240101_0_L2A", "job-2")
     log.fail("lambda-watch", "S2B_W1_20240101_0_L2A", "SceneTimeout", "Spot reclaim", 1.0)
-    finish_all({"items": [i for i in third["items"] if "W3" in i["scene"]["scene_id"]]}, "lambda-watch")
+    finish_all({"items": [i for i in third["items"] if "W3" in i["scenes"][0]["scene_id"]]}, "lambda-watch")
     fourth = init.handler(event, None)  # the failed redo runs again, still over the old outputs
     assert planned(fourth) == ["S2B_W1_20240101_0_L2A"] and fourth["overwrite"] == "true"
     finish_all(fourth, "lambda-watch")

@@ -142,8 +142,11 @@ def _disk_full(exc: BaseException, folder: Path) -> bool:
         return False
 
 
-def load_scene_arg(value: str, products: str | None) -> Scene:
-    """Parse the SCENE argument (inline JSON or a path to a JSON file) and the --products override."""
+def load_scene_arg(value: str, products: str | None) -> Scene | list[Scene]:
+    """Parse the SCENE argument (inline JSON or a path to a JSON file) and the --products override.
+
+    A JSON list of scene objects is a Batch job's batch (several scenes per job): a list of Scenes.
+    """
     override = [p.strip() for p in products.split(",") if p.strip()] if products is not None else None
     base_dir = None
     text = value
@@ -163,6 +166,10 @@ def load_scene_arg(value: str, products: str | None) -> Scene:
                 "allowed: a JSON scene object or a path to a JSON file"
             ) from exc
     obj = load_json(text, "SCENE")
+    if isinstance(obj, list):
+        if not obj:
+            raise InvalidInput("SCENE: an empty list; allowed: a scene object or a list of them")
+        return [parse_scene(o, products=override, base_dir=base_dir) for o in obj]
     return parse_scene(obj, products=override, base_dir=base_dir)
 
 
@@ -176,10 +183,16 @@ def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool)
     return result
 
 
+_SIGTERM_RECEIVED: list[int] = []
+"""The signal number once SIGTERM arrived: a batch checks it between scenes, should the exception raised in
+the handler be swallowed where it landed (a logging call's own error handling, for one)."""
+
+
 def _terminated(signum: int, frame: Any) -> None:
     # Raised in the main thread: every `finally` on the way out removes its temp files, and the staged
     # scene is never renamed into place. A second SIGTERM must not cut that clean-up short.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _SIGTERM_RECEIVED.append(signum)
     raise Terminated(signum)
 
 
@@ -202,6 +215,8 @@ def process_command(args: Namespace) -> int:
     signal.signal(signal.SIGTERM, _terminated)
     try:
         scene = load_scene_arg(args.scene, args.products)
+        if isinstance(scene, list):
+            return _process_batch(scene, args)
         scene_label = scene.scene_id
         result = run_scene_task(scene, args.output, run_name=args.run_name, overwrite=args.overwrite)
     except Terminated as exc:
@@ -218,6 +233,42 @@ def process_command(args: Namespace) -> int:
         return EXIT_FAILED
     sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     return EXIT_OK
+
+
+def _process_batch(scenes: list[Scene], args: Namespace) -> int:
+    """A Batch job's scenes one after the other: a JSON line per scene; exit 1 when any scene failed.
+
+    The non-zero exit makes the state machine's Catch look at every scene of the job (per-scene FAILED
+    rows and messages); scenes that succeeded keep their rows and outputs.
+    """
+    from worker.commands.batch_job import run_batch
+    from worker.commands.run_worker import Reply
+
+    def report(scene: Scene, reply: Reply | None) -> None:
+        # As each scene ends, so the job's log shows its progress.
+        line: dict[str, Any] = {"scene_id": scene.scene_id, "ok": True, "done_before": reply is None}
+        if reply is not None:
+            line.update(
+                ok=reply.ok, duration_s=reply.duration_s, outputs=reply.outputs, skipped=reply.skipped
+            )
+            if not reply.ok:
+                line["error"] = {"type": reply.error_type, "message": reply.message}
+                sys.stderr.write(f"scoresby: error: {reply.message}\n")
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+    outcomes = run_batch(
+        scenes,
+        args.output,
+        run_name=args.run_name,
+        overwrite=args.overwrite,
+        report=report,
+        stopped=lambda: _SIGTERM_RECEIVED[0] if _SIGTERM_RECEIVED else None,
+    )
+    failed = sum(1 for _, reply in outcomes if reply is not None and not reply.ok)
+    if failed:
+        sys.stderr.write(f"scoresby: {failed} of {len(scenes)} scenes failed\n")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _report(exc: BaseException, scene_label: str, verbose: bool, unexpected: bool = False) -> None:

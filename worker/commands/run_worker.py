@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from worker.core.errors import EXIT_TERMINATED, PipelineError, SceneError, one_line
+from worker.core.errors import EXIT_TERMINATED, PipelineError, SceneError, Terminated, one_line
 from worker.core.scene_list import Scene
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,12 @@ def worker_main(conn: Connection, log_level: int, parent_pid: int, temp_root: st
 
 
 def run_job(job: Job) -> Reply:
-    """Process one scene; every failure becomes a Reply with its type and one-line message."""
+    """Process one scene; every failure becomes a Reply with its type and one-line message.
+
+    The one per-scene step of both shells: each `scoresby run` worker process and each scene of a Batch
+    job (commands/batch_job.py `run_batch`). Only Terminated (SIGTERM in a Batch job) is raised: the job
+    must stop, not go on to the next scene.
+    """
     scene = job.scene
     started = time.monotonic()
     try:
@@ -114,6 +119,8 @@ def run_job(job: Job) -> Reply:
             remove_stale_staging(Path(job.output) / job.run_name, scene.scene_id)
         result = process_scene(scene, job.output, run_name=job.run_name, overwrite=job.overwrite)
         return Reply(True, float(result.duration_s), dict(result.outputs), bool(result.skipped), result.stats)
+    except Terminated:
+        raise
     except SceneError as exc:
         return _failed(exc, one_line(exc), started)
     except PipelineError as exc:  # e.g. InvalidInput for a product the scene cannot make

@@ -22,6 +22,8 @@ RUN_ID = "SCORESBY_RUN_ID"
 """Run id (run name) of the task-log row a Batch job records; the state machine sets it per job."""
 OVERWRITE = "SCORESBY_OVERWRITE"
 """'true' when the run redoes scenes whose outputs exist; the state machine sets it per job."""
+SCENES_PER_JOB = "SCORESBY_SCENES_PER_JOB"
+"""At most this many scenes per Batch job (the stack's scenesPerJob); the init function groups them."""
 JOB_VCPUS = "SCORESBY_JOB_VCPUS"
 """vCPUs of one Batch job (the stack's jobVcpus); the summary prices the jobs' busy time with it."""
 BATCH_JOB_ID = "AWS_BATCH_JOB_ID"
@@ -52,13 +54,14 @@ def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class InitSettings:
-    """What the init Lambda needs: the task table, the default output root and the item-list bucket."""
+    """What the init Lambda needs: the task table, the default output root, the item-list bucket, batching."""
 
     task_table: str
     output: str
     items_bucket: str
+    scenes_per_job: int = 1
 
-    ENV_VARS = (TASK_TABLE, OUTPUT, ITEMS_BUCKET)
+    ENV_VARS = (TASK_TABLE, OUTPUT, ITEMS_BUCKET, SCENES_PER_JOB)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InitSettings:
@@ -68,6 +71,7 @@ class InitSettings:
             task_table=_require(e, TASK_TABLE, "the DynamoDB task-log table"),
             output=_require(e, OUTPUT, "the default s3:// output root"),
             items_bucket=_require(e, ITEMS_BUCKET, "the bucket for large Map item lists"),
+            scenes_per_job=_positive_int(e, SCENES_PER_JOB, 1),
         )
 
 

@@ -24,7 +24,11 @@ SENTINEL2_FULL_PX = 10980 * 10980
 """A full Sentinel-2 MGRS tile at 10 m."""
 FULL_SCENE_PX = {"landsat": LANDSAT_FULL_PX, "sentinel-2": SENTINEL2_FULL_PX}
 
-MEASURED_VCPUS = 2
+WORKER_THREADS = 2
+"""Threads one scene's worker keeps busy: raster/builder's pool and each COG's GDAL compression threads.
+
+The job's vCPUs (jobVcpus) default to it: with more, the extra vCPUs idle; with fewer, the threads share."""
+MEASURED_VCPUS = WORKER_THREADS
 """The benchmark VM's vCPUs, which the measured seconds below used (the worker's two threads)."""
 SCENE_SECONDS: tuple[tuple[int, Figure], ...] = (
     (
@@ -77,8 +81,10 @@ PRICES_READ_ON = "2026-12-02"
 
 TRANSITIONS_PER_JOB = 3
 """States one successful Batch job passes in the Map's item processor (tests/infra counts them)."""
-TRANSITIONS_PER_FAILED_SCENE = 5
-"""Extra states of a failed job's catch path, first branch of each Choice (tests/infra); not estimated."""
+TRANSITIONS_PER_FAILED_JOB = 1
+"""Extra states of a failed job: the map over its scenes (tests/infra); not estimated."""
+TRANSITIONS_PER_FAILED_SCENE = 6
+"""States per scene of a failed job, first branch of each Choice (tests/infra); not estimated."""
 TRANSITIONS_PER_RUN = 6
 """States outside the Map on the success path: init, nothing-new choice, inline choice, map, summary,
 publish (tests/infra)."""
@@ -87,7 +93,10 @@ DYNAMODB_WRITES_PER_SCENE = 3
 FILES_PER_PRODUCT = 3
 """COG, quicklook PNG and histogram PNG: one S3 PUT each, plus one STAC Item per scene."""
 S3_GETS_PER_SCENE = Figure(
-    400.0, "GET requests", "assumption, not measured: GDAL range reads of the 5-6 band files of one scene"
+    132.0,
+    "GET requests",
+    "make bench 2026-12-02 (bench/s3_bench.py): a full Landsat scene from moto's S3, 130 range GETs of its "
+    "6 band files (352 MiB, read once: 1.00x) plus the listing and the MTL",
 )
 INIT_LAMBDA = (1.0, Figure(0.02, "s per scene", "assumption: one conditional write per scene, ~20 ms"))
 """(memory GB, seconds per scene) of the init function (infra/run_functions.py: 1024 MB)."""
@@ -143,11 +152,16 @@ def estimate(
     *,
     spot_price: float = SPOT_PRICE_DEFAULT.value,
     job_vcpus: int = MEASURED_VCPUS,
-    scenes_per_job: int = 1,
+    scenes_per_job: int | None = None,
     concurrency: int = 100,
     products_per_scene: float = DEFAULT_PRODUCTS_MEASURED,
 ) -> Estimate:
-    """Cost and wall time of running scenes (family -> count; unknown families count as Sentinel-2)."""
+    """Cost and wall time of running scenes (family -> count; unknown families count as Sentinel-2).
+
+    `scenes_per_job` defaults to the stack's scenesPerJob default (`default_scenes_per_job`).
+    """
+    if scenes_per_job is None:
+        scenes_per_job = default_scenes_per_job()
     counts = dict(scenes_by_family)
     n = sum(counts.values())
     work_s = sum(scene_seconds(FULL_SCENE_PX.get(f, SENTINEL2_FULL_PX)) * k for f, k in counts.items())
@@ -172,7 +186,7 @@ def estimate(
     }
     assumptions = [
         f"{f.value:g} {f.unit}: {f.source}"
-        for f in (JOB_START_S, INSTANCE_START_S, S3_GETS_PER_SCENE)
+        for f in (JOB_START_S, INSTANCE_START_S)
         + ((SPOT_PRICE_DEFAULT,) if spot_price == SPOT_PRICE_DEFAULT.value else ())
     ]
     return Estimate(counts, work_s, vcpu_hours, jobs, wall_s, costs, assumptions)

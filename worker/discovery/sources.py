@@ -7,6 +7,7 @@ rasters are never downloaded.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import urllib.error
@@ -34,6 +35,27 @@ HTTP_PROBE_THREADS = 8
 
 def aws_credentials_available() -> bool:
     """Whether boto3 finds AWS credentials (environment, config files, container or instance role)."""
+    return _credentials_found(tuple(os.environ.get(name, "") for name in _CREDENTIAL_VARIABLES))
+
+
+_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_EC2_METADATA_DISABLED",
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _credentials_found(environment: tuple[str, ...]) -> bool:
+    # Asked once per process and environment, not once per scene: a boto3 Session plus the credential
+    # chain (on EC2 an instance-metadata call) cost ~50 ms, a fixed cost of every small scene.
     import boto3
 
     return boto3.Session().get_credentials() is not None

@@ -24,6 +24,7 @@ import pystac
 import rasterio
 from rasterio.errors import RasterioError
 
+from worker.core.cost import WORKER_THREADS
 from worker.core.errors import GridMismatch, MissingBands
 from worker.core.places import place_of
 from worker.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-THREADS = 2
+THREADS = WORKER_THREADS
 """Worker threads: band reads, histograms, index maths, then products (rasterio and numpy release the GIL)."""
 
 # The same pool then finishes two products at a time (stretch, overviews, COG, PNGs), each COG with two

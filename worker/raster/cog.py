@@ -10,6 +10,7 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 
+from worker.core.cost import WORKER_THREADS
 from worker.core.errors import one_line
 from worker.raster.bands import BLOCK
 
@@ -19,7 +20,9 @@ COG_OPTIONS = {
     "BLOCKSIZE": str(BLOCK),
     "OVERVIEWS": "AUTO",
     "OVERVIEW_RESAMPLING": "AVERAGE",
-    "NUM_THREADS": "ALL_CPUS",
+    # The job's vCPUs, not the host's: Batch on EC2 reserves vCPUs as CPU shares, so ALL_CPUS would start
+    # 16 threads per COG in a 2-vCPU job on a 16-vCPU instance (core.cost.WORKER_THREADS = jobVcpus).
+    "NUM_THREADS": str(WORKER_THREADS),
     "STATISTICS": "YES",
     "BIGTIFF": "IF_SAFER",
 }

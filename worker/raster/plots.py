@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -63,6 +66,13 @@ def write_quicklook(cog_path: Path, png_path: Path, product: str, kind: str) -> 
     mpimg.imsave(png_path, np.ascontiguousarray(rgba))
 
 
+def _stairs_outline(counts: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices `Axes.stairs` draws (up from 0 at the first edge, the steps, down to 0 at the last)."""
+    xs = np.repeat(edges, 2)
+    ys = np.concatenate([[0], np.repeat(counts, 2), [0]])
+    return xs, ys
+
+
 def _plot_dn_histograms(
     ax: object, hists: Sequence[np.ndarray], bands: Sequence[str], cutoffs: Sequence[Sequence[float]] | None
 ) -> None:
@@ -77,7 +87,9 @@ def _plot_dn_histograms(
     for i, (hist, band) in enumerate(zip(hists, bands, strict=True)):
         color = CHANNEL_COLORS[i % len(CHANNEL_COLORS)]
         counts = np.add.reduceat(hist[lo : hi + 1], edges[:-1] - lo) if hi > lo else hist[lo : lo + 1]
-        ax.stairs(counts, edges[: len(counts) + 1], color=color, label=band)  # type: ignore[attr-defined]
+        # A line through stairs' own outline: a patch's data limits are found by walking its path segment by
+        # segment, which cost ~20 ms per channel (a small scene's fixed cost); a line's are vectorised.
+        ax.plot(*_stairs_outline(counts, edges[: len(counts) + 1]), color=color, label=band, linewidth=1)  # type: ignore[attr-defined]
         if cutoffs:
             for c in cutoffs[i]:
                 ax.axvline(c, color=color, linestyle="--", linewidth=1)  # type: ignore[attr-defined]
@@ -94,17 +106,52 @@ def write_histogram(
     index_hist: np.ndarray | None = None,
 ) -> None:
     """Per-channel DN histograms with the stretch cut-offs dashed, or an index's value histogram."""
-    fig = Figure(figsize=(6.4, 3.6), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    if index_hist is not None:
-        edges = np.linspace(*INDEX_RANGE, INDEX_BINS + 1)
-        ax.stairs(index_hist, edges, fill=True, color="tab:green")
-        ax.set_xlabel("value")
-    elif dn_hists is not None:
-        _plot_dn_histograms(ax, dn_hists, bands, cutoffs)
-        ax.legend(loc="upper right")
-    ax.set_ylabel("pixels")
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(png_path)
+    with _histogram_axes() as (fig, ax):
+        if index_hist is not None:
+            edges = np.linspace(*INDEX_RANGE, INDEX_BINS + 1)
+            ax.fill_between(*_stairs_outline(index_hist, edges), color="tab:green", linewidth=0)
+            ax.set_xlabel("value")
+        elif dn_hists is not None:
+            _plot_dn_histograms(ax, dn_hists, bands, cutoffs)
+            ax.legend(loc="upper right")
+        ax.set_ylim(bottom=0)  # counts start at 0, as stairs' baseline kept them
+        ax.set_ylabel("pixels")
+        ax.set_title(title, fontsize=8)
+        fig.savefig(png_path)
+
+
+_idle_figures: list[tuple[Figure, Any]] = []
+_idle_lock = threading.Lock()
+
+
+@contextmanager
+def _histogram_axes() -> Iterator[tuple[Figure, Any]]:
+    """A histogram figure of this process, emptied of the last plot's artists (same PNG as a new figure).
+
+    A new figure per histogram cost a third more: its renderer starts with cold text-layout caches. Each
+    scene's pool threads are new, and two write histograms at the same time, so figures are lent out, one
+    per writer, and kept for the next scene.
+    """
+    with _idle_lock:
+        cached = _idle_figures.pop() if _idle_figures else None
+    if cached is None:
+        fig = Figure(figsize=(6.4, 3.6), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        # Fixed margins that fit the two-line title and 6-digit counts (matplotlib shows 1e6 and up with
+        # an offset): tight_layout() drew the whole figure once more to measure it, a third of the time.
+        fig.subplots_adjust(left=0.14, right=0.98, bottom=0.135, top=0.87)
+        cached = (fig, ax)
+    fig, ax = cached
+    for artist in [*ax.lines, *ax.collections, *ax.patches]:
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
+    ax.ignore_existing_data_limits = True  # the next plot alone sets the data limits, as on new axes
+    ax.set_autoscale_on(True)
+    try:
+        yield fig, ax
+    finally:
+        with _idle_lock:
+            _idle_figures.append(cached)

@@ -178,6 +178,13 @@ class DynamoTaskLog:
         items = sorted(self._items(run_id), key=lambda i: (int(i.get("position", 0)), i[SORT_KEY]))
         return [record_from_item(i) for i in items]
 
+    def record(self, run_id: str, scene_id: str) -> TaskRecord | None:
+        """One scene's row (a consistent GetItem), or None when the run has no such scene."""
+        item = self._client.get_item(
+            TableName=self.table_name, Key=self._key(run_id, scene_id), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else record_from_item(self._deser(item))
+
     # --- plan -----------------------------------------------------------------------------------
 
     def plan(
