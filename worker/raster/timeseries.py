@@ -207,12 +207,28 @@ def write_timelapse(
     return written
 
 
+MP4_EXTRA = "pip install 'scoresby[video]'"
+"""How to get the MP4 timelapses: the optional extra with imageio and imageio-ffmpeg's ffmpeg binary."""
+
+
+def mp4_unavailable() -> str | None:
+    """Why no MP4 can be written here (one line), or None when imageio and its ffmpeg are installed."""
+    try:
+        import imageio.v2  # type: ignore[import-not-found]  # noqa: F401
+        import imageio_ffmpeg  # type: ignore[import-not-found]
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:  # RuntimeError: the package is there, its binary is not
+        return f"no MP4 timelapse: imageio-ffmpeg is not available ({exc}); {MP4_EXTRA} adds it"
+    return None
+
+
 def _write_mp4(images: Sequence[Image.Image], path: Path, fps: float) -> bool:
     """MP4 through imageio-ffmpeg when it is installed; False (and nothing written) otherwise."""
-    try:
-        import imageio.v2 as imageio  # type: ignore[import-not-found]
-    except ImportError:
+    if mp4_unavailable() is not None:
         return False
+    import imageio.v2 as imageio
+
     try:
         # libx264 wants even sizes: pad by one pixel where needed.
         w, h = images[0].size
