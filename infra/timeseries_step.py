@@ -1,8 +1,9 @@
 """After the Map: the run's time series, built by one Batch job of the worker image (`scoresby timeseries`).
 
-CountDoneScenes → AnySceneDone? → BuildTimeseriesCommand → RunTimeseries (Batch submitJob.sync) → the summary; every way out of it sets
-`$.timeseries` ({"status": SUCCEEDED | SKIPPED} or the Catch's {"Error", "Cause"}), which the summary
-Lambda reports. A failure here never fails the run: the summary and its e-mail still go out.
+CountDoneScenes → AnySceneDone? → BuildTimeseriesCommand → RunTimeseries (Batch submitJob.sync) → the
+summary. Every way out sets `$.timeseries` ({"status": SUCCEEDED | SKIPPED} or the Catch's {"Error",
+"Cause"}), which the summary Lambda reports. A failure here never fails the run: the summary and its
+e-mail still go out. The job uses the scene jobs' queue and job definition (same image, role, Spot retry).
 """
 
 from __future__ import annotations

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument(
         "--timelapse", metavar="JSON", help="the run's timelapse option, e.g. '{\"max_cloud\": 40}'"
     )
+    ts.add_argument("--stack", metavar="NAME", help="an AWS run: read the task log of this stack")
 
     se = sub.add_parser("search", help="find scenes by area and dates in a STAC API; prints a scene list")
     se.add_argument(

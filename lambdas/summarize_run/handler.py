@@ -67,8 +67,9 @@ def compose_message(
     totals: dict[str, Any],
     duplicates: int = 0,
     new_items: int | None = None,
+    science: list[str] | None = None,
 ) -> str:
-    """The e-mail body: counts, where outputs and summary are, and the failed scenes with their errors."""
+    """The e-mail body: counts, outputs and summary, the `science` lines, the failed scenes and errors."""
     lines = [f"Scoresby run {run_name} finished: {totals['scenes']} scenes."]
     if new_items is not None:  # a watch round: the counts below are the whole run, every round's scenes
         lines = [f"Scoresby watch {run_name}: this round found {new_items} new item(s); the run now has "
@@ -89,6 +90,7 @@ def compose_message(
         "",
         f"Outputs: {run_root}<scene_id>/",
         f"Summary: {summary_uri}",
+        *(science or []),
     ]
     failed = [r for r in records if r.status == FAILED]
     if failed:
@@ -206,8 +208,8 @@ def summarize_run(
             totals,
             _duplicates(event),
             _duplicates(event, "new_items") if "new_items" in (event.get("counts") or {}) else None,
-        )
-        + "".join(line + "\n" for line in compose_science(run_root, summary, outcome)),
+            compose_science(run_root, summary, outcome),
+        ),
         "counts": {k: totals[k] for k in ("scenes", SUCCEEDED, FAILED, SKIPPED, PENDING, RUNNING)},
         "summary_uri": summary_uri,
         "timeseries": outcome["status"],

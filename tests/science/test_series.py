@@ -16,22 +16,11 @@ from PIL import Image
 
 from tests import prerequisites
 from worker.commands.run import run_plan
-from worker.core.scene_list import load_scene_list, parse_scene_list
+from worker.core.scene_list import parse_scene_list
 from worker.demo import glacier
 from worker.raster.quality import aoi_grid
 
 SCREENSHOT_COPY = Path("/tmp/scoresby-series-report.png")  # noqa: S108 - for a human to look at
-
-
-@pytest.fixture(scope="module")
-def series(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[glacier.SeriesScene]]:
-    """The demo series, generated and run once; returns the run folder and the generator's scenes."""
-    root = tmp_path_factory.mktemp("series")
-    scenes_json, scenes = glacier.write_series(root)
-    plan = load_scene_list(str(scenes_json))
-    summary = run_plan(plan, str(root), workers=2, progress=False)
-    assert summary.exit_code == 0, summary.failed
-    return Path(summary.run_dir), scenes
 
 
 def _aoi_window() -> tuple[slice, slice]:

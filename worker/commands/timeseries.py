@@ -119,8 +119,13 @@ def update_timeseries(
     return science
 
 
-def read_records(output: str, run_name: str) -> list[TaskRecord]:
-    """The run's task-log rows: DynamoDB when SCORESBY_TASK_TABLE is set (Batch), else the SQLite log."""
+def read_records(output: str, run_name: str, stack: str | None = None) -> list[TaskRecord]:
+    """The run's task-log rows: the stack's DynamoDB table (`--stack`), SCORESBY_TASK_TABLE's (a Batch job),
+    else the local SQLite log of `output`."""
+    if stack:
+        from worker.commands.aws import find_stack, read_run
+
+        return read_run(find_stack(stack), run_name)
     settings = JobSettings.from_env()
     if settings.task_table:
         from worker.stores.dynamo_log import DynamoTaskLog
@@ -133,8 +138,10 @@ def read_records(output: str, run_name: str) -> list[TaskRecord]:
 
 
 def timeseries_command(args: Any) -> int:
-    """`scoresby timeseries RUN --output DEST [--timelapse JSON]`: rebuild a run's time series; 0 also when
-    no scene is done yet (nothing to build), 1 when building failed, 2 for bad arguments."""
+    """`scoresby timeseries RUN --output DEST [--timelapse JSON] [--stack NAME]`: rebuild a run's series.
+
+    Exit 0 also when no scene is done yet (nothing to build), 1 when building failed, 2 for bad arguments.
+    """
     try:
         run_name = check_name(args.run, "run name", "RUN")
         problems: list[str] = []
@@ -146,7 +153,7 @@ def timeseries_command(args: Any) -> int:
         return EXIT_INVALID
     run_dir = run_dir_of(args.output, run_name)
     try:
-        records = read_records(args.output, run_name)
+        records = read_records(args.output, run_name, getattr(args, "stack", None))
         science = update_timeseries(run_dir, records, timelapse)
     except Exception as exc:  # noqa: BLE001 - one line for the job's log; the state machine reports the exit
         log.debug("time series of %s failed", run_dir, exc_info=True)

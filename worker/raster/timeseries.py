@@ -214,8 +214,8 @@ MP4_EXTRA = "pip install 'scoresby[video]'"
 def mp4_unavailable() -> str | None:
     """Why no MP4 can be written here (one line), or None when imageio and its ffmpeg are installed."""
     try:
-        import imageio.v2  # type: ignore[import-not-found]  # noqa: F401
-        import imageio_ffmpeg  # type: ignore[import-not-found]
+        import imageio.v2  # noqa: F401
+        import imageio_ffmpeg
 
         imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError) as exc:  # RuntimeError: the package is there, its binary is not
@@ -233,7 +233,9 @@ def _write_mp4(images: Sequence[Image.Image], path: Path, fps: float) -> bool:
         # libx264 wants even sizes: pad by one pixel where needed.
         w, h = images[0].size
         size = (w + w % 2, h + h % 2)
-        with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1) as writer:
+        # imageio's stubs type get_writer's result as its base class, which lacks append_data.
+        writer: Any = imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1)
+        with writer:
             for im in images:
                 padded = Image.new("RGB", size)
                 padded.paste(im)
