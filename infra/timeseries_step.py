@@ -16,7 +16,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from worker.core import config
-from worker.core.task_log import SKIPPED, SUCCEEDED
+from worker.core.task_log import FIELDS, SKIPPED, SUCCEEDED
+from worker.stores.dynamo_log import PARTITION_KEY
+
+STATUS_FIELD = "status"
+if not {STATUS_FIELD, PARTITION_KEY} <= set(FIELDS):  # a rename must not leave the count query behind
+    raise ValueError(f"{STATUS_FIELD!r}/{PARTITION_KEY!r} are not TaskRecord fields: {', '.join(FIELDS)}")
 
 TIMESERIES_JOB_NAME = "scoresby-timeseries"
 TIMESERIES_SKIPPED = {"status": "SKIPPED", "reason": "no scene of the run is done"}
@@ -43,7 +48,7 @@ def timeseries_step(
             "TableName": task_table.table_name,
             "KeyConditionExpression": "#run = :run",
             "FilterExpression": "#status IN (:ok, :skipped)",
-            "ExpressionAttributeNames": {"#run": "run_id", "#status": "status"},
+            "ExpressionAttributeNames": {"#run": PARTITION_KEY, "#status": STATUS_FIELD},
             "ExpressionAttributeValues": {
                 ":run": {"S": sfn.JsonPath.string_at("$.run_name")},
                 ":ok": {"S": SUCCEEDED},

@@ -89,3 +89,11 @@ def test_the_video_extra_and_the_dev_requirements_pin_the_same_versions() -> Non
     assert set(extra) <= set(dev)
     image = (root / "worker" / "requirements.txt").read_text()
     assert "imageio" not in image  # not in the worker image: the GIF needs only Pillow
+
+
+def test_the_reports_series_shows_the_run_notes() -> None:
+    from worker.core.report_science import render_science
+
+    note = "no MP4 timelapse: imageio-ffmpeg is not available (<none>); pip install 'scoresby[video]' adds it"
+    page = render_science({"csv": "timeseries.csv", "timelapses": {}, "notes": [note]}, [])
+    assert '<div class="meta">no MP4 timelapse: imageio-ffmpeg is not available (&lt;none&gt;)' in page
