@@ -1,5 +1,5 @@
-"""The run's state machine: init → Map over jobs (Batch submitJob.sync of a job's scenes; Catch → per scene:
-FAILED unless it succeeded + SNS) → time series → summary → SNS."""
+"""The run's state machine: init → Map over jobs (submitJob.sync; Catch → per scene FAILED + SNS) → series
+→ summary → SNS."""
 
 from __future__ import annotations
 

@@ -120,8 +120,7 @@ def update_timeseries(
 
 
 def read_records(output: str, run_name: str, stack: str | None = None) -> list[TaskRecord]:
-    """The run's task-log rows: the stack's DynamoDB table (`--stack`), SCORESBY_TASK_TABLE's (a Batch job),
-    else the local SQLite log of `output`."""
+    """A run's rows: `stack`'s or SCORESBY_TASK_TABLE's DynamoDB table, else `output`'s SQLite log."""
     if stack:
         from worker.commands.aws import find_stack, read_run
 

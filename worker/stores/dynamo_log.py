@@ -70,8 +70,7 @@ def table_schema() -> dict[str, Any]:
 
 
 def to_dynamo(value: Any, *, top: bool = True) -> Any:
-    """Make a value storable by boto3's serializer: floats become Decimal; None is dropped at the top level
-    (an item's attributes) and kept, as NULL, inside maps and lists."""
+    """Make a value storable by boto3: floats become Decimal; None dropped at the top level, NULL within."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
