@@ -21,7 +21,8 @@ from PIL import Image
 from infra.timeseries_step import TIMESERIES_JOB_NAME
 from tests.e2e import harness
 from tests.e2e.harness import SOURCES_BUCKET
-from worker.core.task_log import SUCCEEDED
+from tests.e2e.moto_patches import BatchOutcome
+from worker.core.task_log import FAILED, SKIPPED, SUCCEEDED
 from worker.core.timeseries import TASK_LOG_STATS
 from worker.demo import glacier
 from worker.stores.dynamo_log import DynamoTaskLog
@@ -48,6 +49,7 @@ def series_run(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
     jobs_before = len(world["container"].runs)
     described = stack.wait(stack.start(RUN, doc), timeout_s=600)
     return {
+        "doc": doc,
         "execution": described,
         "scenes": scenes,
         "runs": world["container"].runs[jobs_before:],
@@ -159,3 +161,24 @@ def test_the_summary_and_its_mail_carry_the_statistics_and_the_series(
     assert f"Time series: s3://{stack.output_bucket}/{series_run['prefix']}timeseries.csv" in mail["Message"]
     assert f"timelapse of {PLACE}: {PLACE}_timelapse.gif" in mail["Message"]
     assert f"{glacier.scene_id_of(2018)}: cloud " in mail["Message"]
+
+
+def test_a_failed_time_series_job_is_reported_and_the_run_still_succeeds(
+    series_run: dict[str, Any], world: dict[str, Any]
+) -> None:
+    """The same list again: every scene SKIPPED (done), the time-series job runs and its container dies."""
+    stack: harness.MotoStack = world["stack"]
+    reason = "OutOfMemoryError: Container killed due to memory usage"
+    world["container"].faults[TIMESERIES_JOB_NAME] = BatchOutcome(137, reason)
+    jobs_before = len(world["container"].runs)
+    described = stack.wait(stack.start(f"{RUN}-again", series_run["doc"]), timeout_s=300)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    output = json.loads(described["output"])
+    assert output["counts"][SKIPPED] == len(glacier.DATES) and output["timeseries"] == FAILED
+    assert [r.job_name for r in world["container"].runs[jobs_before:]] == [TIMESERIES_JOB_NAME]
+    [mail] = [m for m in stack.drain_messages() if m["Subject"].startswith(f"Scoresby {RUN}:")]
+    assert f"Time series not updated: States.TaskFailed: {reason}" in mail["Message"]
+    summary = json.loads(_get(stack, series_run["prefix"] + "summary.json"))
+    assert summary["timeseries"] == {"status": FAILED, "error": f"States.TaskFailed: {reason}"}
+    # the figures come from the task log then: SKIPPED rows carry those of the run that made the products
+    assert all(s["stats"]["snow_ice_percent"] is not None for s in summary["scenes"])
