@@ -22,6 +22,7 @@ from infra.timeseries_step import TIMESERIES_JOB_NAME
 from tests.e2e import harness
 from tests.e2e.harness import SOURCES_BUCKET
 from tests.e2e.moto_patches import BatchOutcome
+from tests.science.conftest import aoi_window
 from worker.core.task_log import FAILED, SKIPPED, SUCCEEDED
 from worker.core.timeseries import TASK_LOG_STATS
 from worker.demo import glacier
@@ -95,6 +96,14 @@ def test_statistics_are_in_the_dynamodb_rows_as_in_the_stac_items(
         stats = item["properties"]["scoresby:stats"]
         assert row.stats == pytest.approx({k: stats[k] for k in TASK_LOG_STATS}), scene.scene_id
         assert row.stats["quality_band"] == "QA_PIXEL"
+    window = aoi_window()
+    for scene in series_run["scenes"]:  # and the generator's truth, as the local run finds it
+        truth = scene.truth(*window)
+        for key in ("cloud_percent", "snow_ice_percent", "water_percent"):
+            assert rows[scene.scene_id].stats[key] == pytest.approx(truth[key], abs=1.0), (
+                scene.scene_id,
+                key,
+            )
     cloudy = rows[glacier.scene_id_of(2018)].stats
     assert cloudy["cloud_percent"] > 40  # the date the timelapse leaves out
 
