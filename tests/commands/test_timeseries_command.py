@@ -74,16 +74,40 @@ def test_a_missing_task_log_fails_with_exit_1_naming_the_run_folder(
 def test_stack_reads_the_aws_task_log_of_that_stack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from worker.commands import aws
+    from worker.commands import stack
     from worker.core.task_log import FAILED, TaskRecord
 
     asked: list[tuple[str, str]] = []
-    monkeypatch.setattr(aws, "find_stack", lambda name: aws.StackInfo(name, "us-east-1", {}))
+    monkeypatch.setattr(stack, "find_stack", lambda name: stack.StackInfo(name, "us-east-1", {}))
     monkeypatch.setattr(
-        aws,
+        stack,
         "read_run",
-        lambda stack, run: asked.append((stack.name, run)) or [TaskRecord(run, "LC08_x", status=FAILED)],
+        lambda info, run: asked.append((info.name, run)) or [TaskRecord(run, "LC08_x", status=FAILED)],
     )
     assert scoresby(["timeseries", "sund", "--output", str(tmp_path), "--stack", "Scoresby-test"]) == 0
     assert asked == [("Scoresby-test", "sund")]
     assert "no finished scene" in capsys.readouterr().out
+
+
+def test_the_sqlite_log_clears_figures_on_a_new_attempt_and_carries_them_to_skipped_rows(
+    tmp_path: Path,
+) -> None:
+    [s] = _plan(tmp_path, "run-a", 1)
+    path = task_log_path(str(tmp_path))
+    with SqliteTaskLog(path) as log:
+        log.start("run-a", s.scene_id, "host")
+        log.succeed("run-a", s.scene_id, {"ndvi": "/x.tif"}, 1.0, stats=STATS)
+        # another run writing to the same output reuses the scene, and its figures
+        assert log.plan("run-b", [s], run_dir_of(str(tmp_path), "run-a"), False) == []
+        [skipped] = log.records("run-b")
+        assert (
+            skipped.status == "SKIPPED"
+            and skipped.stats is not None
+            and skipped.stats["cloud_percent"] == 12.5
+        )
+        # overwrite: the scene runs again; until it succeeds it has no figures
+        log.plan("run-a", [s], run_dir_of(str(tmp_path), "run-a"), True)
+        log.start("run-a", s.scene_id, "host")
+        log.fail("run-a", s.scene_id, "MissingBands", "needs B5", 0.1)
+        [failed] = log.records("run-a")
+        assert failed.status == "FAILED" and failed.stats is None

@@ -122,7 +122,7 @@ def update_timeseries(
 def read_records(output: str, run_name: str, stack: str | None = None) -> list[TaskRecord]:
     """A run's rows: `stack`'s or SCORESBY_TASK_TABLE's DynamoDB table, else `output`'s SQLite log."""
     if stack:
-        from worker.commands.aws import find_stack, read_run
+        from worker.commands.stack import find_stack, read_run
 
         return read_run(find_stack(stack), run_name)
     settings = JobSettings.from_env()
