@@ -62,6 +62,7 @@ def update_timeseries(
     run_dir: str, records: Sequence[TaskRecord], timelapse: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """Write the run's time-series files; return what the summary and report show (None: no scene yet)."""
+    from worker.discovery.sources import gdal_env_options
     from worker.raster.timeseries import mp4_unavailable, write_chart, write_timelapse
 
     rows = load_rows(run_dir, records)
@@ -93,9 +94,13 @@ def update_timeseries(
             gif = Path(tmp) / timelapse_name(place)
             mp4 = Path(tmp) / timelapse_name(place, ".mp4") if want_mp4 else None
             try:
-                written = write_timelapse(frames, gif, fps=options.get("fps", 1.0), mp4_path=mp4)
+                # The COGs are read as the scenes' bands are (S3 endpoint, requester pays, no listing).
+                written = write_timelapse(
+                    frames, gif, fps=options.get("fps", 1.0), mp4_path=mp4, gdal_env=gdal_env_options()
+                )
             except Exception as exc:  # noqa: BLE001 - one place's frames failing leaves the rest of the series
                 log.warning("timelapse of %s not written: %s", place, exc)
+                notes.append(f"timelapse of {place} not written: {type(exc).__name__}: {one_line(exc)}")
                 continue
             names = []
             for path in map(Path, written):

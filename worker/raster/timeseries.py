@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,21 +175,24 @@ def write_timelapse(
     *,
     fps: float = 1.0,
     mp4_path: Path | None = None,
+    gdal_env: Mapping[str, str] | None = None,
 ) -> list[str]:
     """A GIF (and an MP4 where imageio's ffmpeg is there) of (row, true-colour COG) frames in the given order.
 
     Returns the files written. One palette for every frame (no dithering), so equal pixels stay equal.
+    `gdal_env`: GDAL's settings for the COGs' paths (discovery's, e.g. the S3 endpoint), as for the scenes.
     """
     if not frames:
         return []
     grid = place_grid(frames[0][0]["item"])
     images = []
-    for row, cog in frames:
-        cloud = row.get("cloud_percent")
-        label = f"{str(row['datetime'])[:10]}  {row['sensor']}" + (
-            f"  cloud {cloud:.0f} %" if cloud is not None else ""
-        )
-        images.append(_stamp(read_frame(cog, grid), label))
+    with rasterio.Env(**(gdal_env or {})):
+        for row, cog in frames:
+            cloud = row.get("cloud_percent")
+            label = f"{str(row['datetime'])[:10]}  {row['sensor']}" + (
+                f"  cloud {cloud:.0f} %" if cloud is not None else ""
+            )
+            images.append(_stamp(read_frame(cog, grid), label))
     # One adaptive palette from all frames together: frame-by-frame palettes would recolour unchanged land.
     w, h = images[0].size
     sheet = Image.new("RGB", (w, h * len(images)))
