@@ -97,3 +97,27 @@ def test_the_reports_series_shows_the_run_notes() -> None:
     note = "no MP4 timelapse: imageio-ffmpeg is not available (<none>); pip install 'scoresby[video]' adds it"
     page = render_science({"csv": "timeseries.csv", "timelapses": {}, "notes": [note]}, [])
     assert '<div class="meta">no MP4 timelapse: imageio-ffmpeg is not available (&lt;none&gt;)' in page
+
+
+def test_a_timelapse_that_cannot_be_read_is_a_note_and_the_rest_is_written(
+    series: tuple[Path, list[glacier.SeriesScene]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker.commands.timeseries import update_timeseries
+    from worker.core.layout import task_log_path
+    from worker.raster import timeseries as pictures
+    from worker.stores.sqlite_log import SqliteTaskLog
+
+    run_dir, _ = series
+    with SqliteTaskLog(task_log_path(str(run_dir.parent)), create=False) as log:
+        records = log.records(glacier.RUN_NAME)
+
+    def unreadable(cog: str, grid: object) -> None:
+        raise OSError(f"{cog}: not recognized as a supported file format")
+
+    monkeypatch.setattr(pictures, "read_frame", unreadable)
+    shutil.copytree(run_dir, tmp_path / "run", ignore=shutil.ignore_patterns("timeseries.*", "*_timelapse.*"))
+    science = update_timeseries(str(tmp_path / "run"), records, {"max_cloud": 40})
+    assert science is not None and science["timelapses"] == {}
+    [note] = [n for n in science["notes"] if n.startswith("timelapse of aoi-scoresby-sund not written")]
+    assert "OSError" in note and "\n" not in note
+    assert (tmp_path / "run" / "timeseries.csv").is_file() and (tmp_path / "run" / "timeseries.png").is_file()
