@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
-from infra.task_log_table import grant_task_updates
+from infra.task_log_table import grant_run_reads, grant_task_updates
 from worker.core import config
 
 SCRATCH_PATH = "/tmp"  # noqa: S108 - the container's TMPDIR, a volume of its own (read-only root)
@@ -119,7 +119,8 @@ class BatchCompute(Construct):
             self,
             "JobRole",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="Scoresby worker job: read input scenes, write products, update the task log",
+            description="Scoresby worker job: read input scenes, write products, update the task log, "
+            "read a run's rows for its time series",
         )
         self._grant_input_reads(input_buckets)
         grant_object_writes(output_bucket, self.job_role, output_objects, read=True)
@@ -131,6 +132,8 @@ class BatchCompute(Construct):
             finding=f"Resource::{token_text(self, output_bucket.bucket_arn)}/{output_objects}",
         )
         grant_task_updates(task_table, self.job_role)
+        # The time-series job after the Map (`scoresby timeseries`) reads its run's rows: Query only.
+        grant_run_reads(task_table, self.job_role)
 
         container = batch.EcsEc2ContainerDefinition(
             self,

@@ -20,6 +20,7 @@ from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_planning, grant_run_reads
 from worker.core import config
+from worker.core.layout import TIMESERIES_JSON
 
 # Subpackages of `worker` the Lambdas import, shipped whole: `core` is stdlib-only, `stores` adds only
 # boto3, `search` only pystac-client (from the init function's layer, imported only for a search; all
@@ -155,6 +156,20 @@ class RunFunctions(Construct):
         )
         grant_run_reads(task_table, self.summary_function)
         grant_object_writes(output_bucket, self.summary_function, output_objects, read=False)
+        # What the time-series job made (timeseries.json names its files) goes into summary.json and the mail.
+        timeseries_manifests = f"{output_objects.removesuffix('*')}*/{TIMESERIES_JSON}"
+        iam.Grant.add_to_principal(
+            grantee=self.summary_function,
+            actions=["s3:GetObject"],
+            resource_arns=[output_bucket.arn_for_objects(timeseries_manifests)],
+        )
+        acknowledge(
+            self.summary_function.role,  # type: ignore[arg-type]
+            "IAM5",
+            f"The summary function reads only the runs' {TIMESERIES_JSON} (<prefix><run>/{TIMESERIES_JSON}); "
+            "the run name is known only at run time.",
+            finding=f"Resource::{token_text(self, output_bucket.bucket_arn)}/{timeseries_manifests}",
+        )
         acknowledge(
             self.summary_function.role,  # type: ignore[arg-type]
             "IAM5",

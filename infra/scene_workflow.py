@@ -1,5 +1,5 @@
-"""The run's state machine: init → Map over jobs (Batch submitJob.sync of a job's scenes; Catch → per scene:
-FAILED unless it succeeded + SNS) → summary → SNS."""
+"""The run's state machine: init → Map over jobs (submitJob.sync; Catch → per scene FAILED + SNS) → series
+→ summary → SNS."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.nag import acknowledge, arn_prefix, token_text
+from infra.timeseries_step import timeseries_step
 from worker.core import config
 from worker.core.task_log import FAILED, FIELDS, SKIPPED, SUCCEEDED
 
@@ -150,6 +151,7 @@ class SceneWorkflow(Construct):
                     "run_name": sfn.JsonPath.string_at("$.run_name"),
                     "output": sfn.JsonPath.string_at("$.output"),
                     "counts": sfn.JsonPath.object_at("$.counts"),
+                    "timeseries": sfn.JsonPath.object_at("$.timeseries"),
                 }
             ),
             payload_response_only=True,
@@ -166,8 +168,16 @@ class SceneWorkflow(Construct):
         )
         summarize.add_catch(run_error, errors=[sfn.Errors.ALL], result_path="$.error")
         summarize.next(publish)
-        inline_map.next(summarize)
-        distributed_map.next(summarize)
+        series = timeseries_step(
+            self,
+            job_queue=job_queue,
+            job_definition=job_definition,
+            task_table=task_table,
+            retry_errors=list(BATCH_THROTTLING_ERRORS),
+            then=summarize,
+        )
+        inline_map.next(series)
+        distributed_map.next(series)
         choose = (
             sfn.Choice(self, "ItemsInline?")
             .when(sfn.Condition.boolean_equals("$.inline", True), inline_map)
@@ -299,6 +309,7 @@ class SceneWorkflow(Construct):
             f"{prefix}BuildCommand",
             parameters={
                 "command": sfn.JsonPath.array(
+                    "process",
                     sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.scenes")),
                     "--output",
                     sfn.JsonPath.string_at("$.output"),

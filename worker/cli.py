@@ -19,6 +19,7 @@ COMMANDS = {
     "search": "worker.commands.search:search_command",
     "watch": "worker.commands.watch:watch_command",
     "watches": "worker.commands.watches:watches_command",
+    "timeseries": "worker.commands.timeseries:timeseries_command",
     "submit": "worker.commands.aws:submit_command",
     "rerun": "worker.commands.aws:rerun_command",
 }
@@ -77,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="fail a scene whose worker gives no result for this long (default: 3600; 0: no limit)",
     )
+
+    ts = sub.add_parser(
+        "timeseries",
+        help="rebuild a run's timeseries.csv/.png and timelapses from its task log and STAC Items",
+    )
+    ts.add_argument("run", metavar="RUN", help="run name")
+    ts.add_argument(
+        "--output", required=True, metavar="DEST", help="the run's output (folder or s3:// prefix)"
+    )
+    ts.add_argument(
+        "--timelapse", metavar="JSON", help="the run's timelapse option, e.g. '{\"max_cloud\": 40}'"
+    )
+    ts.add_argument("--stack", metavar="NAME", help="an AWS run: read the task log of this stack")
 
     se = sub.add_parser("search", help="find scenes by area and dates in a STAC API; prints a scene list")
     se.add_argument(

@@ -138,6 +138,7 @@ def plan_run(
         "overwrite": "true" if overwrite else "false",
         "counts": counts,
         "quiet": watch_info is not None and not to_run,
+        "timelapse": plan.timelapse or {},  # for the time-series job after the Map
     }
     if watch_info is not None:
         state["watch"] = watch_info

@@ -9,7 +9,7 @@ from typing import Any
 from worker.core.config import SummarySettings
 from worker.core.cost import actual_compute_cost
 from worker.core.errors import InvalidInput
-from worker.core.layout import split_s3_uri
+from worker.core.layout import TIMESERIES_JSON, split_s3_uri
 from worker.core.summary import SUMMARY_NAME, build_summary
 from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
 from worker.stores.dynamo_log import DynamoTaskLog
@@ -20,6 +20,9 @@ log.setLevel(logging.INFO)
 SUBJECT_MAX = 100
 """SNS limit for an e-mail subject."""
 MESSAGE_MAX_FAILURES = 50
+MESSAGE_MAX_STATS = 30
+"""Scenes whose statistics the e-mail lists (all of them are in summary.json and timeseries.csv)."""
+MAIL_STATS = (("cloud_percent", "cloud"), ("snow_ice_percent", "snow/ice"), ("water_percent", "water"))
 
 
 def _check_event(event: Any) -> tuple[str, str]:
@@ -64,8 +67,9 @@ def compose_message(
     totals: dict[str, Any],
     duplicates: int = 0,
     new_items: int | None = None,
+    science: list[str] | None = None,
 ) -> str:
-    """The e-mail body: counts, where outputs and summary are, and the failed scenes with their errors."""
+    """The e-mail body: counts, outputs and summary, the `science` lines, the failed scenes and errors."""
     lines = [f"Scoresby run {run_name} finished: {totals['scenes']} scenes."]
     if new_items is not None:  # a watch round: the counts below are the whole run, every round's scenes
         lines = [f"Scoresby watch {run_name}: this round found {new_items} new item(s); the run now has "
@@ -86,6 +90,7 @@ def compose_message(
         "",
         f"Outputs: {run_root}<scene_id>/",
         f"Summary: {summary_uri}",
+        *(science or []),
     ]
     failed = [r for r in records if r.status == FAILED]
     if failed:
@@ -101,6 +106,64 @@ def compose_message(
     return "\n".join(lines) + "\n"
 
 
+def timeseries_outcome(event: dict[str, Any]) -> dict[str, Any]:
+    """What the state machine's time-series step did: {"status": SUCCEEDED | SKIPPED | FAILED, ...}.
+
+    A failed job arrives as the Catch's {"Error", "Cause"}; a Batch job's Cause is its DescribeJobs JSON,
+    whose StatusReason says why. An event without the key (an older state machine) counts as SKIPPED.
+    """
+    step = event.get("timeseries")
+    if not isinstance(step, dict):
+        return {"status": SKIPPED, "reason": "the state machine ran no time-series step"}
+    if step.get("status") in (SUCCEEDED, SKIPPED):
+        return dict(step)
+    reason = str(step.get("Cause", ""))
+    try:
+        job = json.loads(reason)
+        reason = str(job.get("StatusReason") or job.get("Status") or reason)
+    except (ValueError, AttributeError):
+        pass
+    return {"status": FAILED, "error": f"{step.get('Error', 'Error')}: {reason[:500] or 'no cause given'}"}
+
+
+def read_timeseries(run_root: str, s3_client: Any) -> dict[str, Any] | None:
+    """The run's timeseries.json (what the time-series job made), or None when it cannot be read."""
+    bucket, key = split_s3_uri(run_root + TIMESERIES_JSON)
+    try:
+        body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        science = json.loads(body)
+    except Exception as exc:  # noqa: BLE001 - a missing manifest leaves the summary without the series
+        log.warning("cannot read s3://%s/%s: %s", bucket, key, exc)
+        return None
+    return science if isinstance(science, dict) else None
+
+
+def compose_science(run_root: str, summary: dict[str, Any], outcome: dict[str, Any]) -> list[str]:
+    """The e-mail's time-series lines and a few scenes' statistics (the rest are in summary.json)."""
+    series = summary.get("timeseries")
+    lines: list[str] = []
+    if outcome["status"] == FAILED:
+        lines += ["", f"Time series not updated: {outcome['error']}", "  (the Batch job's log has the error)"]
+    elif series and "csv" in series:
+        lines += ["", f"Time series: {run_root}{series['csv']}, {series['chart']}"]
+        for place, names in series.get("timelapses", {}).items():
+            lines.append(f"  timelapse of {place}: {', '.join(names)}")
+        lines += [f"  {note}" for note in series.get("notes", [])]
+    with_stats = [s for s in summary["scenes"] if s.get("stats")]
+    if with_stats:
+        lines += ["", "Statistics (cloud % of valid pixels; snow/ice and water % of clear pixels):"]
+        for scene in with_stats[:MESSAGE_MAX_STATS]:
+            stats = scene["stats"]
+            figures = ", ".join(
+                f"{label} {'unknown' if stats.get(k) is None else format(stats[k], '.1f')}"
+                for k, label in MAIL_STATS
+            )
+            lines.append(f"  {scene['scene_id']}: {figures}")
+        if len(with_stats) > MESSAGE_MAX_STATS:
+            lines.append(f"  ... and {len(with_stats) - MESSAGE_MAX_STATS} more (see summary.json)")
+    return lines
+
+
 def summarize_run(
     event: Any, settings: SummarySettings, *, task_log: Any = None, s3_client: Any = None
 ) -> dict[str, Any]:
@@ -108,21 +171,26 @@ def summarize_run(
     run_name, output = _check_event(event)
     task_log = task_log or DynamoTaskLog(settings.task_table)
     records = task_log.records(run_name)
-    summary = build_summary(run_name, records, task_log=f"dynamodb://{settings.task_table}")
+    run_root = f"{output}{run_name}/"
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3")
+    outcome = timeseries_outcome(event)
+    science = read_timeseries(run_root, s3_client) if outcome["status"] == SUCCEEDED else None
+    summary = build_summary(run_name, records, task_log=f"dynamodb://{settings.task_table}", science=science)
     summary["output"] = output
+    summary.setdefault("timeseries", {})["status"] = outcome["status"]
+    if "error" in outcome:
+        summary["timeseries"]["error"] = outcome["error"]
     totals = summary["totals"]
     # What the run's jobs were busy for (skipped scenes cost nothing), at the estimator's prices.
     totals["cost"] = actual_compute_cost(
         ((r.started_at, r.finished_at, r.duration_s) for r in records if r.status in (SUCCEEDED, FAILED)),
         job_vcpus=settings.job_vcpus,
     )
-    run_root = f"{output}{run_name}/"
     summary_uri = f"{run_root}{SUMMARY_NAME}"
     bucket, key = split_s3_uri(summary_uri)
-    if s3_client is None:
-        import boto3
-
-        s3_client = boto3.client("s3")
     s3_client.put_object(
         Bucket=bucket,
         Key=key,
@@ -140,9 +208,11 @@ def summarize_run(
             totals,
             _duplicates(event),
             _duplicates(event, "new_items") if "new_items" in (event.get("counts") or {}) else None,
+            compose_science(run_root, summary, outcome),
         ),
         "counts": {k: totals[k] for k in ("scenes", SUCCEEDED, FAILED, SKIPPED, PENDING, RUNNING)},
         "summary_uri": summary_uri,
+        "timeseries": outcome["status"],
     }
 
 

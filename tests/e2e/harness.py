@@ -514,6 +514,13 @@ class WorkerContainer:
         return argv, proc
 
 
+def scene_runs(runs: list[ContainerRun]) -> list[ContainerRun]:
+    """The scene jobs among `runs`: without the run's one time-series job after the Map."""
+    from infra.timeseries_step import TIMESERIES_JOB_NAME
+
+    return [r for r in runs if r.job_name != TIMESERIES_JOB_NAME]
+
+
 # ---------------------------------------------------------------------------------------------------
 # Source scenes
 

@@ -182,7 +182,7 @@ def test_the_distributed_map_branch_executes_in_moto_with_real_jobs(world, monke
         if "stateEnteredEventDetails" in e
     ]
     assert "ScenesFromS3" in entered and "ScenesInline" not in entered
-    runs = world["container"].runs[jobs_before:]
+    runs = harness.scene_runs(world["container"].runs[jobs_before:])
     assert sorted(r.job_name for r in runs) == sorted(["scoresby-" + L8_ID, "scoresby-" + S2_ID])
     assert all(r.returncode == 0 for r in runs), [r.stderr[-1500:] for r in runs]
     rows = DynamoTaskLog(stack.table_name).records("e2e-distributed")

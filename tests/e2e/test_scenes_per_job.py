@@ -72,7 +72,7 @@ def batched_run(world: dict[str, Any], three_per_job: None) -> dict[str, Any]:
     execution = stack.wait(stack.start("batched", doc))
     return {
         "execution": execution,
-        "runs": world["container"].runs[before:],
+        "runs": harness.scene_runs(world["container"].runs[before:]),
         "messages": stack.drain_messages(),
     }
 
@@ -173,7 +173,11 @@ def reclaimed_run(world: dict[str, Any], three_per_job: None) -> dict[str, Any]:
         run_batch_jobs_with(mp, reclaimer)
         execution = stack.wait(stack.start("reclaimed", doc))
     stack.drain_messages()
-    return {"execution": execution, "first": reclaimer.first, "runs": world["container"].runs[before:]}
+    return {
+        "execution": execution,
+        "first": reclaimer.first,
+        "runs": harness.scene_runs(world["container"].runs[before:]),
+    }
 
 
 def test_a_reclaimed_job_is_retried_and_redoes_only_the_scenes_not_done(reclaimed_run, world):

@@ -66,7 +66,8 @@ def main_run(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
     return {
         "execution": described,
         "list_path": path,
-        "runs": list(world["container"].runs[jobs_before:]),
+        "runs": harness.scene_runs(world["container"].runs[jobs_before:]),
+        "all_runs": list(world["container"].runs[jobs_before:]),
         "messages": stack.drain_messages(),
     }
 
@@ -199,6 +200,47 @@ def test_task_log_has_succeeded_rows_and_the_failed_scene_with_its_reason(main_r
     assert item["batch_status_reason"]["S"] == "Essential container in task exited"
 
 
+def test_succeeded_rows_carry_the_scene_statistics_and_the_failed_one_none(main_run, world):
+    from worker.core.timeseries import TASK_LOG_STATS
+
+    stack: harness.MotoStack = world["stack"]
+    rows = records(stack, MAIN_RUN)
+    s3 = boto3.client("s3")
+    for scene_id in (L8_ID, S2_ID):
+        item = json.loads(
+            s3.get_object(Bucket=stack.output_bucket, Key=f"products/{MAIN_RUN}/{scene_id}/{scene_id}.json")[
+                "Body"
+            ].read()
+        )
+        stats = item["properties"]["scoresby:stats"]
+        assert set(rows[scene_id].stats) == set(TASK_LOG_STATS)
+        assert rows[scene_id].stats == pytest.approx({k: stats[k] for k in TASK_LOG_STATS})
+        assert rows[scene_id].stats["valid_percent"] > 0
+    assert rows[BROKEN_ID].stats is None
+
+
+def test_the_time_series_job_writes_csv_and_chart_but_no_timelapse_of_single_scenes(main_run, world):
+    import csv
+    import io
+
+    from infra.timeseries_step import TIMESERIES_JOB_NAME
+
+    stack: harness.MotoStack = world["stack"]
+    [series_job] = [r for r in main_run["all_runs"] if r.job_name == TIMESERIES_JOB_NAME]
+    assert series_job.returncode == 0, series_job.stderr[-2000:]
+    assert main_run["all_runs"][-1] is series_job  # after every scene job
+    keys = s3_keys(stack.output_bucket, f"products/{MAIN_RUN}/")
+    assert {
+        f"products/{MAIN_RUN}/{n}" for n in ("timeseries.csv", "timeseries.png", "timeseries.json")
+    } <= keys
+    assert not [k for k in keys if k.endswith("_timelapse.gif")]  # two places, one date each
+    body = boto3.client("s3").get_object(
+        Bucket=stack.output_bucket, Key=f"products/{MAIN_RUN}/timeseries.csv"
+    )
+    table = list(csv.DictReader(io.StringIO(body["Body"].read().decode())))
+    assert sorted(r["scene_id"] for r in table) == sorted([L8_ID, S2_ID])
+
+
 def test_sns_sends_one_failure_message_and_the_run_summary(main_run):
     messages = main_run["messages"]
     failures = [m for m in messages if m["Subject"] == "Scoresby: a scene failed"]
@@ -265,7 +307,7 @@ def test_a_second_execution_of_the_same_list_skips_done_scenes(main_run, world):
     jobs_before = len(world["container"].runs)
     described = stack.wait(stack.start("second-run-of-e2e-main", main_list()))
     assert described["status"] == "SUCCEEDED", described.get("cause")
-    new_jobs = world["container"].runs[jobs_before:]
+    new_jobs = harness.scene_runs(world["container"].runs[jobs_before:])
     # only the scene that is not done runs again; the done ones get no Batch job
     assert [r.job_name for r in new_jobs] == ["scoresby-" + BROKEN_ID]
     rows = records(stack, MAIN_RUN)
@@ -291,7 +333,7 @@ def test_rerun_failed_resubmits_only_the_failed_scene(main_run, world, capsys):
     assert described["status"] == "SUCCEEDED", described.get("cause")
     sent = json.loads(described["input"])
     assert sent["overwrite"] is True and [s["scene_id"] for s in sent["scenes"]] == [BROKEN_ID]
-    new_jobs = world["container"].runs[jobs_before:]
+    new_jobs = harness.scene_runs(world["container"].runs[jobs_before:])
     assert [r.job_name for r in new_jobs] == ["scoresby-" + BROKEN_ID]
     assert new_jobs[0].job_env["SCORESBY_OVERWRITE"] == "true"
     assert records(stack, MAIN_RUN)[BROKEN_ID].status == FAILED  # its band is still missing
@@ -332,7 +374,7 @@ def test_the_blog_input_shape_runs_as_is(world):
     }
     described = stack.wait(stack.start("e2e-blog", blog))
     assert described["status"] == "SUCCEEDED", described.get("cause")
-    [job] = world["container"].runs[jobs_before:]
+    [job] = harness.scene_runs(world["container"].runs[jobs_before:])
     assert job.returncode == 0, job.stderr[-2000:]
     output = json.loads(described["output"])
     assert output["counts"][SUCCEEDED] == 1
@@ -395,7 +437,7 @@ def test_a_throttled_submit_job_is_retried_and_the_scene_still_runs(world, monke
         if e["type"] == "TaskFailed"
     ]
     assert failures == ["Batch.TooManyRequestsException"]  # retried by the state machine, not caught
-    [job] = world["container"].runs[jobs_before:]
+    [job] = harness.scene_runs(world["container"].runs[jobs_before:])
     assert job.returncode == 0, job.stderr[-2000:]
     [row] = DynamoTaskLog(stack.table_name).records("e2e-throttled")
     assert row.status == SUCCEEDED and row.attempts == 1
@@ -495,7 +537,7 @@ def test_a_search_block_is_submitted_and_its_items_run_as_batch_jobs(world, tmp_
     ]
     described = stack.wait(execution["executionArn"])
     assert described["status"] == "SUCCEEDED", described.get("cause")
-    [job] = world["container"].runs[jobs_before:]
+    [job] = harness.scene_runs(world["container"].runs[jobs_before:])
     assert job.returncode == 0, job.stderr[-2000:]
     [row] = DynamoTaskLog(stack.table_name).records("e2e-search")
     assert row.scene_id == item["id"] and row.status == SUCCEEDED

@@ -71,8 +71,9 @@ def test_a_watch_runs_its_backfill_then_a_quiet_round_then_only_the_new_item(
     jobs = len(container.runs)
     first = start_round(stack, execution_input, 1)
     assert first["status"] == "SUCCEEDED", first.get("cause")
-    [job] = container.runs[jobs:]
+    [job] = harness.scene_runs(container.runs[jobs:])
     assert job.returncode == 0, job.stderr[-2000:]
+    after_first = len(container.runs)  # the scene's job and the run's time-series job
     rows = {r.scene_id: r for r in DynamoTaskLog(stack.table_name).records(RUN)}
     assert {k: r.status for k, r in rows.items()} == {"LC08_E2E_WATCH_A": SUCCEEDED}
     with_new = stack.drain_messages()
@@ -80,7 +81,7 @@ def test_a_watch_runs_its_backfill_then_a_quiet_round_then_only_the_new_item(
     assert "this round found 1 new item(s)" in summary["Message"]
 
     quiet = start_round(stack, execution_input, 2)
-    assert quiet["status"] == "SUCCEEDED" and len(container.runs) == jobs + 1  # no job at all
+    assert quiet["status"] == "SUCCEEDED" and len(container.runs) == after_first  # no job at all
     assert json.loads(quiet["output"])["quiet"] is True
     assert stack.drain_messages() == []  # watchQuietRounds=silent: no e-mail
     states = [e["type"] for e in stack.history(quiet["executionArn"]) if e["type"].endswith("StateEntered")]
@@ -89,7 +90,7 @@ def test_a_watch_runs_its_backfill_then_a_quiet_round_then_only_the_new_item(
     stac_api.add([item("LC08_E2E_WATCH_B", "2021-01-17T14:00:00Z", "2021-01-24T10:00:00Z")])
     third = start_round(stack, execution_input, 3)
     assert third["status"] == "SUCCEEDED", third.get("cause")
-    [job_b] = container.runs[jobs + 1 :]
+    [job_b] = harness.scene_runs(container.runs[after_first:])
     assert "LC08_E2E_WATCH_B" in " ".join(job_b.argv) and job_b.returncode == 0, job_b.stderr[-2000:]
     rows = {r.scene_id: r for r in DynamoTaskLog(stack.table_name).records(RUN)}
     assert rows["LC08_E2E_WATCH_B"].status == SUCCEEDED and rows["LC08_E2E_WATCH_A"].status in (
@@ -99,6 +100,10 @@ def test_a_watch_runs_its_backfill_then_a_quiet_round_then_only_the_new_item(
     assert rows["LC08_E2E_WATCH_A"].attempts == 1
     key = f"products/{RUN}/LC08_E2E_WATCH_B/LC08_E2E_WATCH_B_ndvi.tif"
     assert boto3.client("s3").head_object(Bucket=stack.output_bucket, Key=key)
+    # the round's time-series job extends the run's series: both rounds' scenes are in it
+    series = boto3.client("s3").get_object(Bucket=stack.output_bucket, Key=f"products/{RUN}/timeseries.csv")
+    scene_ids = [line.split(",")[1] for line in series["Body"].read().decode().splitlines()[1:]]
+    assert scene_ids == ["LC08_E2E_WATCH_A", "LC08_E2E_WATCH_B"]
     status = DynamoWatchState(stack.table_name).status(RUN)
     assert status is not None and status.rounds == 3 and status.cursor is not None
     third_messages = stack.drain_messages()

@@ -40,7 +40,7 @@ def job_container(
     container = BatchContainer.from_job(
         image,
         job.container,
-        [json.dumps({"source": str(scene.folder)}), "--output", "/out", "--run-name", "fullsize"],
+        ["process", json.dumps({"source": str(scene.folder)}), "--output", "/out", "--run-name", "fullsize"],
         {},
     )
     container.binds = [(scene.folder, str(scene.folder), True), (output, "/out", False)]

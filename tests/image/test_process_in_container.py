@@ -24,7 +24,7 @@ def container_process(
     """A read-only-root container of the image with a tmpfs /tmp, the source read-only, `output` writable."""
     return BatchContainer(
         image=image,
-        command=[json.dumps({"source": str(source)}), "--output", "/out", *extra],
+        command=["process", json.dumps({"source": str(source)}), "--output", "/out", *extra],
         environment={},
         vcpus=job.vcpus,
         memory_mib=job.memory_mib,
@@ -58,7 +58,8 @@ def test_the_image_runs_as_its_non_root_user_without_pip_or_compilers(image: str
 
     config = json.loads(docker("image", "inspect", image).stdout)[0]["Config"]
     assert config["User"] == "scoresby"
-    assert config["Entrypoint"] == ["scoresby", "process"]
+    # Batch overrides only the command: each job names its subcommand (process, timeseries)
+    assert config["Entrypoint"] == ["scoresby"] and config["Cmd"] == ["--help"]
     bases = ("python:3.11-slim-bookworm", "scoresby-base:bookworm-python3")  # scripts/build_image.sh
     assert config["Labels"]["org.scoresby.base"] in bases
     assert not [e for e in config["Env"] if e.startswith(("AWS_ACCESS_KEY_ID", "AWS_SECRET", "PIP_CERT"))]

@@ -70,7 +70,14 @@ def s3_runs(image: str, job_definition: JobDefinition, s3_world: dict[str, Any])
         scene = {"source": f"s3://{SOURCES}/{scene_id}/"}
         container = BatchContainer(
             image=image,
-            command=[json.dumps(scene), "--output", f"s3://{OUTPUTS}/products/", "--products", PRODUCTS]
+            command=[
+                "process",
+                json.dumps(scene),
+                "--output",
+                f"s3://{OUTPUTS}/products/",
+                "--products",
+                PRODUCTS,
+            ]
             + ["--run-name", "image"],
             environment=env,
             vcpus=job_definition.vcpus,

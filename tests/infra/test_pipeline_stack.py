@@ -115,6 +115,7 @@ def test_job_role_reads_inputs_writes_output_prefix_and_updates_task_rows_only(s
             "s3:GetObject",
             "s3:ListBucket",
             "dynamodb:UpdateItem",
+            "dynamodb:Query",  # the time-series job reads its run's rows
         ]
     )
     by_action: dict[str, list[str]] = {}
@@ -127,6 +128,7 @@ def test_job_role_reads_inputs_writes_output_prefix_and_updates_task_rows_only(s
         assert f"arn:<AWS::Partition>:s3:::{bucket}" in by_action["s3:ListBucket"]
     assert by_action["s3:PutObject"] == ["<StorageOutputBB69BB33.Arn>/products/*"]
     assert by_action["dynamodb:UpdateItem"] == ["<TaskLogTable51A46A66.Arn>"]
+    assert by_action["dynamodb:Query"] == ["<TaskLogTable51A46A66.Arn>"]  # the table, not its index
 
 
 def test_no_iam_policy_grants_service_wide_or_admin_actions(synth: Synth) -> None:
@@ -172,10 +174,14 @@ def test_batch_job_gets_its_variables_from_the_definition_and_the_state_machine(
     container = synth.only("AWS::Batch::JobDefinition")["Properties"]["ContainerProperties"]
     assert set(config.JobSettings.ENV_VARS) <= {e["Name"] for e in container["Environment"]}
     submits = [s for s in states.values() if s.get("Resource", "").endswith(":states:::batch:submitJob.sync")]
-    assert len(submits) == 2  # inline and distributed map
+    assert len(submits) == 3  # inline and distributed map, and the time series after them
     for submit in submits:
         overrides = submit["Parameters"]["ContainerOverrides"]["Environment"]
-        assert {e["Name"] for e in overrides} == set(config.JobSettings.PER_JOB_ENV_VARS)
+        names = {e["Name"] for e in overrides}
+        if submit is states["RunTimeseries"]:
+            assert names == {config.RUN_ID}  # it overwrites nothing but the run's series
+        else:
+            assert names == set(config.JobSettings.PER_JOB_ENV_VARS)
 
 
 def test_lambdas_run_the_tested_python_with_their_own_log_groups(synth: Synth) -> None:
@@ -345,7 +351,7 @@ def test_flow_init_then_inline_or_distributed_map_then_summary_then_publish(
     for m in (inline, distributed):
         assert m["MaxConcurrency"] == 37
         assert m["ResultPath"] is None  # per-scene results never accumulate in the state
-        assert m["Next"] == "Summarize"
+        assert m["Next"] == "CountDoneScenes"  # the time series (tests/infra/test_timeseries_step.py)
         assert m["ItemSelector"]["scenes.$"] == "$$.Map.Item.Value.scenes"  # one item per job
     assert top["Summarize"]["Next"] == "PublishSummary"
     publish = top["PublishSummary"]
@@ -361,7 +367,8 @@ def test_each_item_runs_a_batch_job_with_its_scenes_in_the_command(
 ) -> None:
     build = states[f"{prefix}BuildCommand"]
     assert build["Parameters"]["command.$"] == (
-        "States.Array(States.JsonToString($.scenes), '--output', $.output, '--run-name', $.run_name)"
+        "States.Array('process', States.JsonToString($.scenes), '--output', $.output, '--run-name', "
+        "$.run_name)"
     )
     run = states[f"{prefix}RunScene"]
     assert build["Next"] == f"{prefix}RunScene"
@@ -650,14 +657,15 @@ def test_every_dockerfile_copy_source_is_in_the_staged_build_context(synth: Synt
         assert (context / src).exists(), f"COPY {src}: not in the image build context"
 
 
-def test_dockerfile_runs_scoresby_process_as_non_root_on_python_311_slim() -> None:
+def test_dockerfile_runs_scoresby_as_non_root_on_python_311_slim() -> None:
     text = (REPO_ROOT / "worker" / "Dockerfile").read_text()
     instructions = [line.split(None, 1) for line in text.splitlines() if line and not line.startswith("#")]
     keywords = [i[0] for i in instructions if i[0].isupper()]
     # python:3.11-slim-bookworm unless the build passes another (make image's offline base), in every stage
     assert instructions[0] == ["ARG", "BASE_IMAGE=python:3.11-slim-bookworm"]
     assert {i[1].split()[0] for i in instructions if i[0] == "FROM"} == {"${BASE_IMAGE}"}
-    assert 'ENTRYPOINT ["scoresby", "process"]' in text
+    # Batch overrides only the command, so each job names its subcommand (process, timeseries).
+    assert 'ENTRYPOINT ["scoresby"]' in text
     user_lines = [i[1] for i in instructions if i[0] == "USER"]
     assert user_lines and user_lines[-1] not in ("root", "0")
     assert keywords.index("USER") < keywords.index("ENTRYPOINT")
@@ -712,7 +720,8 @@ def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
     maps = [s for s in definition["States"].values() if s["Type"] == "Map"]
     per_job = {_path_length(m["ItemProcessor"]["States"], m["ItemProcessor"]["StartAt"]) for m in maps}
     assert per_job == {cost.TRANSITIONS_PER_JOB}  # inline and Distributed Map alike
-    # the run's own states on success: init, choice, the map, summary, publish
+    # the run's own states on success: init, choice, the map, the time series (count, choice, command,
+    # job), summary, publish
     assert _path_length(definition["States"], definition["StartAt"]) == cost.TRANSITIONS_PER_RUN
     # a failed job's catch path: its map of scenes (then JobDone, on the success path too), and per scene
     # the failure chain up to SceneDone

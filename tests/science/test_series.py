@@ -15,37 +15,18 @@ import rasterio
 from PIL import Image
 
 from tests import prerequisites
+from tests.science.conftest import aoi_window
 from worker.commands.run import run_plan
-from worker.core.scene_list import load_scene_list, parse_scene_list
+from worker.core.scene_list import parse_scene_list
 from worker.demo import glacier
 from worker.raster.quality import aoi_grid
 
 SCREENSHOT_COPY = Path("/tmp/scoresby-series-report.png")  # noqa: S108 - for a human to look at
 
 
-@pytest.fixture(scope="module")
-def series(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[glacier.SeriesScene]]:
-    """The demo series, generated and run once; returns the run folder and the generator's scenes."""
-    root = tmp_path_factory.mktemp("series")
-    scenes_json, scenes = glacier.write_series(root)
-    plan = load_scene_list(str(scenes_json))
-    summary = run_plan(plan, str(root), workers=2, progress=False)
-    assert summary.exit_code == 0, summary.failed
-    return Path(summary.run_dir), scenes
-
-
-def _aoi_window() -> tuple[slice, slice]:
-    """Where the AOI grid lies in the generator's scene grid (both on the same 30 m lattice)."""
-    grid = aoi_grid(glacier.aoi())
-    col = round((grid.transform.c - glacier.ORIGIN[0]) / glacier.PIXEL_M)
-    row = round((glacier.ORIGIN[1] - grid.transform.f) / glacier.PIXEL_M)
-    assert col > 0 and row > 0 and col + grid.width < glacier.SIZE and row + grid.height < glacier.SIZE
-    return slice(row, row + grid.height), slice(col, col + grid.width)
-
-
 def test_figures_are_within_one_point_of_the_truth(series: tuple[Path, list[glacier.SeriesScene]]) -> None:
     run_dir, scenes = series
-    rows, cols = _aoi_window()
+    rows, cols = aoi_window()
     with (run_dir / "timeseries.csv").open() as f:
         table = {r["scene_id"]: r for r in csv.DictReader(f)}
     assert len(table) == len(glacier.DATES)
@@ -88,7 +69,7 @@ def test_timelapse_skips_cloudy_dates_and_keeps_unchanged_pixels(
             frames.append(np.asarray(gif.convert("RGB")))
     shown = [s for s, (_, cloud) in zip(scenes, glacier.DATES, strict=True) if cloud * 100 <= 40]
     assert len(frames) == len(shown) == len(glacier.DATES) - 1  # 2018 (62 % cloud) is skipped
-    rows, cols = _aoi_window()
+    rows, cols = aoi_window()
     # Pixels whose class never changes and that no shown frame covers with cloud or shadow.
     unchanged = np.ones((rows.stop - rows.start, cols.stop - cols.start), dtype=bool)
     for s in shown:
@@ -197,7 +178,7 @@ def test_mask_makes_cloud_and_shadow_nodata_in_index_products(
     doc["scenes"] = [s for s in doc["scenes"] if s["scene_id"] == cloudy.scene_id]
     result = run_plan(parse_scene_list(doc), str(tmp_path), workers=1, progress=False)
     assert result.exit_code == 0, result.failed
-    rows, cols = _aoi_window()
+    rows, cols = aoi_window()
     hidden = (cloudy.cloud | cloudy.shadow)[rows, cols] & cloudy.valid[rows, cols]
     folder = Path(result.run_dir) / cloudy.scene_id
     with rasterio.open(folder / f"{cloudy.scene_id}_ndsi.tif") as ds:

@@ -59,10 +59,12 @@ class _Recorder:
             self.fail(type(exc).__name__, one_line(exc) or repr(exc), time.monotonic() - t0)
             raise
 
-    def succeed(self, outputs: dict[str, str], duration_s: float) -> None:
-        """Mark the scene SUCCEEDED."""
+    def succeed(
+        self, outputs: dict[str, str], duration_s: float, stats: dict[str, Any] | None = None
+    ) -> None:
+        """Mark the scene SUCCEEDED with its statistics, when it has any (nothing without a task log)."""
         if self.task_log is not None:
-            self.task_log.succeed(self.run_id, self.scene_id, outputs, duration_s)
+            self.task_log.succeed(self.run_id, self.scene_id, outputs, duration_s, stats=stats)
 
     def fail(self, error_type: str, message: str, duration_s: float | None) -> None:
         """Mark the scene FAILED with its error."""
@@ -77,8 +79,8 @@ def record_job(
     """Record a Batch job's scene in the DynamoDB task log when SCORESBY_TASK_TABLE is set (else a no-op).
 
     RUNNING (ran_on = AWS_BATCH_JOB_ID, else the host name) on entry; FAILED with the exception's type and
-    message if the block raises (re-raised); the block calls `.succeed(outputs, duration_s)`. The row's run
-    id is SCORESBY_RUN_ID, else `run_name`; `.overwrite` is `overwrite` or SCORESBY_OVERWRITE=true.
+    message if the block raises (re-raised); the block calls `.succeed(outputs, duration_s, stats)`. The
+    row's run id is SCORESBY_RUN_ID, else `run_name`; `.overwrite` is `overwrite` or SCORESBY_OVERWRITE=true.
     """
     with _Recorder(scene_id, run_name, overwrite, env).attempt() as recorder:
         yield recorder
@@ -129,7 +131,7 @@ def run_batch(
         with recorder.attempt():
             reply = run_job(Job(scene, output, run_name, recorder.overwrite))
         if reply.ok:
-            recorder.succeed(reply.outputs, reply.duration_s)
+            recorder.succeed(reply.outputs, reply.duration_s, reply.stats)
         else:
             recorder.fail(reply.error_type, reply.message, reply.duration_s)
         outcomes.append((scene, reply))

@@ -179,7 +179,7 @@ def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool)
 
     with record_job(scene.scene_id, run_name, overwrite) as job:
         result = process_scene(scene, output, run_name=run_name, overwrite=job.overwrite)
-        job.succeed(result.outputs, result.duration_s)
+        job.succeed(result.outputs, result.duration_s, result.stats)
     return result
 
 

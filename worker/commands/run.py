@@ -47,7 +47,6 @@ from worker.stores.publish import check_writable
 from worker.stores.run_files import write_report
 from worker.stores.run_lock import RunLock, RunLocked
 from worker.stores.sqlite_log import SqliteTaskLog, task_log_problem
-from worker.stores.stats_log import SqliteStatsLog
 
 log = logging.getLogger(__name__)
 
@@ -285,10 +284,9 @@ class _Dispatch:
 
     def _record(self, scene: Scene, reply: Reply) -> None:
         if reply.ok:
-            self.task_log.succeed(self.run_name, scene.scene_id, reply.outputs, reply.duration_s)
-            if reply.stats is not None:  # issue 12: statistics beside the task row
-                with SqliteStatsLog(self.task_log.path) as stats_log:
-                    stats_log.record(self.run_name, scene.scene_id, reply.stats)
+            self.task_log.succeed(
+                self.run_name, scene.scene_id, reply.outputs, reply.duration_s, stats=reply.stats
+            )
             status = SUCCEEDED
         else:
             log.warning("%s", reply.message)

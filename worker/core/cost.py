@@ -85,9 +85,9 @@ TRANSITIONS_PER_FAILED_JOB = 1
 """Extra states of a failed job: the map over its scenes (tests/infra); not estimated."""
 TRANSITIONS_PER_FAILED_SCENE = 6
 """States per scene of a failed job, first branch of each Choice (tests/infra); not estimated."""
-TRANSITIONS_PER_RUN = 6
-"""States outside the Map on the success path: init, nothing-new choice, inline choice, map, summary,
-publish (tests/infra)."""
+TRANSITIONS_PER_RUN = 10
+"""States outside the Map on the success path: init, nothing-new choice, inline choice, map, the time series'
+count, choice, command and job, summary, publish (tests/infra)."""
 DYNAMODB_WRITES_PER_SCENE = 3
 """PENDING PutItem at planning, RUNNING and SUCCEEDED UpdateItems from the job (tests/lambdas count them)."""
 FILES_PER_PRODUCT = 3

@@ -123,6 +123,8 @@ LISTS_PREFIX = "lists/"
 # --- science outputs of a run (issue 12): the time series of every place the run covers ------------------
 TIMESERIES_CSV = "timeseries.csv"
 TIMESERIES_PNG = "timeseries.png"
+TIMESERIES_JSON = "timeseries.json"
+"""What the time series holds (files, timelapses, a row per scene): read by the AWS summary Lambda."""
 
 
 def timelapse_name(place: str, suffix: str = ".gif") -> str:

@@ -200,4 +200,5 @@ def render_science(timeseries: dict[str, Any] | None, scenes: Sequence[dict[str,
         f"<tbody>{''.join(body)}</tbody></table>"
         f'<div class="meta">statistics over clear pixels (cloud, shadow and clear over valid pixels); '
         f"– = unknown (no QA band){csv_link}</div>"
+        + "".join(f'<div class="meta">{e(note)}</div>' for note in timeseries.get("notes") or [])
     )

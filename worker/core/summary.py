@@ -40,7 +40,7 @@ def build_summary(
             "error": r.error,
             "ran_on": r.ran_on,
             "source": r.source,
-            "stats": _scene_stats(stats_of.get(r.scene_id)),
+            "stats": _scene_stats(stats_of.get(r.scene_id), r.stats),
         }
         for r in records
     ]
@@ -57,8 +57,14 @@ def build_summary(
     return summary
 
 
-def _scene_stats(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The statistics of a scene's time-series row (place, datetime and STAT_FIELDS), None without one."""
+def _scene_stats(row: dict[str, Any] | None, logged: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A scene's statistics: its time-series row (place, datetime, STAT_FIELDS), else its task-log row's.
+
+    The task log's figures stand in where no time series was built (an AWS run whose time-series job
+    failed); they have no place or datetime (those come from the STAC Item).
+    """
+    if row is None:
+        row = None if logged is None else {"place": None, "datetime": None, **logged}
     if row is None:
         return None
     return {k: row.get(k) for k in ("place", "datetime", *STAT_FIELDS)}

@@ -42,6 +42,7 @@ class TaskRecord:
     source: str | None = None
     output_root: str | None = None  # <output>/<run_name>/, to find earlier successful runs
     batch_status_reason: str | None = None  # written by the state machine's Catch when a Batch job fails
+    stats: dict[str, Any] | None = None  # core.timeseries.TASK_LOG_STATS of a SUCCEEDED (or SKIPPED) scene
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -121,9 +122,10 @@ def plan_step(
             "finished_at": done.finished_at,
             "duration_s": done.duration_s,
             "ran_on": done.ran_on,
+            "stats": done.stats,  # the figures of the run that made the outputs
         }
     else:
-        sets |= {"status": PENDING, "outputs": {}, "finished_at": None, "duration_s": None}
+        sets |= {"status": PENDING, "outputs": {}, "finished_at": None, "duration_s": None, "stats": None}
     if current is None:
         sets |= {"attempts": 0, "created_at": now}
     return PlanStep(scene=scene, runs=done is None, new=current is None, sets=sets)
@@ -151,8 +153,15 @@ class TaskLog(Protocol):
         """Mark a scene RUNNING and count one more attempt."""
         ...
 
-    def succeed(self, run_id: str, scene_id: str, outputs: dict[str, str], duration_s: float) -> None:
-        """Mark a scene SUCCEEDED with its outputs (product -> URI)."""
+    def succeed(
+        self,
+        run_id: str,
+        scene_id: str,
+        outputs: dict[str, str],
+        duration_s: float,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        """Mark a scene SUCCEEDED with its outputs (product -> URI) and, where made, its statistics."""
         ...
 
     def fail(

@@ -26,6 +26,16 @@ STAT_FIELDS = (
 
 CSV_FIELDS = ("place", "scene_id", "sensor", "datetime", *STAT_FIELDS)
 
+TASK_LOG_STATS = ("quality_band", *STAT_FIELDS)
+"""What a task-log row keeps of a scene's statistics (SQLite `scene_stats`, DynamoDB `stats`): the figures
+and the quality band they were masked with (None: cloud figures unknown). Pixel counts stay in the Item."""
+
+
+def task_log_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """A scene's `scoresby:stats` cut to TASK_LOG_STATS, every name present (unknown: None, never 0)."""
+    return {name: stats.get(name) for name in TASK_LOG_STATS}
+
+
 CLOUDY_PERCENT = 40.0
 """Above this cloud percent a scene's snow/ice and water figures describe the clouds' gaps, not the place:
 the chart marks such scenes instead of joining them into the line (a run's `timelapse.max_cloud` wins)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,21 +175,24 @@ def write_timelapse(
     *,
     fps: float = 1.0,
     mp4_path: Path | None = None,
+    gdal_env: Mapping[str, str] | None = None,
 ) -> list[str]:
     """A GIF (and an MP4 where imageio's ffmpeg is there) of (row, true-colour COG) frames in the given order.
 
     Returns the files written. One palette for every frame (no dithering), so equal pixels stay equal.
+    `gdal_env`: GDAL's settings for the COGs' paths (discovery's, e.g. the S3 endpoint), as for the scenes.
     """
     if not frames:
         return []
     grid = place_grid(frames[0][0]["item"])
     images = []
-    for row, cog in frames:
-        cloud = row.get("cloud_percent")
-        label = f"{str(row['datetime'])[:10]}  {row['sensor']}" + (
-            f"  cloud {cloud:.0f} %" if cloud is not None else ""
-        )
-        images.append(_stamp(read_frame(cog, grid), label))
+    with rasterio.Env(**(gdal_env or {})):
+        for row, cog in frames:
+            cloud = row.get("cloud_percent")
+            label = f"{str(row['datetime'])[:10]}  {row['sensor']}" + (
+                f"  cloud {cloud:.0f} %" if cloud is not None else ""
+            )
+            images.append(_stamp(read_frame(cog, grid), label))
     # One adaptive palette from all frames together: frame-by-frame palettes would recolour unchanged land.
     w, h = images[0].size
     sheet = Image.new("RGB", (w, h * len(images)))
@@ -207,17 +210,35 @@ def write_timelapse(
     return written
 
 
+MP4_EXTRA = "pip install 'scoresby[video]'"
+"""How to get the MP4 timelapses: the optional extra with imageio and imageio-ffmpeg's ffmpeg binary."""
+
+
+def mp4_unavailable() -> str | None:
+    """Why no MP4 can be written here (one line), or None when imageio and its ffmpeg are installed."""
+    try:
+        import imageio.v2  # noqa: F401
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:  # RuntimeError: the package is there, its binary is not
+        return f"no MP4 timelapse: imageio-ffmpeg is not available ({exc}); {MP4_EXTRA} adds it"
+    return None
+
+
 def _write_mp4(images: Sequence[Image.Image], path: Path, fps: float) -> bool:
     """MP4 through imageio-ffmpeg when it is installed; False (and nothing written) otherwise."""
-    try:
-        import imageio.v2 as imageio  # type: ignore[import-not-found]
-    except ImportError:
+    if mp4_unavailable() is not None:
         return False
+    import imageio.v2 as imageio
+
     try:
         # libx264 wants even sizes: pad by one pixel where needed.
         w, h = images[0].size
         size = (w + w % 2, h + h % 2)
-        with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1) as writer:
+        # imageio's stubs type get_writer's result as its base class, which lacks append_data.
+        writer: Any = imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1)
+        with writer:
             for im in images:
                 padded = Image.new("RGB", size)
                 padded.paste(im)

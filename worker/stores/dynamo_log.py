@@ -1,7 +1,9 @@
 """The AWS task log: one DynamoDB item per (run, scene), for the init Lambda, the Batch job and the summary.
 
 The table schema is defined here once (`table_schema`) and used by the CDK stack and by the moto tests.
-Items never hold None: DynamoDB rejects NULL for the index key `finished_at`, so absent fields are left out.
+Items never hold None at the top level: DynamoDB rejects NULL for the index key `finished_at`, so absent
+fields are left out. Inside a map None is kept as NULL: a scene's `stats` lists every figure, an unknown
+one (no QA/SCL band) as NULL, never 0.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from worker.core.task_log import (
     plan_step,
     utc_now,
 )
+from worker.core.timeseries import task_log_stats
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +69,16 @@ def table_schema() -> dict[str, Any]:
     }
 
 
-def to_dynamo(value: Any) -> Any:
-    """Make a value storable by boto3's serializer: floats become Decimal, None values are dropped."""
+def to_dynamo(value: Any, *, top: bool = True) -> Any:
+    """Make a value storable by boto3: floats become Decimal; None dropped at the top level, NULL within."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, dict):
-        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
+        return {k: to_dynamo(v, top=False) for k, v in value.items() if not (top and v is None)}
     if isinstance(value, list | tuple):
-        return [to_dynamo(v) for v in value]
+        return [to_dynamo(v, top=False) for v in value]
     return value
 
 
@@ -243,7 +246,7 @@ class DynamoTaskLog:
                     row[PARTITION_KEY],
                     row[SORT_KEY],
                     fields,
-                    removes=("error", "finished_at", "duration_s"),
+                    removes=("error", "finished_at", "duration_s", "stats"),
                     extra=_KEEP_CREATED_AND_ATTEMPTS,
                 )
 
@@ -331,24 +334,29 @@ class DynamoTaskLog:
             run_id,
             scene_id,
             {"status": RUNNING, "started_at": utc_now(), "ran_on": ran_on},
-            removes=("finished_at", "duration_s", "error"),
+            removes=("finished_at", "duration_s", "error", "stats"),
             extra="#created_at = if_not_exists(#created_at, :now), "
             "#attempts = if_not_exists(#attempts, :zero) + :one",
         )
 
-    def succeed(self, run_id: str, scene_id: str, outputs: dict[str, str], duration_s: float) -> None:
-        """Mark a scene SUCCEEDED with its outputs (product -> URI)."""
-        self._update(
-            run_id,
-            scene_id,
-            {
-                "status": SUCCEEDED,
-                "outputs": dict(outputs),
-                "finished_at": utc_now(),
-                "duration_s": float(duration_s),
-            },
-            removes=("error",),
-        )
+    def succeed(
+        self,
+        run_id: str,
+        scene_id: str,
+        outputs: dict[str, str],
+        duration_s: float,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        """Mark a scene SUCCEEDED with its outputs (product -> URI) and its statistics (TASK_LOG_STATS)."""
+        sets: dict[str, Any] = {
+            "status": SUCCEEDED,
+            "outputs": dict(outputs),
+            "finished_at": utc_now(),
+            "duration_s": float(duration_s),
+        }
+        if stats is not None:
+            sets["stats"] = task_log_stats(stats)
+        self._update(run_id, scene_id, sets, removes=("error",) if stats is not None else ("error", "stats"))
 
     def fail(
         self, run_id: str, scene_id: str, error_type: str, message: str, duration_s: float | None

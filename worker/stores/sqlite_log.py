@@ -29,6 +29,7 @@ from worker.core.task_log import (
     plan_step,
     utc_now,
 )
+from worker.stores.stats_log import STATS_SCHEMA, read_stats, write_stats
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class SqliteTaskLog:
         self._conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed transaction is on disk before commit returns (also across power loss).
         self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+        self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + STATS_SCHEMA + "COMMIT;")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -219,15 +220,22 @@ class SqliteTaskLog:
     def _finished(cur: sqlite3.Cursor, run_id: str, scene_id: str, output_root: str) -> list[TaskRecord]:
         """A scene's SUCCEEDED and SKIPPED rows in this run or in another run writing to `output_root`."""
         rows = cur.execute(
-            "SELECT * FROM tasks WHERE scene_id = ? AND (run_id = ? OR output_root = ?) AND status IN (?, ?)",
+            "SELECT tasks.*, scene_stats.stats AS stats_json FROM tasks LEFT JOIN scene_stats"
+            " USING (run_id, scene_id)"
+            " WHERE scene_id = ? AND (run_id = ? OR output_root = ?) AND status IN (?, ?)",
             (scene_id, run_id, output_root, SUCCEEDED, SKIPPED),
         ).fetchall()
-        return [_row_to_record(row) for row in rows]
+        records = [_row_to_record(row) for row in rows]
+        for record, row in zip(records, rows, strict=True):  # a SKIPPED row carries the figures too
+            record.stats = json.loads(row["stats_json"]) if row["stats_json"] else None
+        return records
 
     @staticmethod
     def _write_step(cur: sqlite3.Cursor, run_id: str, step: PlanStep) -> None:
         """Insert or update one planned row."""
-        values = {k: _to_column(k, v) for k, v in step.sets.items()}
+        values = {k: _to_column(k, v) for k, v in step.sets.items() if k != "stats"}
+        if "stats" in step.sets:  # the statistics live in their own table (stores/stats_log.py)
+            write_stats(cur, run_id, step.scene.scene_id, step.sets["stats"])
         if step.new:
             values |= {"run_id": run_id, "scene_id": step.scene.scene_id}
             columns = ", ".join(values)
@@ -251,9 +259,17 @@ class SqliteTaskLog:
                 (RUNNING, utc_now(), ran_on, run_id, scene_id),
             )
             self._check_one(cur, run_id, scene_id)
+            write_stats(cur, run_id, scene_id, None)  # an earlier attempt's figures are not this one's
 
-    def succeed(self, run_id: str, scene_id: str, outputs: dict[str, str], duration_s: float) -> None:
-        """Mark a scene SUCCEEDED with its outputs (product -> URI)."""
+    def succeed(
+        self,
+        run_id: str,
+        scene_id: str,
+        outputs: dict[str, str],
+        duration_s: float,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        """Mark a scene SUCCEEDED with its outputs (product -> URI); its statistics go to `scene_stats`."""
         with self._write() as cur:
             cur.execute(
                 "UPDATE tasks SET status = ?, outputs = ?, error = NULL, finished_at = ?, duration_s = ?"
@@ -261,6 +277,7 @@ class SqliteTaskLog:
                 (SUCCEEDED, json.dumps(outputs), utc_now(), duration_s, run_id, scene_id),
             )
             self._check_one(cur, run_id, scene_id)
+            write_stats(cur, run_id, scene_id, stats)
 
     def fail(
         self, run_id: str, scene_id: str, error_type: str, message: str, duration_s: float | None
@@ -302,7 +319,11 @@ class SqliteTaskLog:
         rows = self._conn.execute(
             "SELECT * FROM tasks WHERE run_id = ? ORDER BY position, scene_id", (run_id,)
         ).fetchall()
-        return [_row_to_record(r) for r in rows]
+        records = [_row_to_record(r) for r in rows]
+        stats = read_stats(self._conn, run_id)
+        for record in records:
+            record.stats = stats.get(record.scene_id)
+        return records
 
     def runs(self) -> list[str]:
         """Run ids in this task log, the most recently planned first."""

@@ -1,18 +1,19 @@
 """Per-scene statistics in the local task log: a `scene_stats` table beside `tasks` in the same SQLite file.
 
-A table of its own (not a column of `tasks`), so the task-log schema and its planner stay as they are.
+A table of its own (not a column of `tasks`), so the task-log rows and their planner stay as they are;
+SqliteTaskLog writes it inside its own transactions (a second connection would wait on their lock).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 from worker.core.task_log import utc_now
+from worker.core.timeseries import task_log_stats
 
-_SCHEMA = """
+STATS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS scene_stats (
     run_id      TEXT NOT NULL,
     scene_id    TEXT NOT NULL,
@@ -22,36 +23,22 @@ CREATE TABLE IF NOT EXISTS scene_stats (
 );
 """
 
-BUSY_TIMEOUT_S = 30.0
+
+def write_stats(cur: sqlite3.Cursor, run_id: str, scene_id: str, stats: dict[str, Any] | None) -> None:
+    """Store (or replace) a scene's statistics, cut to core.timeseries.TASK_LOG_STATS; None clears them."""
+    if stats is None:
+        cur.execute("DELETE FROM scene_stats WHERE run_id = ? AND scene_id = ?", (run_id, scene_id))
+        return
+    cur.execute(
+        "INSERT OR REPLACE INTO scene_stats (run_id, scene_id, recorded_at, stats) VALUES (?, ?, ?, ?)",
+        (run_id, scene_id, utc_now(), json.dumps(task_log_stats(stats))),
+    )
 
 
-class SqliteStatsLog:
-    """`scoresby:stats` of each scene of a run, keyed like the task log's rows."""
-
-    def __init__(self, path: str | Path) -> None:
-        self._conn = sqlite3.connect(Path(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.execute(_SCHEMA)
-        self._conn.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def __enter__(self) -> SqliteStatsLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def record(self, run_id: str, scene_id: str, stats: dict[str, Any]) -> None:
-        """Store (or replace) a scene's statistics."""
-        self._conn.execute(
-            "INSERT OR REPLACE INTO scene_stats (run_id, scene_id, recorded_at, stats) VALUES (?, ?, ?, ?)",
-            (run_id, scene_id, utc_now(), json.dumps(stats)),
-        )
-
-    def stats(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """scene_id -> statistics of every scene of a run recorded so far."""
-        rows = self._conn.execute("SELECT scene_id, stats FROM scene_stats WHERE run_id = ?", (run_id,))
-        return {scene_id: json.loads(text) for scene_id, text in rows}
+def read_stats(conn: sqlite3.Connection, run_id: str) -> dict[str, dict[str, Any]]:
+    """scene_id -> statistics of a run from an open task log ({} when the file has no `scene_stats` yet)."""
+    try:
+        rows = conn.execute("SELECT scene_id, stats FROM scene_stats WHERE run_id = ?", (run_id,)).fetchall()
+    except sqlite3.OperationalError:  # a task log written before statistics existed, opened read-only
+        return {}
+    return {str(row[0]): json.loads(row[1]) for row in rows}
