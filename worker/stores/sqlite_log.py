@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,11 @@ from worker.core.task_log import (
     plan_step,
     utc_now,
 )
+from worker.stores.sqlite_file import SqliteFile
 from worker.stores.stats_log import STATS_SCHEMA, read_stats, write_stats
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -104,66 +103,11 @@ def task_log_problem(path: Path, exc: BaseException) -> str:
     return f"the task log {path.resolve()} cannot be used: {reason} (corrupt, truncated or read-only?)"
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write (`scoresby status`): no schema, no journal-mode change, no -wal file.
-
-    `mode=ro` reads a live WAL database; where the folder is read-only and no -shm file exists, SQLite
-    cannot set up WAL's shared memory, and `immutable=1` (no runner can be writing there) reads it anyway.
-    """
-    if not path.is_file():
-        raise FileNotFoundError(f"no task log at {path}")
-    uri = path.resolve().as_uri()
-    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    try:
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-    except sqlite3.OperationalError as exc:
-        if "unable to open" not in str(exc):
-            raise
-        conn.close()
-        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-class SqliteTaskLog:
+class SqliteTaskLog(SqliteFile):
     """Task log in one SQLite file; implements the `TaskLog` protocol of worker/task_log.py."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
-        self.path = Path(path)
-        if not create:
-            self._conn = _open_read_only(self.path)
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so each write is exactly one short
-        # transaction that takes the write lock up front instead of failing half-way on a busy database.
-        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a committed transaction is on disk before commit returns (also across power loss).
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + STATS_SCHEMA + "COMMIT;")
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def __enter__(self) -> SqliteTaskLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
-        with closing(self._conn.cursor()) as cur:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+        super().__init__(path, _SCHEMA + STATS_SCHEMA, create=create)
 
     # --- planning -------------------------------------------------------------------------------
 

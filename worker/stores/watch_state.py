@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from worker.core.task_log import utc_now
 from worker.core.watch import Cursor, WatchStatus
-
-BUSY_TIMEOUT_S = 30.0
+from worker.stores.sqlite_file import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watches (
@@ -44,41 +42,11 @@ CREATE TABLE IF NOT EXISTS watch_items (
 """
 
 
-class SqliteWatchState:
+class SqliteWatchState(SqliteFile):
     """The `watches` and `watch_items` tables of one task-log file."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
-        self.path = Path(path)
-        if not create:
-            if not self.path.is_file():
-                raise FileNotFoundError(f"no task log at {self.path}")
-            uri = self.path.resolve().as_uri()
-            self._conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-            return
-        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def __enter__(self) -> SqliteWatchState:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
-        with closing(self._conn.cursor()) as cur:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+        super().__init__(path, _SCHEMA, create=create)
 
     def status(self, run_id: str) -> WatchStatus | None:
         """The watch's cursor and last round, or None before its first round."""
