@@ -17,10 +17,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.failed_scene import failed_scene_chain
 from infra.nag import acknowledge, arn_prefix, token_text
 from infra.timeseries_step import timeseries_step
 from worker.core import config
-from worker.core.task_log import FAILED, FIELDS, SKIPPED, SUCCEEDED
 
 BATCH_THROTTLING_ERRORS = (
     "Batch.AWSBatchException",
@@ -30,14 +30,6 @@ BATCH_THROTTLING_ERRORS = (
 """Errors of the SubmitJob API itself (throttling, service errors), retried with backoff; failed jobs not."""
 
 
-def _row_field(name: str) -> str:
-    """A task-log attribute name, checked against TaskRecord so a rename cannot leave the Catch behind."""
-    if name not in FIELDS:
-        raise ValueError(f"{name!r} is not a TaskRecord field; fields: {', '.join(FIELDS)}")
-    return name
-
-
-SCENE_FAILED_SUBJECT = "Scoresby: a scene failed"
 INVALID_INPUT = "InvalidInput"
 RUN_FAILED_SUBJECT = "Scoresby: run failed"
 
@@ -357,153 +349,7 @@ class SceneWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,
             comment="The job failed: record and notify each of its scenes that did not finish",
         )
-        failed_scenes.item_processor(self._failed_scene_chain(prefix))
+        failed_scenes.item_processor(failed_scene_chain(self, prefix, self._task_table, self._topic))
         submit.add_catch(failed_scenes, result_path="$.error")
         failed_scenes.next(job_done)
         return command.next(submit).next(job_done)
-
-    def _failed_scene_chain(self, prefix: str) -> sfn.IChainable:
-        """One scene of a failed job: FAILED with Batch's reason (unless it finished) and its message."""
-        done = sfn.Pass(self, f"{prefix}SceneDone", result=sfn.Result.from_object({}))
-
-        # The job's StatusReason is inside the error Cause (the DescribeJobs JSON) for a failed job; for any
-        # other error the Cause text itself is the reason.
-        defaults = sfn.Pass(
-            self,
-            f"{prefix}FailureDefaults",
-            parameters={"job": {"StatusReason.$": "$.error.Cause"}},
-            result_path="$.failure",
-        )
-        parse = sfn.Pass(
-            self,
-            f"{prefix}ParseJobCause",
-            parameters={
-                "job.$": "States.JsonMerge($.failure.job, States.StringToJson($.error.Cause), false)"
-            },
-            result_path="$.failure",
-        )
-        record = tasks.DynamoUpdateItem(
-            self,
-            f"{prefix}RecordFailed",
-            table=self._task_table,
-            key={
-                _row_field("run_id"): tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.string_at("$.run_name")
-                ),
-                _row_field("scene_id"): tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.string_at("$.scene.scene_id")
-                ),
-            },
-            # A scene the job finished keeps its row (the condition fails, caught below). Keep an error the
-            # worker recorded itself (e.g. MissingBands); add Batch's reason beside it.
-            condition_expression="#status <> :succeeded AND #status <> :skipped",
-            update_expression=(
-                "SET #status = :failed, #finished_at = :now, #reason = :reason, "
-                "#error = if_not_exists(#error, :error)"
-            ),
-            expression_attribute_names={
-                "#status": _row_field("status"),
-                "#finished_at": _row_field("finished_at"),
-                "#reason": _row_field("batch_status_reason"),
-                "#error": _row_field("error"),
-            },
-            expression_attribute_values={
-                ":failed": tasks.DynamoAttributeValue.from_string(FAILED),
-                ":succeeded": tasks.DynamoAttributeValue.from_string(SUCCEEDED),
-                ":skipped": tasks.DynamoAttributeValue.from_string(SKIPPED),
-                ":now": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.string_at("$$.State.EnteredTime")
-                ),
-                ":reason": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.string_at("$.failure.job.StatusReason")
-                ),
-                ":error": tasks.DynamoAttributeValue.from_map(
-                    {
-                        "type": tasks.DynamoAttributeValue.from_string(
-                            sfn.JsonPath.string_at("$.error.Error")
-                        ),
-                        "message": tasks.DynamoAttributeValue.from_string(
-                            sfn.JsonPath.string_at("$.failure.job.StatusReason")
-                        ),
-                    }
-                ),
-            },
-            # ALL_NEW hands the row (with the worker's own error, if it recorded one) to the notification.
-            return_values=tasks.DynamoReturnValues.ALL_NEW,
-            result_path="$.recorded",
-        )
-        record.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=4)
-        notify_worker_error = tasks.SnsPublish(
-            self,
-            f"{prefix}NotifySceneError",
-            topic=self._topic,
-            subject=SCENE_FAILED_SUBJECT,
-            message=sfn.TaskInput.from_text(
-                sfn.JsonPath.format(
-                    "Scene {} of run {} failed: {}: {} (Batch: {})",
-                    sfn.JsonPath.string_at("$.scene.scene_id"),
-                    sfn.JsonPath.string_at("$.run_name"),
-                    sfn.JsonPath.string_at("$.recorded.Attributes.error.M.type.S"),
-                    sfn.JsonPath.string_at("$.recorded.Attributes.error.M.message.S"),
-                    sfn.JsonPath.string_at("$.failure.job.StatusReason"),
-                )
-            ),
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        notify_worker_error.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=3)
-        notify = tasks.SnsPublish(
-            self,
-            f"{prefix}NotifySceneFailed",
-            topic=self._topic,
-            subject=SCENE_FAILED_SUBJECT,
-            message=sfn.TaskInput.from_text(
-                sfn.JsonPath.format(
-                    "Scene {} of run {} failed ({}): {}",
-                    sfn.JsonPath.string_at("$.scene.scene_id"),
-                    sfn.JsonPath.string_at("$.run_name"),
-                    sfn.JsonPath.string_at("$.error.Error"),
-                    sfn.JsonPath.string_at("$.failure.job.StatusReason"),
-                )
-            ),
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        notify.add_retry(interval=Duration.seconds(2), backoff_rate=2, max_attempts=3)
-        # The condition failed: the job finished this scene (SUCCEEDED or SKIPPED) before it failed.
-        record.add_catch(
-            done, errors=["DynamoDB.ConditionalCheckFailedException"], result_path=sfn.JsonPath.DISCARD
-        )
-        # Bookkeeping failures must not stop the other scenes: fall through to the next step.
-        record.add_catch(notify, result_path="$.record_error")
-        notify.add_catch(done, result_path="$.notify_error")
-        notify_worker_error.add_catch(done, result_path="$.notify_error")
-        notify.next(done)
-        notify_worker_error.next(done)
-        record.next(
-            sfn.Choice(self, f"{prefix}WorkerRecordedError?")
-            .when(
-                sfn.Condition.and_(
-                    sfn.Condition.is_present("$.recorded.Attributes.error.M.type.S"),
-                    sfn.Condition.is_present("$.recorded.Attributes.error.M.message.S"),
-                ),
-                notify_worker_error,
-            )
-            .otherwise(notify)
-        )
-        is_job_failure = (
-            sfn.Choice(self, f"{prefix}JobFailed?")
-            .when(sfn.Condition.string_equals("$.error.Error", "States.TaskFailed"), parse.next(record))
-            .otherwise(record)
-        )
-        # A Catch result normally has a Cause; without one, a path to it would be a runtime error.
-        no_cause = sfn.Pass(
-            self,
-            f"{prefix}FailureWithoutCause",
-            result=sfn.Result.from_object({"job": {"StatusReason": "(no cause given)"}}),
-            result_path="$.failure",
-        )
-        has_cause = (
-            sfn.Choice(self, f"{prefix}HasCause?")
-            .when(sfn.Condition.is_present("$.error.Cause"), defaults.next(is_job_failure))
-            .otherwise(no_cause.next(record))
-        )
-        return has_cause
