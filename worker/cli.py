@@ -21,7 +21,7 @@ COMMANDS = {
     "watches": "worker.commands.watches:watches_command",
     "timeseries": "worker.commands.timeseries:timeseries_command",
     "submit": "worker.commands.aws:submit_command",
-    "rerun": "worker.commands.aws:rerun_command",
+    "rerun": "worker.commands.rerun:rerun_command",
 }
 
 

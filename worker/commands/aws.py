@@ -1,4 +1,4 @@
-"""`scoresby submit`, `scoresby rerun` and `scoresby status --stack`: runs of the deployed AWS pipeline.
+"""`scoresby submit` and `scoresby status --stack`: runs of the deployed AWS pipeline (rerun: rerun.py).
 
 Every command validates what it can locally first, then finds the stack's resources from its
 CloudFormation outputs (commands/stack.py). boto3 clients are created at call time (region and
@@ -32,8 +32,8 @@ from worker.commands.stack import (
     read_run,
 )
 from worker.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
-from worker.core.layout import LISTS_PREFIX, split_s3_uri
-from worker.core.scene_list import RunPlan, load_scene_list, parse_scene_list
+from worker.core.layout import LISTS_PREFIX
+from worker.core.scene_list import RunPlan, load_scene_list
 from worker.core.summary import format_status, status_counts
 from worker.core.task_log import FAILED, PENDING, RUNNING, TaskRecord
 
@@ -87,7 +87,7 @@ def _describe_execution(sfn: Any, arn: str) -> dict[str, Any] | None:
         return None
 
 
-def _find_run(
+def find_run(
     stack_name: str, run_id: str, session: Any, *, prefix: str
 ) -> tuple[StackInfo, list[TaskRecord]] | None:
     """The stack and the task-log rows of a run; None (after saying why on stderr) when either is missing."""
@@ -95,10 +95,10 @@ def _find_run(
         stack = find_stack(stack_name, session)
         records = read_run(stack, run_id, session)
     except StackNotFound as exc:
-        _err(f"{prefix}: {exc}")
+        err(f"{prefix}: {exc}")
         return None
     if not records:
-        _err(f"{prefix}: run {run_id} has no task-log rows in stack {stack_name}")
+        err(f"{prefix}: run {run_id} has no task-log rows in stack {stack_name}")
         return None
     return stack, records
 
@@ -120,21 +120,21 @@ def submit_command(args: argparse.Namespace) -> int:
         listed = load_scene_list(args.scenes, run_name=args.name)
         plan = expand_search(listed)
         if not plan.scenes:
-            _say(f"run {plan.run_name}: the search found no scenes; nothing submitted")
+            say(f"run {plan.run_name}: the search found no scenes; nothing submitted")
             return EXIT_OK
         problems = aws_sources_problems(plan)
         if problems:
             raise InvalidInput(problems)
         plan = lambda_expands_if_large(listed, plan)
     except InvalidInput as exc:
-        _print_problems(args.scenes, exc.problems)
+        print_problems(args.scenes, exc.problems)
         return EXIT_INVALID
     except PipelineError as exc:  # the search could not be run
-        _err(f"error: {args.scenes}: {one_line(exc)}")
+        err(f"error: {args.scenes}: {one_line(exc)}")
         return EXIT_INVALID
     for dup in plan.duplicates:
         log.info("duplicate scene %s listed more than once; processed once", dup)
-    return _start_and_report(args.stack, plan, overwrite=False, verb="submitted")
+    return start_and_report(args.stack, plan, overwrite=False, verb="submitted")
 
 
 def lambda_expands_if_large(listed: RunPlan, expanded: RunPlan) -> RunPlan:
@@ -151,71 +151,19 @@ def lambda_expands_if_large(listed: RunPlan, expanded: RunPlan) -> RunPlan:
     return listed
 
 
-def rerun_command(args: argparse.Namespace) -> int:
-    """`scoresby rerun RUN --failed [--stack NAME]`: a new execution of the failed scenes; 2: no such run."""
-    session = new_session()
-    found = _find_run(args.stack, args.run, session, prefix="error")
-    if found is None:
-        return EXIT_INVALID
-    stack, records = found
-    failed = [r for r in records if r.status == FAILED]
-    if not failed:
-        _say(f"run {args.run}: no FAILED scenes, nothing to rerun ({_counts_line(records)})")
-        return EXIT_OK
-    missing = [r.scene_id for r in failed if not r.source]
-    if missing:
-        _err(f"error: task-log rows of {', '.join(missing)} carry no source; cannot rebuild them")
-        return EXIT_FAILED
-    specs = original_scenes(session, stack, args.run)
-    defaults = [r.scene_id for r in failed if r.scene_id not in specs]
-    if defaults:
-        log.warning(
-            "no submitted input found for %d scene(s) (%s); rerunning them with the task log's source and "
-            "products and default stretches",
-            len(defaults), ", ".join(defaults[:5]) + (" ..." if len(defaults) > 5 else ""),
-        )  # fmt: skip
-    scenes = [
-        {**specs[r.scene_id], "products": list(r.products)}
-        if r.scene_id in specs
-        else {"scene_id": r.scene_id, "source": r.source, "products": list(r.products)}
-        for r in failed
-    ]
-    doc: dict[str, Any] = {"run_name": args.run, "scenes": scenes}
-    output = _common_output_root(failed, args.run)
-    if output:
-        doc["output"] = output
-    try:
-        plan = parse_scene_list(doc)
-    except InvalidInput as exc:
-        _print_problems(f"run {args.run}", exc.problems)
-        return EXIT_INVALID
-    # attempts make the name unique per round: rerunning twice while the first rerun has not started yet
-    # finds that execution instead of starting a second one.
-    round_key = sorted((r.scene_id, r.attempts) for r in failed)
-    return _start_and_report(
-        args.stack,
-        plan,
-        overwrite=True,
-        verb="resubmitted",
-        extra_key=round_key,
-        session=session,
-        stack=stack,
-    )
-
-
 def aws_status_command(args: argparse.Namespace) -> int:
     """`scoresby status RUN --stack NAME [--watch]`: 0 fine, 1 some scene FAILED, 2 no such run or stack."""
     if not args.run:
-        _err("scoresby status: give the run name: scoresby status RUN --stack NAME")
+        err("scoresby status: give the run name: scoresby status RUN --stack NAME")
         return EXIT_INVALID
     session = new_session()
-    found = _find_run(args.stack, args.run, session, prefix="scoresby status")
+    found = find_run(args.stack, args.run, session, prefix="scoresby status")
     if found is None:
         return EXIT_INVALID
     stack, records = found
     if args.watch:
         records = watch_run(lambda: read_run(stack, args.run, session), interval_s=WATCH_INTERVAL_S)
-    _say(format_status(args.run, records, f"DynamoDB {stack.require(TASK_TABLE_OUTPUT)}"))
+    say(format_status(args.run, records, f"DynamoDB {stack.require(TASK_TABLE_OUTPUT)}"))
     return EXIT_FAILED if any(r.status == FAILED for r in records) else EXIT_OK
 
 
@@ -231,7 +179,7 @@ def watch_run(
             done = sum(1 for r in records if r.status not in ACTIVE_STATUSES)
             bar.total = len(records)
             bar.n = done
-            bar.set_postfix_str(_counts_line(records))
+            bar.set_postfix_str(counts_line(records))
             bar.refresh()
             if done == len(records):
                 return records
@@ -271,7 +219,7 @@ def submit_plan(
     return start_run(sfn, state_machine_arn, plan.run_name, name, payload), stack
 
 
-def _start_and_report(
+def start_and_report(
     stack_name: str,
     plan: RunPlan,
     *,
@@ -281,18 +229,19 @@ def _start_and_report(
     session: Any = None,
     stack: StackInfo | None = None,
 ) -> int:
+    """Start (or find) the run's execution and say what happened; the exit code of submit and rerun."""
     try:
         started, stack = submit_plan(
             stack_name, plan, overwrite=overwrite, extra_key=extra_key, session=session, stack=stack
         )
     except StackNotFound as exc:
-        _err(f"error: {exc}")
+        err(f"error: {exc}")
         return EXIT_INVALID
     except InvalidInput as exc:
-        _print_problems(f"run {plan.run_name}", exc.problems)
+        print_problems(f"run {plan.run_name}", exc.problems)
         return EXIT_INVALID
     if started.already_existed:
-        _say(
+        say(
             f"run {plan.run_name} was already {verb} as execution {started.execution_name} "
             f"(status {started.status}); not starting it again"
         )
@@ -300,11 +249,11 @@ def _start_and_report(
         count = f"{len(plan.scenes)} scene" + ("" if len(plan.scenes) == 1 else "s")
         if plan.search is not None and not plan.scenes:
             count = "its search block (too many scenes to send inline; the init function expands it)"
-        _say(f"{verb} run {plan.run_name}: {count}, execution {started.execution_name}")
-    _say(f"run id: {plan.run_name}")
-    _say(f"execution: {started.execution_arn}")
-    _say(f"console: {console_link(stack.region, started.execution_arn)}")
-    _say(f"follow it: scoresby status {plan.run_name} --stack {stack.name} --watch")
+        say(f"{verb} run {plan.run_name}: {count}, execution {started.execution_name}")
+    say(f"run id: {plan.run_name}")
+    say(f"execution: {started.execution_arn}")
+    say(f"console: {console_link(stack.region, started.execution_arn)}")
+    say(f"follow it: scoresby status {plan.run_name} --stack {stack.name} --watch")
     return EXIT_OK
 
 
@@ -358,81 +307,23 @@ def store_if_large(session: Any, stack: StackInfo, name: str, payload: dict[str,
     return reference
 
 
-def _common_output_root(records: list[TaskRecord], run_id: str) -> str | None:
-    """The run's output (what `output` was) when every row agrees on it.
-
-    Rows store it as `output_root`: the init Lambda writes the run's output itself; a row written as
-    `<output>/<run_name>/` (TaskRecord's convention) is cut back to `<output>/`.
-    """
-    roots = {r.output_root for r in records if r.output_root}
-    if len(roots) != 1:
-        return None
-    root = roots.pop().rstrip("/")
-    if root.endswith("/" + run_id):
-        root = root[: -len(run_id) - 1]
-    return root + "/"
-
-
-def original_scenes(
-    session: Any, stack: StackInfo, run_id: str, *, max_executions: int = 1000
-) -> dict[str, Any]:
-    """Scene objects (stretch and sensor included) from the inputs of the run's `scoresby submit` executions.
-
-    The task log keeps only source and products; the newest execution named after the run wins. Looks at
-    the newest `max_executions` executions of the state machine.
-    """
-    sfn = session.client("stepfunctions")
-    stem = execution_name(run_id, None).rsplit("-", 1)[0] + "-"
-    specs: dict[str, Any] = {}
-    seen = 0
-    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.require(STATE_MACHINE_OUTPUT))
-    for page in pages:
-        for execution in page["executions"]:
-            seen += 1
-            if seen > max_executions:
-                return specs
-            if not execution["name"].startswith(stem):
-                continue
-            doc = json.loads(
-                sfn.describe_execution(executionArn=execution["executionArn"]).get("input") or "{}"
-            )
-            doc = _stored_list(session, doc) if isinstance(doc, dict) and "scene_list_s3" in doc else doc
-            if isinstance(doc, dict):
-                doc = {k: v for k, v in doc.items() if k != "overwrite"}
-            try:
-                plan = parse_scene_list(doc)
-            except InvalidInput:
-                continue
-            if plan.run_name == run_id:
-                for scene in plan.scenes:
-                    specs.setdefault(scene.scene_id, scene.to_dict())
-    return specs
-
-
-def _stored_list(session: Any, doc: dict[str, Any]) -> Any:
-    bucket, key = split_s3_uri(str(doc["scene_list_s3"]))
-    try:
-        return json.loads(session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-    except Exception:  # noqa: BLE001 - an expired or unreadable list only means no stretch settings
-        log.info("stored list s3://%s/%s is gone; using the task log's scene fields", bucket, key)
-        return None
-
-
-def _counts_line(records: list[TaskRecord]) -> str:
+def counts_line(records: list[TaskRecord]) -> str:
+    """A run's counts in one line, e.g. 'SUCCEEDED 3 FAILED 1'."""
     return " ".join(f"{s} {n}" for s, n in status_counts(records).items() if n)
 
 
-def _print_problems(where: str, problems: list[str]) -> None:
-    _err(f"{where}: {len(problems)} problem(s); nothing was submitted")
+def print_problems(where: str, problems: list[str]) -> None:
+    """Every problem of a refused submission, one per line, on stderr."""
+    err(f"{where}: {len(problems)} problem(s); nothing was submitted")
     for problem in problems:
-        _err(f"  - {problem}")
+        err(f"  - {problem}")
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
     """Command output for people, on stdout."""
     sys.stdout.write(text + "\n")
 
 
-def _err(text: str) -> None:
+def err(text: str) -> None:
     """Errors, on stderr."""
     sys.stderr.write(text + "\n")
