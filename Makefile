@@ -23,7 +23,7 @@ lambda-deps: $(LAYER_STAMP)
 $(LAYER_STAMP): lambdas/requirements.txt infra/run_functions.py $(STAMP)
 	$(BIN)/python -m infra.lambda_deps
 
-$(STAMP): requirements.txt worker/requirements.txt pyproject.toml
+$(STAMP): requirements.txt worker/requirements.txt worker/constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 	  echo "Scoresby needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1). Use: make PYTHON=python3.12 ..."; exit 1; }
 	@# Debian and Ubuntu ship venv's pip bootstrap separately (python3-venv).
@@ -33,7 +33,8 @@ $(STAMP): requirements.txt worker/requirements.txt pyproject.toml
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	@# The worker image's pins (worker/constraints.txt) hold here too: tests run what the image runs.
+	$(BIN)/pip install --quiet -r requirements.txt -c worker/constraints.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 

@@ -13,8 +13,9 @@ _JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 MAX_SCENES_PER_JOB = 100
 """Upper bound of the scenesPerJob setting: a job of 100 full scenes already runs about 16 minutes."""
 BATCH_MAX_BYTES = 6 * 1024
-"""Scene JSON per job: AWS Batch refuses container overrides over 8,192 characters, and the command also
-holds the output, the run name and quoting (about 240 bytes per default Landsat scene: ~25 per job)."""
+"""Scene JSON per job. Batch documents a 30 KiB SubmitJob payload (service quotas page, read 2026-12-02); the
+job's ECS task takes the command as a container override, which ECS caps at 8,192 characters. The command
+also holds the output, the run name and quoting (about 240 bytes per default Landsat scene: ~25 per job)."""
 
 
 def job_name(scene_id: str) -> str:
