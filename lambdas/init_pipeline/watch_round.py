@@ -12,8 +12,8 @@ from typing import Any
 
 from worker.core.errors import InvalidInput
 from worker.core.scene_list import RunPlan
-from worker.core.task_log import FAILED, PENDING
 from worker.core.watch import parse_watch, watch_plan
+from worker.core.watch_round import NOTHING_NEW, redo_done, round_scenes
 from worker.stores.watch_dynamo import DynamoWatchState
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) 
 
     run = watch.run_name
     records = task_log.records(run)
-    state.clear_redo(run, records)  # reprocessed items whose new outputs are made
+    state.clear_redo(run, redo_done(state.redo_since(run), records))  # reprocessed items now made
     status = state.status(run)
     found = search_round(watch, status.cursor if status else None, state.versions(run))
     number = state.begin_round(
@@ -66,23 +66,13 @@ def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) 
     )
     claimed = set(state.claimed)
     redo = frozenset(state.redo_ids(run))
-    # Earlier rounds' scenes that did not finish (FAILED, or PENDING after a stopped execution) run again;
-    # RUNNING ones are left to the execution that runs them.
-    unfinished = {r.scene_id for r in records if r.status in (FAILED, PENDING)}
-    scenes = [
-        s
-        for s in state.scenes(run)
-        if s["scene_id"] in unfinished or s["scene_id"] in redo or _item_id(s) in claimed
-    ]
+    statuses = {r.scene_id: r.status for r in records}
+    # Rounds may overlap on AWS: RUNNING scenes are left to the execution that runs them.
+    scenes = round_scenes(state.scenes(run), statuses, claimed=claimed, redo=redo, exclusive=False)
     log.info(
         "watch %s round %d: %d items in the window since %s, %d new, %d to plan",
         run, number, found.found, found.window.since, len(claimed), len(scenes),
     )  # fmt: skip
     plan = watch_plan(watch, scenes) if scenes else None
-    state.finish_round(run, f"planned {len(scenes)}" if scenes else "nothing new", ())
+    state.finish_round(run, f"planned {len(scenes)}" if scenes else NOTHING_NEW, ())
     return WatchRound(run, watch.output, number, len(claimed), found.window.since, plan, redo)
-
-
-def _item_id(scene: dict[str, Any]) -> str:
-    """The item id behind a searched scene (scene ids are item ids: worker.search.client.scene_from_item)."""
-    return str(scene["scene_id"])

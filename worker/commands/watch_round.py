@@ -11,16 +11,15 @@ from worker.commands.run import DEFAULT_SCENE_TIMEOUT_S, RunSummary, run_plan, t
 from worker.core.errors import one_line
 from worker.core.layout import run_dir_of, task_log_path
 from worker.core.scene_list import RunPlan
-from worker.core.task_log import SKIPPED, SUCCEEDED
+from worker.core.task_log import SKIPPED, SUCCEEDED, TaskRecord, utc_now
 from worker.core.watch import watch_plan
+from worker.core.watch_round import NOTHING_NEW, redo_done, round_scenes
 from worker.search.watch_round import search_round
 from worker.stores.run_lock import RunLock
 from worker.stores.sqlite_log import SqliteTaskLog
 from worker.stores.watch_state import SqliteWatchState
 
 log = logging.getLogger(__name__)
-
-NOTHING_NEW = "nothing new"
 
 
 @dataclass
@@ -85,14 +84,16 @@ def watch_round(
                 versions=found.versions,
             )
             scenes, redo = state.scenes(run), frozenset(state.redo_ids(run))
-        done_before = _done_ids(db, run)
-        unfinished = [s for s in scenes if s["scene_id"] not in done_before or s["scene_id"] in redo]
+        # The run lock is held: RUNNING rows and items without a row are a killed round's, so they run.
+        # Nothing is claimed: under the lock every new item has no row, or one its run_plan would skip.
+        unfinished = round_scenes(scenes, _statuses(db, run), claimed=(), redo=redo, exclusive=True)
         report = str(Path(run_dir_of(output, run)) / "report.html")
         if not unfinished:
             log.info("watch %s round %d: nothing new since %s", run, number, found.window.since)
             with SqliteWatchState(db) as state:
                 state.finish_round(run, NOTHING_NEW, ())
             return RoundResult(run, number, found.found, 0, found.window.since, None, report, len(scenes))
+        started = utc_now()  # a redo is done when its scene SUCCEEDED from here on
         try:
             summary = run_plan(
                 watch_plan(plan, scenes),
@@ -107,21 +108,20 @@ def watch_round(
             with SqliteWatchState(db) as state:
                 state.finish_round(run, f"failed: {one_line(exc)}", ())
             raise
-        done_after = _done_ids(db, run)
+        records = _records(db, run)
         result = RoundResult(
             run, number, found.found, found.work, found.window.since, summary, summary.report_html,
-            len(done_after),
+            sum(r.status in (SUCCEEDED, SKIPPED) for r in records),
         )  # fmt: skip
         with SqliteWatchState(db) as state:
-            state.finish_round(run, result.outcome, redo & _succeeded_ids(db, run))
+            state.finish_round(run, result.outcome, redo_done(dict.fromkeys(redo, started), records))
         return result
 
 
-def _done_ids(db: Path, run: str) -> set[str]:
+def _records(db: Path, run: str) -> list[TaskRecord]:
     with SqliteTaskLog(db) as task_log:
-        return {r.scene_id for r in task_log.records(run) if r.status in (SUCCEEDED, SKIPPED)}
+        return list(task_log.records(run))
 
 
-def _succeeded_ids(db: Path, run: str) -> set[str]:
-    with SqliteTaskLog(db) as task_log:
-        return {r.scene_id for r in task_log.records(run) if r.status == SUCCEEDED}
+def _statuses(db: Path, run: str) -> dict[str, str]:
+    return {r.scene_id: r.status for r in _records(db, run)}

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from worker.core.task_log import SUCCEEDED, TaskRecord, utc_now
+from worker.core.task_log import utc_now
 from worker.core.watch import Cursor, WatchStatus
 from worker.stores.dynamo_log import PARTITION_KEY, SORT_KEY, DynamoTaskLog
 
@@ -132,7 +132,7 @@ class DynamoWatchState:
             # JSON text: an item's floats and nulls stay exactly as the API sent them.
             "scene": json.dumps(scene, separators=(",", ":")),
             "redo": redo,
-            "redo_since": utc_now(),  # a redo ends when the scene SUCCEEDED after this (clear_redo)
+            "redo_since": utc_now(),  # a redo ends when the scene SUCCEEDED after this (core.watch_round)
         }
         try:
             self._client.put_item(
@@ -153,13 +153,15 @@ class DynamoWatchState:
         rows.sort(key=lambda r: (r.get("datetime", ""), r[SORT_KEY]))
         return [json.loads(r["scene"]) for r in rows]
 
+    def _redo_rows(self, run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(scene id, item row) of every item still to be redone."""
+        for r in self._rows(run_id):
+            if r[SORT_KEY].startswith(ITEM_PREFIX) and r.get("redo"):
+                yield json.loads(r["scene"])["scene_id"], r
+
     def redo_ids(self, run_id: str) -> set[str]:
         """Scene ids to make again over their earlier outputs (the provider reprocessed the item)."""
-        return {
-            json.loads(r["scene"])["scene_id"]
-            for r in self._rows(run_id)
-            if r[SORT_KEY].startswith(ITEM_PREFIX) and r.get("redo")
-        }
+        return {scene_id for scene_id, _ in self._redo_rows(run_id)}
 
     def finish_round(self, run_id: str, outcome: str, done: Iterable[str]) -> None:
         """Record the round's outcome (on AWS: once the init function has planned it)."""
@@ -171,14 +173,15 @@ class DynamoWatchState:
             ExpressionAttributeValues=self._log._ser({":f": utc_now(), ":o": outcome}),
         )
 
-    def clear_redo(self, run_id: str, records: Iterable[TaskRecord]) -> None:
-        """Redo scenes that SUCCEEDED since they were claimed are done: later rounds plan them no more."""
-        finished = {r.scene_id: r.finished_at or "" for r in records if r.status == SUCCEEDED}
-        for r in self._rows(run_id):
-            if not (r[SORT_KEY].startswith(ITEM_PREFIX) and r.get("redo")):
-                continue
-            scene_id = json.loads(r["scene"])["scene_id"]
-            if finished.get(scene_id, "") >= str(r.get("redo_since", "")) and scene_id in finished:
+    def redo_since(self, run_id: str) -> dict[str, str]:
+        """Scene id -> when its redo began (the item's claim), of every scene still to be redone."""
+        return {scene_id: str(r.get("redo_since", "")) for scene_id, r in self._redo_rows(run_id)}
+
+    def clear_redo(self, run_id: str, done: Iterable[str]) -> None:
+        """Redo the scenes in `done` no more (core.watch_round.redo_done decides which)."""
+        done = set(done)
+        for scene_id, r in self._redo_rows(run_id):
+            if scene_id in done:
                 self._client.update_item(
                     TableName=self.table_name,
                     Key=self._key(run_id, r[SORT_KEY]),
