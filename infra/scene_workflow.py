@@ -18,6 +18,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.failed_scene import failed_scene_chain
+from infra.job_times import JOB_TIMES, record_failed_job, record_succeeded_job
 from infra.nag import acknowledge, arn_prefix, token_text
 from infra.timeseries_step import timeseries_step
 from worker.core import config
@@ -307,7 +308,8 @@ class SceneWorkflow(Construct):
                     sfn.JsonPath.string_at("$.output"),
                     "--run-name",
                     sfn.JsonPath.string_at("$.run_name"),
-                )
+                ),
+                "scene_count": sfn.JsonPath.array_length(sfn.JsonPath.list_at("$.scenes")),
             },
             result_path="$.job",
         )
@@ -325,7 +327,8 @@ class SceneWorkflow(Construct):
                 },
             ),
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            result_path=sfn.JsonPath.DISCARD,
+            result_selector=JOB_TIMES,
+            result_path="$.batch_job",
         )
         submit.add_retry(
             errors=list(BATCH_THROTTLING_ERRORS),
@@ -350,6 +353,25 @@ class SceneWorkflow(Construct):
             comment="The job failed: record and notify each of its scenes that did not finish",
         )
         failed_scenes.item_processor(failed_scene_chain(self, prefix, self._task_table, self._topic))
-        submit.add_catch(failed_scenes, result_path="$.error")
+        times = {"task_table": self._task_table, "job_name": sfn.JsonPath.string_at("$.job_name")}
+        submit.add_catch(
+            record_failed_job(
+                self,
+                prefix,
+                error_path="$.error",
+                then=failed_scenes,
+                scenes_path="$.job.scene_count",
+                **times,
+            ),
+            result_path="$.error",
+        )
         failed_scenes.next(job_done)
-        return command.next(submit).next(job_done)
+        recorded = record_succeeded_job(
+            self,
+            f"{prefix}RecordJobTimes",
+            job_path="$.batch_job",
+            then=job_done,
+            scenes_path="$.job.scene_count",
+            **times,
+        )
+        return command.next(submit).next(recorded)

@@ -1,9 +1,10 @@
 """After the Map: the run's time series, built by one Batch job of the worker image (`scoresby timeseries`).
 
-CountDoneScenes → AnySceneDone? → BuildTimeseriesCommand → RunTimeseries (Batch submitJob.sync) → the
-summary. Every way out sets `$.timeseries` ({"status": SUCCEEDED | SKIPPED} or the Catch's {"Error",
-"Cause"}), which the summary Lambda reports. A failure here never fails the run: the summary and its
-e-mail still go out. The job uses the scene jobs' queue and job definition (same image, role, Spot retry).
+CountDoneScenes → AnySceneDone? → BuildTimeseriesCommand → RunTimeseries (Batch submitJob.sync) →
+RecordTimeseriesJobTimes (its `jobs:<run>` row, infra/job_times.py; a failed job's too) → the summary.
+Every way out sets `$.timeseries` ({"status": SUCCEEDED | SKIPPED} or the Catch's {"Error", "Cause"}),
+which the summary Lambda reports. A failure here never fails the run: the summary and its e-mail still go
+out. The job uses the scene jobs' queue and job definition (same image, role, Spot retry).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.job_times import JOB_TIMES, record_failed_job, record_succeeded_job
 from worker.core import config
 from worker.core.task_log import FIELDS, SKIPPED, SUCCEEDED
 from worker.stores.dynamo_log import PARTITION_KEY
@@ -91,7 +93,7 @@ def timeseries_step(
             environment={config.RUN_ID: sfn.JsonPath.string_at("$.run_name")},
         ),
         integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-        result_selector={"status": SUCCEEDED, "job_id.$": "$.JobId"},
+        result_selector={"status": SUCCEEDED, "job_id.$": "$.JobId", "job": JOB_TIMES},
         result_path="$.timeseries",
         comment="Rebuild timeseries.csv/.png and the timelapses from the task log and the STAC Items",
     )
@@ -103,9 +105,12 @@ def timeseries_step(
         max_delay=Duration.minutes(5),
         jitter_strategy=sfn.JitterType.FULL,
     )
+    times = {"task_table": task_table, "job_name": TIMESERIES_JOB_NAME, "then": then}
     # The summary reports the failure (Error, and Batch's DescribeJobs JSON as Cause); the run goes on.
-    run.add_catch(then, result_path="$.timeseries")
-    run.next(then)
+    run.add_catch(
+        record_failed_job(scope, "Timeseries", error_path="$.timeseries", **times), result_path="$.timeseries"
+    )
+    run.next(record_succeeded_job(scope, "RecordTimeseriesJobTimes", job_path="$.timeseries.job", **times))
     skipped.next(then)
     command.next(run)
     count.add_catch(command, result_path="$.count_error")  # cannot count: build it anyway, the job knows

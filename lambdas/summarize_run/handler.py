@@ -7,12 +7,13 @@ import logging
 from typing import Any
 
 from worker.core.config import SummarySettings
-from worker.core.cost import actual_compute_cost
+from worker.core.cost import actual_compute_cost, batch_jobs_cost
 from worker.core.errors import InvalidInput
 from worker.core.layout import TIMESERIES_JSON, split_s3_uri
 from worker.core.summary import SUMMARY_NAME, build_summary
 from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
 from worker.stores.dynamo_log import DynamoTaskLog
+from worker.stores.job_rows import JobRow, job_rows, partition
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
@@ -80,12 +81,7 @@ def compose_message(
     ]
     if duplicates:
         lines.append(f"  {duplicates} duplicate scene(s) in the list were processed once")
-    cost = totals.get("cost")
-    if cost:
-        lines.append(
-            f"  compute: {cost['busy_s'] / 3600:.2f} h of scene time, {cost['vcpu_hours']:.3f} vCPU-hours, "
-            f"about ${cost['compute_usd']:.4f} at ${cost['spot_price_usd_per_hour']:g} per r6i.large-hour"
-        )
+    lines += cost_lines(totals.get("cost"))
     lines += [
         "",
         f"Outputs: {run_root}<scene_id>/",
@@ -106,6 +102,49 @@ def compose_message(
     return "\n".join(lines) + "\n"
 
 
+def run_cost(records: list[TaskRecord], jobs: list[JobRow], run_name: str, job_vcpus: int) -> dict[str, Any]:
+    """`totals.cost`: the Batch jobs' StartedAt-StoppedAt at the estimator's prices, else the scene rows'."""
+    # What the scenes kept their jobs busy for (skipped scenes cost nothing): beside the jobs' own figure,
+    # it shows how much went to job start-up, the time between scenes and the time series.
+    scene_time = actual_compute_cost(
+        ((r.started_at, r.finished_at, r.duration_s) for r in records if r.status in (SUCCEEDED, FAILED)),
+        job_vcpus=job_vcpus,
+    )
+    if not jobs:
+        return {
+            "source": "scene rows",
+            **scene_time,
+            "note": f"no Batch job times in {partition(run_name)} (a run of an older state machine): priced "
+            "from the scenes' started_at/finished_at, without job start-up and the time-series job",
+        }
+    return {
+        "source": "batch jobs",
+        **batch_jobs_cost(((j.started_ms, j.stopped_ms) for j in jobs), job_vcpus=job_vcpus),
+        "executions": len({j.execution for j in jobs}),
+        "scene_rows": {k: scene_time[k] for k in ("busy_s", "vcpu_hours", "compute_usd")},
+    }
+
+
+def cost_lines(cost: dict[str, Any] | None) -> list[str]:
+    """The e-mail's compute-cost lines: the actual figure and what the scenes alone account for."""
+    if not cost:
+        return []
+    price = f"${cost['spot_price_usd_per_hour']:g} per r6i.large-hour"
+    if cost.get("source") != "batch jobs":
+        return [
+            f"  compute: {cost['busy_s'] / 3600:.2f} h of scene time, {cost['vcpu_hours']:.3f} vCPU-hours, "
+            f"about ${cost['compute_usd']:.4f} at {price} (from the scene rows: no Batch job times recorded)"
+        ]
+    scenes = cost["scene_rows"]
+    share = f" ({scenes['busy_s'] / cost['busy_s']:.0%} of it)" if cost["busy_s"] else ""
+    return [
+        f"  compute: {cost['jobs']} Batch job(s) ran {cost['busy_s'] / 3600:.2f} h (StartedAt to StoppedAt), "
+        f"{cost['vcpu_hours']:.3f} vCPU-hours, about ${cost['compute_usd']:.4f} at {price}",
+        f"  of which the scenes themselves: {scenes['busy_s'] / 3600:.2f} h{share}, "
+        f"about ${scenes['compute_usd']:.4f}",
+    ]
+
+
 def timeseries_outcome(event: dict[str, Any]) -> dict[str, Any]:
     """What the state machine's time-series step did: {"status": SUCCEEDED | SKIPPED | FAILED, ...}.
 
@@ -116,7 +155,7 @@ def timeseries_outcome(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(step, dict):
         return {"status": SKIPPED, "reason": "the state machine ran no time-series step"}
     if step.get("status") in (SUCCEEDED, SKIPPED):
-        return dict(step)
+        return {k: v for k, v in step.items() if k != "job"}  # the job's times are in its jobs: row
     reason = str(step.get("Cause", ""))
     try:
         job = json.loads(reason)
@@ -165,9 +204,14 @@ def compose_science(run_root: str, summary: dict[str, Any], outcome: dict[str, A
 
 
 def summarize_run(
-    event: Any, settings: SummarySettings, *, task_log: Any = None, s3_client: Any = None
+    event: Any,
+    settings: SummarySettings,
+    *,
+    task_log: Any = None,
+    s3_client: Any = None,
+    jobs: list[JobRow] | None = None,
 ) -> dict[str, Any]:
-    """Read the run's rows, write summary.json next to its outputs, return subject/message/counts."""
+    """Read the run's scene and job rows, write summary.json next to its outputs, return subject/message."""
     run_name, output = _check_event(event)
     task_log = task_log or DynamoTaskLog(settings.task_table)
     records = task_log.records(run_name)
@@ -184,11 +228,9 @@ def summarize_run(
     if "error" in outcome:
         summary["timeseries"]["error"] = outcome["error"]
     totals = summary["totals"]
-    # What the run's jobs were busy for (skipped scenes cost nothing), at the estimator's prices.
-    totals["cost"] = actual_compute_cost(
-        ((r.started_at, r.finished_at, r.duration_s) for r in records if r.status in (SUCCEEDED, FAILED)),
-        job_vcpus=settings.job_vcpus,
-    )
+    if jobs is None:
+        jobs = job_rows(settings.task_table, run_name, client=getattr(task_log, "_client", None))
+    totals["cost"] = run_cost(records, jobs, run_name, settings.job_vcpus)
     summary_uri = f"{run_root}{SUMMARY_NAME}"
     bucket, key = split_s3_uri(summary_uri)
     s3_client.put_object(

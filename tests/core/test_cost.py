@@ -31,7 +31,8 @@ def test_estimate_is_scenes_times_seconds_times_vcpu_price() -> None:
     assert est.costs["Step Functions transitions"] == pytest.approx(
         (cost.TRANSITIONS_PER_RUN + 1000 * cost.TRANSITIONS_PER_JOB) * 0.000025
     )
-    assert est.costs["DynamoDB writes"] == pytest.approx(1000 * 3 * 0.625e-6)
+    # three per scene, one job row per job and one for the time-series job
+    assert est.costs["DynamoDB writes"] == pytest.approx((1000 * 3 + 1000 + 1) * 0.625e-6)
     assert est.jobs == 1000 and est.total == pytest.approx(sum(est.costs.values()))
 
 
@@ -62,3 +63,23 @@ def test_actual_cost_uses_start_and_finish_times_and_the_same_prices() -> None:
     assert actual["busy_s"] == 62.5
     assert actual["vcpu_hours"] == pytest.approx(62.5 * 2 / 3600, abs=1e-6)
     assert actual["compute_usd"] == pytest.approx(62.5 * 2 / 3600 * 0.05 / 2, abs=1e-6)
+
+
+def test_batch_jobs_are_priced_from_their_start_and_stop_milliseconds() -> None:
+    jobs = [(1_000, 61_000), (5_000, 4_000), (None, 9_000)]  # 60 s; a clock going back and no start: 0
+    actual = cost.batch_jobs_cost(jobs, job_vcpus=4, spot_price=0.05)
+    assert actual["jobs"] == 3 and actual["busy_s"] == 60.0
+    assert actual["vcpu_hours"] == pytest.approx(60 * 4 / 3600, abs=1e-6)
+    assert actual["compute_usd"] == pytest.approx(60 * 4 / 3600 * 0.05 / 2, abs=1e-6)
+
+
+def test_the_estimate_includes_the_time_series_job_and_one_write_per_job() -> None:
+    est = cost.estimate({"landsat": 200}, scenes_per_job=31)
+    assert est.jobs == 7
+    assert est.timeseries_s == pytest.approx(cost.JOB_START_S.value + 200 * 0.019)
+    series = est.costs["time-series job (Batch on Spot, S3)"]
+    compute = est.timeseries_s * 2 / 3600 * cost.SPOT_PRICE_DEFAULT.value / 2
+    s3 = (3 + 100) * cost.S3_PUT.value + 200 * 4 * cost.S3_GET.value
+    assert series == pytest.approx(compute + s3)
+    assert est.costs["DynamoDB writes"] == pytest.approx((200 * 3 + 7 + 1) * cost.DYNAMODB_WRITE.value)
+    assert cost.estimate({}).costs["time-series job (Batch on Spot, S3)"] == 0.0  # no scene: no job

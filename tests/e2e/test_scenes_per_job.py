@@ -196,3 +196,40 @@ def test_a_reclaimed_job_is_retried_and_redoes_only_the_scenes_not_done(reclaime
     # one more attempt only for the scenes the first attempt had started and not finished
     expected = {sid: 1 if status in (SUCCEEDED, PENDING) else 2 for sid, status in first["statuses"].items()}
     assert {sid: r.attempts for sid, r in by_id.items()} == expected
+
+
+def test_each_batch_job_has_a_jobs_row_with_its_times_and_the_summary_prices_them(batched_run, world):
+    import boto3
+
+    from infra.timeseries_step import TIMESERIES_JOB_NAME
+    from worker.core.cost import batch_jobs_cost
+    from worker.stores.job_rows import job_rows
+
+    stack: harness.MotoStack = world["stack"]
+    runs = [r for r in world["container"].runs if r.job_env.get("SCORESBY_RUN_ID") == BATCH_RUN]
+    jobs = job_rows(stack.table_name, BATCH_RUN)
+    # one row per Batch job: the failed scene job (from the Catch's Cause) and the time-series job
+    assert sorted(j.job_id for j in jobs) == sorted(r.job_id for r in runs) and len(jobs) == 2
+    by_name = {j.job_name: j for j in jobs}
+    [scene_job] = batched_run["runs"]
+    assert by_name[scene_job.job_name].status == FAILED and by_name[scene_job.job_name].scenes == 3
+    assert by_name[TIMESERIES_JOB_NAME].status == SUCCEEDED
+    assert {j.execution for j in jobs} == {batched_run["execution"]["name"]}
+    for j in jobs:
+        assert j.started_ms is not None and j.stopped_ms is not None and j.started_ms <= j.stopped_ms
+    body = boto3.client("s3").get_object(Bucket=stack.output_bucket, Key=f"products/{BATCH_RUN}/summary.json")
+    cost = json.loads(body["Body"].read())["totals"]["cost"]
+    expected = batch_jobs_cost([(j.started_ms, j.stopped_ms) for j in jobs])
+    assert cost["source"] == "batch jobs"
+    assert {k: cost[k] for k in expected} == expected
+    # moto's jobs run the real worker between StartedAt and StoppedAt: the scene job took its scenes' time
+    assert cost["busy_s"] >= cost["scene_rows"]["busy_s"] * 0.9
+
+
+def test_a_retried_job_has_one_succeeded_jobs_row(reclaimed_run, world):
+    from worker.stores.job_rows import job_rows
+
+    [retry] = reclaimed_run["runs"]
+    [row] = [j for j in job_rows(world["stack"].table_name, RETRY_RUN) if j.job_id == retry.job_id]
+    assert row.status == SUCCEEDED and row.scenes == 3
+    assert row.started_ms is not None and row.stopped_ms is not None and row.started_ms <= row.stopped_ms

@@ -370,6 +370,7 @@ def test_each_item_runs_a_batch_job_with_its_scenes_in_the_command(
         "States.Array('process', States.JsonToString($.scenes), '--output', $.output, '--run-name', "
         "$.run_name)"
     )
+    assert build["Parameters"]["scene_count.$"] == "States.ArrayLength($.scenes)"
     run = states[f"{prefix}RunScene"]
     assert build["Next"] == f"{prefix}RunScene"
     assert run["Resource"].endswith(":states:::batch:submitJob.sync")
@@ -381,9 +382,9 @@ def test_each_item_runs_a_batch_job_with_its_scenes_in_the_command(
     assert "States.TaskFailed" not in retry["ErrorEquals"] and "States.ALL" not in retry["ErrorEquals"]
     assert retry["BackoffRate"] >= 2 and retry["MaxAttempts"] >= 3
     assert run["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{prefix}FailedJobScenes"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{prefix}FailedJobDescribed?"}
     ]
-    assert run["Next"] == f"{prefix}JobDone"
+    assert run["Next"] == f"{prefix}RecordJobTimes"
     # a failed job: every one of its scenes goes through the per-scene failure chain
     failed = states[f"{prefix}FailedJobScenes"]
     assert failed["Type"] == "Map" and failed["ItemsPath"] == "$.scenes"
@@ -702,7 +703,7 @@ def test_every_scoresby_variable_in_config_is_read_by_some_reader() -> None:
 # --- cost: the estimator's state-transition counts come from this definition -----------------------
 
 
-def _path_length(states: dict[str, Any], start: str) -> int:
+def _path_length(states: dict[str, Any], start: str, *, first_choice: bool = False) -> int:
     """States entered from `start` along Next (a Choice takes its Default, else its first choice)."""
     count, name = 0, start
     while name:
@@ -710,7 +711,10 @@ def _path_length(states: dict[str, Any], start: str) -> int:
         count += 1
         if state.get("End") or state["Type"] in ("Succeed", "Fail"):
             break
-        name = state.get("Next") or state.get("Default") or state["Choices"][0]["Next"]
+        if state["Type"] == "Choice" and first_choice:
+            name = state["Choices"][0]["Next"]
+        else:
+            name = state.get("Next") or state.get("Default") or state["Choices"][0]["Next"]
     return count
 
 
@@ -721,17 +725,25 @@ def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
     per_job = {_path_length(m["ItemProcessor"]["States"], m["ItemProcessor"]["StartAt"]) for m in maps}
     assert per_job == {cost.TRANSITIONS_PER_JOB}  # inline and Distributed Map alike
     # the run's own states on success: init, choice, the map, the time series (count, choice, command,
-    # job), summary, publish
+    # job, its times), summary, publish
     assert _path_length(definition["States"], definition["StartAt"]) == cost.TRANSITIONS_PER_RUN
-    # a failed job's catch path: its map of scenes (then JobDone, on the success path too), and per scene
-    # the failure chain up to SceneDone
+    # a failed job that started: its times (choice, parse, choice, PutItem), its map of scenes (then JobDone,
+    # on the success path too), and per scene the failure chain up to SceneDone
     for m in maps:
         processor = m["ItemProcessor"]["States"]
         [task] = [s for s in processor.values() if "batch:submitJob" in s.get("Resource", "")]
         catch_start = task["Catch"][0]["Next"]
-        assert _path_length(processor, catch_start) - 1 == cost.TRANSITIONS_PER_FAILED_JOB
-        scenes = processor[catch_start]["ItemProcessor"]
+        assert _path_length(processor, catch_start, first_choice=True) - 1 == cost.TRANSITIONS_PER_FAILED_JOB
+        [scenes_map] = [s for s in processor.values() if s["Type"] == "Map"]
+        scenes = scenes_map["ItemProcessor"]
         assert _path_length(scenes["States"], scenes["StartAt"]) == cost.TRANSITIONS_PER_FAILED_SCENE
+
+
+def test_the_estimate_counts_one_task_table_write_per_batch_job(states: dict[str, dict[str, Any]]) -> None:
+    jobs = [n for n, s in states.items() if s.get("Resource", "").endswith(":batch:submitJob.sync")]
+    puts = [s for s in states.values() if s.get("Resource", "").endswith(":dynamodb:putItem")]
+    # each job writes one row on success and one on failure, never both
+    assert len(puts) == 2 * len(jobs) and cost.DYNAMODB_WRITES_PER_JOB == 1
 
 
 def test_state_machine_writes_only_task_record_fields_and_statuses(states: dict[str, dict[str, Any]]) -> None:

@@ -72,10 +72,12 @@ def test_the_time_series_job_runs_scoresby_timeseries_and_never_fails_the_run(
     scene_job = states["InlineRunScene"]["Parameters"]
     assert job["Parameters"]["JobQueue"] == scene_job["JobQueue"]
     assert job["Parameters"]["JobDefinition"] == scene_job["JobDefinition"]
-    assert job["ResultPath"] == "$.timeseries" and job["Next"] == "Summarize"
+    # then its jobs: row (tests/infra/test_job_times.py), on either way out, and the summary
+    assert job["ResultPath"] == "$.timeseries" and job["Next"] == "RecordTimeseriesJobTimes"
     assert job["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.timeseries", "Next": "Summarize"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.timeseries", "Next": "TimeseriesFailedJobDescribed?"}
     ]
+    assert states["RecordTimeseriesJobTimes"]["Next"] == "Summarize"
     [retry] = job["Retry"]
     assert "States.TaskFailed" not in retry["ErrorEquals"]
     summarize = states["Summarize"]

@@ -9,6 +9,7 @@ import pytest
 
 from lambdas.summarize_run import handler as summary
 from tests.lambdas.conftest import OUTPUT_BUCKET, OUTPUT_ROOT, TABLE
+from worker.core.config import SummarySettings
 from worker.core.errors import InvalidInput
 from worker.core.scene_list import Scene
 from worker.stores.dynamo_log import DynamoTaskLog
@@ -91,7 +92,7 @@ def test_bad_event_is_invalid_input(lambda_env: dict[str, str], event: Any) -> N
         summary.handler(event, None)
 
 
-def test_summary_reports_the_compute_cost_of_the_jobs_busy_time(lambda_env: dict[str, str], s3: Any) -> None:
+def test_without_job_rows_the_cost_falls_back_to_the_scene_rows(lambda_env: dict[str, str], s3: Any) -> None:
     from worker.core.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
 
     log = DynamoTaskLog(TABLE)
@@ -109,6 +110,74 @@ def test_summary_reports_the_compute_cost_of_the_jobs_busy_time(lambda_env: dict
     )
     assert expected["busy_s"] >= 60.0  # the pending scene costs nothing
     body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/priced/summary.json")["Body"].read()
-    assert json.loads(body)["totals"]["cost"] == expected
+    written = json.loads(body)["totals"]["cost"]
+    assert written["source"] == "scene rows" and "jobs:priced" in written["note"]
+    assert {k: written[k] for k in expected} == expected
     assert f"at ${SPOT_PRICE_DEFAULT.value:g} per r6i.large-hour" in result["message"]
     assert f"{expected['vcpu_hours']:.3f} vCPU-hours" in result["message"]
+    assert "from the scene rows" in result["message"]
+
+
+def put_job_row(run: str, job_id: str, started_ms: int, stopped_ms: int, status: str = "SUCCEEDED") -> None:
+    """A job row as the state machine's RecordJobTimes PutItem writes it (infra/job_times.py)."""
+    import boto3
+
+    boto3.client("dynamodb").put_item(
+        TableName=TABLE,
+        Item={
+            "run_id": {"S": f"jobs:{run}"},
+            "scene_id": {"S": job_id},
+            "started_ms": {"N": str(started_ms)},
+            "stopped_ms": {"N": str(stopped_ms)},
+            "job_name": {"S": f"scoresby-{job_id}"},
+            "scenes": {"N": "2"},
+            "status": {"S": status},
+            "execution": {"S": f"{run}-0123abcd"},
+        },
+    )
+
+
+def test_the_cost_comes_from_the_batch_jobs_start_and_stop_times(lambda_env: dict[str, str], s3: Any) -> None:
+    log = DynamoTaskLog(TABLE)
+    scenes = plan_run("jobbed", 4)
+    for s in scenes:
+        log.start("jobbed", s.scene_id, "job")
+        log.succeed("jobbed", s.scene_id, {}, 30.0)
+    t0 = 1_764_700_000_000
+    put_job_row("jobbed", "job-1", t0, t0 + 100_000)  # 100 s: two scenes of 30 s plus start-up
+    put_job_row("jobbed", "job-2", t0 + 5_000, t0 + 95_500, status="FAILED")  # 90.5 s
+    put_job_row("jobbed", "job-ts", t0 + 200_000, t0 + 261_000)  # the time series: 61 s
+    put_job_row("other", "job-9", t0, t0 + 999_000)  # another run's job must not count
+
+    result = summary.summarize_run(
+        {"run_name": "jobbed", "output": OUTPUT_ROOT}, SummarySettings(TABLE, job_vcpus=2)
+    )
+
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/jobbed/summary.json")["Body"].read()
+    cost = json.loads(body)["totals"]["cost"]
+    busy = 100 + 90.5 + 61
+    # 2 vCPU of an r6i.large (2 vCPU) at the default $0.045 per hour
+    assert cost["source"] == "batch jobs" and cost["jobs"] == 3 and cost["executions"] == 1
+    assert cost["busy_s"] == busy
+    assert cost["vcpu_hours"] == pytest.approx(busy * 2 / 3600, abs=1e-6)
+    assert cost["compute_usd"] == pytest.approx(busy / 3600 * 0.045, abs=1e-6)
+    assert cost["scene_rows"]["busy_s"] >= 4 * 30.0
+    assert cost["scene_rows"]["busy_s"] < busy
+    message = result["message"]
+    assert f"compute: 3 Batch job(s) ran {busy / 3600:.2f} h (StartedAt to StoppedAt)" in message
+    assert f"about ${cost['compute_usd']:.4f} at $0.045 per r6i.large-hour" in message
+    assert "of which the scenes themselves:" in message
+
+
+def test_a_job_row_without_times_counts_as_a_job_of_no_time(lambda_env: dict[str, str], s3: Any) -> None:
+    from worker.stores.job_rows import JobRow
+
+    plan_run("untimed", 1)
+    jobs = [
+        JobRow("j-1", None, None, "scoresby-x", 1, "FAILED", "e"),
+        JobRow("j-2", 0, 2000, "y", 1, "", "e"),
+    ]
+    summary.summarize_run({"run_name": "untimed", "output": OUTPUT_ROOT}, SummarySettings(TABLE), jobs=jobs)
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/untimed/summary.json")["Body"].read()
+    cost = json.loads(body)["totals"]["cost"]
+    assert cost["jobs"] == 2 and cost["busy_s"] == 2.0

@@ -32,6 +32,9 @@ def format_estimate(plan: RunPlan, est: cost.Estimate, *, spot_price: float, sce
         f"  Batch jobs: {est.jobs:,} of up to {scenes_per_job} scenes; "
         f"scene time {est.compute_s / 3600:.2f} h, "
         f"{est.vcpu_hours:.2f} vCPU-hours with job start-up",
+        f"  time-series job: 1 after the scene jobs, {est.timeseries_s:.0f} s "
+        f"({cost.JOB_START_S.value:g} s job start + {cost.TIMESERIES_SCENE_S.value * 1000:g} ms per scene, "
+        f"{cost.TIMESERIES_SCENE_S.source}); assumed to run, as the stack runs it whenever a scene is done",
         f"  wall time: about {_duration(est.wall_s)}",
         f"  cost in USD (us-east-1 prices read {cost.PRICES_READ_ON}; "
         f"Spot ${spot_price:g} per r6i.large-hour):",

@@ -79,17 +79,21 @@ PRICES_READ_ON = "2026-12-02"
 
 # --- counts per scene, job and run (kept in sync with the code by tests) ----------------------------
 
-TRANSITIONS_PER_JOB = 3
-"""States one successful Batch job passes in the Map's item processor (tests/infra counts them)."""
-TRANSITIONS_PER_FAILED_JOB = 1
-"""Extra states of a failed job: the map over its scenes (tests/infra); not estimated."""
+TRANSITIONS_PER_JOB = 4
+"""States one successful Batch job passes in the Map's item processor, its RecordJobTimes included
+(tests/infra counts them)."""
+TRANSITIONS_PER_FAILED_JOB = 5
+"""Extra states of a failed job that started: two choices, the parse of its Cause, its times, the map over its
+scenes (tests/infra); not estimated."""
 TRANSITIONS_PER_FAILED_SCENE = 6
 """States per scene of a failed job, first branch of each Choice (tests/infra); not estimated."""
-TRANSITIONS_PER_RUN = 10
+TRANSITIONS_PER_RUN = 11
 """States outside the Map on the success path: init, nothing-new choice, inline choice, map, the time series'
-count, choice, command and job, summary, publish (tests/infra)."""
+count, choice, command, job and its times, summary, publish (tests/infra)."""
 DYNAMODB_WRITES_PER_SCENE = 3
 """PENDING PutItem at planning, RUNNING and SUCCEEDED UpdateItems from the job (tests/lambdas count them)."""
+DYNAMODB_WRITES_PER_JOB = 1
+"""The state machine's PutItem of the job's row (`jobs:<run>`, its Batch start/stop times; tests/infra)."""
 FILES_PER_PRODUCT = 3
 """COG, quicklook PNG and histogram PNG: one S3 PUT each, plus one STAC Item per scene."""
 S3_GETS_PER_SCENE = Figure(
@@ -103,6 +107,27 @@ INIT_LAMBDA = (1.0, Figure(0.02, "s per scene", "assumption: one conditional wri
 SUMMARY_LAMBDA = (0.5, Figure(0.002, "s per scene", "assumption: one paginated Query, ~2 ms per row"))
 """(memory GB, seconds per scene) of the summary function (infra/run_functions.py: 512 MB)."""
 DEFAULT_PRODUCTS_MEASURED = 3
+
+# --- the time-series job after the Map (infra/timeseries_step.py) ---------------------------------
+
+TIMESERIES_SCENE_S = Figure(
+    0.019,
+    "s per scene",
+    "make bench 2026-12-02, bench/science_bench.py, 200-scene time series: 3.6-3.8 s (bench/README.md)",
+)
+TIMESERIES_GETS_PER_SCENE = Figure(
+    4.0,
+    "GET requests per scene",
+    "counted from the code, not measured: the STAC Item (commands/timeseries.py load_rows), the COG header "
+    "(32 KiB at open) and about 2 range reads of one overview level (raster/timeseries.py read_frame)",
+)
+TIMESERIES_FILES = 3
+"""timeseries.csv, timeseries.png and timeseries.json; plus one GIF per place with two or more dates."""
+
+
+def usd_per_vcpu_hour(spot_price: float) -> float:
+    """The Spot price of the instance shared out per vCPU: what one vCPU-hour of a job costs."""
+    return spot_price / SPOT_INSTANCE_VCPUS
 
 
 def scene_seconds(pixels: int) -> float:
@@ -140,11 +165,18 @@ class Estimate:
     wall_s: float
     costs: dict[str, float]
     assumptions: list[str] = field(default_factory=list)
+    timeseries_s: float = 0.0
+    """Busy time of the run's one time-series job (job start included)."""
 
     @property
     def total(self) -> float:
         """Everything together."""
         return sum(self.costs.values())
+
+
+def timeseries_job_s(scenes: int) -> float:
+    """Busy time of the time-series job after the Map: a job start plus the measured time per scene."""
+    return JOB_START_S.value + scenes * TIMESERIES_SCENE_S.value if scenes else 0.0
 
 
 def estimate(
@@ -158,7 +190,8 @@ def estimate(
 ) -> Estimate:
     """Cost and wall time of running scenes (family -> count; unknown families count as Sentinel-2).
 
-    `scenes_per_job` defaults to the stack's scenesPerJob default (`default_scenes_per_job`).
+    `scenes_per_job` defaults to the stack's scenesPerJob default (`default_scenes_per_job`). The run's
+    time-series job is included: the stack runs it whenever a scene of the run is done.
     """
     if scenes_per_job is None:
         scenes_per_job = default_scenes_per_job()
@@ -169,30 +202,51 @@ def estimate(
     jobs = -(-n // max(1, scenes_per_job)) if n else 0
     compute_s = work_s + jobs * JOB_START_S.value
     vcpu_hours = compute_s * job_vcpus / 3600
+    series_s = timeseries_job_s(n)
     slots = max(1, min(concurrency, jobs or 1))
-    wall_s = (INSTANCE_START_S.value + compute_s / slots) if n else 0.0
-    per_vcpu_hour = spot_price / SPOT_INSTANCE_VCPUS
+    # The time-series job starts when the Map ends, on an instance the scene jobs left running.
+    wall_s = (INSTANCE_START_S.value + compute_s / slots + series_s) if n else 0.0
     transitions = TRANSITIONS_PER_RUN + jobs * TRANSITIONS_PER_JOB
     init_gb_s = INIT_LAMBDA[0] * INIT_LAMBDA[1].value * n
     summary_gb_s = SUMMARY_LAMBDA[0] * SUMMARY_LAMBDA[1].value * n
     s3_puts = n * (products_per_scene * FILES_PER_PRODUCT + 1) + 1  # + summary.json
+    # At most one GIF per place with two or more dates: n / 2 GIFs at most (places are known only later).
+    series_puts = (TIMESERIES_FILES + n // 2) if n else 0
+    series_jobs = 1 if n else 0
     costs = {
-        "compute (Batch on Spot)": vcpu_hours * per_vcpu_hour,
+        "compute (Batch on Spot)": vcpu_hours * usd_per_vcpu_hour(spot_price),
+        "time-series job (Batch on Spot, S3)": series_s * job_vcpus / 3600 * usd_per_vcpu_hour(spot_price)
+        + series_puts * S3_PUT.value
+        + n * TIMESERIES_GETS_PER_SCENE.value * S3_GET.value,
         "instance start-up": slots * INSTANCE_START_S.value / 3600 * spot_price,
         "Step Functions transitions": transitions * SFN_TRANSITION.value,
         "Lambda": 2 * LAMBDA_REQUEST.value + (init_gb_s + summary_gb_s) * LAMBDA_GB_S.value,
-        "DynamoDB writes": n * DYNAMODB_WRITES_PER_SCENE * DYNAMODB_WRITE.value,
+        "DynamoDB writes": (n * DYNAMODB_WRITES_PER_SCENE + (jobs + series_jobs) * DYNAMODB_WRITES_PER_JOB)
+        * DYNAMODB_WRITE.value,
         "S3 requests": s3_puts * S3_PUT.value + n * S3_GETS_PER_SCENE.value * S3_GET.value,
     }
     assumptions = [
         f"{f.value:g} {f.unit}: {f.source}"
-        for f in (JOB_START_S, INSTANCE_START_S)
+        for f in (JOB_START_S, INSTANCE_START_S, TIMESERIES_GETS_PER_SCENE)
         + ((SPOT_PRICE_DEFAULT,) if spot_price == SPOT_PRICE_DEFAULT.value else ())
     ]
-    return Estimate(counts, work_s, vcpu_hours, jobs, wall_s, costs, assumptions)
+    return Estimate(counts, work_s, vcpu_hours, jobs, wall_s, costs, assumptions, series_s)
 
 
 # --- actual cost of a finished run ------------------------------------------------------------------
+
+
+def compute_cost(
+    busy_s: float, *, job_vcpus: int = MEASURED_VCPUS, spot_price: float = SPOT_PRICE_DEFAULT.value
+) -> dict[str, float]:
+    """Busy seconds of jobs priced as the estimator prices them: vCPU-hours x the Spot price per vCPU."""
+    vcpu_hours = busy_s * job_vcpus / 3600
+    return {
+        "busy_s": round(busy_s, 3),
+        "vcpu_hours": round(vcpu_hours, 6),
+        "spot_price_usd_per_hour": spot_price,
+        "compute_usd": round(vcpu_hours * usd_per_vcpu_hour(spot_price), 6),
+    }
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -220,10 +274,23 @@ def actual_compute_cost(
 ) -> dict[str, float]:
     """Compute cost of finished scenes from their (started_at, finished_at, duration_s), same prices."""
     seconds = sum(busy_seconds(*row) for row in rows)
-    vcpu_hours = seconds * job_vcpus / 3600
-    return {
-        "busy_s": round(seconds, 3),
-        "vcpu_hours": round(vcpu_hours, 6),
-        "spot_price_usd_per_hour": spot_price,
-        "compute_usd": round(vcpu_hours * spot_price / SPOT_INSTANCE_VCPUS, 6),
-    }
+    return compute_cost(seconds, job_vcpus=job_vcpus, spot_price=spot_price)
+
+
+def job_busy_seconds(started_ms: float | None, stopped_ms: float | None) -> float:
+    """Seconds a Batch job ran, from DescribeJobs' StartedAt/StoppedAt (epoch ms); 0 without both."""
+    if started_ms is None or stopped_ms is None:
+        return 0.0
+    return max(0.0, (float(stopped_ms) - float(started_ms)) / 1000)
+
+
+def batch_jobs_cost(
+    jobs: Iterable[tuple[float | None, float | None]],
+    *,
+    job_vcpus: int = MEASURED_VCPUS,
+    spot_price: float = SPOT_PRICE_DEFAULT.value,
+) -> dict[str, float]:
+    """Compute cost of Batch jobs from their (started_ms, stopped_ms), same prices; with the job count."""
+    times = list(jobs)
+    seconds = sum(job_busy_seconds(*t) for t in times)
+    return {"jobs": len(times), **compute_cost(seconds, job_vcpus=job_vcpus, spot_price=spot_price)}
