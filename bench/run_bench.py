@@ -5,6 +5,7 @@ Not a timed test: it measures and prints a table, the ratios Scoresby / GDAL CLI
 the CLI's), and writes the same as Markdown to bench-output/results.md.
 
     .venv/bin/python bench/run_bench.py [--runs N] [--skip-2x] [--keep] [--only gdal|scoresby]
+        [--skip-s3] [--skip-small] [--skip-container] [--skip-estimate] [--skip-rehearsal] [--save-figures]
 
 * Scene: worker/demo/fullsize.py (7,801 x 7,911 px, cached under bench-output/scenes/; the 2x scene has 1.414x
   the width and height).
@@ -14,6 +15,10 @@ the CLI's), and writes the same as Markdown to bench-output/results.md.
   true_color,false_color_ice,ndvi --run-name bench --overwrite` (COGs, quicklooks, histograms, STAC).
 * Runs are interleaved (GDAL, Scoresby, GDAL, Scoresby, ...) so machine load hits both alike; the inputs
   are read once before timing so both start with a warm page cache. Medians of --runs runs are reported.
+* Issue 14's parts in the same run: bench/s3_bench.py, bench/small_bench.py (200 small real scenes),
+  bench/container_bench.py (the image's per-job overhead), bench/estimate_bench.py (1,000-scene backfill),
+  bench/rehearsal_10k.py. The headline figures go to bench-output/figures.json and are compared with
+  bench/previous_figures.json (bench/figures.py); --save-figures makes this run the new previous one.
 * Peak RSS is ru_maxrss from os.wait4 of each command (Linux: KiB; covers the command and any children it
   waited for, as a maximum, not a sum), taken by the small launcher bench/_launch.py that forks the
   command: Linux keeps the RSS high-water mark across exec, so a command spawned straight from this
@@ -40,7 +45,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench import gdal_baseline, rehearsal_10k, s3_bench, small_bench  # noqa: E402
+from bench import (  # noqa: E402
+    container_bench,
+    estimate_bench,
+    figures,
+    gdal_baseline,
+    rehearsal_10k,
+    s3_bench,
+    small_bench,
+)
 from worker.demo import fullsize as make_scene  # noqa: E402
 
 OUT = REPO / "bench-output"
@@ -529,6 +542,48 @@ def build_report(
     return "\n".join(lines) + "\n"
 
 
+def full_scene_figures(res: dict[str, list[RunResult]], res2x: list[RunResult] | None) -> figures.Figures:
+    """The full-scene headline figures (medians of the runs without errors) for figures.json."""
+    figs: figures.Figures = {}
+    g = [r for r in res.get("gdal", []) if not r.error]
+    s = [r for r in res.get("scoresby", []) if not r.error]
+    s2 = [r for r in (res2x or []) if not r.error]
+    if s:
+        figs["full_scene_scoresby_wall_s"] = (_med([r.wall for r in s]), "s")
+        figs["full_scene_scoresby_peak_rss_mib"] = (_med([r.maxrss for r in s]) / MiB, "MiB")
+    if g:
+        figs["full_scene_gdal_cli_wall_s"] = (_med([r.wall for r in g]), "s")
+    if g and s:
+        figs["full_scene_wall_scoresby_over_gdal"] = (
+            _med([r.wall for r in s]) / _med([r.wall for r in g]),
+            "x",
+        )
+        figs["full_scene_bytes_scoresby_over_gdal"] = (
+            _med([r.bytes_of(".tif", ".png") for r in s]) / _med([r.bytes_of(".tif", ".png") for r in g]),
+            "x",
+        )
+    if s2:
+        figs["scene_2x_scoresby_wall_s"] = (_med([r.wall for r in s2]), "s")
+        if s:
+            figs["scene_2x_over_1x_peak_rss"] = (
+                _med([r.maxrss for r in s2]) / _med([r.maxrss for r in s]),
+                "x",
+            )
+    return figs
+
+
+def s3_figures(fig: dict) -> figures.Figures:
+    """The S3 part's headline figures for figures.json."""
+    if "error" in fig:
+        return {}
+    return {
+        "s3_bytes_read_over_band_bytes": (fig["bytes_ratio"], "x"),
+        "s3_gets_per_mib": (fig["gets_per_mib"], "GETs per MiB"),
+        "s3_wall_s": (fig["wall_s"], "s"),
+        "s3_latency_wall_ratio": (fig["latency_ratio"], "x"),
+    }
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------------------
@@ -558,6 +613,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-small", action="store_true", help="skip the small-scene fixed cost, before/after")
     ap.add_argument(
         "--skip-rehearsal", action="store_true", help="skip the 10,000-scene rehearsal under moto"
+    )
+    ap.add_argument(
+        "--skip-container", action="store_true", help="skip the worker image's per-job overhead (docker)"
+    )
+    ap.add_argument("--skip-estimate", action="store_true", help="skip the 1,000-scene backfill estimate")
+    ap.add_argument(
+        "--save-figures",
+        action="store_true",
+        help=f"write this run's figures to bench/{figures.PREVIOUS.name} (what the next runs compare with)",
     )
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -648,18 +712,37 @@ def main(argv: list[str] | None = None) -> int:
             ]
 
     extra_rows: list[str] = []
+    figs = full_scene_figures(res, res2x)
     if not args.skip_s3 and "scoresby" in sides:
-        figures = s3_bench.measure(scene, runs=max(1, min(args.runs, 2)), delay_ms=s3_bench.DELAY_MS, log=log)
-        extra_rows += s3_bench.report_lines(figures)
+        s3 = s3_bench.measure(scene, runs=max(1, min(args.runs, 2)), delay_ms=s3_bench.DELAY_MS, log=log)
+        extra_rows += s3_bench.report_lines(s3)
+        figs.update(s3_figures(s3))
         notes.append(s3_bench.NOTE)
         loads.append(f"after the S3 runs: {uptime()}")
     if not args.skip_small and "scoresby" in sides:
         small = small_bench.measure(runs=max(1, min(args.runs, 2)), log=log)
         extra_rows += small_bench.report_lines(small)
+        figs.update(small_bench.figures(small))
         notes.append(small_bench.NOTE)
         loads.append(f"after the small-scene runs: {uptime()}")
+    if not args.skip_container and "scoresby" in sides:
+        box = container_bench.measure(runs=max(3, 2 * args.runs - 1), log=log)
+        if "error" in box:  # said once here and once in the table; the rest of the bench goes on
+            print(f"\n*** container part skipped: {box['error']}\n", file=sys.stderr)
+        extra_rows += container_bench.report_lines(box)
+        figs.update(container_bench.figures(box))
+        notes.append(container_bench.NOTE)
+        loads.append(f"after the container runs: {uptime()}")
+    if not args.skip_estimate:
+        est = estimate_bench.measure()
+        extra_rows += estimate_bench.report_lines(est)
+        figs.update(estimate_bench.figures(est))
+        notes.append(estimate_bench.NOTE)
     if not args.skip_rehearsal:
-        extra_rows += rehearsal_10k.report_lines(rehearsal_10k.rehearse(10_000, log=log))
+        rehearsal = rehearsal_10k.rehearse(10_000, log=log)
+        extra_rows += rehearsal_10k.report_lines(rehearsal)
+        figs["rehearsal_10k_init_s"] = (rehearsal["init_s"], "s (moto)")
+        figs["rehearsal_10k_summary_s"] = (rehearsal["summary_s"], "s (moto)")
         notes.append(rehearsal_10k.NOTE)
 
     notes.insert(
@@ -671,7 +754,18 @@ def main(argv: list[str] | None = None) -> int:
             else "visuals straight from the scaled VRT with gdal_translate -of COG (as in the brief)"
         ),
     )
+    now = figures.document(
+        figs,
+        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=machine(),
+        load=f"{loads[0]} ... {loads[-1]}",
+    )
+    figures.write(now, OUT / "figures.json")
     report = build_report(res, res2x, scene, scene2x, notes, loads, args.runs, extra_rows)
+    report += "\n".join(figures.comparison_lines(now, figures.load())) + "\n"
+    if args.save_figures:
+        figures.write(now, figures.PREVIOUS)
+        report += f"\n(this run's figures saved to bench/{figures.PREVIOUS.name})\n"
     (OUT / "results.md").write_text(report)
     print()
     print(report)

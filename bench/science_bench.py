@@ -5,7 +5,7 @@ Not a timed test: it measures in the same run and prints ratios.
     .venv/bin/python bench/science_bench.py [--runs N] [--scale S] [--scenes N]
 
 1. Statistics: the full-size Landsat 8 L2 scene of the main benchmark (worker/demo/fullsize.py) plus a
-   QA_PIXEL band this script writes (a folder of symlinks beside the cached scene), built with
+   QA_PIXEL band this script writes (a folder of hard links beside the cached scene), built with
    true_color, false_color_ice and ndvi: `with` is the builder as it is (the statistics read SR_B6 and
    QA_PIXEL in the same pass and count every window), `without` switches the statistics off
    (bench/_science_child.py), `reads` reads the extra bands but counts nothing. Interleaved runs,
@@ -41,14 +41,19 @@ CHILD = Path(__file__).resolve().parent / "_science_child.py"
 
 
 def scene_with_qa(scene: fullsize.GeneratedScene) -> Path:
-    """A folder of symlinks to the cached scene's files plus a QA_PIXEL band (clouds in bands of rows)."""
+    """A folder of hard links to the cached scene's files plus a QA_PIXEL band (clouds in bands of rows).
+
+    Hard links, not symlinks: discovery refuses a link to a file outside the scene folder.
+    """
     size = f"{scene.params.width}x{scene.params.height}"
     folder = OUT / "scenes" / f"{size}-qa" / scene.scene_id
     folder.mkdir(parents=True, exist_ok=True)
     for f in scene.folder.iterdir():
         link = folder / f.name
+        if link.is_symlink():  # left by an earlier version of this script
+            link.unlink()
         if not link.exists():
-            link.symlink_to(f.resolve())
+            link.hardlink_to(f.resolve())
     qa_path = folder / f"{scene.scene_id}_QA_PIXEL.TIF"
     if qa_path.exists():
         return folder
