@@ -229,7 +229,7 @@ def summarize_run(
         summary["timeseries"]["error"] = outcome["error"]
     totals = summary["totals"]
     if jobs is None:
-        jobs = job_rows(settings.task_table, run_name, client=getattr(task_log, "_client", None))
+        jobs = job_rows(task_log, run_name)
     totals["cost"] = run_cost(records, jobs, run_name, settings.job_vcpus)
     summary_uri = f"{run_root}{SUMMARY_NAME}"
     bucket, key = split_s3_uri(summary_uri)

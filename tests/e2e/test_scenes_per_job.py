@@ -207,7 +207,7 @@ def test_each_batch_job_has_a_jobs_row_with_its_times_and_the_summary_prices_the
 
     stack: harness.MotoStack = world["stack"]
     runs = [r for r in world["container"].runs if r.job_env.get("SCORESBY_RUN_ID") == BATCH_RUN]
-    jobs = job_rows(stack.table_name, BATCH_RUN)
+    jobs = job_rows(DynamoTaskLog(stack.table_name), BATCH_RUN)
     # one row per Batch job: the failed scene job (from the Catch's Cause) and the time-series job
     assert sorted(j.job_id for j in jobs) == sorted(r.job_id for r in runs) and len(jobs) == 2
     by_name = {j.job_name: j for j in jobs}
@@ -230,6 +230,7 @@ def test_a_retried_job_has_one_succeeded_jobs_row(reclaimed_run, world):
     from worker.stores.job_rows import job_rows
 
     [retry] = reclaimed_run["runs"]
-    [row] = [j for j in job_rows(world["stack"].table_name, RETRY_RUN) if j.job_id == retry.job_id]
+    rows = job_rows(DynamoTaskLog(world["stack"].table_name), RETRY_RUN)
+    [row] = [j for j in rows if j.job_id == retry.job_id]
     assert row.status == SUCCEEDED and row.scenes == 3
     assert row.started_ms is not None and row.stopped_ms is not None and row.started_ms <= row.stopped_ms

@@ -164,13 +164,14 @@ class DynamoTaskLog:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def _items(self, run_id: str) -> Iterator[dict[str, Any]]:
+    def partition_items(self, partition: str) -> Iterator[dict[str, Any]]:
+        """Every row of one partition (a run's scenes, its `watch:` or `jobs:` rows), deserialised."""
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table_name,
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":pk": {"S": run_id}},
+            ExpressionAttributeValues={":pk": {"S": partition}},
             ConsistentRead=True,
         ):
             for item in page.get("Items", []):
@@ -178,7 +179,7 @@ class DynamoTaskLog:
 
     def records(self, run_id: str) -> list[TaskRecord]:
         """All rows of a run in input order (the plan's `position`), paginated through the whole partition."""
-        items = sorted(self._items(run_id), key=lambda i: (int(i.get("position", 0)), i[SORT_KEY]))
+        items = sorted(self.partition_items(run_id), key=lambda i: (int(i.get("position", 0)), i[SORT_KEY]))
         return [record_from_item(i) for i in items]
 
     def record(self, run_id: str, scene_id: str) -> TaskRecord | None:
@@ -205,7 +206,7 @@ class DynamoTaskLog:
         The rule is core.task_log's (`find_done`, `plan_step`), shared with SqliteTaskLog.plan. Scenes in
         `redo` are planned as if `overwrite` (a watch's reprocessed items).
         """
-        existing = {i[SORT_KEY]: i for i in self._items(run_id)}
+        existing = {i[SORT_KEY]: i for i in self.partition_items(run_id)}
         now = utc_now()
         # Large runs read the finished rows of this output once (one Scan of the sparse index) instead of
         # one index Query per scene; small runs query, so they never read a big table's history.

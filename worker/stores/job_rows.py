@@ -8,11 +8,10 @@ StoppedAt); the summary Lambda reads them to price the run's compute. `jobs:` ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from worker.stores.dynamo_log import PARTITION_KEY, SORT_KEY
+from worker.stores.dynamo_log import PARTITION_KEY, SORT_KEY, DynamoTaskLog
 
 PARTITION_PREFIX = "jobs:"
 STARTED_MS = "started_ms"
@@ -44,42 +43,22 @@ def partition(run_name: str) -> str:
 
 
 def _number(item: dict[str, Any], name: str) -> int | None:
-    value = item.get(name, {}).get("N")
-    return None if value is None else int(float(value))
+    value = item.get(name)
+    return None if value is None else int(value)
 
 
-def _text(item: dict[str, Any], name: str) -> str:
-    return str(item.get(name, {}).get("S", ""))
-
-
-def job_rows(table_name: str, run_name: str, *, client: Any = None) -> list[JobRow]:
-    """Every job row of a run (all its executions), paginated through the partition, oldest start first."""
-    if client is None:
-        import boto3
-
-        client = boto3.client("dynamodb")
+def job_rows(task_log: DynamoTaskLog, run_name: str) -> list[JobRow]:
+    """Every job row of a run (all its executions), from the task log's table, oldest start first."""
     rows = [
         JobRow(
-            job_id=_text(item, SORT_KEY),
+            job_id=str(item[SORT_KEY]),
             started_ms=_number(item, STARTED_MS),
             stopped_ms=_number(item, STOPPED_MS),
-            job_name=_text(item, JOB_NAME),
+            job_name=str(item.get(JOB_NAME, "")),
             scenes=_number(item, SCENES) or 0,
-            status=_text(item, STATUS),
-            execution=_text(item, EXECUTION),
+            status=str(item.get(STATUS, "")),
+            execution=str(item.get(EXECUTION, "")),
         )
-        for item in _items(client, table_name, partition(run_name))
+        for item in task_log.partition_items(partition(run_name))
     ]
     return sorted(rows, key=lambda r: (r.started_ms or 0, r.job_id))
-
-
-def _items(client: Any, table_name: str, key: str) -> Iterator[dict[str, Any]]:
-    paginator = client.get_paginator("query")
-    for page in paginator.paginate(
-        TableName=table_name,
-        KeyConditionExpression="#pk = :pk",
-        ExpressionAttributeNames={"#pk": PARTITION_KEY},
-        ExpressionAttributeValues={":pk": {"S": key}},
-        ConsistentRead=True,
-    ):
-        yield from page.get("Items", [])

@@ -36,16 +36,7 @@ class DynamoWatchState:
         return self._log._client
 
     def _rows(self, run_id: str) -> Iterator[dict[str, Any]]:
-        paginator = self._client.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":pk": {"S": PARTITION_PREFIX + run_id}},
-            ConsistentRead=True,
-        ):
-            for item in page.get("Items", []):
-                yield self._log._deser(item)
+        return self._log.partition_items(PARTITION_PREFIX + run_id)
 
     def status(self, run_id: str, schedule: str | None = None) -> WatchStatus | None:
         """The watch's cursor and last round, or None before its first round."""
