@@ -86,7 +86,7 @@ test-image: install install-node install-postgis install-docker
 	  && SCORESBY_IMAGE=$(IMAGE) $(BIN)/pytest tests/e2e'
 
 demo: install
-	$(BIN)/python -m worker.demo
+	$(BIN)/python -m scoresby.demo
 
 # The benchmark compares against the GDAL command-line tools (Debian's gdal-bin) in the same run. Its container
 # part runs $(IMAGE), built here on a Docker engine as in test-image (bench/with_engine.sh); without Docker it

@@ -17,10 +17,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from worker.core.scene_list import parse_scene  # noqa: E402
-from worker.discovery.discover import discover_scene  # noqa: E402
-from worker.raster import builder, read_pass  # noqa: E402
-from worker.raster.stats import WindowCounts  # noqa: E402
+from scoresby.core.scene_list import parse_scene  # noqa: E402
+from scoresby.discovery.discover import discover_scene  # noqa: E402
+from scoresby.raster import builder, read_pass  # noqa: E402
+from scoresby.raster.stats import WindowCounts  # noqa: E402
 
 PRODUCTS = ("true_color", "false_color_ice", "ndvi")
 

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import real_small  # noqa: E402
-from worker.core import cost  # noqa: E402
+from scoresby.core import cost  # noqa: E402
 
 OUT = REPO / "bench-output"
 IMAGE = os.environ.get("SCORESBY_IMAGE", "scoresby-worker:bench")
@@ -55,8 +55,8 @@ class Timed:
     stderr: str = ""
 
 
-WORKER_LOGGER = " worker."
-"""Marks Scoresby's own log lines ("... INFO worker.commands.process: ..."), not matplotlib's and others'."""
+WORKER_LOGGER = " scoresby."
+"""Marks Scoresby's own log lines (" INFO scoresby.commands.process: "), not matplotlib's and others'."""
 
 
 def docker_problem(image: str) -> str | None:
@@ -76,7 +76,7 @@ def docker_problem(image: str) -> str | None:
 
 
 def timed_run(argv: list[str], env: dict[str, str] | None = None) -> Timed:
-    """Run argv; time its first stderr line, its first `worker.` log line and its exit from the spawn."""
+    """Run argv; time its first stderr line, its first `scoresby.` log line and its exit from the spawn."""
     nan = float("nan")
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -207,7 +207,7 @@ def report_lines(fig: dict) -> list[str]:
         "| (info) | |",
         f"| first log line container / host (container: `{c['first_line'][24:80]}`; host: "
         f"`{h['first_line'][24:80]}`) | {fig['ratio_first_line']:.2f}x | (info) | |",
-        f"| first `worker.` log line (discovery done): container {c['worker_line_s']:.2f} s, host "
+        f"| first `scoresby.` log line (discovery done): container {c['worker_line_s']:.2f} s, host "
         f"{h['worker_line_s']:.2f} s | {fig['ratio_worker_line']:.2f}x | (info) | |",
         f"| one small scene to exit: container {c['exit_s']:.2f} s ({runs(c['exits'])}), host "
         f"{h['exit_s']:.2f} s ({runs(h['exits'])}) | {fig['ratio_exit']:.2f}x, "

@@ -60,11 +60,11 @@ def rehearse(n: int, log=print) -> dict:
     from infra.settings import PipelineSettings
     from lambdas.init_pipeline import handler as init
     from lambdas.summarize_run import handler as summary
-    from worker.core import cost
-    from worker.core.batches import BATCH_MAX_BYTES
-    from worker.core.config import InitSettings, SummarySettings
-    from worker.core.scene_list import parse_scene_list
-    from worker.stores.dynamo_log import DynamoTaskLog, table_schema
+    from scoresby.core import cost
+    from scoresby.core.batches import BATCH_MAX_BYTES
+    from scoresby.core.config import InitSettings, SummarySettings
+    from scoresby.core.scene_list import parse_scene_list
+    from scoresby.stores.dynamo_log import DynamoTaskLog, table_schema
 
     per_job = PipelineSettings().scenes_per_job
     fig: dict = {"scenes": n, "scenes_per_job": per_job}

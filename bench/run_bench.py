@@ -7,7 +7,7 @@ the CLI's), and writes the same as Markdown to bench-output/results.md.
     .venv/bin/python bench/run_bench.py [--runs N] [--skip-2x] [--keep] [--only gdal|scoresby]
         [--skip-s3] [--skip-small] [--skip-container] [--skip-estimate] [--skip-rehearsal] [--save-figures]
 
-* Scene: worker/demo/fullsize.py (7,801 x 7,911 px, cached under bench-output/scenes/; the 2x scene has 1.414x
+* Scene: scoresby/demo/fullsize.py (7,801 x 7,911 px, cached under bench-output/scenes/; the 2x scene: 1.414x
   the width and height).
 * GDAL side: bench/gdal_baseline.py (Debian's gdal-bin 3.6 tools run one after the other; wall = sum of the
   commands, peak RSS = the largest command's).
@@ -54,7 +54,7 @@ from bench import (  # noqa: E402
     s3_bench,
     small_bench,
 )
-from worker.demo import fullsize as make_scene  # noqa: E402
+from scoresby.demo import fullsize as make_scene  # noqa: E402
 
 OUT = REPO / "bench-output"
 PRODUCTS = ("true_color", "false_color_ice", "ndvi")
@@ -220,7 +220,7 @@ def run_gdal(scene: make_scene.GeneratedScene, out: Path, *, two_step: bool = Fa
 
 def scoresby_exe() -> list[str]:
     exe = REPO / ".venv" / "bin" / "scoresby"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "worker.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "scoresby.cli"]
 
 
 def run_scoresby(scene: make_scene.GeneratedScene, out: Path) -> RunResult:
@@ -434,7 +434,7 @@ def build_report(
         f"- machine: {machine()}",
         f"- {gdal_versions()}",
         f"- scene: {scene.scene_id}, {scene.params.width} x {scene.params.height} px, 6 bands uint16 "
-        f"(synthetic, worker/demo/fullsize.py)"
+        f"(synthetic, scoresby/demo/fullsize.py)"
         + (f"; 2x scene {scene2x.params.width} x {scene2x.params.height} px" if scene2x else ""),
         f"- runs: {runs} per side, interleaved GDAL/Scoresby; medians (individual wall times in brackets)",
         "- load (uptime) during the runs:",

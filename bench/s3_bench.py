@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.s3_proxy import CountingProxy, Traffic  # noqa: E402
-from worker.demo import fullsize as make_scene  # noqa: E402
+from scoresby.demo import fullsize as make_scene  # noqa: E402
 
 BUCKET = "scoresby-bench-sources"
 PRODUCTS = ("true_color", "false_color_ice", "ndvi")
@@ -88,7 +88,7 @@ def run_once(proxy: CountingProxy, source: str, scene_id: str, out: Path, delay_
     env.update(FAKE_KEYS)
     env["AWS_ENDPOINT_URL"] = f"http://{proxy.endpoint}"  # boto3 listing; GDAL follows (gdal_env_options)
     exe = REPO / ".venv" / "bin" / "scoresby"
-    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "worker.cli"]
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "scoresby.cli"]
     argv += [
         "process",
         json.dumps({"scene_id": scene_id, "source": source}),

@@ -4,7 +4,7 @@ Not a timed test: it measures in the same run and prints ratios.
 
     .venv/bin/python bench/science_bench.py [--runs N] [--scale S] [--scenes N]
 
-1. Statistics: the full-size Landsat 8 L2 scene of the main benchmark (worker/demo/fullsize.py) plus a
+1. Statistics: the full-size Landsat 8 L2 scene of the main benchmark (scoresby/demo/fullsize.py) plus a
    QA_PIXEL band this script writes (a folder of hard links beside the cached scene), built with
    true_color, false_color_ice and ndvi: `with` is the builder as it is (the statistics read SR_B6 and
    QA_PIXEL in the same pass and count every window), `without` switches the statistics off
@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.run_bench import MiB, measure  # noqa: E402
-from worker.core.task_log import SUCCEEDED, TaskRecord  # noqa: E402
-from worker.demo import fullsize  # noqa: E402
+from scoresby.core.task_log import SUCCEEDED, TaskRecord  # noqa: E402
+from scoresby.demo import fullsize  # noqa: E402
 
 OUT = REPO / "bench-output"
 TARGET_STATS_OVERHEAD = 0.10
@@ -163,7 +163,7 @@ def make_series(root: Path, n: int) -> list[TaskRecord]:
 
 def bench_timeseries(n: int) -> list[str]:
     """Time update_timeseries on an N-scene run folder; lines of the report."""
-    from worker.commands.timeseries import update_timeseries
+    from scoresby.commands.timeseries import update_timeseries
 
     root = OUT / f"series{n}" / "series"
     t0 = time.perf_counter()

@@ -112,11 +112,11 @@ def _succeeded(out: Path, run_name: str) -> int:
 
 
 def run_list(code: Path, scene_list: Path, out: Path, mode: str) -> Timed:
-    """`python -m worker.cli run` of `scene_list` with the `worker` package found under `code`."""
+    """`python -m scoresby.cli run` of `scene_list` with the `worker` package found under `code`."""
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(code), "MPLBACKEND": "Agg"}
     doc = json.loads(scene_list.read_text())
-    argv = [sys.executable, "-m", "worker.cli", "run", str(scene_list), "--output", str(out)]
+    argv = [sys.executable, "-m", "scoresby.cli", "run", str(scene_list), "--output", str(out)]
     if mode == "workers-1":
         argv += ["--workers", "1"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -15,7 +15,7 @@ from constructs import Construct
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_run_reads, grant_task_updates
-from worker.core import config
+from scoresby.core import config
 
 SCRATCH_PATH = "/tmp"  # noqa: S108 - the container's TMPDIR, a volume of its own (read-only root)
 """Where the worker's temporary files go inside the container (the image sets TMPDIR to it)."""
@@ -149,7 +149,7 @@ class BatchCompute(Construct):
             volumes=[batch.EcsVolume.host(name="scratch", container_path=SCRATCH_PATH)],
             environment={
                 # GDAL's settings (requester pays, no remote folder listing, ...) are applied by the
-                # worker itself around every read (worker/discovery/discover.py gdal_env_options).
+                # worker itself around every read (scoresby/discovery/discover.py gdal_env_options).
                 config.TASK_TABLE: task_table.table_name,
             },
         )

@@ -9,7 +9,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from worker.core.task_log import FAILED, FIELDS, SKIPPED, SUCCEEDED
+from scoresby.core.task_log import FAILED, FIELDS, SKIPPED, SUCCEEDED
 
 SCENE_FAILED_SUBJECT = "Scoresby: a scene failed"
 

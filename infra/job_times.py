@@ -1,6 +1,6 @@
 """Record a Batch job's start and stop times in the task table (`jobs:<run>`), to price what the run ran.
 
-One row per job (worker/stores/job_rows.py), written by a DynamoPutItem after the job's submitJob.sync task:
+One row per job (scoresby/stores/job_rows.py), written by a DynamoPutItem after the job's submitJob.sync task:
 on success from the task's ResultSelector (`JOB_TIMES`), on failure from the Catch's Cause, which is the
 failed job's DescribeJobs JSON. A job that never started (no StartedAt) gets no row. A failed write never
 stops the run (retried, then caught): the summary then prices the jobs it has rows for.
@@ -14,9 +14,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from worker.core.task_log import FAILED, SUCCEEDED
-from worker.stores import job_rows
-from worker.stores.dynamo_log import PARTITION_KEY, SORT_KEY
+from scoresby.core.task_log import FAILED, SUCCEEDED
+from scoresby.stores import job_rows
+from scoresby.stores.dynamo_log import PARTITION_KEY, SORT_KEY
 
 JOB_TIMES = {"JobId.$": "$.JobId", "StartedAt.$": "$.StartedAt", "StoppedAt.$": "$.StoppedAt"}
 """What a submitJob.sync task keeps of DescribeJobs' job (StartedAt/StoppedAt are epoch milliseconds)."""

@@ -1,4 +1,4 @@
-"""The init and summary Lambdas, from one staged asset: lambdas/ plus the pure worker modules they use."""
+"""The init and summary Lambdas, from one staged asset: lambdas/ plus the pure scoresby modules they use."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from infra.lambda_deps import check_layer
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_planning, grant_run_reads
-from worker.core import config
-from worker.core.layout import TIMESERIES_JSON
+from scoresby.core import config
+from scoresby.core.layout import TIMESERIES_JSON
 
-# Subpackages of `worker` the Lambdas import, shipped whole: `core` is stdlib-only, `stores` adds only
+# Subpackages of `scoresby` the Lambdas import, shipped whole: `core` is stdlib-only, `stores` adds only
 # boto3, `search` only pystac-client (from the init function's layer, imported only for a search; all
 # enforced by the import contract in .importlinter). tests/infra imports the staged asset with the
 # heavy packages blocked, so an import that drags rasterio/numpy in fails the tests.
-LAMBDA_WORKER_PACKAGES = ("core", "stores", "search")
+LAMBDA_PACKAGES = ("core", "stores", "search")
 ITEMS_PREFIX = "items/"
 LISTS_PREFIX = "lists/"
 # The one runtime of both functions: the Python the tests run the staged asset with (Debian 12's 3.11; no
@@ -36,7 +36,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_11
 
 
 def stage_lambda_source(source_root: Path, out_dir: Path) -> None:
-    """Copy lambdas/ and the listed worker subpackages into `out_dir` (the Lambda asset)."""
+    """Copy lambdas/ and the listed scoresby subpackages into `out_dir` (the Lambda asset)."""
     shutil.copytree(
         source_root / "lambdas",
         out_dir / "lambdas",
@@ -44,11 +44,14 @@ def stage_lambda_source(source_root: Path, out_dir: Path) -> None:
         dirs_exist_ok=True,
     )
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    (out_dir / "worker").mkdir(exist_ok=True)
-    shutil.copy2(source_root / "worker" / "__init__.py", out_dir / "worker" / "__init__.py")
-    for package in LAMBDA_WORKER_PACKAGES:
+    (out_dir / "scoresby").mkdir(exist_ok=True)
+    shutil.copy2(source_root / "scoresby" / "__init__.py", out_dir / "scoresby" / "__init__.py")
+    for package in LAMBDA_PACKAGES:
         shutil.copytree(
-            source_root / "worker" / package, out_dir / "worker" / package, ignore=ignore, dirs_exist_ok=True
+            source_root / "scoresby" / package,
+            out_dir / "scoresby" / package,
+            ignore=ignore,
+            dirs_exist_ok=True,
         )
 
 

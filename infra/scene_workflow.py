@@ -21,7 +21,7 @@ from infra.failed_scene import failed_scene_chain
 from infra.job_times import JOB_TIMES, record_failed_job, record_succeeded_job
 from infra.nag import acknowledge, arn_prefix, token_text
 from infra.timeseries_step import timeseries_step
-from worker.core import config
+from scoresby.core import config
 
 BATCH_THROTTLING_ERRORS = (
     "Batch.AWSBatchException",

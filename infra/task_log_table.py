@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from worker.stores.dynamo_log import SCENE_INDEX, table_schema
+from scoresby.stores.dynamo_log import SCENE_INDEX, table_schema
 
 _TYPES = {
     "S": dynamodb.AttributeType.STRING,

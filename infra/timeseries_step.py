@@ -17,9 +17,9 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.job_times import JOB_TIMES, record_failed_job, record_succeeded_job
-from worker.core import config
-from worker.core.task_log import FIELDS, SKIPPED, SUCCEEDED
-from worker.stores.dynamo_log import PARTITION_KEY
+from scoresby.core import config
+from scoresby.core.task_log import FIELDS, SKIPPED, SUCCEEDED
+from scoresby.stores.dynamo_log import PARTITION_KEY
 
 STATUS_FIELD = "status"
 if not {STATUS_FIELD, PARTITION_KEY} <= set(FIELDS):  # a rename must not leave the count query behind

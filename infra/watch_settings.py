@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from worker.core.errors import InvalidInput, one_line
-from worker.core.json_input import load_json
-from worker.core.schedules import DEFAULT_SCHEDULE, schedule_problem
-from worker.core.watch import parse_watch
+from scoresby.core.errors import InvalidInput, one_line
+from scoresby.core.json_input import load_json
+from scoresby.core.schedules import DEFAULT_SCHEDULE, schedule_problem
+from scoresby.core.watch import parse_watch
 
 QUIET_ROUNDS = ("silent", "one-line")
 """What a round with nothing new sends: nothing, or a one-line notification."""

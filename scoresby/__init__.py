@@ -1,6 +1,6 @@
 """Scoresby's Python API: find, process and run Landsat and Sentinel-2 scenes from a notebook or a script.
 
-The command line is a caller of the same functions (`worker.commands`), so both validate the same way,
+The command line is a caller of the same functions (`scoresby.commands`), so both validate the same way,
 raise the same errors and write the same task log::
 
     import scoresby
@@ -9,13 +9,32 @@ raise the same errors and write the same task log::
     result                      # in Jupyter: a table of scenes with quicklooks and statistics
 """
 
-from scoresby.api import load, process, run, search, status, submit, watch
-from scoresby.results import RunResult
-from worker import __version__
-from worker.commands.process import SceneResult
-from worker.core.errors import InvalidInput, PipelineError, SceneError
-from worker.core.scene_list import RunPlan, Scene
-from worker.core.task_log import TaskRecord
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# The public names are loaded on first use (PEP 562): `import scoresby.core` in the Lambdas must not pull in
+# rasterio and numpy, which only the raster side of the package needs.
+_EXPORTS = {
+    "InvalidInput": "scoresby.core.errors",
+    "PipelineError": "scoresby.core.errors",
+    "SceneError": "scoresby.core.errors",
+    "RunPlan": "scoresby.core.scene_list",
+    "Scene": "scoresby.core.scene_list",
+    "TaskRecord": "scoresby.core.task_log",
+    "SceneResult": "scoresby.commands.process",
+    "RunResult": "scoresby.results",
+    "load": "scoresby.api",
+    "process": "scoresby.api",
+    "run": "scoresby.api",
+    "search": "scoresby.api",
+    "status": "scoresby.api",
+    "submit": "scoresby.api",
+    "watch": "scoresby.api",
+}
 
 __all__ = [
     "InvalidInput",
@@ -35,3 +54,25 @@ __all__ = [
     "submit",
     "watch",
 ]
+
+if TYPE_CHECKING:
+    from scoresby.api import load, process, run, search, status, submit, watch
+    from scoresby.commands.process import SceneResult
+    from scoresby.core.errors import InvalidInput, PipelineError, SceneError
+    from scoresby.core.scene_list import RunPlan, Scene
+    from scoresby.core.task_log import TaskRecord
+    from scoresby.results import RunResult
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'scoresby' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

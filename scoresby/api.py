@@ -7,22 +7,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from scoresby.commands.aws import StartedRun, aws_sources_problems, lambda_expands_if_large, submit_plan
+from scoresby.commands.process import SceneResult, run_scene_task
+from scoresby.commands.run import RunSummary, expand_search, prepare_output, run_plan
+from scoresby.commands.stack import find_stack, read_run
+from scoresby.commands.watch import load_watch
+from scoresby.commands.watch_round import watch_round
+from scoresby.core.errors import InvalidInput
+from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, task_log_path
+from scoresby.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
+from scoresby.core.search import check_search
+from scoresby.core.summary import status_counts
+from scoresby.core.task_log import TaskRecord
+from scoresby.core.watch import parse_watch
 from scoresby.results import RunResult
-from worker.commands.aws import StartedRun, aws_sources_problems, lambda_expands_if_large, submit_plan
-from worker.commands.process import SceneResult, run_scene_task
-from worker.commands.run import RunSummary, expand_search, prepare_output, run_plan
-from worker.commands.stack import find_stack, read_run
-from worker.commands.watch import load_watch
-from worker.commands.watch_round import watch_round
-from worker.core.errors import InvalidInput
-from worker.core.layout import DEFAULT_OUTPUT, run_dir_of, task_log_path
-from worker.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
-from worker.core.search import check_search
-from worker.core.summary import status_counts
-from worker.core.task_log import TaskRecord
-from worker.core.watch import parse_watch
-from worker.search.plan import scene_list_from_search
-from worker.stores.sqlite_log import SqliteTaskLog
+from scoresby.search.plan import scene_list_from_search
+from scoresby.stores.sqlite_log import SqliteTaskLog
 
 SceneListLike = RunPlan | str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from worker.commands.run import RunSummary, format_summary
-from worker.commands.watch_round import RoundResult
-from worker.core.layout import join_uri
-from worker.core.task_log import FAILED, TaskRecord
+from scoresby.commands.run import RunSummary, format_summary
+from scoresby.commands.watch_round import RoundResult
+from scoresby.core.layout import join_uri
+from scoresby.core.task_log import FAILED, TaskRecord
 
 # Past this many scenes the notebook table shows the first ones only; the report has them all.
 MAX_HTML_ROWS = 50

@@ -13,13 +13,13 @@ import uuid
 from typing import Any
 
 from lambdas.init_pipeline.watch_round import WATCH_KEY, check_watch_event, plan_watch_round
-from worker.core.batches import map_items
-from worker.core.config import InitSettings
-from worker.core.errors import InvalidInput
-from worker.core.json_input import load_json
-from worker.core.scene_list import RunPlan, Scene, parse_scene_list
-from worker.stores.dynamo_log import DynamoTaskLog
-from worker.stores.watch_dynamo import DynamoWatchState
+from scoresby.core.batches import map_items
+from scoresby.core.config import InitSettings
+from scoresby.core.errors import InvalidInput
+from scoresby.core.json_input import load_json
+from scoresby.core.scene_list import RunPlan, Scene, parse_scene_list
+from scoresby.stores.dynamo_log import DynamoTaskLog
+from scoresby.stores.watch_dynamo import DynamoWatchState
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
@@ -89,7 +89,7 @@ def _expand_search(plan: RunPlan) -> RunPlan:
     """A `search` block's scenes (pystac-client from the function's layer, imported only when needed)."""
     if plan.search is None:
         return plan
-    from worker.search.plan import expand
+    from scoresby.search.plan import expand
 
     return expand(plan, progress=lambda n: log.info("run %s: %d items so far", plan.run_name, n))
 

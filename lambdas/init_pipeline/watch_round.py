@@ -1,7 +1,7 @@
 """A watch round in the init Lambda: {"watch": <watch>} in, the round's plan (only what is new) out.
 
 The scheduler starts the state machine with {"watch": ...}. The cursor and the items seen live in the task
-table (stores.watch_dynamo); worker.search (pystac-client, from the function's layer) is imported only here.
+table (stores.watch_dynamo); scoresby.search (pystac-client, from the function's layer) is imported only here.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from worker.core.errors import InvalidInput
-from worker.core.scene_list import RunPlan
-from worker.core.watch import parse_watch, watch_plan
-from worker.core.watch_round import NOTHING_NEW, redo_done, round_scenes
-from worker.stores.watch_dynamo import DynamoWatchState
+from scoresby.core.errors import InvalidInput
+from scoresby.core.scene_list import RunPlan
+from scoresby.core.watch import parse_watch, watch_plan
+from scoresby.core.watch_round import NOTHING_NEW, redo_done, round_scenes
+from scoresby.stores.watch_dynamo import DynamoWatchState
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def check_watch_event(doc: Any) -> RunPlan:
 
 def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) -> WatchRound:
     """Search after the cursor, claim the new items, and plan them with the run's unfinished scenes."""
-    from worker.search.watch_round import search_round
+    from scoresby.search.watch_round import search_round
 
     run = watch.run_name
     records = task_log.records(run)

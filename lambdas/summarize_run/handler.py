@@ -6,14 +6,14 @@ import json
 import logging
 from typing import Any
 
-from worker.core.config import SummarySettings
-from worker.core.cost import actual_compute_cost, batch_jobs_cost
-from worker.core.errors import InvalidInput
-from worker.core.layout import TIMESERIES_JSON, split_s3_uri
-from worker.core.summary import SUMMARY_NAME, build_summary
-from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
-from worker.stores.dynamo_log import DynamoTaskLog
-from worker.stores.job_rows import JobRow, job_rows, partition
+from scoresby.core.config import SummarySettings
+from scoresby.core.cost import actual_compute_cost, batch_jobs_cost
+from scoresby.core.errors import InvalidInput
+from scoresby.core.layout import TIMESERIES_JSON, split_s3_uri
+from scoresby.core.summary import SUMMARY_NAME, build_summary
+from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
+from scoresby.stores.dynamo_log import DynamoTaskLog
+from scoresby.stores.job_rows import JobRow, job_rows, partition
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import scoresby
-from worker.demo.gradient import SCENE_ID, write_landsat_l2_scene
+from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "examples" / "scoresby-sund.ipynb"

@@ -35,8 +35,8 @@ def test_crops_are_small_distinct_and_keep_the_names(crops):
 
 
 def test_crops_are_discovered_as_their_sensor(crops):
-    from worker.core.scene_list import parse_scene
-    from worker.discovery.discover import discover_scene
+    from scoresby.core.scene_list import parse_scene
+    from scoresby.discovery.discover import discover_scene
 
     for c in crops:
         files = discover_scene(parse_scene({"scene_id": c["scene_id"], "source": c["source"]}))

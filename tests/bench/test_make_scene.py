@@ -9,7 +9,7 @@ import pytest
 
 rasterio = pytest.importorskip("rasterio")
 
-from worker.demo import fullsize as make_scene  # noqa: E402
+from scoresby.demo import fullsize as make_scene  # noqa: E402
 
 SID = "LC08_L2SP_999999_20200101_20200102_02_T1"
 
@@ -77,7 +77,7 @@ def test_mtl_keys(scene):
 
 
 def test_mtl_parses_with_the_worker(scene):
-    from worker.discovery.landsat_mtl import parse_mtl
+    from scoresby.discovery.landsat_mtl import parse_mtl
 
     mtl = parse_mtl(scene.mtl.read_text(), is_json=False)
     assert mtl.reflectance_rescaling("L2", 4) == pytest.approx((2.75e-05, -0.2))

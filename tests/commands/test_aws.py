@@ -11,13 +11,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from scoresby.cli import main
+from scoresby.commands import aws as aws_runs
+from scoresby.commands import stack
+from scoresby.core.scene_list import parse_scene_list
+from scoresby.core.task_log import FAILED, RUNNING, SUCCEEDED, TaskRecord
+from scoresby.stores.dynamo_log import DynamoTaskLog, table_schema
 from tests.conftest import fake_aws_env
-from worker.cli import main
-from worker.commands import aws as aws_runs
-from worker.commands import stack
-from worker.core.scene_list import parse_scene_list
-from worker.core.task_log import FAILED, RUNNING, SUCCEEDED, TaskRecord
-from worker.stores.dynamo_log import DynamoTaskLog, table_schema
 
 REGION = "eu-west-1"
 STACK = "ScoresbyTest"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from scoresby.core.layout import task_log_path
+from scoresby.core.task_log import FAILED, RUNNING, SKIPPED, SUCCEEDED
+from scoresby.demo.gradient import write_landsat_l2_scene
 from tests import prerequisites
 from tests.commands.test_run import _counts, _start_runner, _wait_for, _worker_pids, records_by_id
-from worker.core.layout import task_log_path
-from worker.core.task_log import FAILED, RUNNING, SKIPPED, SUCCEEDED
-from worker.demo.gradient import write_landsat_l2_scene
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", *args],
+        [sys.executable, "-m", "scoresby.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -83,7 +83,7 @@ def test_sigterm_stops_process_removes_temps_publishes_nothing(tmp_path: Path) -
         [
             sys.executable,
             "-m",
-            "worker.cli",
+            "scoresby.cli",
             "process",
             json.dumps({"source": str(src)}),
             "--output",

@@ -17,8 +17,8 @@ import pytest
 import rasterio
 from affine import Affine
 
+from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene
 from tests.commands.test_process_errors import REPO, SCOREBY, assert_no_output, band_path, run_process
-from worker.demo.gradient import SCENE_ID, write_landsat_l2_scene
 
 pytestmark = pytest.mark.slow
 
@@ -265,7 +265,7 @@ def test_scene_argument_with_nul_is_one_line(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from worker.cli import main; sys.exit(main(sys.argv[1:]))",
+            "import sys; from scoresby.cli import main; sys.exit(main(sys.argv[1:]))",
             "process",
             "scene\udc80.json",
             "--output",

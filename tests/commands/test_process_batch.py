@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.cli import main as scoresby
-from worker.core.errors import EXIT_FAILED, EXIT_OK
+from scoresby.cli import main as scoresby
+from scoresby.core.errors import EXIT_FAILED, EXIT_OK
 
 L8 = "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2"
 

@@ -13,14 +13,14 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
-from worker.commands.process import process_scene
-from worker.core.scene_list import parse_scene
-from worker.demo.gradient import SCENE_ID, write_landsat_l2_scene
-from worker.raster import builder as scene_products
+from scoresby.commands.process import process_scene
+from scoresby.core.scene_list import parse_scene
+from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene
+from scoresby.raster import builder as scene_products
 
 pytestmark = pytest.mark.slow
 
-SCOREBY = [sys.executable, "-m", "worker.cli"]
+SCOREBY = [sys.executable, "-m", "scoresby.cli"]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -220,8 +220,8 @@ def test_publish_failure_leaves_no_partial_file(
     """A copy that dies half-way leaves nothing of the scene at the destination, not even its first file."""
     import shutil as shutil_module
 
-    from worker.core.errors import OutputError
-    from worker.stores import publish as publish_module
+    from scoresby.core.errors import OutputError
+    from scoresby.stores import publish as publish_module
 
     real_copyfile = shutil_module.copyfile
     calls = {"n": 0}
@@ -258,8 +258,8 @@ def test_process_scene_rejects_unvalidated_scene_objects(
     scene_dir: Path, tmp_path: Path, products: tuple[str, ...], stretch: dict, fragment: str
 ) -> None:
     """A Scene built without parse_scene still gets a clear InvalidInput and no output."""
-    from worker.core.errors import InvalidInput
-    from worker.core.scene_list import Scene
+    from scoresby.core.errors import InvalidInput
+    from scoresby.core.scene_list import Scene
 
     scene = Scene(scene_id=SCENE_ID, source=str(scene_dir), products=products, stretch=stretch)
     out = tmp_path / "out"

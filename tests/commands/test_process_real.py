@@ -18,14 +18,14 @@ import rasterio
 from pystac.validation import validate_dict
 from rio_cogeo.cogeo import cog_validate
 
+from scoresby.commands.process import SceneResult, process_scene
+from scoresby.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
+from scoresby.core.scene_files import SceneFiles
+from scoresby.core.scene_list import parse_scene
+from scoresby.discovery.discover import discover_scene
+from scoresby.raster.bands import Grid
+from scoresby.raster.stac import footprint
 from tests import prerequisites
-from worker.commands.process import SceneResult, process_scene
-from worker.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
-from worker.core.scene_files import SceneFiles
-from worker.core.scene_list import parse_scene
-from worker.discovery.discover import discover_scene
-from worker.raster.bands import Grid
-from worker.raster.stac import footprint
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.demo.gradient import SCENE_ID, write_landsat_l2_scene
+from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def peak_rss_mib(source: Path, out: Path) -> float:
     argv = [
         sys.executable,
         "-m",
-        "worker.cli",
+        "scoresby.cli",
         "process",
         json.dumps({"source": str(source)}),
         "--output",

@@ -17,9 +17,9 @@ import pytest
 import rasterio
 from rio_cogeo.cogeo import cog_validate
 
-from worker.core.layout import task_log_path
-from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
-from worker.stores.sqlite_log import SqliteTaskLog
+from scoresby.core.layout import task_log_path
+from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from scoresby.stores.sqlite_log import SqliteTaskLog
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ S2_JP2 = "sentinel2/S2B_MSIL2A_20210122T133229_N0214_R081_T22HBD_20210122T155500
 def scoresby(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a child process, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", *args],
+        [sys.executable, "-m", "scoresby.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -229,7 +229,7 @@ def _counts(out: Path, run: str) -> dict[str, int]:
 
 def _start_runner(scenes_json: Path, out: Path, cwd: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "worker.cli", "run", str(scenes_json), "--output", str(out), *extra],
+        [sys.executable, "-m", "scoresby.cli", "run", str(scenes_json), "--output", str(out), *extra],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -336,8 +336,8 @@ def test_run_to_s3_uploads_products_and_report(
 ) -> None:
     import boto3
 
-    from worker.commands.run import run_plan
-    from worker.core.scene_list import parse_scene_list
+    from scoresby.commands.run import run_plan
+    from scoresby.core.scene_list import parse_scene_list
 
     boto3.client("s3").create_bucket(Bucket="scoresby-runner-out")
     monkeypatch.chdir(tmp_path)  # the task log of an s3:// output lives under ./.scoresby/

@@ -1,6 +1,6 @@
 """Each sensor's band mapping and radiometry, checked against NDVI computed here from the raw band files.
 
-The coefficients are read independently of worker/discovery (a regex over the MTL text, the id's processing
+The coefficients are read independently of scoresby/discovery (a regex over the MTL text, the id's processing
 baseline), so a wrong band table or a wrong MULT/ADD pair shows up as a value mismatch, not just a shape.
 Landsat 7 ETM+ has no real pixel sample: its MTL carries the rescaling of a real ETM+ L1TP MTL
 (LE07_L1TP_038035_20190618_20190618_01_RT, values verbatim) over synthetic uint8 pixels.
@@ -17,9 +17,9 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from scoresby.commands.process import process_scene
+from scoresby.core.scene_list import parse_scene
 from tests import prerequisites
-from worker.commands.process import process_scene
-from worker.core.scene_list import parse_scene
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 L5 = DATA / "more-real" / "landsat5" / "LT05_L2SP_090084_19980308_20200909_02_T1"

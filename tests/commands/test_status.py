@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from worker.cli import build_parser
-from worker.commands.status import local_status, status_command
-from worker.core.layout import task_log_path
-from worker.core.scene_list import Scene
-from worker.stores.sqlite_log import SqliteTaskLog
+from scoresby.cli import build_parser
+from scoresby.commands.status import local_status, status_command
+from scoresby.core.layout import task_log_path
+from scoresby.core.scene_list import Scene
+from scoresby.stores.sqlite_log import SqliteTaskLog
 
 
 def scenes(n: int) -> list[Scene]:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from worker.cli import main as scoresby
-from worker.core.layout import run_dir_of, task_log_path
-from worker.core.scene_list import Scene
-from worker.core.timeseries import TASK_LOG_STATS
-from worker.stores.sqlite_log import SqliteTaskLog
+from scoresby.cli import main as scoresby
+from scoresby.core.layout import run_dir_of, task_log_path
+from scoresby.core.scene_list import Scene
+from scoresby.core.timeseries import TASK_LOG_STATS
+from scoresby.stores.sqlite_log import SqliteTaskLog
 
 STATS = {"valid_percent": 99.0, "cloud_percent": 12.5, "quality_band": "QA_PIXEL", "pixels": {"valid": 9}}
 
@@ -74,8 +74,8 @@ def test_a_missing_task_log_fails_with_exit_1_naming_the_run_folder(
 def test_stack_reads_the_aws_task_log_of_that_stack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from worker.commands import stack
-    from worker.core.task_log import FAILED, TaskRecord
+    from scoresby.commands import stack
+    from scoresby.core.task_log import FAILED, TaskRecord
 
     asked: list[tuple[str, str]] = []
     monkeypatch.setattr(stack, "find_stack", lambda name: stack.StackInfo(name, "us-east-1", {}))

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from scoresby.core.task_log import SKIPPED, SUCCEEDED
+from scoresby.stores.sqlite_log import SqliteTaskLog
+from scoresby.stores.watch_state import SqliteWatchState
 from tests.stac_server import REAL_ITEMS, StacServer
-from worker.core.task_log import SKIPPED, SUCCEEDED
-from worker.stores.sqlite_log import SqliteTaskLog
-from worker.stores.watch_state import SqliteWatchState
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +65,7 @@ def write_watch(path: Path, stac: StacServer, collection: str, run_name: str) ->
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "worker.cli", *args]
+    return [sys.executable, "-m", "scoresby.cli", *args]
 
 
 def watch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from worker.core import batches
+from scoresby.core import batches
 
 
 def scenes(n: int, pad: int = 0) -> list[dict[str, str]]:

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from scoresby.commands.run import run_plan
+from scoresby.core.report import render_report
+from scoresby.core.scene_list import parse_scene_list
+from scoresby.core.summary import build_summary
+from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED, TaskRecord
+from scoresby.stores.run_files import write_report
 from tests import prerequisites
-from worker.commands.run import run_plan
-from worker.core.report import render_report
-from worker.core.scene_list import parse_scene_list
-from worker.core.summary import build_summary
-from worker.core.task_log import FAILED, SKIPPED, SUCCEEDED, TaskRecord
-from worker.stores.run_files import write_report
 
 L8_A = "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2"
 S2_TINY = "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from worker.core.errors import InvalidInput
-from worker.core.layout import name_problem
-from worker.core.products import BLOG_DEFAULT_PRODUCTS, DEFAULT_PRODUCTS, PRODUCTS
-from worker.core.scene_list import (
+from scoresby.core.errors import InvalidInput
+from scoresby.core.layout import name_problem
+from scoresby.core.products import BLOG_DEFAULT_PRODUCTS, DEFAULT_PRODUCTS, PRODUCTS
+from scoresby.core.scene_list import (
     RunPlan,
     Scene,
     derive_run_name,
@@ -595,7 +595,7 @@ def test_load_scene_list_reports_a_missing_file(tmp_path: Path) -> None:
 
 def test_import_pulls_in_no_heavy_libraries() -> None:
     code = (
-        "import sys, worker.core.scene_list\n"
+        "import sys, scoresby.core.scene_list\n"
         "heavy = [m for m in ('rasterio', 'numpy', 'matplotlib', 'boto3', 'botocore') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
@@ -607,7 +607,7 @@ def test_import_pulls_in_no_heavy_libraries() -> None:
 
 def test_heavy_library_check_would_notice_an_import() -> None:
     # Guards the test above against passing vacuously (e.g. a subprocess that never imports anything).
-    code = "import sys, worker.core.scene_list, json\nimport numpy\nprint('numpy' in sys.modules)\n"
+    code = "import sys, scoresby.core.scene_list, json\nimport numpy\nprint('numpy' in sys.modules)\n"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from worker.core.errors import InvalidInput
-from worker.core.schedules import next_run, parse_every, rate_seconds, schedule_problem
-from worker.core.search import SearchSpec
-from worker.core.watch import (
+from scoresby.core.errors import InvalidInput
+from scoresby.core.schedules import next_run, parse_every, rate_seconds, schedule_problem
+from scoresby.core.search import SearchSpec
+from scoresby.core.watch import (
     Cursor,
     advance,
     classify,

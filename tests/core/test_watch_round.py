@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
-from worker.core.watch_round import redo_done, round_scenes
+from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
+from scoresby.core.watch_round import redo_done, round_scenes
 
 SCENES = [{"scene_id": s} for s in ("new", "claimed", "ok", "skip", "failed", "pending", "running", "redo")]
 STATUSES = {

@@ -1,4 +1,4 @@
-"""`python -m worker.demo`: the glacier series tells its story; the synthetic scenes are deterministic."""
+"""`python -m scoresby.demo`: the glacier series tells its story; the synthetic scenes are deterministic."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 import rasterio
 from PIL import Image
 
-from worker.demo import glacier
-from worker.demo import landscape as demo
+from scoresby.demo import glacier
+from scoresby.demo import landscape as demo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,8 +39,8 @@ def test_landscape_is_deterministic_and_has_every_class() -> None:
 
 @pytest.mark.slow
 def test_the_two_scene_landscape_set_runs_into_a_report(tmp_path: Path) -> None:
-    from worker.commands.run import run_plan
-    from worker.core.scene_list import load_scene_list
+    from scoresby.commands.run import run_plan
+    from scoresby.core.scene_list import load_scene_list
 
     root = tmp_path / "demo-output"
     plan = load_scene_list(str(demo.write_demo_set(root)))
@@ -122,7 +122,7 @@ def test_glacier_truth_matches_the_files_it_wrote(tmp_path: Path) -> None:
 def test_make_demo_tells_the_glacier_story(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "worker.demo"],
+        [sys.executable, "-m", "scoresby.demo"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -141,7 +141,7 @@ def test_make_demo_tells_the_glacier_story(tmp_path: Path) -> None:
     clear_snow = [v for v, c in zip(snow, cloudy, strict=True) if not c]
     assert clear_snow == sorted(clear_snow, reverse=True) and clear_snow[0] - clear_snow[-1] > 5
     assert cloudy == [False, False, True, False, False, False]
-    from worker.raster.timeseries import mp4_unavailable
+    from scoresby.raster.timeseries import mp4_unavailable
 
     # The MP4 where the `video` extra is installed (the dev requirements), else a note (tests/science).
     video = [] if mp4_unavailable() else ["aoi-scoresby-sund_timelapse.mp4"]

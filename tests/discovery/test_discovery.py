@@ -13,12 +13,12 @@ import pytest
 import rasterio
 from affine import Affine
 
-from worker.core.errors import SceneError, SourceNotFound, UnknownSensor, UnreadableRaster
-from worker.core.scene_files import BandFile, SceneFiles
-from worker.core.scene_list import Scene
-from worker.discovery.discover import discover_scene
-from worker.discovery.landsat import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
-from worker.discovery.sources import gdal_env_options
+from scoresby.core.errors import SceneError, SourceNotFound, UnknownSensor, UnreadableRaster
+from scoresby.core.scene_files import BandFile, SceneFiles
+from scoresby.core.scene_list import Scene
+from scoresby.discovery.discover import discover_scene
+from scoresby.discovery.landsat import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
+from scoresby.discovery.sources import gdal_env_options
 
 L2_BANDS = {f"B{n}" for n in range(1, 8)}
 
@@ -519,7 +519,7 @@ def test_source_that_is_a_file(tmp_path: Path) -> None:
 
 
 def test_folder_far_too_big_for_a_scene(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("worker.discovery.sources.MAX_LISTED_OBJECTS", 5)
+    monkeypatch.setattr("scoresby.discovery.sources.MAX_LISTED_OBJECTS", 5)
     for i in range(6):
         (tmp_path / f"f{i}.txt").write_text("")
     with pytest.raises(SourceNotFound, match="holds more than 5 files; point source at one scene's folder"):

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from worker.core.scene_files import BandFile, SceneFiles
-from worker.core.scene_list import parse_scene
-from worker.discovery.discover import discover_scene
-from worker.discovery.quality import with_quality
+from scoresby.core.scene_files import BandFile, SceneFiles
+from scoresby.core.scene_list import parse_scene
+from scoresby.discovery.discover import discover_scene
+from scoresby.discovery.quality import with_quality
 
 
 class _Names:

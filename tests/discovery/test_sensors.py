@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import rasterio
 
+from scoresby.commands.process import process_scene
+from scoresby.core.scene_list import parse_scene
+from scoresby.discovery.discover import discover_scene
 from tests import prerequisites
-from worker.commands.process import process_scene
-from worker.core.scene_list import parse_scene
-from worker.discovery.discover import discover_scene
 
 MORE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "more-real"
 L5 = MORE / "landsat5" / "LT05_L2SP_090084_19980308_20200909_02_T1"

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import rasterio
 
+from scoresby.commands.process import process_scene
+from scoresby.core.scene_list import parse_scene
+from scoresby.discovery.discover import discover_scene
 from tests.stac_server import REAL_ITEMS, StacServer
-from worker.commands.process import process_scene
-from worker.core.scene_list import parse_scene
-from worker.discovery.discover import discover_scene
 
 L8_ID = "LC08_L2SP_001062_20201031_20201106_02_T2"
 S2_ID = "S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
@@ -150,7 +150,7 @@ def test_s3_hrefs_read_through_vsis3_requester_pays(
 
 
 def test_bad_asset_hrefs_are_refused(tmp_path: Path, real_data_dir: Path) -> None:
-    from worker.core.errors import UnreadableRaster
+    from scoresby.core.errors import UnreadableRaster
 
     item = landsat_item(real_data_dir, tmp_path / "f")
     for asset in item["assets"].values():
@@ -173,7 +173,7 @@ def test_search_then_run_end_to_end(stac_api: StacServer, real_data_dir: Path, t
     item["properties"]["datetime"] = "2020-10-31T14:00:00Z"
     stac_api.add([item])
     scenes = tmp_path / "scenes.json"
-    cli = [sys.executable, "-m", "worker.cli"]
+    cli = [sys.executable, "-m", "scoresby.cli"]
     found = subprocess.run(
         [
             *cli,

@@ -15,10 +15,10 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from scoresby.core.config import SCENES_PER_JOB
 from tests import containers, prerequisites
 from tests.e2e import harness
 from tests.e2e.moto_patches import fix_batch_casing, route_lambdas, run_batch_jobs_with
-from worker.core.config import SCENES_PER_JOB
 
 
 @pytest.fixture(scope="package")

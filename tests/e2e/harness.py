@@ -424,7 +424,7 @@ class WorkerContainer:
     and scratch volume (tests/containers.py BatchContainer). What the "instance" adds on AWS is added the same
     way in both variants: credentials from the ECS container-credentials endpoint (a fake on loopback; the
     job role on AWS), the region, and the endpoint of the moto server (AWS_ENDPOINT_URL, which the worker
-    also points GDAL at). The host fallback runs the Dockerfile's ENTRYPOINT as `python -m worker.cli` from
+    also points GDAL at). The host fallback runs the Dockerfile's ENTRYPOINT as `python -m scoresby.cli` from
     this checkout, with the image's ENV.
     """
 
@@ -497,7 +497,7 @@ class WorkerContainer:
         """argv and environment of a job run as a host process (the fallback; also a test's own runs)."""
         program = self.entrypoint
         if program[0] == "scoresby":
-            program = [sys.executable, "-m", "worker.cli", *program[1:]]
+            program = [sys.executable, "-m", "scoresby.cli", *program[1:]]
         argv = [*program, *command]
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
         env.update({k: v for k, v in self.image_env.items() if k not in ("PATH", "TMPDIR", "MPLCONFIGDIR")})

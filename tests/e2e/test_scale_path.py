@@ -25,14 +25,14 @@ import pytest
 
 from infra.settings import CONTEXT_DEFAULTS
 from lambdas.init_pipeline import handler as init_handler
+from scoresby.commands import aws as aws_runs
+from scoresby.commands.stack import StackInfo, execution_input
+from scoresby.core.config import InitSettings
+from scoresby.core.scene_list import parse_scene_list
+from scoresby.core.task_log import SUCCEEDED
+from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.e2e import harness
 from tests.e2e.harness import L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
-from worker.commands import aws as aws_runs
-from worker.commands.stack import StackInfo, execution_input
-from worker.core.config import InitSettings
-from worker.core.scene_list import parse_scene_list
-from worker.core.task_log import SUCCEEDED
-from worker.stores.dynamo_log import DynamoTaskLog
 
 pytestmark = pytest.mark.slow
 
@@ -192,7 +192,7 @@ def test_the_distributed_map_branch_executes_in_moto_with_real_jobs(world, monke
 
 
 def test_a_list_reference_outside_the_work_bucket_lists_prefix_is_invalid_input(world):
-    from worker.core.errors import InvalidInput
+    from scoresby.core.errors import InvalidInput
 
     stack: harness.MotoStack = world["stack"]
     settings = init_settings(stack)

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from scoresby.core.config import SCENES_PER_JOB
+from scoresby.core.task_log import FAILED, PENDING, SUCCEEDED
+from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.e2e import harness
 from tests.e2e.harness import BROKEN_ID, L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
 from tests.e2e.moto_patches import BatchOutcome, run_batch_jobs_with
-from worker.core.config import SCENES_PER_JOB
-from worker.core.task_log import FAILED, PENDING, SUCCEEDED
-from worker.stores.dynamo_log import DynamoTaskLog
 
 pytestmark = pytest.mark.slow
 
@@ -202,8 +202,8 @@ def test_each_batch_job_has_a_jobs_row_with_its_times_and_the_summary_prices_the
     import boto3
 
     from infra.timeseries_step import TIMESERIES_JOB_NAME
-    from worker.core.cost import batch_jobs_cost
-    from worker.stores.job_rows import job_rows
+    from scoresby.core.cost import batch_jobs_cost
+    from scoresby.stores.job_rows import job_rows
 
     stack: harness.MotoStack = world["stack"]
     runs = [r for r in world["container"].runs if r.job_env.get("SCORESBY_RUN_ID") == BATCH_RUN]
@@ -227,7 +227,7 @@ def test_each_batch_job_has_a_jobs_row_with_its_times_and_the_summary_prices_the
 
 
 def test_a_retried_job_has_one_succeeded_jobs_row(reclaimed_run, world):
-    from worker.stores.job_rows import job_rows
+    from scoresby.stores.job_rows import job_rows
 
     [retry] = reclaimed_run["runs"]
     rows = job_rows(DynamoTaskLog(world["stack"].table_name), RETRY_RUN)

@@ -22,13 +22,13 @@ from typing import Any
 import boto3
 import pytest
 
+from scoresby.cli import main as scoresby
+from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED
+from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests import prerequisites
 from tests.e2e import harness
 from tests.e2e.harness import BLOG_FILES, BROKEN_ID, L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
 from tests.e2e.moto_patches import BatchOutcome, throttle_batch_submits
-from worker.cli import main as scoresby
-from worker.core.task_log import FAILED, SKIPPED, SUCCEEDED
-from worker.stores.dynamo_log import DynamoTaskLog
 
 pytestmark = pytest.mark.slow
 
@@ -201,7 +201,7 @@ def test_task_log_has_succeeded_rows_and_the_failed_scene_with_its_reason(main_r
 
 
 def test_succeeded_rows_carry_the_scene_statistics_and_the_failed_one_none(main_run, world):
-    from worker.core.timeseries import TASK_LOG_STATS
+    from scoresby.core.timeseries import TASK_LOG_STATS
 
     stack: harness.MotoStack = world["stack"]
     rows = records(stack, MAIN_RUN)
@@ -388,7 +388,7 @@ def test_the_blog_input_shape_runs_as_is(world):
 
 def test_a_list_stored_in_s3_by_submit_runs_like_an_inline_one(world, tmp_path, monkeypatch, capsys):
     """Lists over the execution-input quota: `scoresby submit` stores them and the input names the object."""
-    from worker.commands import aws as aws_runs
+    from scoresby.commands import aws as aws_runs
 
     stack: harness.MotoStack = world["stack"]
     monkeypatch.setattr(aws_runs, "INPUT_INLINE_MAX", 0)  # as if the list were over 200 KiB
@@ -469,7 +469,7 @@ def test_a_container_killed_before_it_could_record_fails_with_batchs_reason(worl
 def test_status_watch_follows_a_live_run_until_it_finishes(world, monkeypatch, capsys):
     import time
 
-    from worker.commands import aws as aws_runs
+    from scoresby.commands import aws as aws_runs
 
     stack: harness.MotoStack = world["stack"]
     monkeypatch.setattr(aws_runs, "WATCH_INTERVAL_S", 0.2)

@@ -19,14 +19,14 @@ import pytest
 from PIL import Image
 
 from infra.timeseries_step import TIMESERIES_JOB_NAME
+from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED
+from scoresby.core.timeseries import TASK_LOG_STATS
+from scoresby.demo import glacier
+from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.e2e import harness
 from tests.e2e.harness import SOURCES_BUCKET
 from tests.e2e.moto_patches import BatchOutcome
 from tests.science.conftest import aoi_window
-from worker.core.task_log import FAILED, SKIPPED, SUCCEEDED
-from worker.core.timeseries import TASK_LOG_STATS
-from worker.demo import glacier
-from worker.stores.dynamo_log import DynamoTaskLog
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +127,7 @@ def test_timeseries_csv_and_png_are_in_the_s3_run_folder(
 def test_the_timelapse_gif_has_the_clear_dates_in_order(
     series_run: dict[str, Any], world: dict[str, Any]
 ) -> None:
-    from worker.raster.timeseries import HEADER_PX, _stamp
+    from scoresby.raster.timeseries import HEADER_PX, _stamp
 
     stack: harness.MotoStack = world["stack"]
     data = _get(stack, f"{series_run['prefix']}{PLACE}_timelapse.gif")

@@ -12,13 +12,13 @@ import boto3
 import pytest
 
 from infra.watch_settings import parse_watches
+from scoresby.cli import main as scoresby
+from scoresby.core.task_log import SKIPPED, SUCCEEDED
+from scoresby.stores.dynamo_log import DynamoTaskLog
+from scoresby.stores.watch_dynamo import DynamoWatchState
 from tests.e2e import harness
 from tests.e2e.harness import L8, L8_ID, SOURCES_BUCKET
 from tests.stac_server import REAL_ITEMS, StacServer
-from worker.cli import main as scoresby
-from worker.core.task_log import SKIPPED, SUCCEEDED
-from worker.stores.dynamo_log import DynamoTaskLog
-from worker.stores.watch_dynamo import DynamoWatchState
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 The container is run as the job definition says (vCPUs, memory as a hard limit without swap, read-only
 root, the scratch Docker volume at /tmp), on the full-size Landsat scene of `make bench`
-(worker/demo/fullsize.py, 7,801 x 7,911 px; generated once into bench-output/ and reused).
+(scoresby/demo/fullsize.py, 7,801 x 7,911 px; generated once into bench-output/ and reused).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from rio_cogeo.cogeo import cog_validate
 
+from scoresby.core.errors import EXIT_FAILED, EXIT_TERMINATED
+from scoresby.demo import fullsize
 from tests.containers import BatchContainer, batch_retry_action, docker
 from tests.image.conftest import JobDefinition
-from worker.core.errors import EXIT_FAILED, EXIT_TERMINATED
-from worker.demo import fullsize
 
 pytestmark = [pytest.mark.image, pytest.mark.slow]
 

@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
-from infra.run_functions import LAMBDA_WORKER_PACKAGES, RUNTIME
+from infra.run_functions import LAMBDA_PACKAGES, RUNTIME
+from scoresby.core import config, cost
+from scoresby.core.task_log import FIELDS, STATUSES
+from scoresby.stores.dynamo_log import table_schema
 from tests.infra.conftest import (
     REPO_ROOT,
     Synth,
@@ -22,9 +25,6 @@ from tests.infra.conftest import (
     state_machine_definition,
     synthesize,
 )
-from worker.core import config, cost
-from worker.core.task_log import FIELDS, STATUSES
-from worker.stores.dynamo_log import table_schema
 
 CONTEXT = {
     "notificationEmail": "ops@example.org",
@@ -530,8 +530,9 @@ def _lambda_asset(synth: Synth) -> Path:
 def test_image_build_context_holds_only_what_the_dockerfile_copies(synth: Synth) -> None:
     context = _image_asset(synth)
     top = {p.name for p in context.iterdir()}
-    assert top <= {"pyproject.toml", "README.md", "worker", "lambdas", ".dockerignore"}, top
-    assert {"pyproject.toml", "worker", "lambdas"} <= top
+    assert top <= {"pyproject.toml", "README.md", "worker", "scoresby", ".dockerignore"}, top
+    assert {"pyproject.toml", "worker", "scoresby"} <= top
+    assert {p.name for p in (context / "worker").iterdir()} == {"Dockerfile", "requirements.txt", "constraints.txt"}
     for junk in (".venv", "node_modules", "tests", "cdk.out", ".git", "bench", "examples", "docs"):
         assert not (context / junk).exists(), junk
     assert not list(context.rglob("__pycache__"))
@@ -540,15 +541,15 @@ def test_image_build_context_holds_only_what_the_dockerfile_copies(synth: Synth)
     assert size < 5_000_000, size
 
 
-def test_lambda_asset_holds_lambdas_and_only_the_pure_worker_modules(synth: Synth) -> None:
+def test_lambda_asset_holds_lambdas_and_only_the_pure_scoresby_modules(synth: Synth) -> None:
     asset = _lambda_asset(synth)
-    assert {p.name for p in asset.iterdir()} == {"lambdas", "worker"}
-    assert sorted(p.name for p in (asset / "worker").iterdir()) == sorted(
-        ["__init__.py", *LAMBDA_WORKER_PACKAGES]
+    assert {p.name for p in asset.iterdir()} == {"lambdas", "scoresby"}
+    assert sorted(p.name for p in (asset / "scoresby").iterdir()) == sorted(
+        ["__init__.py", *LAMBDA_PACKAGES]
     )
-    for package in LAMBDA_WORKER_PACKAGES:  # whole folders, as in the repository
-        shipped = {p.name for p in (asset / "worker" / package).glob("*.py")}
-        assert shipped == {p.name for p in (REPO_ROOT / "worker" / package).glob("*.py")}
+    for package in LAMBDA_PACKAGES:  # whole folders, as in the repository
+        shipped = {p.name for p in (asset / "scoresby" / package).glob("*.py")}
+        assert shipped == {p.name for p in (REPO_ROOT / "scoresby" / package).glob("*.py")}
     assert (asset / "lambdas" / "init_pipeline" / "handler.py").is_file()
     assert (asset / "lambdas" / "summarize_run" / "handler.py").is_file()
 
@@ -560,8 +561,9 @@ for heavy in ("rasterio", "numpy", "matplotlib", "pystac", "aws_cdk"):
 sys.path.insert(0, sys.argv[1])
 import lambdas.init_pipeline.handler as init
 import lambdas.summarize_run.handler as summary
-import worker
-assert worker.__file__.startswith(sys.argv[1]), worker.__file__
+import scoresby
+import scoresby.core.scene_list
+assert scoresby.__file__.startswith(sys.argv[1]), scoresby.__file__
 assert init.__file__.startswith(sys.argv[1]), init.__file__
 assert callable(init.handler) and callable(summary.handler)
 print("ok")
@@ -653,7 +655,7 @@ def test_every_dockerfile_copy_source_is_in_the_staged_build_context(synth: Synt
         if line.startswith("COPY ") and "--from=" not in line  # a stage's files are not in the context
     ]
     sources = [src for srcs in copies for src in srcs]
-    assert "pyproject.toml" in sources and "worker/" in sources
+    assert "pyproject.toml" in sources and "scoresby/" in sources
     for src in sources:
         assert (context / src).exists(), f"COPY {src}: not in the image build context"
 
@@ -678,7 +680,7 @@ def test_lambda_code_reads_the_environment_only_through_worker_config() -> None:
     sources = list((REPO_ROOT / "lambdas").rglob("*.py"))
     sources += [
         path
-        for package in LAMBDA_WORKER_PACKAGES
+        for package in LAMBDA_PACKAGES
         for path in (REPO_ROOT / "worker" / package).glob("*.py")
         if path.name != "config.py"
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from scoresby.core.layout import TIMESERIES_JSON
 from tests.infra.conftest import (
     Synth,
     all_states,
@@ -15,7 +16,6 @@ from tests.infra.conftest import (
     state_machine_definition,
     synthesize,
 )
-from worker.core.layout import TIMESERIES_JSON
 
 pytestmark = pytest.mark.slow
 

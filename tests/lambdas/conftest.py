@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from scoresby.core import config
+from scoresby.stores.dynamo_log import table_schema
 from tests.conftest import fake_aws_env
-from worker.core import config
-from worker.stores.dynamo_log import table_schema
 
 REGION = "eu-central-1"
 TABLE = "scoresby-tasks-test"

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from scoresby.commands import batch_job
+from scoresby.commands.run_worker import Job, Reply
+from scoresby.core.errors import Terminated
+from scoresby.core.scene_list import Scene
+from scoresby.core.task_log import FAILED, PENDING, RUNNING, SUCCEEDED
+from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.lambdas.conftest import OUTPUT_ROOT, TABLE
-from worker.commands import batch_job
-from worker.commands.run_worker import Job, Reply
-from worker.core.errors import Terminated
-from worker.core.scene_list import Scene
-from worker.core.task_log import FAILED, PENDING, RUNNING, SUCCEEDED
-from worker.stores.dynamo_log import DynamoTaskLog
 
 RUN = "batched"
 ENV = {"SCORESBY_TASK_TABLE": TABLE, "SCORESBY_RUN_ID": RUN, "AWS_BATCH_JOB_ID": "job-7"}

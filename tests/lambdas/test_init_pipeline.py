@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from lambdas.init_pipeline import handler as init
+from scoresby.core.task_log import PENDING, SKIPPED
+from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.lambdas.conftest import ITEMS_BUCKET, OUTPUT_ROOT, TABLE
-from worker.core.task_log import PENDING, SKIPPED
-from worker.stores.dynamo_log import DynamoTaskLog
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SOURCE = "s3://sentinel-cogs/sentinel-s2-l2a-cogs/36/Q/WD/2020/7/S2A_36QWD_20200701_0_L2A/"

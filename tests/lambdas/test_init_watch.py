@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from lambdas.init_pipeline import handler as init
+from scoresby.core.task_log import PENDING
+from scoresby.stores.dynamo_log import DynamoTaskLog
+from scoresby.stores.watch_dynamo import DynamoWatchState
 from tests.lambdas.conftest import TABLE
 from tests.stac_server import REAL_ITEMS, StacServer
-from worker.core.task_log import PENDING
-from worker.stores.dynamo_log import DynamoTaskLog
-from worker.stores.watch_dynamo import DynamoWatchState
 
 S2_ITEM = REAL_ITEMS / "sentinel-2-l2a__S2B_24MUV_20250731_0_L2A.json"
 

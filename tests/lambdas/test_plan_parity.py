@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from scoresby.core.scene_list import Scene
+from scoresby.core.task_log import TaskLog
+from scoresby.stores import dynamo_log, sqlite_log
+from scoresby.stores.dynamo_log import DynamoTaskLog
+from scoresby.stores.sqlite_log import SqliteTaskLog
 from tests.lambdas.conftest import OUTPUT_ROOT, TABLE
-from worker.core.scene_list import Scene
-from worker.core.task_log import TaskLog
-from worker.stores import dynamo_log, sqlite_log
-from worker.stores.dynamo_log import DynamoTaskLog
-from worker.stores.sqlite_log import SqliteTaskLog
 
 BOTH = ("true_color", "ndvi")
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from lambdas.summarize_run import handler as summary
+from scoresby.commands.batch_job import record_job
+from scoresby.core.scene_list import Scene
+from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED
+from scoresby.core.timeseries import STAT_FIELDS, TASK_LOG_STATS
+from scoresby.stores.dynamo_log import DynamoTaskLog, to_dynamo
 from tests.lambdas.conftest import OUTPUT_BUCKET, OUTPUT_ROOT, TABLE
-from worker.commands.batch_job import record_job
-from worker.core.scene_list import Scene
-from worker.core.task_log import FAILED, SKIPPED, SUCCEEDED
-from worker.core.timeseries import STAT_FIELDS, TASK_LOG_STATS
-from worker.stores.dynamo_log import DynamoTaskLog, to_dynamo
 
 STATS = {
     "valid_percent": 97.5,

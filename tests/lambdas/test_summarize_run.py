@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from lambdas.summarize_run import handler as summary
+from scoresby.core.config import SummarySettings
+from scoresby.core.errors import InvalidInput
+from scoresby.core.scene_list import Scene
+from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.lambdas.conftest import OUTPUT_BUCKET, OUTPUT_ROOT, TABLE
-from worker.core.config import SummarySettings
-from worker.core.errors import InvalidInput
-from worker.core.scene_list import Scene
-from worker.stores.dynamo_log import DynamoTaskLog
 
 
 def plan_run(run: str, n: int) -> list[Scene]:
@@ -93,7 +93,7 @@ def test_bad_event_is_invalid_input(lambda_env: dict[str, str], event: Any) -> N
 
 
 def test_without_job_rows_the_cost_falls_back_to_the_scene_rows(lambda_env: dict[str, str], s3: Any) -> None:
-    from worker.core.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
+    from scoresby.core.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
 
     log = DynamoTaskLog(TABLE)
     ok, bad, skipped_later = plan_run("priced", 3)
@@ -170,7 +170,7 @@ def test_the_cost_comes_from_the_batch_jobs_start_and_stop_times(lambda_env: dic
 
 
 def test_a_job_row_without_times_counts_as_a_job_of_no_time(lambda_env: dict[str, str], s3: Any) -> None:
-    from worker.stores.job_rows import JobRow
+    from scoresby.stores.job_rows import JobRow
 
     plan_run("untimed", 1)
     jobs = [

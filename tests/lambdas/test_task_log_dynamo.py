@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from scoresby.commands.batch_job import record_job
+from scoresby.core.scene_list import Scene
+from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from scoresby.stores import dynamo_log as task_log_dynamo
+from scoresby.stores.dynamo_log import DynamoTaskLog, to_dynamo
 from tests.lambdas.conftest import OUTPUT_ROOT, TABLE
-from worker.commands.batch_job import record_job
-from worker.core.scene_list import Scene
-from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
-from worker.stores import dynamo_log as task_log_dynamo
-from worker.stores.dynamo_log import DynamoTaskLog, to_dynamo
 
 PRODUCTS = ("true_color", "ndvi")
 

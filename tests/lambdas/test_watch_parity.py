@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 
 from lambdas.init_pipeline import handler as init
+from scoresby.commands import watch_round as local_round
+from scoresby.commands.run import RunSummary
+from scoresby.core.layout import task_log_path
+from scoresby.core.watch import parse_watch
+from scoresby.stores.dynamo_log import DynamoTaskLog
+from scoresby.stores.sqlite_log import SqliteTaskLog
 from tests.lambdas.conftest import TABLE
 from tests.lambdas.test_init_watch import item, planned, watch_doc
 from tests.stac_server import StacServer
-from worker.commands import watch_round as local_round
-from worker.commands.run import RunSummary
-from worker.core.layout import task_log_path
-from worker.core.watch import parse_watch
-from worker.stores.dynamo_log import DynamoTaskLog
-from worker.stores.sqlite_log import SqliteTaskLog
 
 RUN = "parity"
 OK, FAIL, LEFT_RUNNING = "ok", "fail", "running"

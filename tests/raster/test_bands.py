@@ -14,13 +14,13 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 from rio_cogeo.cogeo import cog_validate
 
-from worker.core import layout
-from worker.core.errors import GridMismatch, MissingBands, UnreadableRaster
-from worker.core.scene_files import BandFile, SceneFiles
-from worker.raster import bands as scene_io
-from worker.raster import cog
-from worker.raster.builder import build_products
-from worker.stores import publish
+from scoresby.core import layout
+from scoresby.core.errors import GridMismatch, MissingBands, UnreadableRaster
+from scoresby.core.scene_files import BandFile, SceneFiles
+from scoresby.raster import bands as scene_io
+from scoresby.raster import cog
+from scoresby.raster.builder import build_products
+from scoresby.stores import publish
 
 UTM = CRS.from_epsg(32629)
 MakeBand = Callable[..., Path]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from worker.core.errors import InvalidInput
-from worker.core.stretch import parse_stretch
-from worker.raster import ops
+from scoresby.core.errors import InvalidInput
+from scoresby.core.stretch import parse_stretch
+from scoresby.raster import ops
 
 NAN = np.nan
 

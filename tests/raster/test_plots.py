@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from worker.raster import plots  # noqa: E402
-from worker.raster.ops import INDEX_BINS  # noqa: E402
+from scoresby.raster import plots  # noqa: E402
+from scoresby.raster.ops import INDEX_BINS  # noqa: E402
 
 
 def dn_hist(mean: float, n: int = 20_000) -> np.ndarray:

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from bench.s3_proxy import CountingProxy, Traffic
-from worker.commands.process import process_scene
-from worker.core.scene_list import parse_scene
-from worker.demo import fullsize
+from scoresby.commands.process import process_scene
+from scoresby.core.scene_list import parse_scene
+from scoresby.demo import fullsize
 
 pytestmark = pytest.mark.slow
 

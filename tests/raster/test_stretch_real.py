@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from worker.commands.process import process_scene
-from worker.core.scene_list import parse_scene
+from scoresby.commands.process import process_scene
+from scoresby.core.scene_list import parse_scene
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from worker.commands.run import run_plan
-from worker.core.scene_list import load_scene_list
-from worker.demo import glacier
-from worker.raster.quality import aoi_grid
+from scoresby.commands.run import run_plan
+from scoresby.core.scene_list import load_scene_list
+from scoresby.demo import glacier
+from scoresby.raster.quality import aoi_grid
 
 
 @pytest.fixture(scope="package")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from worker.core.errors import InvalidInput
-from worker.core.places import place_of
-from worker.core.scene_list import parse_scene, parse_scene_list
-from worker.core.stretch import parse_stretch
-from worker.core.timeseries import CSV_FIELDS, by_place, is_cloudy, row_from_item, to_csv
-from worker.raster import masks
-from worker.raster.ops import resolve_stretch
-from worker.raster.stats import SceneStats, window_counts
+from scoresby.core.errors import InvalidInput
+from scoresby.core.places import place_of
+from scoresby.core.scene_list import parse_scene, parse_scene_list
+from scoresby.core.stretch import parse_stretch
+from scoresby.core.timeseries import CSV_FIELDS, by_place, is_cloudy, row_from_item, to_csv
+from scoresby.raster import masks
+from scoresby.raster.ops import resolve_stretch
+from scoresby.raster.stats import SceneStats, window_counts
 
 
 def test_qa_pixel_bits() -> None:

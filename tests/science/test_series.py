@@ -14,12 +14,12 @@ import pytest
 import rasterio
 from PIL import Image
 
+from scoresby.commands.run import run_plan
+from scoresby.core.scene_list import parse_scene_list
+from scoresby.demo import glacier
+from scoresby.raster.quality import aoi_grid
 from tests import prerequisites
 from tests.science.conftest import aoi_window
-from worker.commands.run import run_plan
-from worker.core.scene_list import parse_scene_list
-from worker.demo import glacier
-from worker.raster.quality import aoi_grid
 
 SCREENSHOT_COPY = Path("/tmp/scoresby-series-report.png")  # noqa: S108 - for a human to look at
 
@@ -85,7 +85,7 @@ def test_timelapse_skips_cloudy_dates_and_keeps_unchanged_pixels(
 
 
 def glacier_header() -> int:
-    from worker.raster.timeseries import HEADER_PX
+    from scoresby.raster.timeseries import HEADER_PX
 
     return HEADER_PX
 

@@ -18,9 +18,9 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
-from worker.commands.process import process_scene
-from worker.core.scene_list import parse_scene
-from worker.discovery.discover import discover_scene
+from scoresby.commands.process import process_scene
+from scoresby.core.scene_list import parse_scene
+from scoresby.discovery.discover import discover_scene
 
 LANDSAT_L2 = (
     "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2",

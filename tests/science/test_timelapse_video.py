@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scoresby.cli import main as scoresby
+from scoresby.demo import glacier
 from tests import prerequisites
-from worker.cli import main as scoresby
-from worker.demo import glacier
 
 GIF = "aoi-scoresby-sund_timelapse.gif"
 MP4 = "aoi-scoresby-sund_timelapse.mp4"
@@ -64,7 +64,7 @@ def test_without_imageio_ffmpeg_there_is_no_mp4_and_one_note(
     (output / run_dir.name / MP4).unlink(missing_ok=True)
     (output / run_dir.name / GIF).unlink()
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # `import imageio_ffmpeg` raises ImportError
-    with caplog.at_level(logging.INFO, logger="worker.commands.timeseries"):
+    with caplog.at_level(logging.INFO, logger="scoresby.commands.timeseries"):
         code = scoresby(
             ["timeseries", glacier.RUN_NAME, "--output", str(output), "--timelapse", '{"max_cloud": 40}']
         )
@@ -92,7 +92,7 @@ def test_the_video_extra_and_the_dev_requirements_pin_the_same_versions() -> Non
 
 
 def test_the_reports_series_shows_the_run_notes() -> None:
-    from worker.core.report_science import render_science
+    from scoresby.core.report_science import render_science
 
     note = "no MP4 timelapse: imageio-ffmpeg is not available (<none>); pip install 'scoresby[video]' adds it"
     page = render_science({"csv": "timeseries.csv", "timelapses": {}, "notes": [note]}, [])
@@ -102,10 +102,10 @@ def test_the_reports_series_shows_the_run_notes() -> None:
 def test_a_timelapse_that_cannot_be_read_is_a_note_and_the_rest_is_written(
     series: tuple[Path, list[glacier.SeriesScene]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.commands.timeseries import update_timeseries
-    from worker.core.layout import task_log_path
-    from worker.raster import timeseries as pictures
-    from worker.stores.sqlite_log import SqliteTaskLog
+    from scoresby.commands.timeseries import update_timeseries
+    from scoresby.core.layout import task_log_path
+    from scoresby.raster import timeseries as pictures
+    from scoresby.stores.sqlite_log import SqliteTaskLog
 
     run_dir, _ = series
     with SqliteTaskLog(task_log_path(str(run_dir.parent)), create=False) as log:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from scoresby.core.errors import InvalidInput
+from scoresby.core.scene_list import parse_scene_list
+from scoresby.core.search import SearchSpec, check_search
+from scoresby.search import client as search_client
 from tests.stac_server import StacServer, free_port
-from worker.core.errors import InvalidInput
-from worker.core.scene_list import parse_scene_list
-from worker.core.search import SearchSpec, check_search
-from worker.search import client as search_client
 
 WORLD = "-180,-90,180,90"
 # Tile 24MUV (Brazil coast) in the real items: one Sentinel-2 L2A, one C1 L2A and one L1C item.
@@ -24,7 +24,7 @@ TILE_24MUV = "-40.3,-4.74,-40.0,-4.65"
 def scoresby(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI in a child process."""
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", *args], capture_output=True, text=True, timeout=180, cwd=cwd
+        [sys.executable, "-m", "scoresby.cli", *args], capture_output=True, text=True, timeout=180, cwd=cwd
     )
 
 

@@ -10,11 +10,11 @@ import pytest
 import rasterio
 from rio_cogeo.cogeo import cog_validate
 
-from worker.commands.process import process_scene
-from worker.core.errors import OutputError, UnreadableRaster
-from worker.core.scene_list import Scene, parse_scene
-from worker.demo.gradient import SCENE_ID, write_landsat_l2_scene
-from worker.raster import builder as scene_products
+from scoresby.commands.process import process_scene
+from scoresby.core.errors import OutputError, UnreadableRaster
+from scoresby.core.scene_list import Scene, parse_scene
+from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene
+from scoresby.raster import builder as scene_products
 
 pytestmark = pytest.mark.slow
 

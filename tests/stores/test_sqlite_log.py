@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from worker.core.layout import task_log_path
-from worker.core.scene_list import Scene
-from worker.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
-from worker.stores.sqlite_log import SqliteTaskLog
+from scoresby.core.layout import task_log_path
+from scoresby.core.scene_list import Scene
+from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from scoresby.stores.sqlite_log import SqliteTaskLog
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 PRODUCTS = ("true_color", "ndvi")
@@ -181,8 +181,8 @@ def test_sigkill_loses_nothing_committed(tmp_path: Path) -> None:
     writer = subprocess.Popen(
         _python(f"""
             import sys, time
-            from worker.core.scene_list import Scene
-            from worker.stores.sqlite_log import SqliteTaskLog
+            from scoresby.core.scene_list import Scene
+            from scoresby.stores.sqlite_log import SqliteTaskLog
             tl = SqliteTaskLog({str(db)!r})
             scenes = [Scene(scene_id=f"S{{i}}", source="/x", products=("ndvi",)) for i in range(50)]
             tl.plan("r", scenes, "/out/r/", overwrite=False)
@@ -216,8 +216,8 @@ def test_concurrent_writers_and_reader_do_not_lock_each_other_out(tmp_path: Path
     SqliteTaskLog(db).close()
     code = f"""
         import sys
-        from worker.core.scene_list import Scene
-        from worker.stores.sqlite_log import SqliteTaskLog
+        from scoresby.core.scene_list import Scene
+        from scoresby.stores.sqlite_log import SqliteTaskLog
         run = sys.argv[1]
         tl = SqliteTaskLog({str(db)!r})
         scenes = [Scene(scene_id=f"S{{i}}", source="/x", products=("ndvi",)) for i in range(40)]

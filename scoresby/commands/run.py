@@ -1,0 +1,410 @@
+"""`scoresby run`: process a scene list on this machine with a pool of worker processes.
+
+Each scene runs in a worker process of our own small pool (spawned, never forked: GDAL's state does not
+survive a fork). We keep our own pool instead of `ProcessPoolExecutor` because a worker that dies (out of
+memory, a segfault in a native library) breaks a whole executor, whereas here we know exactly which scene
+the dead worker was running: that scene is marked FAILED, a fresh worker takes its place and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm import tqdm
+from tqdm.auto import tqdm as tqdm_auto
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from scoresby.commands.run_worker import Job, Reply, Worker, describe_exit
+from scoresby.core.errors import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    InvalidInput,
+    PipelineError,
+    StorageError,
+    one_line,
+)
+from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, scene_files_of, task_log_path
+from scoresby.core.scene_list import RunPlan, Scene, load_scene_list
+from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from scoresby.stores.publish import check_writable
+from scoresby.stores.run_files import write_report
+from scoresby.stores.run_lock import RunLock, RunLocked
+from scoresby.stores.sqlite_log import SqliteTaskLog, task_log_problem
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_S = 10.0  # how long a worker gets to clean up after Ctrl-C before it is killed
+DEFAULT_SCENE_TIMEOUT_S = 3600.0  # a full scene takes a minute or two; an hour without a result is a hang
+
+
+@dataclass
+class RunSummary:
+    """What a local run did: counts per status, failed scenes, where the report and task log are."""
+
+    run_name: str
+    output: str
+    run_dir: str
+    task_log: str
+    counts: dict[str, int]
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (scene_id, "ErrorType: message")
+    summary_json: str = ""
+    report_html: str = ""
+    duration_s: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every scene SUCCEEDED or was SKIPPED, 1 when any FAILED, 130 after Ctrl-C."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+
+# --- the runner -----------------------------------------------------------------------------------
+
+
+def run_plan(
+    plan: RunPlan,
+    output: str,
+    *,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool | Literal["auto"] = True,
+    scene_timeout_s: float | None = DEFAULT_SCENE_TIMEOUT_S,
+    redo: frozenset[str] = frozenset(),
+    lock: bool = True,
+) -> RunSummary:
+    """Process every scene of a validated plan in a process pool; the task log records each step.
+
+    `redo`: scene ids made again over their outputs (a watch's reprocessed items). `lock=False`: the
+    caller already holds the run lock (a watch round holds it from its search on). Raises RunLocked when
+    another runner uses the same task log, StorageError when the task log or the output cannot be used.
+    """
+    workers = workers or os.cpu_count() or 1
+    run_dir = run_dir_of(output, plan.run_name)
+    db_path = task_log_path(output)
+    started = time.monotonic()
+    interrupted = False
+    held = RunLock(db_path) if lock else nullcontext()
+    with held, task_log_errors(db_path), SqliteTaskLog(db_path) as task_log:
+        # Local outputs are cheap to check: a scene with any file deleted is made again, not skipped.
+        exists = None if output.startswith("s3://") else _scene_complete
+        to_run = task_log.plan(
+            plan.run_name, list(plan.scenes), run_dir, overwrite, output_exists=exists, redo=redo
+        )
+        n_skipped = len(plan.scenes) - len(to_run)
+        log.info(
+            "run %s: %d scenes, %d to process, %d already done; task log %s",
+            plan.run_name,
+            len(plan.scenes),
+            len(to_run),
+            n_skipped,
+            db_path,
+        )
+        # "auto" (the Python API): tqdm.auto draws a notebook widget inside Jupyter, a text bar elsewhere.
+        bar_class = tqdm_auto if progress == "auto" else tqdm
+        bar = bar_class(
+            total=len(plan.scenes),
+            initial=n_skipped,
+            desc=plan.run_name,
+            unit="scene",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
+        dispatch = _Dispatch(plan.run_name, output, overwrite, task_log, bar, n_skipped, scene_timeout_s)
+        dispatch.redo = redo
+        try:
+            with bar, logging_redirect_tqdm():
+                dispatch.run(to_run, min(workers, len(to_run)))
+        except KeyboardInterrupt:
+            interrupted = True
+            requeued = task_log.requeue_running(plan.run_name)
+            log.warning("run %s interrupted; %d running scenes put back to PENDING", plan.run_name, requeued)
+        records = task_log.records(plan.run_name)
+        counts = task_log.counts(plan.run_name)
+    duration = time.monotonic() - started
+    science = _update_timeseries(run_dir, records, plan.timelapse)
+    summary_uri, report_uri = write_report(
+        plan.run_name, run_dir, records, duration_s=duration, task_log=str(db_path.resolve()), science=science
+    )
+    failed = [
+        (r.scene_id, f"{(r.error or {}).get('type', 'Error')}: {(r.error or {}).get('message', '')}")
+        for r in records
+        if r.status == FAILED
+    ]
+    return RunSummary(
+        plan.run_name,
+        output,
+        run_dir,
+        str(db_path.resolve()),
+        counts,
+        failed,
+        summary_uri,
+        report_uri,
+        duration,
+        interrupted,
+    )
+
+
+def _update_timeseries(run_dir: str, records: list[Any], timelapse: dict[str, Any] | None) -> Any:
+    """The run's time series (issue 12); a failure there is logged and leaves the report without it."""
+    from scoresby.commands.timeseries import update_timeseries
+
+    try:
+        return update_timeseries(run_dir, records, timelapse)
+    except Exception:
+        log.exception("run folder %s: time series not updated", run_dir)
+        return None
+
+
+@contextmanager
+def task_log_errors(path: Path) -> Iterator[None]:
+    """SQLite's errors (corrupt, truncated, read-only, full disk) as one StorageError naming the file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(task_log_problem(path, exc)) from exc
+
+
+def _scene_complete(cog_uri: str) -> bool:
+    return all(Path(f).is_file() for f in scene_files_of(cog_uri))
+
+
+class _Dispatch:
+    """The dispatch loop: keep every worker busy, record each Reply, replace dead and hung workers."""
+
+    def __init__(
+        self,
+        run_name: str,
+        output: str,
+        overwrite: bool,
+        task_log: SqliteTaskLog,
+        bar: tqdm,
+        n_skipped: int,
+        scene_timeout_s: float | None,
+    ) -> None:
+        self.run_name, self.output, self.overwrite = run_name, output, overwrite
+        self.task_log, self.bar, self.timeout = task_log, bar, scene_timeout_s
+        self.host = socket.gethostname()
+        self.redo: frozenset[str] = frozenset()
+        self.tally = {SUCCEEDED: 0, FAILED: 0, SKIPPED: n_skipped}
+        self.ctx = multiprocessing.get_context("spawn")
+        # Workers' INFO lines would tear the progress bar apart: warnings only, unless -v asked for DEBUG.
+        root_level = logging.getLogger().getEffectiveLevel()
+        self.log_level = logging.DEBUG if root_level <= logging.DEBUG else max(root_level, logging.WARNING)
+
+    def run(self, to_run: list[Scene], n_workers: int) -> None:
+        """Process `to_run`; on return or Ctrl-C every worker process has ended."""
+        if not to_run:
+            return
+        queue = deque(to_run)
+        pool = [Worker(self.ctx, self.log_level) for _ in range(n_workers)]
+        try:
+            while True:
+                for i, worker in enumerate(pool):
+                    if worker.scene is None and queue:
+                        if not worker.process.is_alive():
+                            worker.kill()
+                            pool[i] = worker = Worker(self.ctx, self.log_level)
+                        scene = queue.popleft()
+                        self.task_log.start(self.run_name, scene.scene_id, ran_on=self.host)
+                        overwrite = self.overwrite or scene.scene_id in self.redo
+                        worker.send(Job(scene, self.output, self.run_name, overwrite))
+                busy = [w for w in pool if w.scene is not None]
+                if not busy:
+                    return
+                ready = set(
+                    wait([w.conn for w in busy] + [w.process.sentinel for w in busy], self._wait_s(busy))
+                )
+                for worker in pool:
+                    if worker.scene is not None and self._collect(worker, ready):
+                        worker.scene = None
+                        if not worker.process.is_alive():
+                            worker.kill()
+        finally:
+            # Normal end: idle workers get a stop message. Ctrl-C: busy ones get SIGTERM, then SIGKILL.
+            for worker in pool:
+                worker.stop(STOP_GRACE_S)
+
+    def _wait_s(self, busy: list[Worker]) -> float | None:
+        if self.timeout is None:
+            return None
+        now = time.monotonic()
+        return max(0.0, min(w.started + self.timeout - now for w in busy)) + 0.05
+
+    def _collect(self, worker: Worker, ready: set[Any]) -> bool:
+        """Record the outcome of a busy worker's scene if there is one yet; True when the scene is over."""
+        scene = worker.scene
+        assert scene is not None  # noqa: S101 - only busy workers are collected
+        elapsed = time.monotonic() - worker.started
+        reply: Reply | None = None
+        if worker.conn in ready or worker.conn.poll():
+            try:
+                reply = worker.conn.recv()
+            except (EOFError, OSError):
+                reply = None
+        elif worker.process.sentinel not in ready:
+            if self.timeout is None or elapsed < self.timeout:
+                return False
+            worker.kill()  # SIGKILL: a stopped or hung worker cannot answer a SIGTERM
+            message = (
+                f"scene {scene.scene_id}: no result after {elapsed:.0f} s (--scene-timeout "
+                f"{self.timeout:g}); the worker process was killed"
+            )
+            self._record(scene, Reply(False, elapsed, error_type="SceneTimeout", message=message))
+            return True
+        if reply is None:
+            worker.process.join(5)
+            message = (
+                f"scene {scene.scene_id}: the worker process {describe_exit(worker.process.exitcode)}"
+                " while processing this scene"
+            )
+            reply = Reply(False, elapsed, error_type="WorkerCrashed", message=message)
+        self._record(scene, reply)
+        return True
+
+    def _record(self, scene: Scene, reply: Reply) -> None:
+        if reply.ok:
+            self.task_log.succeed(
+                self.run_name, scene.scene_id, reply.outputs, reply.duration_s, stats=reply.stats
+            )
+            status = SUCCEEDED
+        else:
+            log.warning("%s", reply.message)
+            self.task_log.fail(
+                self.run_name, scene.scene_id, reply.error_type, reply.message, reply.duration_s
+            )
+            status = FAILED
+        self.tally[status] += 1
+        self.bar.set_postfix(
+            ok=self.tally[SUCCEEDED], failed=self.tally[FAILED], skipped=self.tally[SKIPPED], refresh=False
+        )
+        self.bar.update(1)
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def expand_search(plan: RunPlan) -> RunPlan:
+    """A plan's `search` block turned into its scenes (scoresby.search), with a progress line on stderr."""
+    if plan.search is None:
+        return plan
+    from scoresby.search.plan import expand
+
+    return expand(plan, progress=lambda n: log.info("search: %d items so far", n))
+
+
+def prepare_output(plan: RunPlan) -> str:
+    """The run's output (the list's, else ./output), created when local; InvalidInput when it cannot be."""
+    output = plan.output or str(Path(DEFAULT_OUTPUT).resolve())
+    if not output.startswith("s3://"):
+        try:
+            Path(output).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput([f"cannot create the output folder {output}: {exc}"]) from exc
+    if plan.duplicates:
+        log.info("duplicate scenes processed once: %s", ", ".join(plan.duplicates))
+    return output
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_command(args: Any) -> int:
+    """`scoresby run SCENES.json`: validate the list, process it, print the summary; return the exit code."""
+    products = [p.strip() for p in args.products.split(",")] if args.products else None
+    if args.workers is not None and args.workers < 1:
+        sys.stderr.write(f"scoresby run: --workers {args.workers} is not allowed; allowed: 1 or more\n")
+        return EXIT_INVALID
+    timeout = getattr(args, "scene_timeout", None)
+    timeout = DEFAULT_SCENE_TIMEOUT_S if timeout is None else timeout
+    if timeout < 0:
+        sys.stderr.write(
+            f"scoresby run: --scene-timeout {timeout:g} is not allowed; allowed: 0 (none) or more\n"
+        )
+        return EXIT_INVALID
+    try:
+        plan = load_scene_list(args.scenes, output=args.output, run_name=args.run_name, products=products)
+    except InvalidInput as exc:
+        lines = [f"scoresby run: {args.scenes}: {len(exc.problems)} problem(s), nothing was processed:"]
+        lines += [f"  - {p}" for p in exc.problems]
+        sys.stderr.write("\n".join(lines) + "\n")
+        return EXIT_INVALID
+    try:
+        plan = expand_search(plan)
+    except PipelineError as exc:
+        sys.stderr.write(f"scoresby run: {args.scenes}: {one_line(exc)}\n")
+        return EXIT_INVALID
+    if not plan.scenes:
+        sys.stderr.write(f"scoresby run: {args.scenes}: the search found no scenes; nothing to do\n")
+        return EXIT_OK
+    try:
+        output = prepare_output(plan)
+    except InvalidInput as exc:
+        sys.stderr.write(f"scoresby run: {exc.problems[0]}\n")
+        return EXIT_INVALID
+    # `kill` / a service manager stopping us gets the same clean stop as Ctrl-C.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        check_writable(output)  # before any scene: read-only folder, no credentials, no bucket, no permission
+        summary = run_plan(
+            plan,
+            output,
+            workers=args.workers,
+            overwrite=args.overwrite,
+            progress=True,
+            scene_timeout_s=timeout or None,
+        )
+    except RunLocked as exc:
+        sys.stderr.write(f"scoresby run: {one_line(exc)}\n")
+        return EXIT_BUSY
+    except (StorageError, OSError) as exc:
+        sys.stderr.write(f"scoresby run: {one_line(exc)}\n")
+        return EXIT_INVALID
+    except KeyboardInterrupt:  # Ctrl-C before processing started (run_plan handles it during processing)
+        sys.stderr.write("scoresby run: interrupted\n")
+        return EXIT_INTERRUPTED
+    sys.stdout.write(format_summary(summary))
+    return summary.exit_code
+
+
+def format_summary(summary: RunSummary) -> str:
+    """The end-of-run text: totals, where the report is, and every failed scene with its error."""
+    c = summary.counts
+    total = sum(c.values())
+    not_run = c[PENDING] + c[RUNNING]
+    lines = [
+        f"run {summary.run_name}: {total} scenes: {c[SUCCEEDED]} succeeded,"
+        f" {c[SKIPPED]} skipped (already done), {c[FAILED]} failed"
+        + (f", {not_run} not run" if not_run else "")
+        + f" in {summary.duration_s:.1f} s",
+        f"report:   {summary.report_html}",
+        f"summary:  {summary.summary_json}",
+        f"task log: {summary.task_log}",
+    ]
+    if summary.interrupted:
+        lines.append("interrupted: run the same command again to finish the remaining scenes")
+    if summary.failed:
+        lines.append(f"failed scenes ({len(summary.failed)}):")
+        lines += [f"  {scene_id}  {error}" for scene_id, error in summary.failed]
+    return "\n".join(lines) + "\n"

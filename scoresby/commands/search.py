@@ -1,0 +1,91 @@
+"""`scoresby search`: an area and a date range to a scene list, from any STAC API (pystac-client)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from scoresby.core.errors import EXIT_INVALID, EXIT_OK, InvalidInput, one_line
+from scoresby.core.scene_list import parse_scene_list
+from scoresby.core.search import check_search, parse_bbox
+from scoresby.search.client import SearchError
+from scoresby.search.plan import scene_list_from_search
+
+
+def search_command(args: Any) -> int:
+    """Print (or write with -o) the scene list of every matching item; 2 for bad flags or a failed search."""
+    # urllib3 logs every retry of an unreachable API; the one error line below says what went wrong.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    try:
+        spec = _spec(args)
+        products = [p.strip() for p in args.products.split(",")] if args.products else None
+        doc = scene_list_from_search(
+            spec,
+            output=args.output,
+            defaults={"products": products} if products else None,
+            progress=_progress,
+        )
+        if doc["scenes"]:
+            parse_scene_list(doc)  # the list we hand out must be one `scoresby run` accepts
+    except InvalidInput as exc:
+        sys.stderr.write("\n".join(f"scoresby search: {p}" for p in exc.problems) + "\n")
+        return EXIT_INVALID
+    except SearchError as exc:
+        sys.stderr.write(f"scoresby search: {one_line(exc)}\n")
+        return EXIT_INVALID
+    n = len(doc["scenes"])
+    sys.stderr.write(
+        f"scoresby search: {n} scene{'s' if n != 1 else ''} found"
+        + (" (nothing matched: the list is empty)" if n == 0 else "")
+        + "\n"
+    )
+    text = json.dumps(doc, indent=2) + "\n"
+    if args.o:
+        Path(args.o).write_text(text, encoding="utf-8")
+        sys.stderr.write(f"scoresby search: scene list written to {args.o}\n")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _spec(args: Any) -> Any:
+    """The search flags as one validated SearchSpec (InvalidInput lists every bad flag)."""
+    problems: list[str] = []
+    block: dict[str, Any] = {"stac": args.stac, "collections": args.collection, "datetime": args.datetime}
+    if args.bbox is not None and args.aoi is not None:
+        problems.append("--bbox and --aoi: give one of them")
+    elif args.bbox is not None:
+        block["bbox"] = parse_bbox(args.bbox, "--bbox", problems)
+    elif args.aoi is not None:
+        block["intersects"] = _read_aoi(args.aoi, problems)
+    if args.max_cloud is not None:
+        block["max_cloud"] = args.max_cloud
+    if args.limit is not None:
+        block["limit"] = args.limit
+    spec = None if problems else check_search(block, "search", problems)
+    if spec is None:
+        flags = {"search.max_cloud": "--max-cloud", "search.collections": "--collection", "search.": "--"}
+        raise InvalidInput([_flag_names(p, flags) for p in problems])
+    return spec
+
+
+def _flag_names(problem: str, flags: dict[str, str]) -> str:
+    """A search-block problem worded with the CLI's flag names."""
+    for field, flag in flags.items():
+        problem = problem.replace(field, flag)
+    return problem.replace("search: ", "")
+
+
+def _read_aoi(path: str, problems: list[str]) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(f"--aoi: cannot read {path!r} as GeoJSON ({one_line(exc)})")
+        return None
+
+
+def _progress(count: int) -> None:
+    sys.stderr.write(f"scoresby search: {count} items so far\n")

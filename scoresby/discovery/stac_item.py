@@ -1,0 +1,226 @@
+"""A STAC Item as a scene's source: its assets are the band files, `raster:bands` gives the radiometry."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
+from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
+from scoresby.core.scene_files import BandFile, SceneFiles
+from scoresby.core.scene_list import Scene
+from scoresby.discovery.sentinel2_metadata import DEFAULT_QUANTIFICATION
+from scoresby.discovery.sources import aws_credentials_available, gdal_env_options, open_source
+
+# Earth Search / stac-server item URLs carry no .json suffix: /collections/<c>/items/<id>.
+ITEM_URL = re.compile(r"/collections/[^/]+/items/[^/]+/?$")
+# https://BUCKET.s3.REGION.amazonaws.com/KEY (and the region-less form): the same object as s3://BUCKET/KEY.
+S3_HTTPS = re.compile(
+    r"^https://(?P<bucket>[a-z0-9][a-z0-9.-]+)\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.amazonaws\.com/(?P<key>.+)$"
+)
+# Common band names (eo:common_name) -> band ids, per family (Landsat 8/9 OLI numbering, as the catalogue).
+COMMON_NAMES = {
+    "landsat": {
+        "coastal": "B1",
+        "blue": "B2",
+        "green": "B3",
+        "red": "B4",
+        "nir08": "B5",
+        "nir": "B5",
+        "swir16": "B6",
+        "swir22": "B7",
+    },
+    "sentinel-2": {
+        "coastal": "B01",
+        "blue": "B02",
+        "green": "B03",
+        "red": "B04",
+        "rededge1": "B05",
+        "rededge2": "B06",
+        "rededge3": "B07",
+        "nir": "B08",
+        "nir08": "B8A",
+        "nir09": "B09",
+        "cirrus": "B10",
+        "swir16": "B11",
+        "swir22": "B12",
+    },
+}
+# Quality assets -> SceneFiles.quality band names (masks and statistics read them by these names).
+QUALITY_ASSETS = {"qa_pixel": "QA_PIXEL", "scl": "SCL"}
+RASTER_SUFFIXES = (".tif", ".tiff", ".jp2")
+MAX_ITEM_BYTES = 4 * 1024 * 1024
+
+
+def is_item_source(scene: Scene) -> bool:
+    """True when the scene's source is a STAC Item (inline, a .json file or an API item URL)."""
+    if scene.item is not None:
+        return True
+    path = urllib.parse.urlsplit(scene.source).path
+    return path.lower().endswith(".json") or bool(ITEM_URL.search(path))
+
+
+def load_item(scene: Scene) -> tuple[dict[str, Any], str | None]:
+    """The item JSON and where it lives (for relative hrefs and `derived_from`), inline or fetched."""
+    if scene.item is not None:
+        return scene.item, _self_href(scene.item)
+    location = scene.source.rstrip("/") if ITEM_URL.search(scene.source) else scene.source
+    parent, name = posixpath.split(location)
+    text = open_source(scene.scene_id, parent + "/").read_text(name)
+    try:
+        item = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnreadableRaster(scene.scene_id, f"STAC Item {location}: not JSON ({exc.msg})") from exc
+    if not (
+        isinstance(item, dict) and item.get("type") == "Feature" and isinstance(item.get("assets"), dict)
+    ):
+        raise UnreadableRaster(
+            scene.scene_id, f"STAC Item {location}: not a STAC Item (no Feature with assets)"
+        )
+    return item, location
+
+
+def discover_item(scene: Scene) -> SceneFiles:
+    """Band files, sensor, level and radiometry of a scene whose source is a STAC Item."""
+    item, location = load_item(scene)
+    props = item.get("properties") or {}
+    family = _family(item)
+    signed = aws_credentials_available()
+    bands: dict[str, BandFile] = {}
+    for key, asset in item["assets"].items():
+        band = _band_id(key, asset, family)
+        href = _href(asset)
+        if band is None or href is None:
+            continue
+        if band in bands and not (
+            bands[band].path.lower().endswith(".jp2") and not href.lower().endswith(".jp2")
+        ):
+            continue  # Earth Search lists each band twice ("red", "red-jp2"): the COG reads cheaper
+        path = _gdal_path(scene.scene_id, href, location, signed)
+        scale, offset = _radiometry(asset, family, band)
+        bands[band] = BandFile(band, path, scale, offset)
+    quality = next((bands[q] for q in QUALITY_ASSETS.values() if q in bands), None)
+    for q in QUALITY_ASSETS.values():
+        bands.pop(q, None)
+    if not bands:
+        raise SourceNotFound(
+            scene.scene_id, f"STAC Item {item.get('id')!r} has no band assets Scoresby can read"
+        )
+    return SceneFiles(
+        scene_id=scene.scene_id,
+        sensor=_sensor(props, family),
+        level=_level(item, family),
+        bands=bands,
+        datetime=props.get("datetime"),
+        notes=(f"bands and radiometry from the STAC Item {item.get('id')}",),
+        gdal_env=gdal_env_options(),
+        source_item=location,
+        quality=quality,
+    )
+
+
+def _self_href(item: dict[str, Any]) -> str | None:
+    return next((link.get("href") for link in item.get("links") or [] if link.get("rel") == "self"), None)
+
+
+def _family(item: dict[str, Any]) -> str:
+    text = " ".join(
+        str(v) for v in (item.get("properties", {}).get("platform"), item.get("collection"), item.get("id"))
+    )
+    if "landsat" in text.lower() or re.match(r"^L[COTE]0\d_", str(item.get("id"))):
+        return "landsat"
+    if "sentinel-2" in text.lower() or str(item.get("id")).startswith("S2"):
+        return "sentinel-2"
+    raise UnknownSensor(
+        str(item.get("id")), f"STAC Item of platform {text!r}; allowed: Landsat or Sentinel-2"
+    )
+
+
+def _sensor(props: dict[str, Any], family: str) -> str:
+    if family == "sentinel-2":
+        return "sentinel-2"
+    number = re.search(r"(\d)\s*$", str(props.get("platform", "")))
+    return f"landsat-{number.group(1)}" if number else "landsat-8"
+
+
+def _level(item: dict[str, Any], family: str) -> str:
+    text = f"{item.get('id')} {item.get('collection')}".upper()
+    if family == "sentinel-2":
+        return "L1C" if "L1C" in text else "L2A"
+    return "L2" if re.search(r"L2SP|L2SR|C2-L2|C2L2", text) else "L1"
+
+
+def _band_id(key: str, asset: dict[str, Any], family: str) -> str | None:
+    """The catalogue's band id of a single-band raster asset (eo:bands name, then key, then common name)."""
+    if key.lower() in QUALITY_ASSETS:
+        return QUALITY_ASSETS[key.lower()]
+    bands = asset.get("eo:bands") or asset.get("bands") or []
+    if len(bands) > 1 or "visual" in (asset.get("roles") or []):
+        return None
+    band = bands[0] if bands else {}
+    common = str(band.get("common_name") or band.get("eo:common_name") or key).lower()
+    # Landsat numbers differ by sensor (TM red is B3, OLI red is B4): the common name is what is meant.
+    if family == "landsat" and common in COMMON_NAMES["landsat"]:
+        return COMMON_NAMES["landsat"][common]
+    for name in (band.get("name"), key):
+        match = re.fullmatch(r"(?:[A-Z]+_)?B0?(\d{1,2})(A?)", str(name or ""), re.IGNORECASE)
+        if match and family == "sentinel-2":
+            return "B8A" if match.group(2) else f"B{int(match.group(1)):02d}"
+    return COMMON_NAMES[family].get(common)
+
+
+def _href(asset: dict[str, Any]) -> str | None:
+    """The asset's href, its s3:// alternate preferred (in-region and requester-pays aware)."""
+    alternate = (asset.get("alternate") or {}).get("s3") or {}
+    href = alternate.get("href") or asset.get("href")
+    if not isinstance(href, str) or not urllib.parse.urlsplit(href).path.lower().endswith(RASTER_SUFFIXES):
+        return None
+    return href
+
+
+def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool) -> str:
+    """A GDAL path for an asset href, relative hrefs resolved against the item's own location."""
+    if href.startswith("/vsi"):
+        raise UnreadableRaster(
+            scene_id, f"asset href {href!r} is a GDAL path; allowed: s3://, https:// or a file"
+        )
+    scheme = urllib.parse.urlsplit(href).scheme.lower()
+    if not scheme and Path(href).is_absolute():
+        return href
+    if not scheme:
+        if location is None:
+            raise UnreadableRaster(scene_id, f"asset href {href!r} is relative but the item has no location")
+        if urllib.parse.urlsplit(location).scheme:
+            href = urllib.parse.urljoin(location, href)
+            scheme = urllib.parse.urlsplit(href).scheme.lower()
+        else:
+            return str((Path(location).parent / href).resolve())
+    if scheme == "s3":
+        return "/vsis3/" + href[len("s3://") :]
+    if scheme == "https":
+        s3 = S3_HTTPS.match(href)
+        if s3 and signed:  # same object through the S3 API: signed, in-region on Batch, requester pays
+            return f"/vsis3/{s3.group('bucket')}/{s3.group('key')}"
+        return "/vsicurl/" + href
+    if scheme == "file":
+        return urllib.parse.urlsplit(href).path
+    raise UnreadableRaster(
+        scene_id, f"asset href {href!r} has scheme {scheme!r}; allowed: s3://, https:// or a file"
+    )
+
+
+def _radiometry(asset: dict[str, Any], family: str, band: str) -> tuple[float, float]:
+    """DN -> reflectance as raster:bands states it (Earth Search S2 L2A: the offset, applied once)."""
+    if band in QUALITY_ASSETS.values():
+        return 1.0, 0.0
+    raster = (asset.get("raster:bands") or [{}])[0]
+    scale, offset = raster.get("scale"), raster.get("offset")
+    if isinstance(scale, int | float) and isinstance(offset, int | float | type(None)):
+        return float(scale), float(offset or 0.0)
+    if family == "landsat":
+        return LANDSAT_C2_L2_SCALE, LANDSAT_C2_L2_OFFSET
+    return 1.0 / DEFAULT_QUANTIFICATION, 0.0

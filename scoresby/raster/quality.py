@@ -1,0 +1,85 @@
+"""Reading a scene's quality band (QA_PIXEL / SCL) onto the target grid, and the grid of a run's AOI."""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from rasterio.transform import from_origin
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+
+from scoresby.core.errors import UnreadableRaster
+from scoresby.core.scene_files import BandFile
+from scoresby.raster.bands import Grid
+from scoresby.raster.masks import QA_NODATA
+
+# Flags and classes are categories: a bilinear mean of two bit patterns is a third, meaningless one.
+QUALITY_RESAMPLING = Resampling.nearest
+
+
+class QualityReader:
+    """Reads a QA_PIXEL or SCL file window by window on the target grid, by nearest neighbour, raw values."""
+
+    def __init__(self, scene_id: str, band: BandFile, grid: Grid, stack: ExitStack) -> None:
+        self.scene_id = scene_id
+        self.band = band.band
+        self.path = band.path
+        self.nodata = QA_NODATA[band.band]
+        try:
+            ds = stack.enter_context(rasterio.open(band.path))
+        except RasterioError as exc:
+            raise UnreadableRaster(scene_id, f"quality band {band.band} file {band.path}: {exc}") from exc
+        self.source: Any = ds
+        if not grid.aligned(ds) or ds.crs != grid.crs:
+            self.source = stack.enter_context(
+                WarpedVRT(
+                    ds,
+                    crs=grid.crs,
+                    transform=grid.transform,
+                    width=grid.width,
+                    height=grid.height,
+                    resampling=QUALITY_RESAMPLING,
+                    src_nodata=ds.nodata,
+                    nodata=self.nodata,  # outside the band's footprint: fill / no data
+                )
+            )
+
+    def read(self, window: Window) -> np.ndarray:
+        """Raw QA bits / SCL classes of a window (uint16)."""
+        try:
+            return np.asarray(self.source.read(1, window=window), dtype=np.uint16)
+        except RasterioError as exc:
+            raise UnreadableRaster(
+                self.scene_id, f"quality band {self.band} file {self.path} cannot be read: {exc}"
+            ) from exc
+
+
+def aoi_grid(aoi: dict[str, Any]) -> Grid:
+    """The grid of an AOI: its lon/lat bbox in the AOI's CRS, snapped outwards to whole pixels.
+
+    Snapping to multiples of the resolution puts every scene of the run (any sensor, any date) on the same
+    pixels, so their products stack.
+    """
+    crs = rasterio.crs.CRS.from_user_input(aoi["crs"])
+    res = float(aoi["resolution"])
+    west, south, east, north = transform_bounds("EPSG:4326", crs, *aoi["bbox"], densify_pts=21)
+    left, top = math.floor(west / res) * res, math.ceil(north / res) * res
+    width = max(1, math.ceil((east - left) / res))
+    height = max(1, math.ceil((top - south) / res))
+    return Grid(crs, from_origin(left, top, res, res), width, height)
+
+
+def outside_geometry(aoi: dict[str, Any] | None, grid: Grid) -> list[dict[str, Any]] | None:
+    """The AOI's polygon in the grid's CRS (pixels outside it are nodata), or None for a bbox AOI."""
+    if not aoi or "geometry" not in aoi:
+        return None
+    from rasterio.warp import transform_geom
+
+    return [transform_geom("EPSG:4326", grid.crs, aoi["geometry"])]

@@ -1,0 +1,108 @@
+"""Run files: summary.json and report.html written whole into a run folder, local (atomic rename) or s3://."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scoresby.core.layout import split_s3_uri
+from scoresby.core.report import render_report
+from scoresby.core.summary import REPORT_NAME, SUMMARY_NAME, build_summary
+from scoresby.core.task_log import TaskRecord
+
+log = logging.getLogger(__name__)
+
+
+def write_report(
+    run_name: str,
+    run_dir: str,
+    records: Sequence[TaskRecord],
+    *,
+    duration_s: float | None = None,
+    task_log: str | None = None,
+    science: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """Write summary.json and report.html into the run folder (local or s3://); return their locations.
+
+    `science` is the run's time series (commands/timeseries.py): per-scene statistics, chart, timelapses.
+    """
+    summary = build_summary(run_name, records, duration_s=duration_s, task_log=task_log, science=science)
+    summary_text = json.dumps(summary, indent=2) + "\n"
+    page = render_report(summary, run_dir)
+    if run_dir.startswith("s3://"):
+        return (
+            _upload(run_dir + SUMMARY_NAME, summary_text, "application/json"),
+            _upload(run_dir + REPORT_NAME, page, "text/html; charset=utf-8"),
+        )
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary_path = _write_atomic(folder / SUMMARY_NAME, summary_text)
+    report_path = _write_atomic(folder / REPORT_NAME, page)
+    log.info("report written to %s", report_path)
+    return str(summary_path), str(report_path)
+
+
+def write_run_file(run_dir: str, name: str, data: bytes, content_type: str) -> str:
+    """Write one file of the run folder whole (local: atomic rename; s3://: one upload); return where."""
+    if run_dir.startswith("s3://"):
+        import boto3  # only s3:// runs need it
+
+        bucket, key = split_s3_uri(run_dir + name)
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        return run_dir + name
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Not mkstemp: its 0600 would make the file unreadable to whoever may read the products (umask).
+    tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with tmp.open("xb") as f:
+            f.write(data)
+        Path(tmp).replace(folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return str((folder / name).resolve())
+
+
+def read_json(uri: str) -> dict[str, Any] | None:
+    """A small JSON document (a STAC Item) from a local path or s3://; None when it is not there."""
+    try:
+        if uri.startswith("s3://"):
+            import boto3
+
+            bucket, key = split_s3_uri(uri)
+            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            return dict(json.loads(body))
+        return dict(json.loads(Path(uri).read_text(encoding="utf-8")))
+    except Exception as exc:  # noqa: BLE001 - a missing or unreadable Item leaves its scene out of the series
+        log.warning("cannot read %s: %s", uri, exc)
+        return None
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    """Write via a temporary file in the same folder and os.replace, so readers never see half a file."""
+    # Not mkstemp: its 0600 would make the report unreadable to whoever may read the products (umask).
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with tmp.open("x", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path.resolve()
+
+
+def _upload(uri: str, text: str, content_type: str) -> str:
+    import boto3  # only s3:// runs need it
+
+    bucket, key = split_s3_uri(uri)
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type)
+    return uri
