@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from scoresby.core import cost
+from scoresby.pricing import cost
 
 # subcommand -> "module:function"; imported lazily so `scoresby --help` stays fast and the AWS
 # commands do not load rasterio.

@@ -7,11 +7,11 @@ import logging
 from typing import Any
 
 from scoresby.core.config import SummarySettings
-from scoresby.core.cost import actual_compute_cost, batch_jobs_cost
 from scoresby.core.errors import InvalidInput
 from scoresby.core.layout import TIMESERIES_JSON, split_s3_uri
 from scoresby.core.summary import SUMMARY_NAME, build_summary
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
+from scoresby.pricing.cost import actual_compute_cost, batch_jobs_cost
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from scoresby.stores.job_rows import JobRow, job_rows, partition
 

@@ -17,10 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from scoresby.commands.stack import (
-    OUTPUT_ROOT_OUTPUT,
-    STATE_MACHINE_OUTPUT,
-    TASK_TABLE_OUTPUT,
-    WORK_BUCKET_OUTPUT,
     StackInfo,
     StackNotFound,
     console_link,
@@ -30,6 +26,12 @@ from scoresby.commands.stack import (
     find_stack,
     new_session,
     read_run,
+)
+from scoresby.core.contract import (
+    OUTPUT_ROOT_OUTPUT,
+    STATE_MACHINE_OUTPUT,
+    TASK_TABLE_OUTPUT,
+    WORK_BUCKET_OUTPUT,
 )
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
 from scoresby.core.layout import LISTS_PREFIX

@@ -8,7 +8,8 @@ import logging
 from typing import Any
 
 from scoresby.commands.aws import counts_line, err, find_run, print_problems, say, start_and_report
-from scoresby.commands.stack import STATE_MACHINE_OUTPUT, StackInfo, execution_name, new_session
+from scoresby.commands.stack import StackInfo, execution_name, new_session
+from scoresby.core.contract import STATE_MACHINE_OUTPUT
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput
 from scoresby.core.layout import split_s3_uri
 from scoresby.core.scene_list import parse_scene_list

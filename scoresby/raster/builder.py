@@ -24,11 +24,11 @@ import pystac
 import rasterio
 from rasterio.errors import RasterioError
 
-from scoresby.core.cost import WORKER_THREADS
 from scoresby.core.errors import GridMismatch, MissingBands
 from scoresby.core.places import place_of
 from scoresby.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
 from scoresby.core.stretch import StretchSpec
+from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster import bands as scene_io
 from scoresby.raster import cog, plots
 from scoresby.raster import ops as raster_ops

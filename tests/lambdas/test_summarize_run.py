@@ -93,7 +93,7 @@ def test_bad_event_is_invalid_input(lambda_env: dict[str, str], event: Any) -> N
 
 
 def test_without_job_rows_the_cost_falls_back_to_the_scene_rows(lambda_env: dict[str, str], s3: Any) -> None:
-    from scoresby.core.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
+    from scoresby.pricing.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
 
     log = DynamoTaskLog(TABLE)
     ok, bad, skipped_later = plan_run("priced", 3)
