@@ -25,7 +25,7 @@ _EXPORTS = {
     "RunPlan": "scoresby.core.scene_list",
     "Scene": "scoresby.core.scene_list",
     "TaskRecord": "scoresby.core.task_log",
-    "SceneResult": "scoresby.commands.process",
+    "SceneResult": "scoresby.commands.scene",
     "RunResult": "scoresby.results",
     "load": "scoresby.api",
     "process": "scoresby.api",
@@ -57,7 +57,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from scoresby.api import load, process, run, search, status, submit, watch
-    from scoresby.commands.process import SceneResult
+    from scoresby.commands.scene import SceneResult
     from scoresby.core.errors import InvalidInput, PipelineError, SceneError
     from scoresby.core.scene_list import RunPlan, Scene
     from scoresby.core.task_log import TaskRecord

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scoresby.commands.aws import StartedRun, aws_sources_problems, lambda_expands_if_large, submit_plan
-from scoresby.commands.process import SceneResult, run_scene_task
+from scoresby.commands.process import run_scene_task
 from scoresby.commands.run import RunSummary, expand_search, prepare_output, run_plan
+from scoresby.commands.scene import SceneResult
 from scoresby.commands.stack import find_stack, read_run
 from scoresby.commands.watch import load_watch
 from scoresby.commands.watch_round import watch_round

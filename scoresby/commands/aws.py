@@ -34,7 +34,7 @@ from scoresby.core.contract import (
     WORK_BUCKET_OUTPUT,
 )
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
-from scoresby.core.layout import LISTS_PREFIX
+from scoresby.core.layout import list_key
 from scoresby.core.scene_list import RunPlan, load_scene_list
 from scoresby.core.summary import format_status, status_counts
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, TaskRecord
@@ -298,7 +298,7 @@ def store_if_large(session: Any, stack: StackInfo, name: str, payload: dict[str,
         return payload
     bucket = stack.require(WORK_BUCKET_OUTPUT)
     doc = {k: v for k, v in payload.items() if k != "overwrite"}
-    key = f"{LISTS_PREFIX}{name}.json"
+    key = list_key(name)
     session.client("s3").put_object(
         Bucket=bucket, Key=key, Body=json.dumps(doc).encode("utf-8"), ContentType="application/json"
     )

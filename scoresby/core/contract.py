@@ -80,7 +80,7 @@ class JobInput(TypedDict):
 
 
 class SummaryInput(TypedDict, total=False):
-    """What the Summarize task passes the summary function (built from RunState in infra/scene_workflow.py)."""
+    """What the Summarize task passes the summary function (built from RunState in infra/scene_workflow)."""
 
     run_name: str
     output: str

@@ -116,8 +116,21 @@ def _reserved_of(lowered: str) -> str:
     return next(r for r in RESERVED_NAMES if lowered.startswith(r.lower()))
 
 
-# Scene lists too big for a Step Functions input are stored in the work bucket under this prefix.
+# --- the work bucket (AWS) -------------------------------------------------------------------------------
 LISTS_PREFIX = "lists/"
+"""`scoresby submit` puts lists over the 256 KiB execution-input quota here; the input names the object."""
+ITEMS_PREFIX = "items/"
+"""The init step writes a run's Map items here when they are too many to pass inline."""
+
+
+def list_key(name: str) -> str:
+    """The work-bucket key of a scene list `scoresby submit` stored: `lists/<name>.json`."""
+    return f"{LISTS_PREFIX}{name}.json"
+
+
+def items_key(run_name: str, token: str) -> str:
+    """The work-bucket key of one planning's Map items: `items/<run>/<token>.json`."""
+    return f"{ITEMS_PREFIX}{run_name}/{token}.json"
 
 
 # --- science outputs of a run (issue 12): the time series of every place the run covers ------------------

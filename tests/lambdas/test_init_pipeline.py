@@ -10,6 +10,7 @@ import pytest
 
 from lambdas.init_pipeline import handler as init
 from scoresby.core.task_log import PENDING, SKIPPED
+from scoresby.steps import init_run
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.lambdas.conftest import ITEMS_BUCKET, OUTPUT_ROOT, TABLE
 
@@ -121,7 +122,7 @@ def test_ten_thousand_scenes_go_to_s3_for_the_distributed_map(
 def test_just_over_the_byte_threshold_goes_to_s3(
     lambda_env: dict[str, str], dynamodb: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(init, "INLINE_MAX_BYTES", 600)
+    monkeypatch.setattr(init_run, "INLINE_MAX_BYTES", 600)
     small = init.handler({"run_name": "small", "scenes": [scene_obj(1)]}, None)
     assert small["inline"] is True
     large = init.handler({"run_name": "large", "scenes": [scene_obj(i) for i in range(5)]}, None)

@@ -11,6 +11,8 @@ from lambdas.summarize_run import handler as summary
 from scoresby.core.config import SummarySettings
 from scoresby.core.errors import InvalidInput
 from scoresby.core.scene_list import Scene
+from scoresby.steps import mail
+from scoresby.steps import summary as summary_step
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.lambdas.conftest import OUTPUT_BUCKET, OUTPUT_ROOT, TABLE
 
@@ -68,7 +70,7 @@ def test_summary_counts_statuses_writes_summary_json_and_composes_message(
 
 def test_subject_fits_sns_limit_for_long_run_names() -> None:
     totals = {"SUCCEEDED": 12345, "FAILED": 2, "SKIPPED": 3, "PENDING": 0, "RUNNING": 0}
-    subject = summary.compose_subject("r" * 80, totals)
+    subject = mail.compose_subject("r" * 80, totals)
     assert len(subject) <= 100 and subject.endswith("12345 succeeded, 2 failed, 3 skipped")
     assert "\n" not in subject and subject.isascii()
 
@@ -149,7 +151,7 @@ def test_the_cost_comes_from_the_batch_jobs_start_and_stop_times(lambda_env: dic
     put_job_row("jobbed", "job-ts", t0 + 200_000, t0 + 261_000)  # the time series: 61 s
     put_job_row("other", "job-9", t0, t0 + 999_000)  # another run's job must not count
 
-    result = summary.summarize_run(
+    result = summary_step.summarize_run(
         {"run_name": "jobbed", "output": OUTPUT_ROOT}, SummarySettings(TABLE, job_vcpus=2)
     )
 
@@ -177,7 +179,9 @@ def test_a_job_row_without_times_counts_as_a_job_of_no_time(lambda_env: dict[str
         JobRow("j-1", None, None, "scoresby-x", 1, "FAILED", "e"),
         JobRow("j-2", 0, 2000, "y", 1, "", "e"),
     ]
-    summary.summarize_run({"run_name": "untimed", "output": OUTPUT_ROOT}, SummarySettings(TABLE), jobs=jobs)
+    summary_step.summarize_run(
+        {"run_name": "untimed", "output": OUTPUT_ROOT}, SummarySettings(TABLE), jobs=jobs
+    )
     body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/untimed/summary.json")["Body"].read()
     cost = json.loads(body)["totals"]["cost"]
     assert cost["jobs"] == 2 and cost["busy_s"] == 2.0
