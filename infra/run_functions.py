@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.lambda_deps import check_layer
+from infra.lambda_deps import RUNTIME, check_layer
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_planning, grant_run_reads
@@ -28,10 +28,6 @@ from scoresby.core.layout import ITEMS_PREFIX, LISTS_PREFIX, TIMESERIES_JSON
 # tests/infra imports the staged asset with the heavy packages blocked, so an import that drags
 # rasterio/numpy in fails the tests.
 LAMBDA_PACKAGES = ("core", "pricing", "stores", "search", "steps")
-# The one runtime of both functions: the Python the tests run the staged asset with (Debian 12's 3.11; no
-# newer interpreter is obtainable on the build machines). AWS Lambda supports python3.11 until its
-# deprecation on 2027-06-30 (README, "Not verified"); moving on is this one line plus the test interpreter.
-RUNTIME = lambda_.Runtime.PYTHON_3_11
 
 
 def stage_lambda_source(source_root: Path, out_dir: Path) -> None:

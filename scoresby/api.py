@@ -14,6 +14,7 @@ from scoresby.commands.scene import SceneResult
 from scoresby.commands.stack import find_stack, read_run
 from scoresby.commands.watch import load_watch
 from scoresby.commands.watch_round import watch_round
+from scoresby.core.contract import STACK_NAME
 from scoresby.core.errors import InvalidInput
 from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, task_log_path
 from scoresby.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
@@ -193,7 +194,7 @@ def watch(
     return RunResult(summary, records, round=result)
 
 
-def submit(scene_list: SceneListLike, *, stack: str = "Scoresby", name: str | None = None) -> StartedRun:
+def submit(scene_list: SceneListLike, *, stack: str = STACK_NAME, name: str | None = None) -> StartedRun:
     """Start the AWS pipeline on a scene list (what `scoresby submit` does); returns the execution started.
 
     A `search` block is expanded first. Submitting the same list again finds the same execution instead of

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+STACK_NAME = "Scoresby"
+"""The stack's name: what app.py deploys, and the CLI's --stack unless it names another."""
+
 # --- CloudFormation output keys of the stack (infra/pipeline_stack.py; read by scoresby/commands/stack.py) --
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 OUTPUT_BUCKET_OUTPUT = "OutputBucketName"
