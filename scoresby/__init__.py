@@ -64,6 +64,14 @@ if TYPE_CHECKING:
     from scoresby.results import RunResult
 
 
+# `scoresby.search` is both a public function and the subpackage scoresby/search. Importing a subpackage the
+# first time sets it as an attribute of its parent, which would hide the function (whether or not it was
+# loaded already); importing it here, before any caller can, and dropping the attribute leaves the name to
+# the function. The subpackage's own modules are still imported as `scoresby.search.<module>`.
+importlib.import_module("scoresby.search")
+del globals()["search"]
+
+
 def __getattr__(name: str) -> Any:
     """Load a public name from its module on first use."""
     module = _EXPORTS.get(name)

@@ -142,7 +142,7 @@ def plan_run(
         counts["new_items"] = watch_info["new_items"]
     body = json.dumps(items, separators=(",", ":"))
     if len(items) <= INLINE_MAX_ITEMS and len(body.encode("utf-8")) <= INLINE_MAX_BYTES:
-        state.update(inline=True, items=items)
+        state["inline"], state["items"] = True, items
     else:
         if s3_client is None:
             import boto3
@@ -152,7 +152,7 @@ def plan_run(
         s3_client.put_object(
             Bucket=settings.items_bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json"
         )
-        state.update(inline=False, items_s3=ItemsS3(bucket=settings.items_bucket, key=key))
+        state["inline"], state["items_s3"] = False, ItemsS3(bucket=settings.items_bucket, key=key)
     log.info(
         "run %s: %d scenes, %d to run in %d jobs, %d skipped, %d duplicates, items %s",
         plan.run_name,
