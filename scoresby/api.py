@@ -16,7 +16,7 @@ from scoresby.commands.watch import load_watch
 from scoresby.commands.watch_round import watch_round
 from scoresby.core.contract import STACK_NAME
 from scoresby.core.errors import InvalidInput
-from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, task_log_path
+from scoresby.core.layout import DEFAULT_OUTPUT, SUMMARY_NAME, run_dir_of, task_log_path
 from scoresby.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
 from scoresby.core.search import check_search
 from scoresby.core.summary import status_counts
@@ -188,7 +188,7 @@ def watch(
         str(path.resolve()),
         status_counts(records),
         [],
-        str(Path(result.report_html).with_name("summary.json")),
+        str(Path(result.report_html).with_name(SUMMARY_NAME)),
         result.report_html,
     )
     return RunResult(summary, records, round=result)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra.run_functions import LAMBDA_PACKAGES, RUNTIME
-from scoresby.core import config
+from scoresby.core import config, contract
 from scoresby.core.task_log import FIELDS, STATUSES
 from scoresby.pricing import cost
 from scoresby.stores.dynamo_log import table_schema
@@ -287,6 +287,9 @@ def test_stack_outputs(synth: Synth) -> None:
         "JobLogGroupName",
         "JobQueueArn",
     }
+    # The CLI and infra name them from one module: every output the stack has is one of core.contract's.
+    named = {v for k, v in vars(contract).items() if k.endswith("_OUTPUT")}
+    assert set(synth.template["Outputs"]) == named
 
 
 # --- the state machine --------------------------------------------------------------------------------

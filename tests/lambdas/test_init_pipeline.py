@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from lambdas.init_pipeline import handler as init
+from scoresby.core.contract import MapItem, RunState
 from scoresby.core.task_log import PENDING, SKIPPED
 from scoresby.steps import init_run
 from scoresby.stores.dynamo_log import DynamoTaskLog
@@ -44,6 +45,8 @@ def test_valid_list_writes_pending_rows_and_returns_inline_items(
     assert item["scenes"][0]["products"] == doc["products"]
     assert item["job_name"].startswith("scoresby-") and len(item["job_name"]) <= 128
     assert json.loads(json.dumps(state)) == state  # JSON-safe
+    assert set(state) <= set(RunState.__annotations__)  # the keys infra's state machine reads
+    assert set(item) == set(MapItem.__annotations__)
     statuses = {r["scene_id"]["S"]: r["status"]["S"] for r in rows(dynamodb)}
     assert sorted(statuses) == sorted(i["scenes"][0]["scene_id"] for i in state["items"])
     assert set(statuses.values()) == {PENDING}

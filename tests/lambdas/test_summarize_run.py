@@ -9,6 +9,7 @@ import pytest
 
 from lambdas.summarize_run import handler as summary
 from scoresby.core.config import SummarySettings
+from scoresby.core.contract import SummaryResult
 from scoresby.core.errors import InvalidInput
 from scoresby.core.scene_list import Scene
 from scoresby.steps import mail
@@ -39,6 +40,7 @@ def test_summary_counts_statuses_writes_summary_json_and_composes_message(
     plan_run("other-run", 2)  # must not be counted
 
     result = summary.handler({"run_name": "sund", "output": OUTPUT_ROOT, "counts": {"duplicates": 2}}, None)
+    assert set(result) == set(SummaryResult.__annotations__)  # what infra's PublishSummary reads
 
     assert result["counts"] == {
         "scenes": 4,
