@@ -39,7 +39,7 @@ class WatchSetting:
     schedule: str
 
     def execution_input(self) -> dict[str, Any]:
-        """What the schedule starts the state machine with (lambdas/init_pipeline/watch_round.py)."""
+        """What the schedule starts the state machine with (scoresby/steps/watch_round.py)."""
         return {"watch": self.scene_list}
 
 
