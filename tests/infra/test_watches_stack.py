@@ -132,7 +132,7 @@ def test_the_staged_asset_and_layer_search_without_the_heavy_packages(
 ) -> None:
     layer = next(d for d in synth.asset_dirs() if (d / "python" / "pystac_client").is_dir())
     asset = next(
-        d for d in synth.asset_dirs() if (d / "lambdas").is_dir() and (d / "worker" / "search").is_dir()
+        d for d in synth.asset_dirs() if (d / "lambdas").is_dir() and (d / "scoresby" / "search").is_dir()
     )
     result = subprocess.run(
         [sys.executable, "-c", SEARCH_FROM_THE_ASSET, str(asset), str(layer / "python"), stac_api.url],
