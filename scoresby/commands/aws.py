@@ -28,7 +28,9 @@ from scoresby.commands.stack import (
     read_run,
 )
 from scoresby.core.contract import (
+    LIST_REFERENCE,
     OUTPUT_ROOT_OUTPUT,
+    OVERWRITE_KEY,
     STATE_MACHINE_OUTPUT,
     TASK_TABLE_OUTPUT,
     WORK_BUCKET_OUTPUT,
@@ -303,9 +305,9 @@ def store_if_large(session: Any, stack: StackInfo, name: str, payload: dict[str,
         Bucket=bucket, Key=key, Body=json.dumps(doc).encode("utf-8"), ContentType="application/json"
     )
     log.info("input of %d bytes is over the inline limit; stored at s3://%s/%s", len(body), bucket, key)
-    reference: dict[str, Any] = {"scene_list_s3": f"s3://{bucket}/{key}"}
+    reference: dict[str, Any] = {LIST_REFERENCE: f"s3://{bucket}/{key}"}
     if payload.get("overwrite"):
-        reference["overwrite"] = True
+        reference[OVERWRITE_KEY] = True
     return reference
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from scoresby.core.contract import TASK_TABLE_OUTPUT
+from scoresby.core.contract import OVERWRITE_KEY, TASK_TABLE_OUTPUT
 from scoresby.core.errors import PipelineError
 from scoresby.core.scene_list import RunPlan
 from scoresby.core.task_log import TaskRecord
@@ -50,7 +50,7 @@ def execution_input(plan: RunPlan, *, overwrite: bool = False) -> dict[str, Any]
     if plan.output:
         doc["output"] = plan.output
     if overwrite:
-        doc["overwrite"] = True
+        doc[OVERWRITE_KEY] = True
     return doc
 
 
