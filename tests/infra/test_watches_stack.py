@@ -118,7 +118,7 @@ for heavy in ("rasterio", "numpy", "matplotlib", "aws_cdk"):
 asset, layer, url = sys.argv[1:4]
 sys.path[:0] = [asset, layer]
 import pystac_client
-from lambdas.init_pipeline.handler import _expand_search
+from scoresby.steps.init_run import _expand_search
 from scoresby.core.scene_list import parse_scene_list
 assert pystac_client.__file__.startswith(layer), pystac_client.__file__
 plan = parse_scene_list({"run_name": "r", "search": {"stac": url, "collections": ["sentinel-2-l2a"],
