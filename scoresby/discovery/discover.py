@@ -18,6 +18,7 @@ import urllib.parse
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
 from scoresby.core.scene_files import SceneFiles
 from scoresby.core.scene_list import Scene
+from scoresby.discovery.generic import discover_generic, match_generic
 from scoresby.discovery.landsat import discover_landsat
 from scoresby.discovery.names import (
     ALLOWED_PATTERNS,
@@ -54,6 +55,10 @@ def discover_scene(scene: Scene) -> SceneFiles:
         raise SourceNotFound(scene.scene_id, f"source {scene.source!r} holds no files")
     landsat = [m for m in (landsat_band(n) for n in names) if m]
     sentinel2 = [m for m in (sentinel2_band(n) for n in names) if m]
+    generic = match_generic(scene, names) if not landsat and not sentinel2 else None
+    if generic is not None:
+        found = discover_generic(scene, source, *generic)
+        return _checked(scene, with_quality(found, source, names))
     if not landsat and not sentinel2:
         # A few names, each cut short and escaped, explain the error; the whole listing is not copied.
         shown = ", ".join(repr(posixpath.basename(n)[:40]) for n in names[:5])
@@ -79,6 +84,11 @@ def discover_scene(scene: Scene) -> SceneFiles:
         else discover_sentinel2(scene, source, sentinel2, names)
     )
     found = with_quality(found, source, names)  # QA_PIXEL / SCL, for masks and statistics
+    return _checked(scene, found)
+
+
+def _checked(scene: Scene, found: SceneFiles) -> SceneFiles:
+    """`found`, once its sensor is checked against the scene's `sensor` field (and logged)."""
     if scene.sensor is not None and scene.sensor != found.sensor:
         raise UnknownSensor(
             scene.scene_id,

@@ -27,7 +27,7 @@ from rasterio.errors import RasterioError
 from scoresby.core.cost import WORKER_THREADS
 from scoresby.core.errors import GridMismatch, MissingBands
 from scoresby.core.places import place_of
-from scoresby.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
+from scoresby.core.products import PRODUCTS
 from scoresby.core.stretch import StretchSpec
 from scoresby.raster import bands as scene_io
 from scoresby.raster import cog, plots
@@ -43,6 +43,7 @@ from scoresby.raster.read_pass import (
 )
 from scoresby.raster.space import check_space, temp_bytes
 from scoresby.raster.stac import build_item
+from scoresby.sensors import sensor_named, sensor_of
 
 if TYPE_CHECKING:
     from scoresby.core.scene_files import SceneFiles
@@ -87,24 +88,27 @@ class BuiltScene:
 def plan_products(
     scene_id: str, sensor: str, products: Sequence[str], available: Sequence[str]
 ) -> list[ProductPlan]:
-    """Bands per product for this sensor; MissingBands names every product's missing bands and what exists."""
-    family = sensor_family(sensor)
+    """Bands per product for this sensor's roles; MissingBands names each missing role or band file."""
+    spec = sensor_named(sensor)
     plans: list[ProductPlan] = []
     missing_msgs: list[str] = []
     for name in products:
         product = PRODUCTS[name]
-        bands = []
-        for b in product.bands_for(family):
-            if family == "sentinel-2" and b not in available and SENTINEL2_SUBSTITUTES.get(b) in available:
-                b = SENTINEL2_SUBSTITUTES[b]
-            bands.append(b)
+        bands, no_role = spec.bands_for(product.roles, tuple(available))
+        if no_role:
+            listed = ", ".join(repr(r) for r in no_role)
+            missing_msgs.append(
+                f"product {name!r} needs role{'s' if len(no_role) > 1 else ''} {listed}, "
+                f"which {spec.title} ({sensor}) does not have"
+            )
+            continue
         missing = [b for b in bands if b not in available]
         if missing:
             listed = ", ".join(repr(b) for b in missing)
             missing_msgs.append(
                 f"product {name!r} needs band{'s' if len(missing) > 1 else ''} {listed} not in scene"
             )
-        plans.append(ProductPlan(name, product.kind, tuple(bands)))
+        plans.append(ProductPlan(name, product.kind, bands))
     if missing_msgs:
         raise MissingBands(
             scene_id, "; ".join(missing_msgs) + f"; available: {', '.join(_band_order(available))}"
@@ -254,8 +258,8 @@ def build_products(
     with rasterio.Env(**scene_io.gdal_options(files.gdal_env)), ThreadPoolExecutor(THREADS) as pool:
         with ExitStack() as stack:
             try:
-                family = sensor_family(files.sensor)
-                readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, family)
+                sensor = sensor_of(files)
+                readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, sensor)
                 grid = scene_io.target_grid(scene_id, readers)
                 if aoi:
                     grid = aoi_grid(aoi)
@@ -271,7 +275,8 @@ def build_products(
                         ) from exc
                 sources: dict[str, Any] = dict(readers)
                 if files.quality is not None:
-                    sources[files.quality.band] = QualityReader(scene_id, files.quality, grid, stack)
+                    nodata = sensor.qa.nodata if sensor.qa else 0
+                    sources[files.quality.band] = QualityReader(scene_id, files.quality, nodata, grid, stack)
                 outside = outside_geometry(aoi, grid)
                 pass1 = Pass1(files, plans, grid, tmp, stack, mask=mask, outside=outside)
                 read_windows(grid, sources, pass1, pool)
@@ -347,6 +352,7 @@ def _assets(built: list[BuiltProduct]) -> list[dict[str, Any]]:
             extra["scoresby:stretch"] = bp.meta["stretch"]
         if "formula" in bp.meta:
             extra["scoresby:formula"] = bp.meta["formula"]
+            extra["scoresby:formula_roles"] = PRODUCTS[p.name].formula_text
         roles = {"visual": ["data", "visual"], "index": ["data"], "merge": ["data"]}[p.kind]
         assets += [
             {
