@@ -274,9 +274,7 @@ def _check_scene(
 
     sensor = raw.get("sensor")
     if sensor is not None and sensor not in sensor_names():  # every registered sensor's names
-        problems.append(
-            f"{prefix}sensor: {show(sensor)} is not a sensor; allowed: {names_text()}"
-        )
+        problems.append(f"{prefix}sensor: {show(sensor)} is not a sensor; allowed: {names_text()}")
     if shape.blog:
         check_blog_cell(raw, prefix, problems)
 
