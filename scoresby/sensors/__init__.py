@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from scoresby.sensors.base import ROLES, QaBits, Sensor
 from scoresby.sensors.registry import (
-    name_for_id,
     metadata_text,
+    name_for_id,
     name_for_metadata,
     names_text,
     place_for_id,

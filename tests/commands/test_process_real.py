@@ -15,9 +15,9 @@ import numpy as np
 import pystac
 import pytest
 import rasterio
+from pystac.validation import validate_dict
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
-from pystac.validation import validate_dict
 from rio_cogeo.cogeo import cog_validate
 
 from scoresby.commands.process import SceneResult, process_scene
@@ -179,7 +179,7 @@ INDEX_FORMULAS = {
 
 
 def read_on_grid(files: SceneFiles, band: str, like: Any) -> tuple[np.ndarray, bool]:
-    """A source band's DN on the product's grid (bilinear, as DESIGN.md says), and whether it was resampled."""
+    """A source band's DN on the product's grid (bilinear, as DESIGN.md says); True if it was resampled."""
     with rasterio.open(files.bands[band].path) as ds:
         if (ds.width, ds.height) == (like.width, like.height) and ds.transform == like.transform:
             return ds.read(1), False
@@ -221,7 +221,7 @@ def test_new_indices_match_independent_formulas(processed: dict[str, Any], produ
     # tiny input change moves the value a lot), and resampled inputs may differ by float32 DN rounding.
     bound = np.zeros(values.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for i, r in enumerate(refl):
+        for i in range(len(refl)):
             nudged = [x + (4e-7 * np.maximum(np.abs(x), 1e-4) if j == i else 0) for j, x in enumerate(refl)]
             bound += np.abs(INDEX_FORMULAS[product](*nudged) - expected)
     # Ill-conditioned pixels (a zero or near-zero denominator) are NaN in one arithmetic and huge in the
