@@ -25,7 +25,7 @@ import rasterio
 from rasterio.errors import RasterioError
 
 from scoresby.core.cost import WORKER_THREADS
-from scoresby.core.errors import GridMismatch, MissingBands
+from scoresby.core.errors import GridMismatch, MissingBands, MissingRole
 from scoresby.core.places import place_of
 from scoresby.core.products import PRODUCTS
 from scoresby.core.stretch import StretchSpec
@@ -92,6 +92,7 @@ def plan_products(
     spec = sensor_named(sensor)
     plans: list[ProductPlan] = []
     missing_msgs: list[str] = []
+    error = MissingBands
     for name in products:
         product = PRODUCTS[name]
         bands, no_role = spec.bands_for(product.roles, tuple(available))
@@ -101,6 +102,7 @@ def plan_products(
                 f"product {name!r} needs role{'s' if len(no_role) > 1 else ''} {listed}, "
                 f"which {spec.title} ({sensor}) does not have"
             )
+            error = MissingRole
             continue
         missing = [b for b in bands if b not in available]
         if missing:
@@ -110,9 +112,7 @@ def plan_products(
             )
         plans.append(ProductPlan(name, product.kind, bands))
     if missing_msgs:
-        raise MissingBands(
-            scene_id, "; ".join(missing_msgs) + f"; available: {', '.join(_band_order(available))}"
-        )
+        raise error(scene_id, "; ".join(missing_msgs) + f"; available: {', '.join(_band_order(available))}")
     return plans
 
 
