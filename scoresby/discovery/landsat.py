@@ -11,6 +11,7 @@ from scoresby.core.errors import UnknownSensor, UnreadableRaster
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
+from scoresby.core.warnings import AssumedRadiometryWarning, GuessedDatetimeWarning, PlainDNWarning, note
 from scoresby.discovery.landsat_mtl import Mtl, MtlError, mtl_kind, parse_mtl
 from scoresby.discovery.names import ALLOWED_PATTERNS, LANDSAT_C2_ID, LANDSAT_PRE_ID, LandsatMatch, pick_group
 from scoresby.discovery.sentinel2_metadata import normalise_datetime
@@ -64,7 +65,11 @@ def discover_landsat(
     if acquired is None:
         acquired = _landsat_date_from_id(c2, pre)
         if acquired:
-            notes.append(f"datetime: acquisition date from the id {product_id} (time of day unknown)")
+            note(
+                notes,
+                f"datetime: acquisition date from the id {product_id} (time of day unknown)",
+                GuessedDatetimeWarning,
+            )
     return SceneFiles(
         gdal_env=gdal_env_options(),
         scene_id=scene.scene_id,
@@ -118,16 +123,20 @@ def _reflectance_notes(
     """The metadata notes saying how DN became reflectance (which constants, which bands fell back)."""
     constants = f"DN * {LANDSAT_C2_L2_SCALE} + {LANDSAT_C2_L2_OFFSET} (Collection 2 Level-2 constants"
     mtl_rule = f"DN * REFLECTANCE_MULT_BAND_n + REFLECTANCE_ADD_BAND_n from {mtl_label}"
+    notes: list[str] = []
     if mtl_label is None:
-        notes = [
-            f"reflectance: {constants}; no MTL found)" if is_l2 else "reflectance: plain DN (no MTL found)"
-        ]
+        if is_l2:
+            note(notes, f"reflectance: {constants}; no MTL found)", AssumedRadiometryWarning)
+        else:
+            note(notes, "reflectance: plain DN (no MTL found)", PlainDNWarning)
     else:
-        notes = [f"reflectance: {mtl_rule}" if is_l2 else f"reflectance: TOA, {mtl_rule}"]
+        notes.append(f"reflectance: {mtl_rule}" if is_l2 else f"reflectance: TOA, {mtl_rule}")
         if missing:
             fallback = "Collection 2 Level-2 constants used" if is_l2 else "plain DN"
-            notes.append(
-                f"reflectance of {', '.join(missing)}: {mtl_label} has no rescaling for them, {fallback}"
+            note(
+                notes,
+                f"reflectance of {', '.join(missing)}: {mtl_label} has no rescaling for them, {fallback}",
+                AssumedRadiometryWarning if is_l2 else PlainDNWarning,
             )
     if thermal:
         notes.append(f"thermal bands {', '.join(thermal)}: plain DN (no reflectance rescaling exists)")

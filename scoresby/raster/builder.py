@@ -29,6 +29,7 @@ from scoresby.core.errors import GridMismatch, MissingBands, MissingRole
 from scoresby.core.places import place_of
 from scoresby.core.products import PRODUCTS
 from scoresby.core.stretch import StretchSpec
+from scoresby.core.warnings import NoQualityBandWarning, SubstitutedBandWarning, note
 from scoresby.raster import bands as scene_io
 from scoresby.raster import cog, plots
 from scoresby.raster import ops as raster_ops
@@ -248,7 +249,20 @@ def build_products(
     needed = ordered_union([p.bands for p in plans] + [list((stats_bands or {}).values())])
     notes = list(files.notes)
     if mask and files.quality is None:
-        notes.append(f"mask {', '.join(mask)}: the scene has no QA_PIXEL/SCL band, so nothing was masked")
+        note(
+            notes,
+            f"mask {', '.join(mask)}: the scene has no QA_PIXEL/SCL band, so nothing was masked",
+            NoQualityBandWarning,
+        )
+    for p in plans:
+        for role, band in zip(PRODUCTS[p.name].roles, p.bands, strict=True):
+            usual = sensor_of(files).band_for(role)
+            if usual is not None and band != usual:
+                note(
+                    notes,
+                    f"{p.name}: band {band} stands in for {usual} ({role}), absent",
+                    SubstitutedBandWarning,
+                )
     tmp = workdir / "tmp"
     out = workdir / "out"
     tmp.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from scoresby.core.search import PRESET_COLLECTIONS, check_search
 from scoresby.discovery.discover import discover_scene
 from scoresby.discovery.stac_item import discover_item
 from scoresby.sensors import sensor_named, sensor_of
+from scoresby.warnings import PlainDNWarning, ScoresbyWarning
 from tests import prerequisites
 
 MSS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "more-real" / "mss"
@@ -44,7 +46,7 @@ def need_data() -> None:
 
 def mtl_values(mtl: Path) -> dict[str, str]:
     """Every leaf of the MTL XML, by tag (the tags are unique across its groups)."""
-    return {leaf.tag: (leaf.text or "").strip() for leaf in ET.parse(mtl).getroot().iter() if not len(leaf)}
+    return {leaf.tag: (leaf.text or "").strip() for leaf in ET.parse(mtl).getroot().iter() if not len(leaf)}  # noqa: S314 - our data
 
 
 def file_bands(values: dict[str, str]) -> list[int]:
@@ -98,7 +100,7 @@ def write_scene(mtl: Path, folder: Path, *, prefix: str | None = None, odl: bool
 
 def to_odl(mtl: Path) -> str:
     """The MTL's text (ODL) form: what USGS ships beside the XML as <id>_MTL.txt."""
-    root = ET.parse(mtl).getroot()
+    root = ET.parse(mtl).getroot()  # noqa: S314 - the shared, read-only sample
     lines = [f"GROUP = {root.tag}"]
     for group in root:
         lines.append(f"  GROUP = {group.tag}")
@@ -278,3 +280,19 @@ def test_search_preset_for_mss_items() -> None:
     )
     assert problems == [] and spec is not None
     assert spec.stac == "https://planetarycomputer.microsoft.com/api/stac/v1"
+
+
+def test_plain_dn_is_a_typed_warning_one_can_filter(tmp_path: Path) -> None:
+    need_data()
+    product_id = "LM05_L1GS_001001_19850527_20210902_02_T2"
+    write_scene(MTLS[-1], tmp_path / product_id, prefix=product_id)
+    (tmp_path / product_id / f"{product_id}_MTL.xml").unlink()
+    scene = parse_scene({"source": str(tmp_path / product_id)})
+    with pytest.warns(PlainDNWarning, match="plain DN") as caught:
+        files = discover_scene(scene)
+    assert all(issubclass(w.category, ScoresbyWarning) for w in caught)
+    assert "reflectance: plain DN (no MTL found)" in files.notes  # the note is still there
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any other warning would raise
+        warnings.simplefilter("ignore", ScoresbyWarning)
+        assert discover_scene(scene).sensor == "landsat-5-mss"
