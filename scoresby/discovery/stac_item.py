@@ -12,6 +12,7 @@ from typing import Any
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
+from scoresby.core.warnings import AssumedRadiometryWarning, PlainDNWarning, note
 from scoresby.discovery.sources import aws_credentials_available, gdal_env_options, open_source
 from scoresby.sensors import Sensor, name_for_id, name_for_metadata, sensor_named
 
@@ -63,6 +64,7 @@ def discover_item(scene: Scene) -> SceneFiles:
     sensor = sensor_named(name)
     signed = aws_credentials_available()
     bands: dict[str, BandFile] = {}
+    defaulted: list[str] = []
     for key, asset in item["assets"].items():
         band = _band_id(key, asset, sensor)
         href = _href(asset)
@@ -74,6 +76,8 @@ def discover_item(scene: Scene) -> SceneFiles:
             continue  # Earth Search lists each band twice ("red", "red-jp2"): the COG reads cheaper
         path = _gdal_path(scene.scene_id, href, location, signed)
         scale, offset = _radiometry(asset, sensor, band)
+        if _stated(asset) is None and band not in QUALITY_ASSETS.values():
+            defaulted.append(band)
         bands[band] = BandFile(band, path, scale, offset)
     quality = next((bands[q] for q in QUALITY_ASSETS.values() if q in bands), None)
     for q in QUALITY_ASSETS.values():
@@ -82,13 +86,24 @@ def discover_item(scene: Scene) -> SceneFiles:
         raise SourceNotFound(
             scene.scene_id, f"STAC Item {item.get('id')!r} has no band assets Scoresby can read"
         )
+    notes = [f"bands and radiometry from the STAC Item {item.get('id')}"]
+    defaulted = sorted(set(defaulted) & set(bands))
+    if defaulted:
+        scale, offset = sensor.rescaling
+        plain = (scale, offset) == (1.0, 0.0)
+        note(
+            notes,
+            f"reflectance of {', '.join(defaulted)}: the STAC Item gives no raster:bands scale, "
+            + ("plain DN" if plain else f"DN * {scale} + {offset} ({sensor.title} constants)"),
+            PlainDNWarning if plain else AssumedRadiometryWarning,
+        )
     return SceneFiles(
         scene_id=scene.scene_id,
         sensor=name,
         level=sensor.level_of(f"{item.get('id')} {item.get('collection')}"),
         bands=bands,
         datetime=props.get("datetime"),
-        notes=(f"bands and radiometry from the STAC Item {item.get('id')}",),
+        notes=tuple(notes),
         gdal_env=gdal_env_options(),
         source_item=location,
         quality=quality,
@@ -182,12 +197,17 @@ def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool) -> 
     )
 
 
-def _radiometry(asset: dict[str, Any], sensor: Sensor, band: str) -> tuple[float, float]:
-    """DN -> reflectance as raster:bands states it (Earth Search S2 L2A: the offset, applied once)."""
-    if band in QUALITY_ASSETS.values():
-        return 1.0, 0.0
+def _stated(asset: dict[str, Any]) -> tuple[float, float] | None:
+    """(scale, offset) as the asset's raster:bands states them, None when it does not."""
     raster = (asset.get("raster:bands") or [{}])[0]
     scale, offset = raster.get("scale"), raster.get("offset")
     if isinstance(scale, int | float) and isinstance(offset, int | float | type(None)):
         return float(scale), float(offset or 0.0)
-    return sensor.rescaling  # the sensor's rescaling when no metadata says
+    return None
+
+
+def _radiometry(asset: dict[str, Any], sensor: Sensor, band: str) -> tuple[float, float]:
+    """DN -> reflectance as raster:bands states it (Earth Search S2 L2A: the offset, applied once)."""
+    if band in QUALITY_ASSETS.values():
+        return 1.0, 0.0
+    return _stated(asset) or sensor.rescaling  # the sensor's rescaling when no metadata says

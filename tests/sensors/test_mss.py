@@ -254,8 +254,10 @@ def test_mtl_contradicting_the_id_is_one_line_error(tmp_path: Path) -> None:
 def test_mss_stac_item_maps_common_names_to_bands() -> None:
     need_data()
     item = MSS_DIR / "LM01_L1GS_001010_19720908_20200909_02_T2_stac.json"
-    files = discover_item(parse_scene({"source": str(item)}))
+    with pytest.warns(PlainDNWarning, match="no raster:bands scale, plain DN"):
+        files = discover_item(parse_scene({"source": str(item)}))
     assert files.sensor == "landsat-1-mss"
+    assert all(f.scale == 1.0 and f.offset == 0.0 for f in files.bands.values())
     assert {b: Path(f.path).name[-6:] for b, f in files.bands.items()} == {
         "B4": "B4.TIF",
         "B5": "B5.TIF",
