@@ -68,19 +68,21 @@ def discover_scene(scene: Scene) -> SceneFiles:
             f"no band files recognised in {scene.source!r} ({len(names)} files: {shown}{more}); "
             f"allowed: {'; '.join(ALLOWED_PATTERNS)}",
         )
+    # Two file layouts have discovery modules of their own: Landsat product folders (every Landsat sensor,
+    # told apart by the MTL and the id) and Sentinel-2 tiles; the layout is not the sensor.
     if landsat and sentinel2:
-        family = family_hint(scene)
-        if family is None:
+        layout = family_hint(scene)
+        if layout is None:
             raise UnknownSensor(
                 scene.scene_id,
                 f"source {scene.source!r} holds both Landsat and Sentinel-2 band files; "
                 "set the scene's sensor or point source at one scene's folder",
             )
     else:
-        family = "landsat" if landsat else "sentinel-2"
+        layout = "landsat" if landsat else "sentinel-2"
     found = (
         discover_landsat(scene, source, landsat, names)
-        if family == "landsat"
+        if layout == "landsat"
         else discover_sentinel2(scene, source, sentinel2, names)
     )
     found = with_quality(found, source, names)  # QA_PIXEL / SCL, for masks and statistics
