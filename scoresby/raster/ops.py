@@ -24,7 +24,8 @@ N_DN = 65536
 
 INDEX_BINS = 200
 INDEX_RANGE = (-1.0, 1.0)
-"""Value histogram bins of an index product (a normalised difference of positive numbers is in [-1, 1])."""
+"""Value histogram bins of an index product (a normalised difference of positive numbers is in [-1, 1];
+the few EVI or SAVI values beyond count in the end bins)."""
 
 
 def valid_dn(dn: np.ndarray, nodata: float | None = None) -> np.ndarray:
