@@ -128,7 +128,7 @@ def _probe_http(scene: Scene, source: Source) -> list[str]:
     ids = [i for i in dict.fromkeys([scene.scene_id, last_component]) if i]
     metadata = ["MTD_MSIL2A.xml", "MTD_MSIL1C.xml"]
     for i in ids:
-        metadata += [f"{i}_MTL.json", f"{i}_MTL.txt", f"{i}.json"]
+        metadata += [f"{i}_MTL.json", f"{i}_MTL.txt", f"{i}_MTL.xml", f"{i}.json"]
     found = source.existing(metadata)
     candidates: list[str] = []
     for i in ids:
