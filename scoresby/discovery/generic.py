@@ -1,7 +1,8 @@
 """Discovery of a sensor without a module of its own here: its `Sensor.band_file` pattern finds the files.
 
 A new sensor whose files are plain per-band GeoTIFFs needs nothing else: one module in scoresby/sensors
-that sets `band_file` (a pattern with a `band` group) and `rescaling` (DN -> reflectance).
+that sets `band_file` (a pattern with a `band` group; a match naming `qa.band` is the quality band) and
+`rescaling` (DN -> reflectance).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def match_generic(scene: Scene, names: list[str]) -> tuple[Sensor, dict[str, str
 def discover_generic(scene: Scene, source: Source, sensor: Sensor, files: dict[str, str]) -> SceneFiles:
     """SceneFiles of a generic sensor's scene: its bands with the sensor's rescaling, date from the names."""
     scale, offset = sensor.rescaling
+    files = dict(files)
+    # The sensor's quality band, when its pattern names one, is the scene's quality (masks, statistics).
+    qa_name = files.pop(sensor.qa.band, None) if sensor.qa else None
+    quality = BandFile(sensor.qa.band, source.gdal_path(qa_name)) if sensor.qa and qa_name else None
     bands = {
         band: BandFile(band, source.gdal_path(name), scale, offset) for band, name in sorted(files.items())
     }
@@ -44,4 +49,5 @@ def discover_generic(scene: Scene, source: Source, sensor: Sensor, files: dict[s
         bands=bands,
         datetime=first_date(scene.scene_id) or first_date(" ".join(files.values())),
         notes=(f"reflectance: DN * {scale} + {offset} ({sensor.title} constants)",),
+        quality=quality,
     )

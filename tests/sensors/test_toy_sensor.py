@@ -36,7 +36,7 @@ TOYSAT = Sensor(
     qa=QaBits(band="QA", kind="classes", nodata=0, fill=(0,), cloud=(2,)),
     id_name=lambda scene_id: "toysat-1" if scene_id.startswith("TOY_") else None,
     place_key=lambda scene_id: f"toy-{m[1]}" if (m := re.match(r"^TOY_(\d{3})_", scene_id)) else None,
-    band_file=re.compile(r"^toy_(?P<band>blue|green|red|nir)\.tif$"),
+    band_file=re.compile(r"^toy_(?P<band>blue|green|red|nir|QA)\.tif$"),
     rescaling=(0.001, 0.0),
 )
 SCENE_ID = "TOY_042_20240601"
@@ -64,6 +64,11 @@ def write_toy_scene(folder: Path) -> dict[str, np.ndarray]:
         "crs": CRS.from_epsg(32633),
         "transform": Affine(10.0, 0, 500_000, 0, -10.0, 6_000_000),
     }
+    qa = np.ones((SIZE, SIZE), dtype=np.uint16)  # class 1: clear
+    qa[0, 0] = 0  # fill
+    qa[10:13, 10:14] = 2  # cloud: 12 pixels
+    with rasterio.open(folder / "toy_QA.tif", "w", **profile) as ds:
+        ds.write(qa, 1)
     dn = {}
     for role in ("blue", "green", "red", "nir"):
         data = rng.integers(20, 900, size=(SIZE, SIZE), dtype=np.uint16)
@@ -102,6 +107,9 @@ def test_toy_sensor_runs_end_to_end(toysat: Sensor, tmp_path: Path) -> None:
     assert item["platform"] == "toysat-1" and item["constellation"] == "toysat"
     assert item["instruments"] == ["toycam"] and item["scoresby:place"] == "toy-042"
     assert item["scoresby:stats"]["ndvi_mean"] is None  # no SWIR1 role: no reflectance statistics
+    # Its quality band, decoded by its QaBits (classes): 12 cloud pixels of the valid ones.
+    assert item["scoresby:stats"]["quality_band"] == "QA"
+    assert item["scoresby:stats"]["cloud_percent"] == pytest.approx(100 * 12 / (SIZE * SIZE - 1), abs=1e-3)
 
 
 def test_toy_sensor_through_the_public_api(toysat: Sensor, tmp_path: Path) -> None:
