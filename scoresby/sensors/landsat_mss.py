@@ -4,7 +4,8 @@ Landsat 1-3 number the bands B4 green (0.5-0.6 um), B5 red (0.6-0.7), B6 NIR (0.
 Landsat 4-5 number the same bands B1-B4. Both are catalogued under the Landsat 1-3 names B4-B7.
 `nir` (what NDVI and false colour use) is B7, 0.8-1.1 um: it lies on the NIR plateau like TM B4 and OLI
 B5, whereas B6 (0.7-0.8 um) straddles the red edge, where reflectance still climbs with chlorophyll.
-TOA reflectance comes from the MTL's REFLECTANCE_MULT/ADD_BAND_n (text, JSON or XML). No blue, no SWIR.
+TOA reflectance comes from the MTL's REFLECTANCE_MULT/ADD_BAND_n (text, JSON or XML). No blue, no SWIR:
+MSS makes ndvi, false_color_vegetation, savi and ndwi; products needing blue or SWIR are refused.
 """
 
 from __future__ import annotations

@@ -141,7 +141,9 @@ def test_mss_scene_makes_ndvi_from_the_mtl_coefficients(mtl: Path, odl: bool, tm
     assert files.bands["B5"].scale == float(values[f"REFLECTANCE_MULT_BAND_{red_n}"])
     assert files.bands["B7"].offset == float(values[f"REFLECTANCE_ADD_BAND_{nir_n}"])
 
-    scene = parse_scene({"source": str(folder), "products": ["ndvi", "false_color_vegetation"]})
+    scene = parse_scene(
+        {"source": str(folder), "products": ["ndvi", "false_color_vegetation", "savi", "ndwi"]}
+    )
     result = process_scene(scene, str(tmp_path / "out"), run_name="mss")
     nir, red = reflectance(scene_data, nir_n), reflectance(scene_data, red_n)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -151,6 +153,20 @@ def test_mss_scene_makes_ndvi_from_the_mtl_coefficients(mtl: Path, odl: bool, tm
         ndvi = ds.read(1)
         assert ds.tags()["SCORESBY_FORMULA"] == "(B7-B5)/(B7+B5) of reflectance"
     np.testing.assert_allclose(ndvi, expected.astype(np.float32), rtol=1e-5, atol=1e-6, equal_nan=True)
+    # Every other product of its roles too: SAVI (NIR, red) and NDWI (green B4, NIR).
+    green = reflectance(scene_data, file_bands(values)[0])
+    others = {
+        "savi": ((nir, red), lambda n, r: 1.5 * (n - r) / (n + r + 0.5)),
+        "ndwi": ((green, nir), lambda g, n: (g - n) / (g + n)),
+    }
+    for product, (inputs, formula) in others.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = formula(*inputs)
+        want[np.logical_or.reduce([~(x >= 0) for x in inputs]) | ~np.isfinite(want)] = np.nan
+        with rasterio.open(result.outputs[product]) as ds:
+            np.testing.assert_allclose(
+                ds.read(1), want.astype(np.float32), rtol=1e-5, atol=1e-6, equal_nan=True
+            )
     assert np.isnan(ndvi[0, :5]).all() and np.isfinite(ndvi).mean() > 0.9
     with rasterio.open(result.outputs["false_color_vegetation"]) as ds:
         assert (ds.count, ds.dtypes[0]) == (3, "uint8")
