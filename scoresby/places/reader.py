@@ -151,6 +151,6 @@ def _extent(ds: Any, grid: Grid) -> tuple[float, float, float, float]:
     """The file's bounds as (col0, row0, col1, row1) on the grid (a bounding box, widened by a pixel)."""
     west, south, east, north = transform_bounds(ds.crs, grid.crs, *ds.bounds, densify_pts=21)
     inv = ~grid.transform
-    c0, r0 = inv * (west, north)
-    c1, r1 = inv * (east, south)
+    c0, r0 = inv @ (west, north)
+    c1, r1 = inv @ (east, south)
     return min(c0, c1) - 1, min(r0, r1) - 1, max(c0, c1) + 1, max(r0, r1) + 1
