@@ -364,7 +364,7 @@ def _retire(man: dict[str, Any], path: Path, folder: Path, wanted: set[str], res
             shutil.rmtree(gone, ignore_errors=True)
         del man["products"][item_id]
         result.notes.append(f"{item_id}: its scenes are gone; removed")
-    manifest.save(path, man)
+        manifest.save(path, man)
 
 
 def _remove_leftovers(folder: Path) -> None:
