@@ -76,7 +76,7 @@ def build_place_products(
         raise PipelineError("composites: needs the run's aoi")
     if str(run_dir).startswith("s3://"):
         return PlaceResult(
-            place_of("", aoi), str(run_dir), notes=["place products: local outputs only for now"]
+            place_of("", dict(aoi)), str(run_dir), notes=["place products: local outputs only for now"]
         )
     from scoresby.discovery.discover import discover_scene
     from scoresby.raster.quality import aoi_grid, outside_geometry

@@ -188,7 +188,7 @@ def write_place(
 def expected(
     scenes: list[Synth], year: int
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """(clear_count, median OLI (6, H, W), per-observation (clear, oli)) of the July-September scenes of a year."""
+    """(clear_count, median OLI (6, H, W), per-observation (clear, oli)) of a year's July-September scenes."""
     by_day: dict[tuple[date, str], list[Synth]] = {}
     for s in scenes:
         if s.day.year == year and 7 <= s.day.month <= 9:

@@ -20,7 +20,7 @@ def _mtimes(folder: Path) -> dict[str, int]:
 
 
 def test_one_added_scene_remakes_one_period(tmp_path: Path) -> None:
-    """A scene added to 2002 remakes 2002's composite, the change and the trend; 2000 and 2001 keep their files."""
+    """A scene added to 2002 remakes its composite, change and trend; 2000 and 2001 keep their files."""
     aoi, made = synth.write_place(tmp_path / "scenes", years=(2000, 2001, 2002))
     run_dir = tmp_path / "run"
     scenes = scenes_of(aoi, made)
@@ -37,8 +37,14 @@ def test_one_added_scene_remakes_one_period(tmp_path: Path) -> None:
     shape = (grid.height, grid.width)
     day = date(2002, 9, 2)
     extra = synth.write_scene(
-        tmp_path / "scenes", grid, synth.scene_id("landsat-8", 911, 910, day), "landsat-8", day,
-        np.ones(shape, dtype=bool), np.zeros(shape, dtype=bool), synth.surface(2002, 3, shape),
+        tmp_path / "scenes",
+        grid,
+        synth.scene_id("landsat-8", 911, 910, day),
+        "landsat-8",
+        day,
+        np.ones(shape, dtype=bool),
+        np.zeros(shape, dtype=bool),
+        synth.surface(2002, 3, shape),
     )
     third = build_place_products(scenes_of(aoi, [extra]), options(trend=True), run_dir)
     assert sorted(third.made) == ["aoi-synth_change_2000_2002", "aoi-synth_composite_2002", "aoi-synth_trend"]
@@ -81,9 +87,7 @@ def test_period_that_loses_its_scenes_is_removed(tmp_path: Path) -> None:
 def test_change_pair_without_scenes_is_a_note(tmp_path: Path) -> None:
     """A change pair naming a period with no scenes gives a note, not an error."""
     aoi, made = synth.write_place(tmp_path / "scenes", years=(2000,))
-    result = build_place_products(
-        scenes_of(aoi, made), options(change=[["2000", "2005"]]), tmp_path / "run"
-    )
+    result = build_place_products(scenes_of(aoi, made), options(change=[["2000", "2005"]]), tmp_path / "run")
     assert "change 2000 -> 2005: period 2005 has no scenes; no change map" in result.notes
     assert list(result.items) == ["aoi-synth_composite_2000"]
 
@@ -96,5 +100,7 @@ def test_season_and_sensors(tmp_path: Path) -> None:
     )
     assert sorted(result.items) == ["aoi-synth_composite_2002-JJA"]
     props: dict[str, Any] = result.items["aoi-synth_composite_2002-JJA"]["properties"]
-    assert props["start_datetime"] == "2002-06-01T00:00:00Z" and props["end_datetime"] == "2002-08-31T23:59:59Z"
+    assert (
+        props["start_datetime"] == "2002-06-01T00:00:00Z" and props["end_datetime"] == "2002-08-31T23:59:59Z"
+    )
     assert any("sensors outside composites.sensors" in n for n in result.notes)
