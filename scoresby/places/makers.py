@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import rasterio
 
+from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.stretch import StretchSpec
 from scoresby.places import change, outputs
 from scoresby.places.compose import ComposeSettings, compose
 from scoresby.places.observations import Observation
 from scoresby.places.reader import SceneReader
-from scoresby.places.sensor_view import ProductRoles
+from scoresby.places.sensor_view import ROLES, ProductRoles
 from scoresby.places.trend import theil_sen_mann_kendall
 from scoresby.raster.bands import Grid, temp_profile
 
@@ -53,7 +54,7 @@ def _with_quicklook(assets: list[dict[str, Any]], files: list[Path], cog: Path, 
 def make_composite(
     t: Target,
     observations: Sequence[Observation],
-    reader: Callable[[str], SceneReader],
+    opener: Callable[[str], SceneReader],
     sensors: dict[str, str],
     settings: ComposeSettings,
     stretch: Mapping[str, StretchSpec],
@@ -61,7 +62,7 @@ def make_composite(
     tmp: Path,
 ) -> dict[str, Any]:
     """Compose, write every asset as a COG, publish with the Item; return the Item."""
-    temps = compose(observations, reader, sensors, t.grid, settings, tmp)
+    temps = compose(observations, opener, sensors, t.grid, settings, tmp)
     files: list[Path] = []
     assets: list[dict[str, Any]] = []
 
@@ -88,8 +89,18 @@ def make_composite(
     add("snow_ice_frequency", temps.paths["snow_ice_frequency"], "fraction of clear observations snow/ice")
     add("water_frequency", temps.paths["water_frequency"], "fraction of clear observations water")
     add("classes", temps.paths["classes"], "composite class: 1 snow/ice, 2 water, 3 other land, 0 unknown")
-    if "dn" in temps.paths:
-        temps.paths["dn"].unlink()
+    add(
+        "reflectance",
+        temps.paths["dn"],
+        "composite surface reflectance (OLI-equivalent), uint16 DN x 2.75e-5 - 0.2, bands "
+        + ", ".join(ROLES),
+        **{
+            "raster:bands": [
+                {"name": r, "scale": LANDSAT_C2_L2_SCALE, "offset": LANDSAT_C2_L2_OFFSET, "nodata": 0}
+                for r in ROLES
+            ]
+        },
+    )
     c = temps.counts
     km2 = abs(t.grid.transform.a * t.grid.transform.e) / 1e6
     stats: dict[str, Any] = {
