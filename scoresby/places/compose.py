@@ -240,8 +240,12 @@ def _run_blocks(composer: _Composer, windows: list[Window], write: Callable[[_Bl
         t.start()
     try:
         for i in range(len(windows)):
+
+            def ready(i: int = i) -> bool:
+                return i in results or bool(errors)
+
             with cond:
-                cond.wait_for(lambda i=i: i in results or bool(errors))
+                cond.wait_for(ready)
                 if errors:
                     raise errors[0]
                 done = results.pop(i)

@@ -40,7 +40,9 @@ class Target:
     span: tuple[str, str]
 
 
-def _asset(key: str, file: str, title: str, roles: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def _asset(
+    key: str, file: str, title: str, roles: list[str] | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {"key": key, "file": file, "title": title, "roles": roles or ["data"], "extra": extra}
 
 
@@ -66,16 +68,18 @@ def make_composite(
     files: list[Path] = []
     assets: list[dict[str, Any]] = []
 
-    def add(key: str, temp: Path, title: str, quicklook: str | None = None, **extra: Any) -> None:
+    def add(
+        key: str, temp: Path, title: str, quicklook: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         dest = tmp / f"{t.item_id}_{key}.tif"
         outputs.finish(temp, dest, quicklook)
         files.append(dest)
-        assets.append(_asset(key, dest.name, title, **extra))
+        assets.append(_asset(key, dest.name, title, extra=extra))
         _with_quicklook(assets, files, dest, key)
 
     for p in settings.products:
         if p.kind == "index":
-            add(p.name, temps.paths[p.name], f"{p.name} of the composite", "index", **outputs.index_meta(p))
+            add(p.name, temps.paths[p.name], f"{p.name} of the composite", "index", outputs.index_meta(p))
         else:
             temp, meta = outputs.visual_temp(p, temps, t.grid, stretch.get(p.name), tmp)
             add(
@@ -83,7 +87,7 @@ def make_composite(
                 temp,
                 f"{p.name} of the composite",
                 "visual" if p.kind == "visual" else None,
-                **{f"scoresby:{k}": v for k, v in meta.items()},
+                {f"scoresby:{k}": v for k, v in meta.items()},
             )
     add("clear_count", temps.paths["clear_count"], "distinct clear observations (uint16)")
     add("snow_ice_frequency", temps.paths["snow_ice_frequency"], "fraction of clear observations snow/ice")
@@ -94,7 +98,8 @@ def make_composite(
         temps.paths["dn"],
         "composite surface reflectance (OLI-equivalent), uint16 DN x 2.75e-5 - 0.2, bands "
         + ", ".join(ROLES),
-        **{
+        None,
+        {
             "raster:bands": [
                 {"name": r, "scale": LANDSAT_C2_L2_SCALE, "offset": LANDSAT_C2_L2_OFFSET, "nodata": 0}
                 for r in ROLES

@@ -147,7 +147,7 @@ def item(
                 "type": "image/png" if a["file"].endswith(".png") else COG_TYPE,
                 "roles": a.get("roles", ["data"]),
                 "title": a.get("title", a["key"]),
-                **a.get("extra", {}),
+                **(a.get("extra") or {}),
             }
             for a in assets
         },
