@@ -127,6 +127,7 @@ class _Build:
                 self.grid.crs.to_string(),
             ],
         }
+        self.lon = (aoi["bbox"][0] + aoi["bbox"][2]) / 2  # the solar day of the place's centre
         self.man_path = folder / "manifest.json"
         self.man = manifest.load(self.man_path)
         self.wanted: set[str] = set()
@@ -137,7 +138,7 @@ class _Build:
         """Every step, in order; the temp folder goes whatever happens."""
         self.folder.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(self.folder)
-        self.inv = take_stock(scenes, self.man, self.options, exclude)
+        self.inv = take_stock(scenes, self.man, self.options, exclude, self.lon)
         self.result.notes += self.inv.notes
         plist = self.inv.periods
         if not plist:
@@ -188,8 +189,7 @@ class _Build:
         p.item_id = f"{self.place}_composite_{p.label}"
         keys = sorted((s, self.man["scenes"][s]["key"]) for s in p.scenes)
         p.fingerprint = manifest.fingerprint(self.common, keys)
-        lon = (self.aoi["bbox"][0] + self.aoi["bbox"][2]) / 2
-        obs = group([self.inv.dates[s] for s in p.scenes], lon)
+        obs = group([self.inv.dates[s] for s in p.scenes], self.lon)
         props = {
             "scoresby:period": p.label,
             "scoresby:scenes": sorted(p.scenes),
