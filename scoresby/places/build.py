@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scoresby.core.errors import PipelineError, one_line
-from scoresby.core.place_options import MIN_TREND_PERIODS, percentile_of
+from scoresby.core.errors import InvalidInput, PipelineError, one_line
+from scoresby.core.place_options import MIN_TREND_PERIODS, check_composites, percentile_of
 from scoresby.core.places import place_of
 from scoresby.core.scene_list import Scene
 from scoresby.core.stretch import StretchSpec
@@ -63,7 +63,8 @@ def build_place_products(
 ) -> PlaceResult:
     """Make (or bring up to date) the place products of `scenes` under `<run_dir>/places/<place>/`.
 
-    `composites`: the normalised option (core/place_options.py check_composites). `aoi`, `products` and
+    `composites`: the option as a scene list gives it (checked here: InvalidInput when bad) or as
+    core/place_options.py check_composites normalises it. `aoi`, `products` and
     `stretch` default to the first scene's. Scenes of earlier calls for the same folder are remembered
     (manifest) and count too, except those in `exclude` (e.g. scenes that failed). Bad scenes, empty
     periods and change pairs without scenes become notes in the result, not errors.
@@ -80,7 +81,7 @@ def build_place_products(
         place=place,
         folder=Path(run_dir) / PLACES_DIR / place,
         aoi=the_aoi,
-        options=dict(composites),
+        options=_checked(composites),
         names=names,
         stretch=dict(stretch or (first.stretch if first else {})),
     )
@@ -290,6 +291,20 @@ class _Build:
             del self.man["products"][item_id]
             self.result.notes.append(f"{item_id}: its scenes are gone; removed")
             manifest.save(self.man_path, self.man)
+
+
+def _checked(composites: Mapping[str, Any]) -> dict[str, Any]:
+    """The option as a scene list gives it, or already normalised (change None = false), checked."""
+    raw = dict(composites)
+    if "change" in raw and raw["change"] is None:
+        raw["change"] = False
+    if "trend" in raw and raw["trend"] is None:
+        del raw["trend"]
+    problems: list[str] = []
+    options = check_composites(raw, "composites", problems)
+    if options is None:
+        raise InvalidInput(problems)
+    return options
 
 
 def _local(files: Any) -> bool:
