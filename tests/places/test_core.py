@@ -109,12 +109,13 @@ def test_solar_day_grouping() -> None:
         SceneDate("c", "landsat-9", t),
         SceneDate("d", "landsat-8", datetime(2020, 8, 2, 0, 30, tzinfo=UTC)),  # still 1 Aug at 25 W
         SceneDate("e", "landsat-8", datetime(2020, 8, 2, 13, 40, tzinfo=UTC)),
+        SceneDate("f", "landsat-8", datetime(2020, 8, 2, tzinfo=UTC)),  # a date only (from a scene id)
     ]
     obs = group(scenes, lon=-25.0)
     assert [(o.sensor, o.day, o.scene_ids) for o in obs] == [
         ("landsat-8", date(2020, 8, 1), ("a", "b", "d")),
         ("landsat-9", date(2020, 8, 1), ("c",)),
-        ("landsat-8", date(2020, 8, 2), ("e",)),
+        ("landsat-8", date(2020, 8, 2), ("e", "f")),
     ]
 
 
