@@ -14,6 +14,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
+from scoresby.core.report_places import transition_rgb
 from scoresby.core.stretch import StretchSpec
 from scoresby.places.compose import Temps
 from scoresby.places.sensor_view import ROLES, ProductRoles, index_formula
@@ -24,8 +25,6 @@ from scoresby.stores.publish import publish
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 STAC_VERSION = "1.0.0"
 PROJ_SCHEMA = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
-# Transition quicklook colours per class pair: from-class hue, to-class shade (unknown transparent).
-_CLASS_RGB = {1: (90, 200, 240), 2: (20, 60, 200), 3: (170, 140, 90)}
 
 
 def visual_temp(
@@ -77,10 +76,8 @@ def transitions_png(cog_path: Path, png: Path) -> None:
     for a in (1, 2, 3):
         for b in (1, 2, 3):
             sel = codes == 10 * a + b
-            colour = np.array(_CLASS_RGB[b]) if a != b else (np.array(_CLASS_RGB[b]) * 0.35 + 160)
-            rgba[sel, :3] = colour.astype(np.uint8)
+            rgba[sel, :3] = transition_rgb(10 * a + b)
             rgba[sel, 3] = 255
-    rgba[codes == 12, :3] = (230, 40, 40)  # snow/ice -> water: where the ice went, in red
     mpimg.imsave(png, rgba)
 
 
