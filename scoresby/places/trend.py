@@ -14,50 +14,56 @@ import numpy as np
 
 MIN_VALID = 3
 PAIR_BUDGET = 2_000_000
-"""Pair values held at once (pairs x pixels of a chunk, float64): about 16 MB per array."""
+"""Pair values held at once (pixels x pairs of a chunk, float32): about 8 MB per array."""
 
 
 def theil_sen_mann_kendall(values: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(slope per time unit, p) for each pixel of `values` (periods, ...) over distinct `times` (periods,)."""
     n = values.shape[0]
     shape = values.shape[1:]
-    flat = values.reshape(n, -1)
-    slope = np.full(flat.shape[1], np.nan, dtype=np.float32)
-    p = np.full(flat.shape[1], np.nan, dtype=np.float32)
+    flat = values.reshape(n, -1).T  # (pixels, periods)
+    slope = np.full(flat.shape[0], np.nan, dtype=np.float32)
+    p = np.full(flat.shape[0], np.nan, dtype=np.float32)
     pairs = n * (n - 1) // 2
     if pairs == 0:
         return slope.reshape(shape), p.reshape(shape)
-    chunk = max(1, PAIR_BUDGET // pairs)
-    for start in range(0, flat.shape[1], chunk):
-        part = slice(start, min(start + chunk, flat.shape[1]))
-        slope[part], p[part] = _chunk(flat[:, part].astype(np.float64), np.asarray(times, dtype=np.float64))
+    chunk = max(1, PAIR_BUDGET // max(pairs, n * n))
+    t = np.asarray(times, dtype=np.float64)
+    for start in range(0, flat.shape[0], chunk):
+        part = slice(start, min(start + chunk, flat.shape[0]))
+        slope[part], p[part] = _chunk(np.ascontiguousarray(flat[part], dtype=np.float32), t)
     return slope.reshape(shape), p.reshape(shape)
 
 
 def _chunk(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, m = y.shape
+    """Slope and p of (pixels, periods) values; pairs lie along the contiguous last axis."""
+    n = y.shape[1]
     i, j = np.triu_indices(n, k=1)
-    diff = y[j] - y[i]  # (pairs, m); NaN where either period is missing
-    slopes = diff / (t[j] - t[i])[:, None]
+    diff = y[:, j] - y[:, i]  # (pixels, pairs); NaN where either period is missing
+    slopes = diff / (t[j] - t[i]).astype(np.float32)
     valid = np.isfinite(y)
-    count = valid.sum(axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        slope = np.nanmedian(slopes, axis=0)
-    s = np.nansum(np.sign(diff), axis=0)
+    count = valid.sum(axis=1)
+    # Median of the valid pairs' slopes: NaN sort last, and a pixel with k valid periods has k(k-1)/2 pairs.
+    npairs = count * (count - 1) // 2
+    slope = np.full(y.shape[0], np.nan, dtype=np.float32)
+    for k in np.unique(npairs[count >= MIN_VALID]):
+        # Pixels with the same number of valid pairs share the middle ranks: a partition, not a sort.
+        rows = npairs == k
+        lo, hi = (int(k) - 1) // 2, int(k) // 2
+        part = np.partition(slopes[rows], (lo, hi), axis=1)
+        slope[rows] = 0.5 * (part[:, lo] + part[:, hi])
+    del slopes
+    s = np.sign(np.where(np.isnan(diff), np.float32(0), diff)).sum(axis=1, dtype=np.float64)
+    del diff
     # Tie correction: sum over tie groups of t(t-1)(2t+5) = sum over values of (c-1)(2c+5), c = group size.
-    equal = np.zeros((n, m), dtype=np.float64)
-    tied = diff == 0
-    np.add.at(equal, i, tied)
-    np.add.at(equal, j, tied)
-    c = equal + 1.0
-    ties = np.where(valid, (c - 1.0) * (2.0 * c + 5.0), 0.0).sum(axis=0)
+    c = (y[:, :, None] == y[:, None, :]).sum(axis=2, dtype=np.float64)
+    ties = np.where(valid, (c - 1.0) * (2.0 * c + 5.0), 0.0).sum(axis=1)
     var = (count * (count - 1.0) * (2.0 * count + 5.0) - ties) / 18.0
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
     p = erfc(np.abs(z) / np.sqrt(2.0))
     enough = count >= MIN_VALID
-    return np.where(enough, slope, np.nan), np.where(enough, np.minimum(p, 1.0), np.nan)
+    return slope, np.where(enough, np.minimum(p, 1.0), np.nan)
 
 
 def erfc(x: np.ndarray) -> np.ndarray:
