@@ -8,8 +8,6 @@ valid periods; else both are NaN. Pixels are done in chunks, so memory is bounde
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 MIN_VALID = 3
