@@ -35,27 +35,38 @@ def theil_sen_mann_kendall(values: np.ndarray, times: np.ndarray) -> tuple[np.nd
 
 def _chunk(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Slope and p of (pixels, periods) values; pairs lie along the contiguous last axis."""
-    n = y.shape[1]
-    i, j = np.triu_indices(n, k=1)
-    diff = y[:, j] - y[:, i]  # (pixels, pairs); NaN where either period is missing
-    slopes = diff / (t[j] - t[i]).astype(np.float32)
+    m, n = y.shape
+    pairs = n * (n - 1) // 2
+    diff = np.empty((m, pairs), dtype=np.float32)  # (pixels, pairs); NaN where either period is missing
+    dt = np.empty(pairs, dtype=np.float32)
+    col = 0
+    for lag in range(1, n):  # pairs by lag: plain slices, no gathers
+        width = n - lag
+        np.subtract(y[:, lag:], y[:, :-lag], out=diff[:, col : col + width])
+        dt[col : col + width] = t[lag:] - t[:-lag]
+        col += width
     valid = np.isfinite(y)
     count = valid.sum(axis=1)
-    # Median of the valid pairs' slopes: NaN sort last, and a pixel with k valid periods has k(k-1)/2 pairs.
     npairs = count * (count - 1) // 2
-    slope = np.full(y.shape[0], np.nan, dtype=np.float32)
-    for k in np.unique(npairs[count >= MIN_VALID]):
-        # Pixels with the same number of valid pairs share the middle ranks: a partition, not a sort.
-        rows = npairs == k
-        lo, hi = (int(k) - 1) // 2, int(k) // 2
-        part = np.partition(slopes[rows], (lo, hi), axis=1)
-        slope[rows] = 0.5 * (part[:, lo] + part[:, hi])
-    del slopes
-    s = np.sign(np.where(np.isnan(diff), np.float32(0), diff)).sum(axis=1, dtype=np.float64)
-    del diff
-    # Tie correction: sum over tie groups of t(t-1)(2t+5) = sum over values of (c-1)(2c+5), c = group size.
-    c = (y[:, :, None] == y[:, None, :]).sum(axis=2, dtype=np.float64)
-    ties = np.where(valid, (c - 1.0) * (2.0 * c + 5.0), 0.0).sum(axis=1)
+    # S: comparisons with NaN are false, so missing pairs count for neither sign.
+    s = (np.count_nonzero(diff > 0, axis=1) - np.count_nonzero(diff < 0, axis=1)).astype(np.float64)
+    tied = np.count_nonzero(diff == 0, axis=1) > 0
+    # Median of the valid pairs' slopes: NaN sorts last (numpy's SIMD sort of short float32 rows beats a
+    # partition 5x), and a pixel with k valid periods has k(k-1)/2 valid pairs.
+    slopes = np.divide(diff, dt, out=diff)
+    slopes.sort(axis=1)
+    lo = np.maximum((npairs - 1) // 2, 0)[:, None]
+    hi = np.maximum(npairs // 2, 0)[:, None]
+    slope = 0.5 * (np.take_along_axis(slopes, lo, 1)[:, 0] + np.take_along_axis(slopes, hi, 1)[:, 0])
+    slope[count < MIN_VALID] = np.nan
+    del slopes, diff
+    # Tie correction: sum over tie groups of t(t-1)(2t+5) = sum over values of (c-1)(2c+5), c = group size;
+    # only pixels with a tied pair have any.
+    ties = np.zeros(m, dtype=np.float64)
+    if tied.any():
+        yt = y[tied]
+        c = np.count_nonzero(yt[:, :, None] == yt[:, None, :], axis=2).astype(np.float64)
+        ties[tied] = np.where(valid[tied], (c - 1.0) * (2.0 * c + 5.0), 0.0).sum(axis=1)
     var = (count * (count - 1.0) * (2.0 * count + 5.0) - ties) / 18.0
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
