@@ -166,3 +166,24 @@ def test_options_defaults_and_round_trip() -> None:
         "sensors": ["tm", "etm+", "oli"],
     }
     assert check_composites({"change": False, "method": "p25"}, "c", problems)["change"] is None  # type: ignore[index]
+
+
+def test_watch_round_plan_keeps_composites() -> None:
+    """A watch's rounds carry `composites` (through the search block's run-level fields) to run_plan."""
+    from scoresby.core.watch import parse_watch, watch_plan
+
+    doc = {
+        "run_name": "w",
+        "aoi": {"bbox": [-26.0, 70.0, -25.0, 70.5]},
+        "composites": {"months": [8], "change": False},
+        "search": {
+            "stac": "https://example.org/stac",
+            "collections": ["c"],
+            "bbox": [-26, 70, -25, 70.5],
+            "datetime": "2020-01-01/..",
+        },
+    }
+    plan = watch_plan(parse_watch(doc), [{"scene_id": "s", "source": "/data/s"}])
+    assert (
+        plan.composites is not None and plan.composites["months"] == [8] and plan.composites["change"] is None
+    )
