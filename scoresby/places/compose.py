@@ -1,13 +1,11 @@
 """Making one period's composite block by block: observations in, temp GTiffs and statistics out.
 
 Per block only that block's observations are in memory (6 roles x block pixels x observations, float32),
-times the BLOCK_THREADS blocks in flight. Each thread reads through its own datasets (a GDAL dataset
-must not be read from two threads at once); the main thread writes the blocks in order.
+times the few blocks in flight (blocks.py: threads, each with its own datasets; written in order).
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -21,9 +19,9 @@ import rasterio.windows
 from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
-from scoresby.core.cost import WORKER_THREADS
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.places import composite as comp
+from scoresby.places.blocks import run_blocks
 from scoresby.places.harmonize import harmonize
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
@@ -33,8 +31,6 @@ from scoresby.raster.bands import Grid, gdal_options, temp_profile
 
 BLOCK_PX = 256
 """Composite blocks are BLOCK_PX x BLOCK_PX: memory is bounded by one block's observations per thread."""
-BLOCK_THREADS = WORKER_THREADS
-"""Blocks worked on at once (reading and sorting release the GIL)."""
 _G, _N, _S = ROLES.index("green"), ROLES.index("nir"), ROLES.index("swir1")
 
 
@@ -92,6 +88,10 @@ class _Composer:
         self.grid, self.settings = grid, settings
         self.indices = [p for p in settings.products if p.kind == "index"]
         self.local = threading.local()
+
+    def close_thread(self) -> None:
+        """Close this thread's readers."""
+        self.pool().close()
 
     def pool(self) -> ReaderPool:
         """This thread's readers."""
@@ -192,71 +192,9 @@ def compose(
         out["dn"].descriptions = ROLES
         out["dn"].scales = (LANDSAT_C2_L2_SCALE,) * len(ROLES)
         out["dn"].offsets = (LANDSAT_C2_L2_OFFSET,) * len(ROLES)
-        _run_blocks(composer, list(grid.windows(BLOCK_PX, BLOCK_PX)), lambda done: _write(done, out, temps))
+        windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
+        run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
     return temps
-
-
-def _run_blocks(composer: _Composer, windows: list[Window], write: Callable[[_BlockOut], None]) -> None:
-    """Work the blocks in BLOCK_THREADS threads and write them in order in this thread.
-
-    Each thread owns its readers and closes them itself (rasterio datasets belong to the thread that
-    opened them). A thread takes a slot before it takes a block, so blocks start in order and at most
-    BLOCK_THREADS + 1 blocks' results exist at once.
-    """
-    todo: queue.SimpleQueue[tuple[int, Window]] = queue.SimpleQueue()
-    for item in enumerate(windows):
-        todo.put(item)
-    results: dict[int, _BlockOut] = {}
-    errors: list[BaseException] = []
-    cond = threading.Condition()
-    slots = threading.Semaphore(BLOCK_THREADS + 1)
-    stop = threading.Event()
-
-    def worker() -> None:
-        env = rasterio.Env(**gdal_options(composer.settings.gdal_env))
-        env.__enter__()
-        try:
-            while not stop.is_set():
-                slots.acquire()
-                try:
-                    i, window = todo.get_nowait()
-                except queue.Empty:
-                    slots.release()
-                    return
-                out = composer.block(window)
-                with cond:
-                    results[i] = out
-                    cond.notify_all()
-        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which raises it
-            with cond:
-                errors.append(exc)
-                cond.notify_all()
-        finally:
-            composer.pool().close()
-            env.__exit__()
-
-    threads = [threading.Thread(target=worker, name=f"scoresby-place-{n}") for n in range(BLOCK_THREADS)]
-    for t in threads:
-        t.start()
-    try:
-        for i in range(len(windows)):
-
-            def ready(i: int = i) -> bool:
-                return i in results or bool(errors)
-
-            with cond:
-                cond.wait_for(ready)
-                if errors:
-                    raise errors[0]
-                done = results.pop(i)
-            write(done)
-            slots.release()
-    finally:
-        stop.set()
-        for _ in threads:
-            slots.release()  # wake any thread waiting for a slot so it sees `stop`
-        for t in threads:
-            t.join()
 
 
 def _write(done: _BlockOut, out: dict[str, Any], temps: Temps) -> None:

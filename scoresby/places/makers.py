@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -10,10 +11,12 @@ from typing import Any
 
 import numpy as np
 import rasterio
+from rasterio.windows import Window
 
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.stretch import StretchSpec
 from scoresby.places import change, outputs
+from scoresby.places.blocks import run_blocks
 from scoresby.places.compose import ComposeSettings, compose
 from scoresby.places.observations import Observation
 from scoresby.places.reader import SceneReader
@@ -21,6 +24,8 @@ from scoresby.places.sensor_view import ROLES, ProductRoles
 from scoresby.places.trend import theil_sen_mann_kendall
 from scoresby.raster.bands import Grid, temp_profile
 
+TREND_BLOCK_PX = 256
+"""Trend blocks: periods x TREND_BLOCK_PX**2 values per index in memory, per thread."""
 REFERENCES = {
     "harmonization": "Roy et al. 2016, Remote Sensing of Environment 185:57-70, Table 2 OLS ETM+ -> OLI",
     "slope": "Theil-Sen (Sen 1968), per year",
@@ -182,6 +187,34 @@ def make_change(
     return doc
 
 
+class _TrendWork:
+    """Slope and p of every index for one block; each thread opens the periods' COGs for itself."""
+
+    def __init__(self, paths: dict[str, list[Path]], times: np.ndarray) -> None:
+        self.paths, self.times = paths, times
+        self.local = threading.local()
+
+    def _sources(self) -> dict[str, list[Any]]:
+        sources = getattr(self.local, "sources", None)
+        if sources is None:
+            sources = self.local.sources = {k: [rasterio.open(p) for p in v] for k, v in self.paths.items()}
+        return sources
+
+    def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
+        """{"<index>_slope": ..., "<index>_p_value": ...} of a block."""
+        out = {}
+        for name, sources in self._sources().items():
+            values = np.stack([s.read(1, window=window) for s in sources])
+            out[f"{name}_slope"], out[f"{name}_p_value"] = theil_sen_mann_kendall(values, self.times)
+        return window, out
+
+    def close_thread(self) -> None:
+        """Close this thread's datasets."""
+        for sources in getattr(self.local, "sources", {}).values():
+            for s in sources:
+                s.close()
+
+
 def make_trend(
     t: Target,
     periods: Sequence[tuple[str, Path, float]],
@@ -192,25 +225,21 @@ def make_trend(
     """Theil-Sen slope (per year) and Mann-Kendall p of each index over the periods' composites."""
     grid = t.grid
     times = np.array([time for _, _, time in periods], dtype=np.float64)
+    paths = {p.name: [_asset_path(folder, iid, p.name) for iid, folder, _ in periods] for p in indices}
     temps: dict[str, Path] = {}
     with ExitStack() as stack:
         out = {}
         for p in indices:
             for suffix in ("slope", "p_value"):
                 path, ds = outputs.float_temp(grid, tmp, f"{p.name}_{suffix}")
-                temps[f"{p.name}_{suffix}"], out[p.name, suffix] = path, stack.enter_context(ds)
-        for p in indices:
-            sources = [
-                stack.enter_context(rasterio.open(_asset_path(folder, iid, p.name)))
-                for iid, folder, _ in periods
-            ]
-            for window in grid.windows(512, 512):
-                values = np.stack([s.read(1, window=window) for s in sources])
-                slope, pval = theil_sen_mann_kendall(values, times)
-                out[p.name, "slope"].write(slope, 1, window=window)
-                out[p.name, "p_value"].write(pval, 1, window=window)
-            for s in sources:
-                s.close()
+                temps[f"{p.name}_{suffix}"], out[f"{p.name}_{suffix}"] = path, stack.enter_context(ds)
+
+        def write(done: tuple[Window, dict[str, np.ndarray]]) -> None:
+            window, layers = done
+            for key, data in layers.items():
+                out[key].write(data, 1, window=window)
+
+        run_blocks(_TrendWork(paths, times), list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write)
     files: list[Path] = []
     assets: list[dict[str, Any]] = []
     for key, temp in temps.items():
