@@ -24,8 +24,8 @@ from scoresby.places.sensor_view import ROLES, ProductRoles
 from scoresby.places.trend import theil_sen_mann_kendall
 from scoresby.raster.bands import Grid, temp_profile
 
-TREND_BLOCK_PX = 256
-"""Trend blocks: periods x TREND_BLOCK_PX**2 values per index in memory, per thread."""
+TREND_BLOCK_PX = 512
+"""Trend blocks, aligned with the composites' 512 px COG tiles (each tile decoded once)."""
 REFERENCES = {
     "harmonization": "Roy et al. 2016, Remote Sensing of Environment 185:57-70, Table 2 OLS ETM+ -> OLI",
     "slope": "Theil-Sen (Sen 1968), per year",

@@ -60,13 +60,19 @@ def _chunk(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slope = 0.5 * (np.take_along_axis(slopes, lo, 1)[:, 0] + np.take_along_axis(slopes, hi, 1)[:, 0])
     slope[count < MIN_VALID] = np.nan
     del slopes, diff
-    # Tie correction: sum over tie groups of t(t-1)(2t+5) = sum over values of (c-1)(2c+5), c = group size;
-    # only pixels with a tied pair have any.
+    # Tie correction: sum over tie groups of t(t-1)(2t+5) = 12 C(t,3) + 18 C(t,2). In sorted values an
+    # element with r equal ones before it adds r tied pairs and C(r,2) tied triples (NaN never ties).
     ties = np.zeros(m, dtype=np.float64)
     if tied.any():
-        yt = y[tied]
-        c = np.count_nonzero(yt[:, :, None] == yt[:, None, :], axis=2).astype(np.float64)
-        ties[tied] = np.where(valid[tied], (c - 1.0) * (2.0 * c + 5.0), 0.0).sum(axis=1)
+        ys = np.sort(y[tied], axis=1)
+        run = np.zeros(ys.shape[0], dtype=np.float64)
+        pairs2 = np.zeros(ys.shape[0], dtype=np.float64)
+        triples = np.zeros(ys.shape[0], dtype=np.float64)
+        for k in range(1, n):
+            run = np.where(ys[:, k] == ys[:, k - 1], run + 1.0, 0.0)
+            pairs2 += run
+            triples += run * (run - 1.0) / 2.0
+        ties[tied] = 12.0 * triples + 18.0 * pairs2
     var = (count * (count - 1.0) * (2.0 * count + 5.0) - ties) / 18.0
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
