@@ -73,14 +73,17 @@ def make_composite(
     files: list[Path] = []
     assets: list[dict[str, Any]] = []
 
+    jobs: list[outputs.CogJob] = []
+    added: list[tuple[str, Path]] = []
+
     def add(
         key: str, temp: Path, title: str, quicklook: str | None = None, extra: dict[str, Any] | None = None
     ) -> None:
         dest = tmp / f"{t.item_id}_{key}.tif"
-        outputs.finish(temp, dest, quicklook)
+        jobs.append(outputs.CogJob(temp, dest, quicklook, key))
         files.append(dest)
         assets.append(_asset(key, dest.name, title, extra=extra))
-        _with_quicklook(assets, files, dest, key)
+        added.append((key, dest))
 
     for p in settings.products:
         if p.kind == "index":
@@ -111,6 +114,9 @@ def make_composite(
             ]
         },
     )
+    outputs.finish_all(jobs)
+    for key, dest in added:
+        _with_quicklook(assets, files, dest, key)
     c = temps.counts
     km2 = abs(t.grid.transform.a * t.grid.transform.e) / 1e6
     stats: dict[str, Any] = {
@@ -172,12 +178,17 @@ def make_change(
                 out[p.name].write(diff, 1, window=window)
     files: list[Path] = []
     assets: list[dict[str, Any]] = []
-    for key, temp in temps.items():
-        dest = tmp / f"{t.item_id}_{key}.tif"
-        outputs.finish(temp, dest, "transitions" if key == "transitions" else "slope")
-        files.append(dest)
-        assets.append(_asset(key, dest.name, key.replace("_", " ")))
-        _with_quicklook(assets, files, dest, key)
+    jobs = {
+        key: outputs.CogJob(
+            temp, tmp / f"{t.item_id}_{key}.tif", "transitions" if key == "transitions" else "slope"
+        )
+        for key, temp in temps.items()
+    }
+    outputs.finish_all(list(jobs.values()))
+    for key, job in jobs.items():
+        files.append(job.dest)
+        assets.append(_asset(key, job.dest.name, key.replace("_", " ")))
+        _with_quicklook(assets, files, job.dest, key)
     km2 = abs(grid.transform.a * grid.transform.e) / 1e6
     legend = change.legend()
     areas = {code: round(int(counts[int(code)]) * km2, 4) for code in legend if counts[int(code)]}
@@ -242,12 +253,15 @@ def make_trend(
         run_blocks(_TrendWork(paths, times), list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write)
     files: list[Path] = []
     assets: list[dict[str, Any]] = []
-    for key, temp in temps.items():
-        dest = tmp / f"{t.item_id}_{key}.tif"
-        outputs.finish(temp, dest, "slope" if key.endswith("_slope") else None)
-        files.append(dest)
-        assets.append(_asset(key, dest.name, key.replace("_", " ")))
-        _with_quicklook(assets, files, dest, key)
+    jobs = {
+        key: outputs.CogJob(temp, tmp / f"{t.item_id}_{key}.tif", "slope" if key.endswith("_slope") else None)
+        for key, temp in temps.items()
+    }
+    outputs.finish_all(list(jobs.values()))
+    for key, job in jobs.items():
+        files.append(job.dest)
+        assets.append(_asset(key, job.dest.name, key.replace("_", " ")))
+        _with_quicklook(assets, files, job.dest, key)
     props = {**properties, "scoresby:references": REFERENCES}
     doc = outputs.item(t.item_id, "trend", t.place, grid, t.aoi, t.span, assets, props)
     outputs.publish_item(doc, t.folder, files, tmp)
