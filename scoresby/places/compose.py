@@ -174,7 +174,7 @@ def compose(
         "clear_count": (1, "uint16", None),
         "snow_ice_frequency": (1, "float32", float("nan")),
         "water_frequency": (1, "float32", float("nan")),
-        "classes": (1, "uint8", None),
+        "classes": (1, "uint8", 0),
         "dn": (len(ROLES), "uint16", 0),
         **{p.name: (1, "float32", float("nan")) for p in composer.indices},
     }
