@@ -161,8 +161,9 @@ def _extent(ds: Any, grid: Grid) -> tuple[float, float, float, float]:
     return min(c0, c1) - 1, min(r0, r1) - 1, max(c0, c1) + 1, max(r0, r1) + 1
 
 
-MAX_OPEN_SCENES = 48
-"""Scenes whose datasets stay open at once (7 files each): well under the usual 1024 open files."""
+MAX_OPEN_SCENES = 32
+"""Scenes whose datasets stay open at once per block thread (7 files each): 2 threads x 224 files stay well
+under the usual limit of 1024 open files."""
 
 
 class ReaderPool:
