@@ -1,0 +1,333 @@
+"""`build_place_products`: a run's place products (composites, change, trend, places.csv), incrementally.
+
+Called at the end of `scoresby run` (places/after_run.py) when the scene list has `composites`. Only the
+products whose inputs changed are made again (manifest.py); each is published whole (outputs.publish_item).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scoresby.core.errors import InvalidInput, PipelineError, one_line
+from scoresby.core.place_options import MIN_TREND_PERIODS, check_composites, percentile_of
+from scoresby.core.places import place_of
+from scoresby.core.scene_list import Scene
+from scoresby.core.stretch import StretchSpec
+from scoresby.places import manifest, periods
+from scoresby.places.compose import ComposeSettings
+from scoresby.places.inventory import Inventory, Period, span_of, take_stock
+from scoresby.places.makers import Target, make_change, make_composite, make_trend
+from scoresby.places.observations import group
+from scoresby.places.reader import SceneReader
+from scoresby.places.sensor_view import ProductRoles, product_roles
+from scoresby.places.table import write_table
+from scoresby.raster.bands import Grid
+
+log = logging.getLogger(__name__)
+
+PLACES_DIR = "places"
+PER_FILE_VSI_CACHE = 256 * 1024
+"""Bytes of GDAL's per-file read cache (remote files): 7 files x 32 scenes x 2 threads stay under 120 MB."""
+
+
+@dataclass
+class PlaceResult:
+    """What a build did: the place, its current Items (by id), what was made now, notes, places.csv rows."""
+
+    place: str
+    folder: str
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    made: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build_place_products(
+    scenes: Sequence[Scene],
+    composites: Mapping[str, Any],
+    run_dir: str | Path,
+    *,
+    aoi: Mapping[str, Any] | None = None,
+    products: Sequence[str] | None = None,
+    stretch: Mapping[str, StretchSpec] | None = None,
+    exclude: Collection[str] = (),
+) -> PlaceResult:
+    """Make (or bring up to date) the place products of `scenes` under `<run_dir>/places/<place>/`.
+
+    `composites`: the option as a scene list gives it (checked here: InvalidInput when bad) or as
+    core/place_options.py check_composites normalises it. `aoi`, `products` and
+    `stretch` default to the first scene's. Scenes of earlier calls for the same folder are remembered
+    (manifest) and count too, except those in `exclude` (e.g. scenes that failed). Bad scenes, empty
+    periods and change pairs without scenes become notes in the result, not errors.
+    """
+    first = scenes[0] if scenes else None
+    the_aoi = dict(aoi or (first.aoi if first else None) or {})
+    if not the_aoi:
+        raise PipelineError("composites: needs the run's aoi")
+    place = place_of("", the_aoi)
+    if str(run_dir).startswith("s3://"):
+        return PlaceResult(place, str(run_dir), notes=["place products: made for local outputs only for now"])
+    names = list(products or (first.products if first else ()))
+    build = _Build(
+        place=place,
+        folder=Path(run_dir) / PLACES_DIR / place,
+        aoi=the_aoi,
+        options=_checked(composites),
+        names=names,
+        stretch=dict(stretch or (first.stretch if first else {})),
+    )
+    build.run(scenes, exclude)
+    build.result.rows = write_table(Path(run_dir) / PLACES_DIR, place, build.result.items)
+    return build.result
+
+
+class _Build:
+    """One build of one place: plan the periods, make what is out of date, retire what is gone."""
+
+    def __init__(
+        self,
+        *,
+        place: str,
+        folder: Path,
+        aoi: dict[str, Any],
+        options: dict[str, Any],
+        names: list[str],
+        stretch: dict[str, StretchSpec],
+    ) -> None:
+        from scoresby.raster.quality import aoi_grid, outside_geometry
+
+        self.place, self.folder, self.aoi, self.options = place, folder, aoi, options
+        self.stretch = stretch
+        self.result = PlaceResult(place, str(folder))
+        self.roles: list[ProductRoles] = [r for r in (product_roles(n) for n in names) if r is not None]
+        self.indices = [r for r in self.roles if r.kind == "index"]
+        self.result.notes += [
+            f"product {n} is not made for composites" for n in names if not product_roles(n)
+        ]
+        self.grid: Grid = aoi_grid(aoi)
+        self.outside = outside_geometry(aoi, self.grid)
+        self.common = {
+            "method": options["method"],
+            "harmonize": options["harmonize"],
+            "products": names,
+            "stretch": stretch,
+            "aoi": aoi,
+            "grid": [
+                self.grid.width,
+                self.grid.height,
+                list(self.grid.transform)[:6],
+                self.grid.crs.to_string(),
+            ],
+        }
+        self.lon = (aoi["bbox"][0] + aoi["bbox"][2]) / 2  # the solar day of the place's centre
+        self.man_path = folder / "manifest.json"
+        self.man = manifest.load(self.man_path)
+        self.wanted: set[str] = set()
+        self.tmp_root = folder / f".tmp-{uuid.uuid4().hex[:8]}"
+        self.inv = Inventory()
+
+    def run(self, scenes: Sequence[Scene], exclude: Collection[str]) -> None:
+        """Every step, in order; the temp folder goes whatever happens."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(self.folder)
+        self.inv = take_stock(scenes, self.man, self.options, exclude, self.lon)
+        self.result.notes += self.inv.notes
+        plist = self.inv.periods
+        if not plist:
+            self.result.notes.append(f"place {self.place}: no scene falls in a period; no composite made")
+        self.tmp_root.mkdir()
+        try:
+            made = [p for p in plist if self._composite(p)]
+            self._changes(made)
+            self._trend(made)
+            self._retire()
+        finally:
+            shutil.rmtree(self.tmp_root, ignore_errors=True)
+        for item_id in sorted(self.wanted):
+            doc = _read_item(self.folder, item_id)
+            if doc is not None:
+                self.result.items[item_id] = doc
+
+    def span(self, p: Period) -> tuple[str, str]:
+        """The period's start and end."""
+        return span_of(p, self.options["period"], self.inv.dates)
+
+    def _make(
+        self, item_id: str, fp: str, step: Callable[[Target, Path], object], span: tuple[str, str]
+    ) -> bool:
+        """Run one product's step in its own temp folder unless it is current; False when it failed."""
+        self.wanted.add(item_id)
+        current = self.man["products"].get(item_id) == fp
+        if current and (self.folder / item_id / f"{item_id}.json").is_file():
+            return True
+        work = Path(tempfile.mkdtemp(dir=self.tmp_root))
+        target = Target(item_id, self.place, self.folder / item_id, self.grid, self.aoi, span)
+        try:
+            step(target, work)
+        except (
+            PipelineError
+        ) as exc:  # a scene that cannot be read: the product stays as it was, retried later
+            self.result.notes.append(f"{item_id} not made: {one_line(exc)}")
+            return (self.folder / item_id / f"{item_id}.json").is_file()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.man["products"][item_id] = fp
+        manifest.save(self.man_path, self.man)
+        self.result.made.append(item_id)
+        log.info("place product %s made", item_id)
+        return True
+
+    def _composite(self, p: Period) -> bool:
+        p.item_id = f"{self.place}_composite_{p.label}"
+        keys = sorted((s, self.man["scenes"][s]["key"]) for s in p.scenes)
+        p.fingerprint = manifest.fingerprint(self.common, keys)
+        obs = group([self.inv.dates[s] for s in p.scenes], self.lon)
+        props = {
+            "scoresby:period": p.label,
+            "scoresby:scenes": sorted(p.scenes),
+            "scoresby:observations": len(obs),
+            "scoresby:method": self.options["method"],
+            "scoresby:harmonized": self.options["harmonize"],
+        }
+        method = self.options["method"]
+        settings = ComposeSettings(
+            method, percentile_of(method), self.options["harmonize"], self.roles, self.outside
+        )
+        sensors = {s: self.inv.dates[s].sensor for s in p.scenes}
+
+        def step(target: Target, work: Path) -> None:
+            files = {s: self.inv.files_of(s) for s in p.scenes}  # discovered here, not in the block threads
+            for f in files.values():
+                settings.gdal_env.update(f.gdal_env)
+            # VSI_CACHE is per open file: a composite holds dozens of scenes' files open at once.
+            settings.gdal_env["VSI_CACHE_SIZE"] = str(PER_FILE_VSI_CACHE)
+            if all(_local(f) for f in files.values()):
+                settings.gdal_env["VSI_CACHE"] = "FALSE"  # the OS caches local files already
+
+            def opener(sid: str) -> SceneReader:
+                return SceneReader(files[sid], self.grid)
+
+            make_composite(target, obs, opener, sensors, settings, self.stretch, props, work)
+
+        return self._make(p.item_id, p.fingerprint, step, self.span(p))
+
+    def _changes(self, plist: list[Period]) -> None:
+        """Change Items of the `change` option's pairs whose periods both have a composite."""
+        change = self.options["change"]
+        done = {p.label: p for p in plist}
+        labels = [p.label for p in plist]
+        if change is None:
+            return
+        if change == "first-last":
+            pairs = [(labels[0], labels[-1])] if len(labels) >= 2 else []
+        elif change == "consecutive":
+            pairs = list(zip(labels, labels[1:], strict=False))
+        else:
+            pairs = []
+            for a, b in change:
+                missing = [x for x in (a, b) if x not in done]
+                if missing:
+                    self.result.notes.append(
+                        f"change {a} -> {b}: period {missing[0]} has no scenes; no change map"
+                    )
+                else:
+                    pairs.append((a, b))
+        for a, b in pairs:
+            pa, pb = done[a], done[b]
+            item_id = f"{self.place}_change_{a}_{b}"
+            fp = manifest.fingerprint("change", pa.fingerprint, pb.fingerprint)
+            props = {
+                "scoresby:from": a,
+                "scoresby:to": b,
+                "scoresby:from_item": pa.item_id,
+                "scoresby:to_item": pb.item_id,
+            }
+            pair = ((pa.item_id, self.folder / pa.item_id), (pb.item_id, self.folder / pb.item_id))
+
+            def step(target: Target, work: Path, pair: Any = pair, props: Any = props) -> None:
+                make_change(target, pair, self.indices, props, work)
+
+            self._make(item_id, fp, step, (self.span(pa)[0], self.span(pb)[1]))
+
+    def _trend(self, plist: list[Period]) -> None:
+        """The trend Item over every period (when `trend` is left out: from MIN_TREND_PERIODS periods on)."""
+        trend, n = self.options["trend"], len(plist)
+        if trend is False or self.options["period"] == "all" or (trend is None and n < MIN_TREND_PERIODS):
+            return
+        if n < 3 or not self.indices:
+            why = "fewer than 3 periods with a composite" if n < 3 else "no index product"
+            self.result.notes.append(f"place {self.place}: no trend map ({why})")
+            return
+        item_id = f"{self.place}_trend"
+        fp = manifest.fingerprint("trend", [p.fingerprint for p in plist])
+        inputs = [(p.item_id, self.folder / p.item_id, _midpoint(self.span(p))) for p in plist]
+        props = {
+            "scoresby:periods": [p.label for p in plist],
+            "scoresby:period_items": [p.item_id for p in plist],
+        }
+
+        def step(target: Target, work: Path) -> None:
+            make_trend(target, inputs, self.indices, props, work)
+
+        self._make(item_id, fp, step, (self.span(plist[0])[0], self.span(plist[-1])[1]))
+
+    def _retire(self) -> None:
+        """Unpublish products no longer wanted (a period that lost its scenes): renamed away, then removed."""
+        for item_id in sorted(set(self.man["products"]) - self.wanted):
+            target = self.folder / item_id
+            if target.is_dir():
+                gone = self.folder / f".{item_id}.{uuid.uuid4().hex[:8]}.retired"
+                target.rename(gone)
+                shutil.rmtree(gone, ignore_errors=True)
+            del self.man["products"][item_id]
+            self.result.notes.append(f"{item_id}: its scenes are gone; removed")
+            manifest.save(self.man_path, self.man)
+
+
+def _checked(composites: Mapping[str, Any]) -> dict[str, Any]:
+    """The option as a scene list gives it, or already normalised (change None = false), checked."""
+    raw = dict(composites)
+    if "change" in raw and raw["change"] is None:
+        raw["change"] = False
+    if "trend" in raw and raw["trend"] is None:
+        del raw["trend"]
+    problems: list[str] = []
+    options = check_composites(raw, "composites", problems)
+    if options is None:
+        raise InvalidInput(problems)
+    return options
+
+
+def _local(files: Any) -> bool:
+    paths = [b.path for b in files.bands.values()]
+    return all(path.startswith("/") and not path.startswith("/vsi") for path in paths)
+
+
+def _midpoint(span: tuple[str, str]) -> float:
+    a, b = (datetime.fromisoformat(s.replace("Z", "+00:00")) for s in span)
+    return periods.decimal_year(a + (b - a) / 2)
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temp and staging folders a killed earlier run left behind (the run lock makes them nobody's)."""
+    for leftover in folder.glob(".*"):
+        name = leftover.name
+        if leftover.is_dir() and (name.startswith(".tmp-") or name.endswith((".staging", ".retired"))):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _read_item(folder: Path, item_id: str) -> dict[str, Any] | None:
+    try:
+        doc = json.loads((folder / item_id / f"{item_id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
