@@ -26,7 +26,7 @@ from scoresby.core.layout import TIMESERIES_JSON
 # boto3, `search` only pystac-client (from the init function's layer, imported only for a search; all
 # enforced by the import contract in .importlinter). tests/infra imports the staged asset with the
 # heavy packages blocked, so an import that drags rasterio/numpy in fails the tests.
-LAMBDA_PACKAGES = ("core", "stores", "search")
+LAMBDA_PACKAGES = ("core", "report", "stores", "search")
 ITEMS_PREFIX = "items/"
 LISTS_PREFIX = "lists/"
 # The one runtime of both functions: the Python the tests run the staged asset with (Debian 12's 3.11; no

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from scoresby.core.layout import split_s3_uri
-from scoresby.core.report import render_report
 from scoresby.core.summary import REPORT_NAME, SUMMARY_NAME, build_summary
 from scoresby.core.task_log import TaskRecord
+from scoresby.report.page import render_report
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def write_report(
     `science` is the run's time series (commands/timeseries.py): per-scene statistics, chart, timelapses.
     """
     summary = build_summary(run_name, records, duration_s=duration_s, task_log=task_log, science=science)
-    summary_text = json.dumps(summary, indent=2) + "\n"
+    summary_text = summary_json(summary)
     page = render_report(summary, run_dir)
     if run_dir.startswith("s3://"):
         return (
@@ -47,13 +47,22 @@ def write_report(
     return str(summary_path), str(report_path)
 
 
-def write_run_file(run_dir: str, name: str, data: bytes, content_type: str) -> str:
+def summary_json(summary: dict[str, Any]) -> str:
+    """summary.json's text: compact, a line per scene (10,000 scenes stay a few MB, and diff well)."""
+    head = {k: v for k, v in summary.items() if k != "scenes"}
+    lines = [json.dumps(s, separators=(",", ":")) for s in summary["scenes"]]
+    fields = [f" {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in head.items()]
+    return "{\n" + ",\n".join(fields) + ',\n "scenes": [\n' + ",\n".join(lines) + "\n ]\n}\n"
+
+
+def write_run_file(run_dir: str, name: str, data: bytes, content_type: str, s3_client: Any = None) -> str:
     """Write one file of the run folder whole (local: atomic rename; s3://: one upload); return where."""
     if run_dir.startswith("s3://"):
         import boto3  # only s3:// runs need it
 
         bucket, key = split_s3_uri(run_dir + name)
-        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        s3 = s3_client or boto3.client("s3")
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
         return run_dir + name
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
