@@ -23,7 +23,7 @@ class LineProgress(tqdm):  # type: ignore[type-arg]
     """
 
     def __init__(self, *args: Any, every_s: float = LINE_EVERY_S, **kwargs: Any) -> None:
-        self._lock = threading.Lock()
+        self._line_lock = threading.Lock()
         self._last_n: int | None = None
         self._last_t = time.monotonic()
         self._every_s = every_s
@@ -41,7 +41,7 @@ class LineProgress(tqdm):  # type: ignore[type-arg]
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
         """Write a line when 5 % more is done, the run ended, or 30 s passed since the last line."""
-        with self._lock:
+        with self._line_lock:
             n, total = self.n, self.total
             now = time.monotonic()
             step = max(1, math.ceil((total or 0) * LINE_EVERY_FRACTION))
