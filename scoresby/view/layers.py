@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from rasterio.crs import CRS
 
 from scoresby.report.collection import COLLECTION_NAME, is_item
+from scoresby.report.footprints import simplify_footprint
 from scoresby.report.science import INDEX_LEGENDS
 
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -84,7 +85,7 @@ def item_layers(rel_item: str, item: dict[str, Any]) -> list[dict[str, Any]]:
                 "transform": props["proj:transform"][:6],
                 "shape": props["proj:shape"],
                 "bbox": item.get("bbox"),
-                "footprint": item.get("geometry"),
+                "footprint": simplify_footprint(item),
                 "nodata": bands[0].get("nodata") if bands else None,
                 "bands": len(bands) or 1,
                 "legend": _legend(key, asset),

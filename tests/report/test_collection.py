@@ -121,7 +121,12 @@ def test_a_failed_write_leaves_the_previous_collection(run: Path, tmp_path: Path
 
 
 def test_extents_across_the_antimeridian_and_without_items() -> None:
-    assert spatial_extent([[170.0, -20.0, -170.0, -10.0], [10.0, 0.0, 11.0, 1.0]]) == [-180.0, -20.0, 180.0, 1.0]
+    assert spatial_extent([[170.0, -20.0, -170.0, -10.0], [10.0, 0.0, 11.0, 1.0]]) == [
+        -180.0,
+        -20.0,
+        180.0,
+        1.0,
+    ]
     empty = build_collection("r", [])
     assert empty["extent"]["temporal"]["interval"] == [[None, None]]
     assert pystac.Collection.from_dict(empty).id == "r"
