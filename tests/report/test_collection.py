@@ -1,4 +1,4 @@
-"""collection.json: pystac reads it and every Item; odc-stac loads the same pixels as the COGs; replaced whole."""
+"""collection.json: pystac and odc-stac read it and every Item; a rewrite replaces it whole."""
 
 from __future__ import annotations
 

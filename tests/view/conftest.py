@@ -25,8 +25,16 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scene = run / "s1"
     scene.mkdir(parents=True)
     data = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 4096
-    profile = {"driver": "GTiff", "width": 64, "height": 64, "count": 1, "dtype": "float32",
-               "crs": "EPSG:32624", "transform": from_origin(500000, 7900000, 30, 30), "nodata": float("nan")}  # fmt: skip
+    profile = {
+        "driver": "GTiff",
+        "width": 64,
+        "height": 64,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:32624",
+        "transform": from_origin(500000, 7900000, 30, 30),
+        "nodata": float("nan"),
+    }
     with rasterio.open(scene / "s1_ndsi.tif", "w", **profile) as ds:
         ds.write(data, 1)
     item = {
@@ -34,16 +42,28 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "stac_version": "1.1.0",
         "stac_extensions": [],
         "id": "s1",
-        "geometry": {"type": "Polygon", "coordinates": [[[-21, 71.2], [-20.9, 71.2], [-20.9, 71.25], [-21, 71.25], [-21, 71.2]]]},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[-21, 71.2], [-20.9, 71.2], [-20.9, 71.25], [-21, 71.25], [-21, 71.2]]],
+        },
         "bbox": [-21, 71.2, -20.9, 71.25],
-        "properties": {"datetime": "2020-08-15T13:00:00Z", "proj:code": "EPSG:32624", "proj:shape": [64, 64],
-                       "proj:transform": [30, 0, 500000, 0, -30, 7900000], "proj:bbox": [500000, 7898080, 501920, 7900000]},
+        "properties": {
+            "datetime": "2020-08-15T13:00:00Z",
+            "proj:code": "EPSG:32624",
+            "proj:shape": [64, 64],
+            "proj:transform": [30, 0, 500000, 0, -30, 7900000],
+            "proj:bbox": [500000, 7898080, 501920, 7900000],
+        },
         "links": [],
         "assets": {
-            "ndsi": {"href": "./s1_ndsi.tif", "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-                     "roles": ["data"], "raster:bands": [{"data_type": "float32", "nodata": "nan"}]},
+            "ndsi": {
+                "href": "./s1_ndsi.tif",
+                "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                "roles": ["data"],
+                "raster:bands": [{"data_type": "float32", "nodata": "nan"}],
+            },
         },
-    }  # fmt: skip
+    }
     (scene / "s1.json").write_text(json.dumps(item))
     write_collection("r", str(run))
     (run / ".scoresby-hidden.json").write_text("{}")

@@ -93,6 +93,7 @@ async function main() {
 
   // A "product" is an asset key of a kind at a place (scene true_color, a place's composite, ...).
   const products = [...new Set(run.layers.map((l) => `${l.kind}:${l.asset}`))];
+  products.sort((a, b) => (b === 'scene:true_color') - (a === 'scene:true_color'));  // true colour first
   const byProduct = {};
   for (const info of run.layers) {
     (byProduct[`${info.kind}:${info.asset}`] ||= []).push(info);
@@ -104,7 +105,11 @@ async function main() {
     opt.textContent = p.startsWith('scene:') ? p.slice(6) : p.replace(':', ' · ');
     productSelect.append(opt);
   }
-  if (params.get('product') && products.includes(params.get('product'))) {
+  const none = document.createElement('option');
+  none.value = 'none';
+  none.textContent = '(footprints only)';
+  productSelect.append(none);
+  if (params.get('product') && (products.includes(params.get('product')) || params.get('product') === 'none')) {
     productSelect.value = params.get('product');
   }
 
@@ -134,6 +139,7 @@ async function main() {
   let swipe = Number(params.get('swipe') ?? 100);
 
   function datesOf(product) {
+    if (!byProduct[product]) return [];
     return [...new Set(byProduct[product].map((l) => l.date))].sort();
   }
 
@@ -161,6 +167,7 @@ async function main() {
     legends.replaceChildren(...(current.length ? [legendHtml(current[0].get('info'))] : []));
     document.body.dataset.date = date || '';
     document.body.dataset.shown = current.map((l) => l.get('info').id).join(' ');
+    document.body.dataset.ready = '0';
     map.render();
   }
 
@@ -225,8 +232,11 @@ async function main() {
   show();
   const extent = current.length ? current[0].get('info').bbox : first.bbox;
   view.fit(transformExtent(extent, 'EPSG:4326', first.crs), {padding: [20, 20, 20, 20]});
+  // "ready": every shown layer's COG header read and its tiles drawn (a test waits for it before a screenshot).
   map.on('rendercomplete', () => {
-    document.body.dataset.ready = '1';
+    if ([...current, ...before].every((l) => l.getSource().getState() === 'ready')) {
+      document.body.dataset.ready = '1';
+    }
   });
   status(`${run.layers.length} layers · ${products.length} products`);
 }
