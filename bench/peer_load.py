@@ -1,4 +1,4 @@
-"""Run in the peer environment (.venv-peer): odc-stac loads each Item of a run's collection.json on its own grid.
+"""In the peer environment (.venv-peer): odc-stac loads each Item of a run's collection.json on its grid.
 
 Prints one JSON line per Item and COG asset: whether odc.stac.load returned the same pixels as rasterio reads
 from the COG. Used by tests/report/test_collection.py and `make bench`; odc-stac is never in the runtime.
@@ -33,8 +33,14 @@ def main() -> int:
             with rasterio.open(asset.get_absolute_href()) as ds:
                 truth = ds.read(1)
             same = bool(np.array_equal(loaded, truth, equal_nan=np.issubdtype(truth.dtype, np.floating)))
-            line = {"item": item.id, "asset": key, "shape": list(truth.shape), "same": same,
-                    "dtype": str(truth.dtype), "loaded_dtype": str(loaded.dtype)}
+            line = {
+                "item": item.id,
+                "asset": key,
+                "shape": list(truth.shape),
+                "same": same,
+                "dtype": str(truth.dtype),
+                "loaded_dtype": str(loaded.dtype),
+            }
             print(json.dumps(line), flush=True)
     return 0
 

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from scoresby.commands.run import run_plan
-from scoresby.report.page import COG, HISTOGRAM, QUICKLOOK, render_report, scene_rows
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.core.summary import build_summary
 from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED, TaskRecord
+from scoresby.report.page import COG, HISTOGRAM, QUICKLOOK, render_report, scene_rows
 from scoresby.stores.run_files import write_report
 from tests import prerequisites
 
@@ -75,7 +75,8 @@ def test_user_text_is_escaped_everywhere(tmp_path: Path) -> None:
 
 def test_user_text_stays_text_in_chromium(chromium: str, tmp_path: Path) -> None:
     evil_id = '<img src=x onerror="document.body.dataset.pwned=1">'
-    rec = record(evil_id, FAILED, attempts=1, error={"type": "E", "message": "<b>bold</b>"}, products=["ndvi"])
+    error = {"type": "E", "message": "<b>bold</b>"}
+    rec = record(evil_id, FAILED, attempts=1, error=error, products=["ndvi"])
     report = tmp_path / "report.html"
     report.write_text(render_report(build_summary("r", [rec]), str(tmp_path)))
     dom = browse(chromium, report, tmp_path, "--dump-dom").stdout
@@ -121,7 +122,8 @@ def test_s3_report_links_are_relative(tmp_path: Path) -> None:
     rows = scene_rows(build_summary("r", [rec]), run_dir)
     assert rows["products"] == ["true_color", "ndvi"]
     # both products at the layout's own place ("<id>/<id>_<product>", relative: null), every file linked
-    assert rows["rows"][0][13] == [[0, None, QUICKLOOK | HISTOGRAM | COG], [1, None, QUICKLOOK | HISTOGRAM | COG]]
+    every = QUICKLOOK | HISTOGRAM | COG
+    assert rows["rows"][0][13] == [[0, None, every], [1, None, every]]
     moved = record("b", SUCCEEDED, products=["ndvi"], outputs={"ndvi": run_dir + "x/b ndvi.tif"})
     assert scene_rows(build_summary("r", [moved]), run_dir)["rows"][0][13] == [[0, "x/b%20ndvi", 7]]
 

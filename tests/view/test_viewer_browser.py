@@ -1,4 +1,4 @@
-"""The map page in headless Chromium, served by `scoresby view`: the COGs drawn, slider, swipe, pixel values."""
+"""The map page in headless Chromium from `scoresby view`: COGs drawn, slider, swipe, pixel values."""
 
 from __future__ import annotations
 
@@ -93,8 +93,10 @@ def test_the_map_draws_the_cogs_and_the_controls_change_it(
     assert changed(first, latest) > 0.02  # the glacier retreated: another date, another picture
 
     # the slider as a user moves it: an input event on the range control
-    browser.evaluate("(() => { const s = document.getElementById('date'); s.value = '5'; "
-                     "s.dispatchEvent(new Event('input')); })()")  # fmt: skip
+    browser.evaluate(
+        "(() => { const s = document.getElementById('date'); s.value = '5'; "
+        "s.dispatchEvent(new Event('input')); })()"
+    )
     browser.wait_for("document.body.dataset.date === '2021-08-15' && document.body.dataset.ready === '1'")
     time.sleep(0.5)
     moved = shot(browser, "true_color_slider_moved")
@@ -118,11 +120,15 @@ def test_the_map_draws_the_cogs_and_the_controls_change_it(
 def test_a_click_shows_the_pixel_values_of_the_cog(browser: Browser, url: str, glacier_run: Path) -> None:
     open_map(browser, url, "?product=scene:ndsi&date=5", "ndsi_click")
     # the map's centre pixel: its coordinate, then a click there
-    x, y = browser.evaluate("(() => { const m = window.scoresbyMap; const s = m.getSize(); "
-                            "const c = m.getCoordinateFromPixel([s[0] / 2, s[1] / 2]); return c; })()")  # fmt: skip
-    browser.evaluate("(() => { const m = window.scoresbyMap; const s = m.getSize(); "
-                     "m.dispatchEvent({type: 'singleclick', pixel: [s[0] / 2, s[1] / 2], "
-                     "coordinate: m.getCoordinateFromPixel([s[0] / 2, s[1] / 2]), originalEvent: {}}); })()")  # fmt: skip
+    x, y = browser.evaluate(
+        "(() => { const m = window.scoresbyMap; const s = m.getSize(); "
+        "const c = m.getCoordinateFromPixel([s[0] / 2, s[1] / 2]); return c; })()"
+    )
+    browser.evaluate(
+        "(() => { const m = window.scoresbyMap; const s = m.getSize(); "
+        "m.dispatchEvent({type: 'singleclick', pixel: [s[0] / 2, s[1] / 2], "
+        "coordinate: m.getCoordinateFromPixel([s[0] / 2, s[1] / 2]), originalEvent: {}}); })()"
+    )
     text = browser.wait_for(
         "document.body.dataset.clicked === '1' && document.getElementById('values').textContent"
     )
