@@ -117,7 +117,7 @@ bench: install peer-env install-chromium
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin python3-gdal >/dev/null; }
 	@$(MAKE) --no-print-directory install-docker || echo "bench: could not install docker.io; the container part is not measured"
-	bench/with_engine.sh $(IMAGE) bash -c '$(BIN)/python bench/run_bench.py $(BENCH_ARGS) && $(BIN)/python bench/science_bench.py'
+	bench/with_engine.sh $(IMAGE) bash -c '$(BIN)/python bench/run_bench.py $(BENCH_ARGS) && $(BIN)/python bench/science_bench.py && $(BIN)/python bench/report_bench.py'
 
 # The import contract (.importlinter) keeps worker's layers: commands -> stores | raster | discovery -> core.
 lint: install

@@ -244,7 +244,7 @@ def summarize_run(
     s3_client.put_object(
         Bucket=bucket,
         Key=key,
-        Body=summary_json(summary).encode("utf-8"),
+        Body=summary_json(summary, run_root).encode("utf-8"),
         ContentType="application/json",
     )
     log.info("run %s: %s; summary at %s", run_name, totals, summary_uri)

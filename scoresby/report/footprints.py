@@ -8,8 +8,8 @@ from typing import Any
 
 METRES_PER_DEGREE = 111_320.0
 DEFAULT_PIXEL_M = 30.0
-DECIMALS = 5
-"""About 1 m in latitude: finer than any pixel the footprints outline."""
+DECIMALS = 4
+"""About 11 m in latitude: finer than the 30 m pixels (10 m for Sentinel-2) the footprints outline."""
 
 
 def _pixel_m(item: Mapping[str, Any]) -> float:

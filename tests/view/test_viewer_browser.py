@@ -16,7 +16,7 @@ import rasterio
 from PIL import Image
 
 from tests import prerequisites
-from tests.view.cdp import Browser
+from bench.cdp import Browser
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path("/tmp/scoresby-view-screenshots")  # noqa: S108 - for a human to look at
