@@ -65,7 +65,7 @@ def summary_json(summary: dict[str, Any], run_dir: str = "") -> str:
     """summary.json's text: a line per scene of FILE_FIELDS and FILE_STATS, so 10,000 scenes stay under 5 MB.
 
     Null error and ran_on are left out; outputs appear only where a product is not at the layout's place
-    (`<scene_id>/<scene_id>_<product>.tif` in the run folder); figures are rounded to 2 decimals.
+    (`<scene_id>/<scene_id>_<product>.tif` in the run folder); percents are rounded to 2 decimals, NDVI to 4.
     """
     head = {k: v for k, v in summary.items() if k != "scenes"}
     fields = [f" {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in head.items()]
@@ -88,11 +88,15 @@ def _file_row(scene: dict[str, Any], run_dir: str) -> dict[str, Any]:
     if moved:
         row["outputs"] = moved
     stats = scene.get("stats")
-    if stats is not None:
-        row["stats"] = {
-            k: round(v, 2) if isinstance(v, float) else v for k, v in stats.items() if k in FILE_STATS
-        }
+    row["stats"] = None if stats is None else {k: _round(k, stats.get(k)) for k in FILE_STATS}
     return row
+
+
+def _round(key: str, value: Any) -> Any:
+    """Percents to 2 decimals, NDVI (-1..1) to 4."""
+    if not isinstance(value, float):
+        return value
+    return round(value, 4 if key == "ndvi_mean" else 2)
 
 
 def write_run_file(run_dir: str, name: str, data: bytes, content_type: str, s3_client: Any = None) -> str:
