@@ -45,8 +45,10 @@ def ring(rng: random.Random, lon: float, lat: float) -> list[list[float]]:
     """A tilted 185 km scene outline densified 20 points per edge, ~6 decimals (as raster/stac.py writes)."""
     w, h, tilt = 2.6, 1.65, math.radians(12 + rng.uniform(-1, 1))
     corners = [(-w / 2, h / 2), (w / 2, h / 2), (w / 2, -h / 2), (-w / 2, -h / 2)]
-    pts = [(lon + x * math.cos(tilt) - y * math.sin(tilt), lat + x * math.sin(tilt) + y * math.cos(tilt))
-           for x, y in corners]  # fmt: skip
+    pts = [
+        (lon + x * math.cos(tilt) - y * math.sin(tilt), lat + x * math.sin(tilt) + y * math.cos(tilt))
+        for x, y in corners
+    ]
     out = []
     for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):
         for k in range(80):
@@ -57,7 +59,7 @@ def ring(rng: random.Random, lon: float, lat: float) -> list[list[float]]:
 
 def make_run(root: Path, n: int) -> tuple[Path, list[TaskRecord], dict[str, Any]]:
     """A run folder with `n` scene Items, the task-log rows and the time-series rows of a finished run."""
-    rng = random.Random(n)
+    rng = random.Random(n)  # noqa: S311 - synthetic figures, not secrets
     run_dir = root / f"bench{n}"
     records, rows = [], []
     for i in range(n):
@@ -68,28 +70,58 @@ def make_run(root: Path, n: int) -> tuple[Path, list[TaskRecord], dict[str, Any]
         folder = run_dir / sid
         folder.mkdir(parents=True, exist_ok=True)
         cloud = round(rng.uniform(0, 100), 2)
-        stats = {"place": place, "datetime": f"{sid[17:21]}-{sid[21:23]}-{sid[23:25]}T13:00:00Z",
-                 **{k: round(rng.uniform(0, 100), 6) for k in STAT_FIELDS}, "cloud_percent": cloud}  # fmt: skip
+        stats = {
+            "place": place,
+            "datetime": f"{sid[17:21]}-{sid[21:23]}-{sid[23:25]}T13:00:00Z",
+            **{k: round(rng.uniform(0, 100), 6) for k in STAT_FIELDS},
+            "cloud_percent": cloud,
+        }
         geometry = {"type": "Polygon", "coordinates": [ring(rng, lon, lat)]}
-        item = {"type": "Feature", "stac_version": "1.1.0", "id": sid, "geometry": geometry,
-                "bbox": [lon - 1.6, lat - 1.2, lon + 1.6, lat + 1.2],
-                "properties": {"datetime": stats["datetime"], "proj:code": "EPSG:32624",
-                               "proj:shape": [7911, 7801], "proj:transform": [30, 0, 400000, 0, -30, 8000000],
-                               "scoresby:place": place, "scoresby:stats": stats},
-                "links": [], "assets": {p: {"href": f"./{sid}_{p}.tif", "roles": ["data"]} for p in PRODUCTS}}  # fmt: skip
+        item = {
+            "type": "Feature",
+            "stac_version": "1.1.0",
+            "id": sid,
+            "geometry": geometry,
+            "bbox": [lon - 1.6, lat - 1.2, lon + 1.6, lat + 1.2],
+            "properties": {
+                "datetime": stats["datetime"],
+                "proj:code": "EPSG:32624",
+                "proj:shape": [7911, 7801],
+                "proj:transform": [30, 0, 400000, 0, -30, 8000000],
+                "scoresby:place": place,
+                "scoresby:stats": stats,
+            },
+            "links": [],
+            "assets": {p: {"href": f"./{sid}_{p}.tif", "roles": ["data"]} for p in PRODUCTS},
+        }
         (folder / f"{sid}.json").write_text(json.dumps(item, indent=2))
         outputs = {p: str(folder / f"{sid}_{p}.tif") for p in PRODUCTS}
         error = {"type": "UnreadableRaster", "message": f"{sid}: B4 truncated"} if status == FAILED else None
         records.append(
-            TaskRecord(run_id=run_dir.name, scene_id=sid, status=status, attempts=1, duration_s=9.5,
-                       started_at="2026-12-06T10:00:00Z", finished_at="2026-12-06T10:00:10Z",
-                       products=list(PRODUCTS), outputs=outputs if status != FAILED else {}, error=error,
-                       source=f"s3://usgs-landsat/collection02/level-2/{sid}/")  # fmt: skip
+            TaskRecord(
+                run_id=run_dir.name,
+                scene_id=sid,
+                status=status,
+                attempts=1,
+                duration_s=9.5,
+                started_at="2026-12-06T10:00:00Z",
+                finished_at="2026-12-06T10:00:10Z",
+                products=list(PRODUCTS),
+                outputs=outputs if status != FAILED else {},
+                error=error,
+                source=f"s3://usgs-landsat/collection02/level-2/{sid}/",
+            )
         )
         if status != FAILED:
             rows.append({"scene_id": sid, **stats})
-    science = {"csv": "timeseries.csv", "chart": "timeseries.png", "timelapses": {}, "max_cloud": 40,
-               "notes": [], "rows": rows}  # fmt: skip
+    science = {
+        "csv": "timeseries.csv",
+        "chart": "timeseries.png",
+        "timelapses": {},
+        "max_cloud": 40,
+        "notes": [],
+        "rows": rows,
+    }
     return run_dir, records, science
 
 
@@ -114,9 +146,15 @@ def render(report: Path, profile: Path) -> dict[str, float]:
             "(performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime"
         )
         load = browser.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
-        metrics = {m["name"]: m["value"] for m in browser.send("Performance.getMetrics", session=True)["metrics"]}
-        return {"fcp_s": paint / 1000, "load_s": load / 1000, "wall_s": wall,
-                "heap_mb": metrics.get("JSHeapUsedSize", 0) / 1e6}  # fmt: skip
+        metrics = {
+            m["name"]: m["value"] for m in browser.send("Performance.getMetrics", session=True)["metrics"]
+        }
+        return {
+            "fcp_s": paint / 1000,
+            "load_s": load / 1000,
+            "wall_s": wall,
+            "heap_mb": metrics.get("JSHeapUsedSize", 0) / 1e6,
+        }
     finally:
         browser.close()
 
@@ -128,21 +166,34 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     per_scene_s = SCENE_SECONDS[0][1].value
     print(f"report bench: {', '.join(map(str, args.scenes))} scenes; run time = scenes x {per_scene_s} s")
-    header = ("scenes", "report.html", "summary.json", "collection", "write", "of run", "first paint", "load",
-              "JS heap")  # fmt: skip
+    header = (
+        "scenes",
+        "report.html",
+        "summary.json",
+        "collection",
+        "write",
+        "of run",
+        "first paint",
+        "load",
+        "JS heap",
+    )
     print(" | ".join(header))
     failed = False
     with tempfile.TemporaryDirectory(prefix="scoresby-report-bench-") as tmp:
         for n in args.scenes:
             run_dir, records, science = make_run(Path(tmp), n)
             write_s = write_outputs(run_dir, records, science)
-            sizes = {name: (run_dir / name).stat().st_size / 1e6
-                     for name in ("report.html", "summary.json", "collection.json")}  # fmt: skip
+            sizes = {
+                name: (run_dir / name).stat().st_size / 1e6
+                for name in ("report.html", "summary.json", "collection.json")
+            }
             shown = render(run_dir / "report.html", Path(tmp) / f"profile{n}")
             share = write_s / (n * per_scene_s)
-            print(f"{n} | {sizes['report.html']:.2f} MB | {sizes['summary.json']:.2f} MB | "
-                  f"{sizes['collection.json']:.2f} MB | {write_s:.1f} s | {share:.2%} | {shown['fcp_s']:.2f} s | "
-                  f"{shown['load_s']:.2f} s | {shown['heap_mb']:.0f} MB")  # fmt: skip
+            print(
+                f"{n} | {sizes['report.html']:.2f} MB | {sizes['summary.json']:.2f} MB | "
+                f"{sizes['collection.json']:.2f} MB | {write_s:.1f} s | {share:.2%} | "
+                f"{shown['fcp_s']:.2f} s | {shown['load_s']:.2f} s | {shown['heap_mb']:.0f} MB"
+            )
             over = [
                 name
                 for name, bad in (

@@ -15,8 +15,8 @@ import pytest
 import rasterio
 from PIL import Image
 
-from tests import prerequisites
 from bench.cdp import Browser
+from tests import prerequisites
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path("/tmp/scoresby-view-screenshots")  # noqa: S108 - for a human to look at
