@@ -94,8 +94,8 @@ TABLE_SCRIPT = """
   }
   function row(r) {
     var tr = el("tr"), status = data.statuses[r[1]];
-    tr.id = "scene-" + r[0];
     if (r[11]) { tr.className = "cloudy"; tr.title = "cloudy: not a real change"; }
+    tr.id = "scene-" + r[0];
     tr.append(el("td", "id", r[0]), el("td", "status " + status, status), el("td", "num", r[2]),
       el("td", null, r[3] || "\\u2013"), el("td", "num", fmtS(r[4])), el("td", null, r[5] || "\\u2013"),
       el("td", null, r[6] || "\\u2013"), el("td", "num", num(r[7], 1)), el("td", "num", num(r[8], 1)),
