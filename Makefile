@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export MPLBACKEND := Agg
 IMAGE ?= scoresby-worker:latest
 
-.PHONY: install lambda-deps peer-env viewer install-node install-chromium install-postgis install-docker test test-fast image test-image demo bench lint typecheck synth deploy clean
+.PHONY: install lambda-deps peer-env viewer viewer-deps install-node install-chromium install-postgis install-docker test test-fast image test-image demo bench lint typecheck synth deploy clean
 
 install: $(STAMP) $(LAYER_STAMP)
 
@@ -52,8 +52,11 @@ $(PEER_STAMP): bench/peer-requirements.txt
 	touch $(PEER_STAMP)
 
 # The bundle is committed (so `pip install .` needs no node); this rebuilds it from the pinned packages.
-viewer: $(VIEWER_STAMP)
+# tests/view/test_bundle.py checks that the committed bundle is what they build.
+viewer: viewer-deps
 	cd viewer && npm run --silent build
+
+viewer-deps: $(VIEWER_STAMP)
 
 $(VIEWER_STAMP): viewer/package.json viewer/package-lock.json
 	cd viewer && npm ci --no-audit --no-fund --silent
@@ -80,7 +83,7 @@ install-postgis:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; }
 
 # The image tests run in `make test-image` (they need a Docker engine); PYTEST_ARGS adds pytest options.
-test: install install-node install-chromium install-postgis peer-env
+test: install install-node install-chromium install-postgis peer-env viewer-deps
 	$(BIN)/pytest -m "not image" $(PYTEST_ARGS)
 
 # The edit loop: everything but the tests marked slow (CDK synthesis, moto end to end, full-size scenes).
