@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,5 +40,5 @@ def test_the_committed_bundle_matches_the_sources(tmp_path: Path) -> None:
     assert out.read_bytes() == (STATIC / "viewer.js").read_bytes(), "run `make viewer` and commit the bundle"
     assert (tmp_path / "viewer.css").read_bytes() == (STATIC / "viewer.css").read_bytes()
     # the build script of package.json is this same command
-    build = '"build": "esbuild src/main.js --bundle --minify --format=iife --target=es2020 --legal-comments=linked'
-    assert build in (VIEWER / "package.json").read_text()
+    script = json.loads((VIEWER / "package.json").read_text())["scripts"]["build"]
+    assert script.startswith("esbuild src/main.js --bundle --minify --format=iife --target=es2020 --legal-comments=")
