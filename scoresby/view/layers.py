@@ -50,6 +50,14 @@ def _legend(key: str, asset: dict[str, Any]) -> dict[str, Any]:
             "min": lo, "max": hi, "low": str(lo), "high": str(hi)}  # fmt: skip
 
 
+def _native_extent(transform: list[float], shape: list[int]) -> list[float]:
+    """[minx, miny, maxx, maxy] of a north-up grid in its own CRS (what the map fits to, any longitude)."""
+    a, _, c, _, e, f = (float(v) for v in transform[:6])
+    height, width = int(shape[0]), int(shape[1])
+    xs, ys = (c, c + a * width), (f, f + e * height)
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
 def item_layers(rel_item: str, item: dict[str, Any]) -> list[dict[str, Any]]:
     """A layer per COG asset of one Item (`rel_item`: its path relative to the run folder)."""
     props = item.get("properties") or {}
@@ -83,6 +91,7 @@ def item_layers(rel_item: str, item: dict[str, Any]) -> list[dict[str, Any]]:
                 "crs": crs[0],
                 "proj4": crs[1],
                 "transform": props["proj:transform"][:6],
+                "extent": _native_extent(props["proj:transform"], props["proj:shape"]),
                 "shape": props["proj:shape"],
                 "bbox": item.get("bbox"),
                 "footprint": simplify_footprint(item),

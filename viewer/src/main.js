@@ -11,7 +11,7 @@ import GeoTIFF from 'ol/source/GeoTIFF.js';
 import GeoJSON from 'ol/format/GeoJSON.js';
 import {Stroke, Style} from 'ol/style.js';
 import {register} from 'ol/proj/proj4.js';
-import {get as getProjection, transformExtent} from 'ol/proj.js';
+import {get as getProjection} from 'ol/proj.js';
 import {defaults as defaultControls, ScaleLine} from 'ol/control.js';
 import proj4 from 'proj4';
 
@@ -114,24 +114,33 @@ async function main() {
   }
 
   const first = run.layers[0];
-  const view = new View({projection: first.crs});
   const layers = run.layers.map(makeLayer);
+  const footprintSource = new VectorSource();
   const footprints = new VectorLayer({
-    source: new VectorSource({
-      features: new GeoJSON().readFeatures(
-        {type: 'FeatureCollection', features: run.layers.filter((l) => l.footprint).map((l) => (
-          {type: 'Feature', id: l.id, geometry: l.footprint, properties: {item: l.item}}))},
-        {dataProjection: 'EPSG:4326', featureProjection: first.crs},
-      ),
-    }),
+    source: footprintSource,
     style: new Style({stroke: new Stroke({color: '#1a56c4', width: 1.5, lineDash: [4, 3]})}),
   });
   const map = new Map({
     target: 'map',
     layers: [...layers, footprints],
-    view,
     controls: defaultControls().extend([new ScaleLine()]),
   });
+
+  // The map is always in the projection of the layer on show, so its pixels are drawn unwarped; moving to
+  // a layer of another CRS (another UTM zone) makes a new view there, centred on that layer.
+  function useProjection(info) {
+    const current = map.getView();
+    if (current && current.getProjection().getCode() === info.crs) return;
+    const view = new View({projection: info.crs});
+    map.setView(view);
+    view.fit(info.extent, {padding: [20, 20, 20, 20]});
+    footprintSource.clear();
+    footprintSource.addFeatures(new GeoJSON().readFeatures(
+      {type: 'FeatureCollection', features: run.layers.filter((l) => l.footprint).map((l) => (
+        {type: 'Feature', id: l.id, geometry: l.footprint, properties: {item: l.item}}))},
+      {dataProjection: 'EPSG:4326', featureProjection: info.crs},
+    ));
+  }
   window.scoresbyMap = map;
 
   let current = [];
@@ -163,6 +172,7 @@ async function main() {
       l.setVisible(current.includes(l) || before.includes(l));
       l.setZIndex(current.includes(l) ? 2 : 1);
     }
+    useProjection(current.length ? current[0].get('info') : first);
     const legends = $('legends');
     legends.replaceChildren(...(current.length ? [legendHtml(current[0].get('info'))] : []));
     document.body.dataset.date = date || '';
@@ -219,7 +229,7 @@ async function main() {
       }
     }
     const [x, y] = event.coordinate;
-    lines.unshift(`${first.crs} x ${x.toFixed(1)}, y ${y.toFixed(1)}`);
+    lines.unshift(`${map.getView().getProjection().getCode()} x ${x.toFixed(1)}, y ${y.toFixed(1)}`);
     $('values').textContent = lines.join('\n');
     document.body.dataset.clicked = String(lines.length - 1);
   });
@@ -230,8 +240,6 @@ async function main() {
   $('date').value = params.get('date') ?? String(dates.length - 1);
   $('before').value = params.get('before') ?? '0';
   show();
-  const extent = current.length ? current[0].get('info').bbox : first.bbox;
-  view.fit(transformExtent(extent, 'EPSG:4326', first.crs), {padding: [20, 20, 20, 20]});
   // "ready": every shown layer's COG header read and its tiles drawn (a test waits for it before a screenshot).
   map.on('rendercomplete', () => {
     if ([...current, ...before].every((l) => l.getSource().getState() === 'ready')) {
