@@ -25,9 +25,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.cdp import Browser  # noqa: E402
 from scoresby.commands.run import _write_collection  # noqa: E402
-from scoresby.core.cost import SCENE_SECONDS  # noqa: E402
 from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED, TaskRecord  # noqa: E402
 from scoresby.core.timeseries import STAT_FIELDS  # noqa: E402
+from scoresby.pricing.cost import SCENE_SECONDS  # noqa: E402
 from scoresby.stores.run_files import write_report  # noqa: E402
 
 PRODUCTS = ("true_color", "false_color_ice", "ndvi")

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from scoresby.core.layout import SUMMARY_NAME
+from scoresby.core.layout import (
+    COG_SUFFIX,
+    HISTOGRAM_SUFFIX,
+    QUICKLOOK_SUFFIX,
+    SUMMARY_NAME,
+    cog_name,
+    histogram_of,
+    quicklook_of,
+)
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, STATUSES, SUCCEEDED
 from scoresby.core.timeseries import is_cloudy
 from scoresby.report.science import INDEX_LEGENDS, LIGHTBOX_HTML, LIGHTBOX_SCRIPT, SCIENCE_CSS, render_science
@@ -24,18 +32,18 @@ from scoresby.report.table import TABLE_CSS, TABLE_HTML, TABLE_SCRIPT
 PAGE_SIZE = 50
 """Scenes per page of the table (each with up to three products' thumbnails)."""
 
-# A product's files by the worker's layout: <stem>.png, <stem>_hist.png, <stem>.tif (flags: which exist).
+# A product's three files by the layout (quicklook_of, histogram_of; flags: which exist).
 QUICKLOOK, HISTOGRAM, COG = 1, 2, 4
 
 
 def _stem_and_flags(cog: str, run_dir: str) -> tuple[str, int]:
     """The product's path stem relative to the run folder and which of its three files are there."""
-    stem = cog[: -len(".tif")] if cog.endswith(".tif") else cog
+    stem = cog.removesuffix(COG_SUFFIX)
     if run_dir.startswith("s3://"):  # listing S3 would cost a request per image: trust the worker's layout
         rel = stem[len(run_dir) :] if stem.startswith(run_dir) else stem
         return rel, QUICKLOOK | HISTOGRAM | COG
     flags = 0
-    for flag, path in ((QUICKLOOK, stem + ".png"), (HISTOGRAM, stem + "_hist.png"), (COG, cog)):
+    for flag, path in ((QUICKLOOK, quicklook_of(cog)), (HISTOGRAM, histogram_of(cog)), (COG, cog)):
         if Path(path).is_file():  # never link a file that is not there (e.g. a scene from an older layout)
             flags |= flag
     return os.path.relpath(stem, run_dir).replace(os.sep, "/"), flags
@@ -56,7 +64,7 @@ def scene_rows(summary: dict[str, Any], run_dir: str) -> dict[str, Any]:
             if product not in products:
                 products.append(product)
             stem, flags = _stem_and_flags(cog, run_dir)
-            default = f"{s['scene_id']}/{s['scene_id']}_{product}"
+            default = f"{s['scene_id']}/{cog_name(s['scene_id'], product).removesuffix(COG_SUFFIX)}"
             figures.append([products.index(product), None if stem == default else quote(stem), flags])
         error = s.get("error") or {}
         rows.append(
@@ -80,6 +88,7 @@ def scene_rows(summary: dict[str, Any], run_dir: str) -> dict[str, Any]:
         "products": products,
         "legends": {p: INDEX_LEGENDS[p][1:] for p in products if p in INDEX_LEGENDS},
         "page_size": PAGE_SIZE,
+        "suffixes": [QUICKLOOK_SUFFIX, HISTOGRAM_SUFFIX, COG_SUFFIX],
         "rows": rows,
     }
 

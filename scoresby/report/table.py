@@ -73,21 +73,21 @@ TABLE_SCRIPT = """
   function figure(r, f) {
     var fig = el("figure");
     if (typeof f === "string") { fig.append(el("span", "meta", f)); return fig; }
-    var product = data.products[f[0]], stem = f[1] || (encodeURIComponent(r[0]) + "/" +
-      encodeURIComponent(r[0] + "_" + product)), flags = f[2];
+    var product = data.products[f[0]], flags = f[2];
+    var stem = f[1] || (encodeURIComponent(r[0]) + "/" + encodeURIComponent(r[0] + "_" + product));
     function img(href, cls, alt) {
       var a = el("a", "full"), i = el("img", cls);
       a.href = href; i.src = href; i.alt = alt; i.loading = "lazy"; a.append(i); return a;
     }
     if (flags & 1) {
-      fig.append(img(stem + ".png", null, product + " quicklook"));
+      fig.append(img(stem + data.suffixes[0], null, product + " quicklook"));
       var lg = legend(product); if (lg) { fig.append(lg); }
     }
-    if (flags & 2) { fig.append(img(stem + "_hist.png", "hist", product + " histogram")); }
+    if (flags & 2) { fig.append(img(stem + data.suffixes[1], "hist", product + " histogram")); }
     var cap = el("figcaption");
     if (flags & 4) {
       var a = el("a", null, product);
-      a.href = stem + ".tif"; a.title = "Cloud-Optimized GeoTIFF"; cap.append(a);
+      a.href = stem + data.suffixes[2]; a.title = "Cloud-Optimized GeoTIFF"; cap.append(a);
     } else { cap.textContent = product; }
     fig.append(cap);
     return fig;

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scoresby.core.layout import join_uri, split_s3_uri
+from scoresby.core.layout import cog_name, join_uri, split_s3_uri
 from scoresby.core.summary import REPORT_NAME, SUMMARY_NAME, build_summary
 from scoresby.core.task_log import TaskRecord
 from scoresby.report.page import render_report
@@ -83,7 +83,7 @@ def _file_row(scene: dict[str, Any], run_dir: str) -> dict[str, Any]:
     moved = {
         p: uri
         for p, uri in (scene.get("outputs") or {}).items()
-        if not run_dir or _norm(uri) != _norm(join_uri(run_dir, sid, f"{sid}_{p}.tif"))
+        if not run_dir or _norm(uri) != _norm(join_uri(run_dir, sid, cog_name(sid, p)))
     }
     if moved:
         row["outputs"] = moved
