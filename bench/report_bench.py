@@ -143,7 +143,9 @@ def render(report: Path, profile: Path) -> dict[str, float]:
         browser.wait_for("document.readyState === 'complete' && document.body.dataset.rowsShown", timeout=120)
         wall = time.perf_counter() - t0
         paint = browser.evaluate(
-            "(performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime"
+            "new Promise((done) => { new PerformanceObserver((list) => { const e = list.getEntries()"
+            ".find((x) => x.name === 'first-contentful-paint'); if (e) done(e.startTime); })"
+            ".observe({type: 'paint', buffered: true}); setTimeout(() => done(-1000), 5000); })"
         )
         load = browser.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
         metrics = {
