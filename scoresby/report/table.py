@@ -18,7 +18,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 tr.cloudy td { background: #fff8e1; }
 td.error-cell { min-width: 14em; max-width: 28em; }
 .error { color: #b3261e; word-break: break-word; }
-td.products-cell { min-width: 440px; width: 50%; }
+td.products-cell { min-width: 250px; width: 45%; }
 figure { display: inline-block; vertical-align: top; margin: 0 12px 12px 0; text-align: center; }
 figure img { height: 110px; width: auto; max-width: 220px; object-fit: contain; border: 1px solid #dde2ea;
   background: #f6f8fa; display: block; }
