@@ -7,12 +7,18 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # The init Lambda's layer (pystac-client and its pins, lambdas/requirements.txt): see infra/lambda_deps.py.
 LAYER_STAMP := build/lambda-layer/.scoresby-layer
+# odc-stac reads a run's collection.json in a test and the bench: its own venv, never the runtime's.
+PEER := .venv-peer
+PEER_STAMP := $(PEER)/.installed
+# The map page of `scoresby view` (viewer/: OpenLayers, geotiff.js, proj4, bundled by esbuild).
+VIEWER_STAMP := viewer/node_modules/.installed
+VIEWER_BUNDLE := scoresby/view/static/viewer.js
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export MPLBACKEND := Agg
 IMAGE ?= scoresby-worker:latest
 
-.PHONY: install lambda-deps install-node install-chromium install-postgis install-docker test test-fast image test-image demo bench lint typecheck synth deploy clean
+.PHONY: install lambda-deps peer-env viewer viewer-deps install-node install-chromium install-postgis install-docker test test-fast image test-image demo bench lint typecheck synth deploy clean
 
 install: $(STAMP) $(LAYER_STAMP)
 
@@ -38,6 +44,24 @@ $(STAMP): requirements.txt worker/requirements.txt worker/constraints.txt pyproj
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+peer-env: $(PEER_STAMP)
+
+$(PEER_STAMP): bench/peer-requirements.txt
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/pip install --quiet -r bench/peer-requirements.txt
+	touch $(PEER_STAMP)
+
+# The bundle is committed (so `pip install .` needs no node); this rebuilds it from the pinned packages.
+# tests/view/test_bundle.py checks that the committed bundle is what they build.
+viewer: viewer-deps
+	cd viewer && npm run --silent build
+
+viewer-deps: $(VIEWER_STAMP)
+
+$(VIEWER_STAMP): viewer/package.json viewer/package-lock.json
+	cd viewer && npm ci --no-audit --no-fund --silent
+	touch $(VIEWER_STAMP)
+
 install-node: $(NODE_STAMP)
 
 $(NODE_STAMP): package.json
@@ -59,7 +83,7 @@ install-postgis:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; }
 
 # The image tests run in `make test-image` (they need a Docker engine); PYTEST_ARGS adds pytest options.
-test: install install-node install-chromium install-postgis
+test: install install-node install-chromium install-postgis peer-env viewer-deps
 	$(BIN)/pytest -m "not image" $(PYTEST_ARGS)
 
 # The edit loop: everything but the tests marked slow (CDK synthesis, moto end to end, full-size scenes).
@@ -91,12 +115,12 @@ demo: install
 # The benchmark compares against the GDAL command-line tools (Debian's gdal-bin) in the same run. Its container
 # part runs $(IMAGE), built here on a Docker engine as in test-image (bench/with_engine.sh); without Docker it
 # says so and the rest still runs. BENCH_ARGS adds run_bench.py options (e.g. --runs 1 --save-figures).
-bench: install
+bench: install peer-env install-chromium
 	@command -v gdal_translate >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin python3-gdal >/dev/null; }
 	@$(MAKE) --no-print-directory install-docker || echo "bench: could not install docker.io; the container part is not measured"
-	bench/with_engine.sh $(IMAGE) bash -c '$(BIN)/python bench/run_bench.py $(BENCH_ARGS) && $(BIN)/python bench/science_bench.py'
+	bench/with_engine.sh $(IMAGE) bash -c '$(BIN)/python bench/run_bench.py $(BENCH_ARGS) && $(BIN)/python bench/science_bench.py && $(BIN)/python bench/report_bench.py'
 
 # The import contract (.importlinter) keeps worker's layers: commands -> stores | raster | discovery -> core.
 lint: install
@@ -114,4 +138,4 @@ deploy: install install-node
 	PATH=$(CURDIR)/$(BIN):$$PATH npx cdk deploy --no-notices
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out demo-output .pytest_cache
+	rm -rf $(VENV) $(PEER) node_modules viewer/node_modules cdk.out demo-output .pytest_cache

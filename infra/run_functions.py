@@ -22,12 +22,12 @@ from infra.task_log_table import grant_planning, grant_run_reads
 from scoresby.core import config
 from scoresby.core.layout import ITEMS_PREFIX, LISTS_PREFIX, TIMESERIES_JSON
 
-# Subpackages of `scoresby` the Lambdas import, shipped whole: `sensors`, `core` and `pricing` are
+# Subpackages of `scoresby` the Lambdas import, shipped whole: `sensors`, `core`, `pricing` and `report` are
 # stdlib-only, `stores` adds only boto3, `search` only pystac-client (from the init function's layer,
 # imported only for a search), `steps` (the handlers' work) uses those (all enforced by .importlinter).
 # tests/infra imports the staged asset with the heavy packages blocked, so an import that drags
 # rasterio/numpy in fails the tests.
-LAMBDA_PACKAGES = ("sensors", "core", "pricing", "stores", "search", "steps")
+LAMBDA_PACKAGES = ("sensors", "core", "pricing", "report", "stores", "search", "steps")
 
 
 def stage_lambda_source(source_root: Path, out_dir: Path) -> None:
@@ -154,25 +154,34 @@ class RunFunctions(Construct):
         )
         grant_run_reads(task_table, self.summary_function)
         grant_object_writes(output_bucket, self.summary_function, output_objects, read=False)
-        # What the time-series job made (timeseries.json names its files) goes into summary.json and the mail.
-        timeseries_manifests = f"{output_objects.removesuffix('*')}*/{TIMESERIES_JSON}"
+        # What the time-series job made (timeseries.json names its files) goes into summary.json and the mail;
+        # collection.json links every STAC Item of the run: the summary lists the run's prefix and reads its
+        # JSON files (Items, timeseries.json), nothing else.
+        run_json = f"{output_objects.removesuffix('*')}*.json"
         iam.Grant.add_to_principal(
             grantee=self.summary_function,
             actions=["s3:GetObject"],
-            resource_arns=[output_bucket.arn_for_objects(timeseries_manifests)],
+            resource_arns=[output_bucket.arn_for_objects(run_json)],
+        )
+        self.summary_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[output_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [output_objects]}},
+            )
         )
         acknowledge(
             self.summary_function.role,  # type: ignore[arg-type]
             "IAM5",
-            f"The summary function reads only the runs' {TIMESERIES_JSON} (<prefix><run>/{TIMESERIES_JSON}); "
-            "the run name is known only at run time.",
-            finding=f"Resource::{token_text(self, output_bucket.bucket_arn)}/{timeseries_manifests}",
+            "The summary function reads only the JSON files under the output prefix (the runs' STAC Items, "
+            f"for collection.json, {TIMESERIES_JSON}); the run name is known only at run time.",
+            finding=f"Resource::{token_text(self, output_bucket.bucket_arn)}/{run_json}",
         )
         acknowledge(
             self.summary_function.role,  # type: ignore[arg-type]
             "IAM5",
-            "The summary function writes <run>/summary.json under the output prefix; the run name is known "
-            "only at run time.",
+            "The summary function writes <run>/summary.json and collection.json under the output prefix; the "
+            "run name is known only at run time.",
             finding=f"Resource::{token_text(self, output_bucket.bucket_arn)}/{output_objects}",
         )
 

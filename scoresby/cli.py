@@ -35,6 +35,7 @@ COMMANDS = {
     "timeseries": "scoresby.commands.timeseries:timeseries_command",
     "submit": "scoresby.commands.aws:submit_command",
     "rerun": "scoresby.commands.rerun:rerun_command",
+    "view": "scoresby.commands.view:view_command",
 }
 
 
@@ -129,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     output_option(s, "where the local run wrote its outputs (default: ./output)")
     stack_option(s, "read the AWS task log of this stack instead")
     s.add_argument("--watch", action="store_true", help="refresh until the run finishes")
+
+    v = sub.add_parser("view", help="serve a run on 127.0.0.1 and open its map page (full-resolution COGs)")
+    v.add_argument(
+        "run", metavar="RUN", help="the run folder (<output>/<run_name>) or s3://bucket/prefix/run/"
+    )
+    v.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    v.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
 
     sb = sub.add_parser("submit", help="start the AWS pipeline on a scene list")
     sb.add_argument("scenes", metavar="SCENES.json")

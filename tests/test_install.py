@@ -41,6 +41,7 @@ def test_pip_install_into_an_empty_venv_gives_one_package_that_processes_a_real_
     top_level = {line.split(",")[0].split("/")[0] for line in record}
     assert {t for t in top_level if not t.endswith(".dist-info") and t != ".."} == {"scoresby"}, top_level
     assert (site / "scoresby" / "py.typed").is_file()
+    assert (site / "scoresby" / "view" / "static" / "viewer.js").is_file()  # the map page (committed bundle)
     assert not (site / "worker").exists() and not (site / "lambdas").exists()
 
     scene = real_data_dir / "landsat8" / "LC08_L2SP_001062_20201031_20201106_02_T2"

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tqdm import tqdm
-from tqdm.auto import tqdm as tqdm_auto
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from scoresby.commands.dispatch import Dispatch
+from scoresby.commands.progress import progress_class
 from scoresby.core.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -114,8 +113,9 @@ def run_plan(
             n_skipped,
             db_path,
         )
-        # "auto" (the Python API): tqdm.auto draws a notebook widget inside Jupyter, a text bar elsewhere.
-        bar_class = tqdm_auto if progress == "auto" else tqdm
+        # "auto" (the Python API): tqdm.auto draws a notebook widget inside Jupyter; a terminal gets the bar,
+        # a log (stderr not a terminal) a plain line every 5 % or 30 s.
+        bar_class = progress_class(progress)
         bar = bar_class(
             total=len(plan.scenes),
             initial=n_skipped,
@@ -141,6 +141,10 @@ def run_plan(
     science = _update_timeseries(run_dir, records, plan.timelapse)
     if (places := update_places(plan, run_dir, records)) is not None:  # issue 21: composites, change, trend
         science = {**(science or {}), "places": places}
+    # After the place products, so the Collection links their Items too.
+    footprints = _write_collection(plan.run_name, run_dir)
+    if science is not None:
+        science["footprints"] = footprints
     summary_uri, report_uri = write_report(
         plan.run_name, run_dir, records, duration_s=duration, task_log=str(db_path.resolve()), science=science
     )
@@ -172,6 +176,19 @@ def _update_timeseries(run_dir: str, records: list[Any], timelapse: dict[str, An
     except Exception:
         log.exception("run folder %s: time series not updated", run_dir)
         return None
+
+
+def _write_collection(run_name: str, run_dir: str) -> dict[str, Any]:
+    """collection.json of the run (issue 24); the scene footprints for the summary. A failure is logged."""
+    from scoresby.report.footprints import footprints_of
+    from scoresby.stores.run_collection import write_collection
+
+    try:
+        _, items = write_collection(run_name, run_dir)
+    except Exception:
+        log.exception("run folder %s: collection.json not updated", run_dir)
+        return {}
+    return footprints_of(items)
 
 
 @contextmanager

@@ -110,7 +110,6 @@ def update_timeseries(
                 names.append(path.name)
             timelapses[place] = names
     plain_rows = [{k: v for k, v in row.items() if k not in ("item", "cog")} for row in rows]
-    footprints = {row["scene_id"]: row["item"].get("geometry") for row in rows}
     science = {
         "csv": TIMESERIES_CSV,
         "chart": TIMESERIES_PNG,
@@ -118,8 +117,7 @@ def update_timeseries(
         "max_cloud": max_cloud,
         "notes": notes,
         "rows": plain_rows,
-        "footprints": footprints,
-    }
+    }  # the footprints come from the Items the Collection links (report/footprints.py), once, in summary.json
     # Last, so a reader that finds it finds every file it names (the AWS summary Lambda reads it).
     write_run_file(run_dir, TIMESERIES_JSON, json.dumps(science).encode("utf-8"), "application/json")
     return science

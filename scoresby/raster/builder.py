@@ -44,7 +44,7 @@ from scoresby.raster.read_pass import (
     stats_bands_of,
 )
 from scoresby.raster.space import check_space, temp_bytes
-from scoresby.raster.stac import build_item
+from scoresby.raster.stac import build_item, cog_band_fields
 from scoresby.sensors import sensor_named, sensor_of
 
 if TYPE_CHECKING:
@@ -363,7 +363,7 @@ def _assets(built: list[BuiltProduct]) -> list[dict[str, Any]]:
     assets: list[dict[str, Any]] = []
     for bp in built:
         p = bp.plan
-        extra: dict[str, Any] = {"scoresby:bands": list(p.bands)}
+        extra: dict[str, Any] = {"scoresby:bands": list(p.bands), **cog_band_fields(bp.cog, p.bands)}
         if "stretch" in bp.meta:
             extra["scoresby:stretch"] = bp.meta["stretch"]
         if "formula" in bp.meta:

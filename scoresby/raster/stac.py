@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from scoresby.raster.bands import Grid
 from scoresby.sensors import sensor_named
 
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
+RASTER_SCHEMA = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
 
 MEDIA_TYPES = {
     ".tif": pystac.MediaType.COG,
@@ -101,6 +103,28 @@ def scene_datetime(value: str | None, scene_id: str) -> tuple[datetime, str]:
     return datetime.now(UTC).replace(microsecond=0), "processing time"
 
 
+def cog_band_fields(path: Any, band_names: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An asset's `raster:bands` (type, nodata, resolution) and, one name per band, its `eo:bands`."""
+    import rasterio  # the Item builder's only read: the COG's header
+
+    with rasterio.open(path) as ds:
+        resolution = abs(ds.transform.a)
+        nodata = {} if ds.nodata is None else {"nodata": "nan" if math.isnan(ds.nodata) else ds.nodata}
+        fields: dict[str, Any] = {
+            "raster:bands": [
+                {
+                    "data_type": dtype,
+                    "spatial_resolution": resolution,
+                    **nodata,
+                }
+                for dtype in ds.dtypes
+            ]
+        }
+        if len(band_names) == ds.count:
+            fields["eo:bands"] = [{"name": name} for name in band_names]
+    return fields
+
+
 def build_item(
     *,
     scene_id: str,
@@ -142,6 +166,11 @@ def build_item(
     proj.shape = [grid.height, grid.width]
     proj.transform = list(grid.transform)[:6]
     proj.bbox = list(grid.bounds)
+    extras = [a.get("extra") or {} for a in assets]
+    if any("raster:bands" in e for e in extras):
+        item.stac_extensions.append(RASTER_SCHEMA)
+    if any("eo:bands" in e for e in extras) and EO_SCHEMA not in item.stac_extensions:
+        item.stac_extensions.append(EO_SCHEMA)
     for a in assets:
         suffix = a["file"][a["file"].rfind(".") :]
         asset = pystac.Asset(

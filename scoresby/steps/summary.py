@@ -13,9 +13,12 @@ from scoresby.core.layout import SUMMARY_NAME, TIMESERIES_JSON, split_s3_uri
 from scoresby.core.summary import build_summary
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
 from scoresby.pricing.cost import actual_compute_cost, batch_jobs_cost
+from scoresby.report.footprints import footprints_of
 from scoresby.steps.mail import compose_message, compose_science, compose_subject
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from scoresby.stores.job_rows import JobRow, job_rows, partition
+from scoresby.stores.run_collection import write_collection
+from scoresby.stores.run_files import summary_json
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,11 @@ def summarize_run(
         s3_client = boto3.client("s3")
     outcome = timeseries_outcome(event)
     science = read_timeseries(run_root, s3_client) if outcome["status"] == SUCCEEDED else None
+    # collection.json links every Item of the run (a stdlib builder: this function has no pystac layer);
+    # its Items give the footprints summary.json keeps (simplified, once).
+    _, items = write_collection(run_name, run_root, s3_client)
+    if science is not None:
+        science["footprints"] = footprints_of(items)
     summary = build_summary(run_name, records, task_log=f"dynamodb://{settings.task_table}", science=science)
     summary["output"] = output
     summary.setdefault("timeseries", {})["status"] = outcome["status"]
@@ -130,7 +138,7 @@ def summarize_run(
     s3_client.put_object(
         Bucket=bucket,
         Key=key,
-        Body=(json.dumps(summary, indent=2) + "\n").encode("utf-8"),
+        Body=summary_json(summary, run_root).encode("utf-8"),
         ContentType="application/json",
     )
     log.info("run %s: %s; summary at %s", run_name, totals, summary_uri)

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scoresby.core.layout import split_s3_uri
-from scoresby.core.report import render_report
+from scoresby.core.layout import cog_name, join_uri, split_s3_uri
 from scoresby.core.summary import REPORT_NAME, SUMMARY_NAME, build_summary
 from scoresby.core.task_log import TaskRecord
+from scoresby.report.page import render_report
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def write_report(
     `science` is the run's time series (commands/timeseries.py): per-scene statistics, chart, timelapses.
     """
     summary = build_summary(run_name, records, duration_s=duration_s, task_log=task_log, science=science)
-    summary_text = json.dumps(summary, indent=2) + "\n"
+    summary_text = summary_json(summary, run_dir)
     page = render_report(summary, run_dir)
     if run_dir.startswith("s3://"):
         return (
@@ -47,13 +47,66 @@ def write_report(
     return str(summary_path), str(report_path)
 
 
-def write_run_file(run_dir: str, name: str, data: bytes, content_type: str) -> str:
+FILE_FIELDS = ("scene_id", "status", "attempts", "duration_s", "error", "ran_on")
+FILE_STATS = (
+    "place",
+    "datetime",
+    "cloud_percent",
+    "clear_percent",
+    "snow_ice_percent",
+    "water_percent",
+    "ndvi_mean",
+)
+"""What summary.json keeps per scene: the report's and the mail's columns. The rest of a scene (times,
+source, every figure, outputs) stays in the task log, the STAC Item and timeseries.csv."""
+
+
+def summary_json(summary: dict[str, Any], run_dir: str = "") -> str:
+    """summary.json's text: a line per scene of FILE_FIELDS and FILE_STATS, so 10,000 scenes stay under 5 MB.
+
+    Null error and ran_on are left out; outputs appear only where a product is not at the layout's place
+    (`<scene_id>/<scene_id>_<product>.tif` in the run folder); percents are rounded to 2 decimals, NDVI to 4.
+    """
+    head = {k: v for k, v in summary.items() if k != "scenes"}
+    fields = [f" {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in head.items()]
+    lines = [json.dumps(_file_row(s, run_dir), separators=(",", ":")) for s in summary["scenes"]]
+    return "{\n" + ",\n".join(fields) + ',\n "scenes": [\n' + ",\n".join(lines) + "\n ]\n}\n"
+
+
+def _norm(uri: str) -> str:
+    return uri if uri.startswith("s3://") else str(Path(uri).resolve())
+
+
+def _file_row(scene: dict[str, Any], run_dir: str) -> dict[str, Any]:
+    row = {k: scene[k] for k in FILE_FIELDS if scene.get(k) is not None}
+    sid = scene["scene_id"]
+    moved = {
+        p: uri
+        for p, uri in (scene.get("outputs") or {}).items()
+        if not run_dir or _norm(uri) != _norm(join_uri(run_dir, sid, cog_name(sid, p)))
+    }
+    if moved:
+        row["outputs"] = moved
+    stats = scene.get("stats")
+    row["stats"] = None if stats is None else {k: _round(k, stats.get(k)) for k in FILE_STATS}
+    return row
+
+
+def _round(key: str, value: Any) -> Any:
+    """Percents to 2 decimals, NDVI (-1..1) to 4."""
+    if not isinstance(value, float):
+        return value
+    return round(value, 4 if key == "ndvi_mean" else 2)
+
+
+def write_run_file(run_dir: str, name: str, data: bytes, content_type: str, s3_client: Any = None) -> str:
     """Write one file of the run folder whole (local: atomic rename; s3://: one upload); return where."""
     if run_dir.startswith("s3://"):
         import boto3  # only s3:// runs need it
 
         bucket, key = split_s3_uri(run_dir + name)
-        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        s3 = s3_client or boto3.client("s3")
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
         return run_dir + name
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)

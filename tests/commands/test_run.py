@@ -361,7 +361,14 @@ def test_run_to_s3_uploads_products_and_report(
     assert {"products/s3run/summary.json", "products/s3run/report.html"} <= keys
     report = boto3.client("s3").get_object(Bucket="scoresby-runner-out", Key="products/s3run/report.html")
     page = report["Body"].read()
-    srcs = re.findall(r'<img[^>]* src="([^"]+)"', page.decode())
+    srcs = re.findall(r'<img[^>]* src="([^"]+)"', page.decode())  # the chart; the table's come from its JSON
+    table = json.loads(
+        re.search(r'<script id="scene-data" type="application/json">(.*?)</script>', page.decode())[1]
+    )
+    for row in table["rows"]:
+        for product, stem, flags in row[13]:
+            stem = stem or f"{row[0]}/{row[0]}_{table['products'][product]}"
+            srcs += [stem + ".png"] * (flags & 1) + [stem + "_hist.png"] * (flags & 2 > 0)
     assert len(srcs) == 6 + 1  # a quicklook and a histogram per product, and the time-series chart
     for src in srcs:  # every relative image link names an uploaded object
         assert not src.startswith(("s3://", "/", "http")) and f"products/s3run/{src}" in keys

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from scoresby.commands.run import run_plan
-from scoresby.core.report import render_report
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.core.summary import build_summary
 from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED, TaskRecord
+from scoresby.report.page import COG, HISTOGRAM, QUICKLOOK, render_report, scene_rows
 from scoresby.stores.run_files import write_report
 from tests import prerequisites
 
@@ -66,11 +66,23 @@ def test_user_text_is_escaped_everywhere(tmp_path: Path) -> None:
     ]
     page = render_report(build_summary('run <&> "x"', records), str(tmp_path))
     assert "<script>alert" not in page and "<img src=x" not in page and '"><b>src' not in page
-    assert "&lt;script&gt;alert(&quot;id&quot;)&lt;/script&gt;" in page
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &quot;quotes&quot;" in page
     assert "run &lt;&amp;&gt; &quot;x&quot;" in page
-    assert "<th>error</th>" in page
+    # the scene table's data: JSON with every "<" escaped; the page's script inserts it as text
+    data = json.loads(re.search(r'<script id="scene-data" type="application/json">(.*?)</script>', page)[1])
+    assert data["rows"][0][0] == evil_id and evil_error["message"] in data["rows"][0][12]
     assert len(parse_images(page).images) == 0
+
+
+def test_user_text_stays_text_in_chromium(chromium: str, tmp_path: Path) -> None:
+    evil_id = '<img src=x onerror="document.body.dataset.pwned=1">'
+    error = {"type": "E", "message": "<b>bold</b>"}
+    rec = record(evil_id, FAILED, attempts=1, error=error, products=["ndvi"])
+    report = tmp_path / "report.html"
+    report.write_text(render_report(build_summary("r", [rec]), str(tmp_path)))
+    dom = browse(chromium, report, tmp_path, "--dump-dom").stdout
+    assert "pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]  # the onerror never ran
+    assert "&lt;img src=x onerror=" in dom and "&lt;b&gt;bold&lt;/b&gt;" in dom
+    assert '<th class="error-head">error</th>' in dom
 
 
 def test_summary_totals_and_atomic_files(tmp_path: Path) -> None:
@@ -107,10 +119,13 @@ def test_s3_report_links_are_relative(tmp_path: Path) -> None:
         products=["true_color", "ndvi"],
         outputs={"true_color": run_dir + "a/a_true_color.tif", "ndvi": run_dir + "a/a_ndvi.tif"},
     )
-    page = render_report(build_summary("r", [rec]), run_dir)
-    assert "<th>error</th>" not in page  # no scene failed: no empty error column
-    srcs = [img["src"] for img in parse_images(page).images]
-    assert srcs == ["a/a_true_color.png", "a/a_true_color_hist.png", "a/a_ndvi.png", "a/a_ndvi_hist.png"]
+    rows = scene_rows(build_summary("r", [rec]), run_dir)
+    assert rows["products"] == ["true_color", "ndvi"]
+    # both products at the layout's own place ("<id>/<id>_<product>", relative: null), every file linked
+    every = QUICKLOOK | HISTOGRAM | COG
+    assert rows["rows"][0][13] == [[0, None, every], [1, None, every]]
+    moved = record("b", SUCCEEDED, products=["ndvi"], outputs={"ndvi": run_dir + "x/b ndvi.tif"})
+    assert scene_rows(build_summary("r", [moved]), run_dir)["rows"][0][13] == [[0, "x/b%20ndvi", 7]]
 
 
 # --- in a real browser ----------------------------------------------------------------------------
@@ -173,19 +188,20 @@ def real_run(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def test_report_images_render_in_chromium(chromium: str, real_run: Path, tmp_path: Path) -> None:
     report = real_run / "report.html"
-    page = report.read_text()
+    page = browse(chromium, report, tmp_path, "--dump-dom").stdout  # the scene table is drawn by its script
     written = parse_images(page).images
     pngs = sorted(real_run.rglob("*.png"))
     # every quicklook and histogram, and the time-series chart, is shown once, linked relative to the report
     assert sorted(img["src"] for img in written) == sorted(str(p.relative_to(real_run)) for p in pngs)
     assert len(pngs) == 2 * (3 + 3) + 1  # a quicklook and a histogram per product, 3 per scene; the chart
     assert re.search(r"\bmissing_source\b.*SourceNotFound", page, re.S)
-    hrefs = [h for h in re.findall(r'<a (?:class="full" )?href="([^"]+)"', page) if not h.startswith("#")]
+    hrefs = re.findall(r'<a (?:class="full" )?href="([^"]+)"', page)
+    hrefs = [h for h in hrefs if not h.startswith("#")]
     assert len([h for h in hrefs if h.endswith(".tif")]) == 6  # each product names its COG
     for href in hrefs:  # every link (images, COGs, summary.json, csv) is relative and resolves on disk
         assert not href.startswith(("/", "file:", "http")) and (real_run / href).is_file(), href
 
-    dom = parse_images(browse(chromium, report, tmp_path, "--dump-dom").stdout)
+    dom = parse_images(page)
     assert dom.body.get("data-images") == str(len(pngs)) and dom.body.get("data-images-broken") == "0"
     for img in dom.images:
         with Image.open(real_run / img["src"]) as png:

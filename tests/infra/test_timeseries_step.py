@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from scoresby.core.layout import TIMESERIES_JSON
 from tests.infra.conftest import (
     Synth,
     all_states,
@@ -92,11 +91,15 @@ def test_the_count_may_query_the_task_table_only(synth: Synth) -> None:
     assert by_action["dynamodb:Query"] == ["<TaskLogTable51A46A66.Arn>"]
 
 
-def test_the_summary_function_reads_only_the_runs_timeseries_json(synth: Synth) -> None:
+def test_the_summary_function_reads_only_the_runs_json_files(synth: Synth) -> None:
+    statements = policy_statements(synth, "FunctionsSummaryRole")
     reads = [
         join_to_text(r)
-        for s in policy_statements(synth, "FunctionsSummaryRole")
+        for s in statements
         if "s3:GetObject" in as_list(s["Action"])
         for r in as_list(s["Resource"])
     ]
-    assert reads == [f"<StorageOutputBB69BB33.Arn>/products/*/{TIMESERIES_JSON}"]
+    # timeseries.json and the STAC Items that collection.json links (issue 24)
+    assert reads == ["<StorageOutputBB69BB33.Arn>/products/*.json"]
+    (listing,) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["products/*"]}}

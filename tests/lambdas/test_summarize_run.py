@@ -187,3 +187,49 @@ def test_a_job_row_without_times_counts_as_a_job_of_no_time(lambda_env: dict[str
     body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/untimed/summary.json")["Body"].read()
     cost = json.loads(body)["totals"]["cost"]
     assert cost["jobs"] == 2 and cost["busy_s"] == 2.0
+
+
+def test_the_summary_writes_the_runs_collection_of_every_item(lambda_env: dict[str, str], s3: Any) -> None:
+    import pystac
+
+    (ok,) = plan_run("coll", 1)
+    log = DynamoTaskLog(TABLE)
+    log.start("coll", ok.scene_id, "job")
+    log.succeed("coll", ok.scene_id, {"ndvi": f"{OUTPUT_ROOT}coll/{ok.scene_id}/{ok.scene_id}_ndvi.tif"}, 4.0)
+    prefix = OUTPUT_ROOT.removeprefix(f"s3://{OUTPUT_BUCKET}/") + "coll/"
+
+    def item(item_id: str, when: str, kind: str = "scene") -> bytes:
+        doc = {
+            "type": "Feature",
+            "stac_version": "1.1.0",
+            "id": item_id,
+            "links": [],
+            "geometry": {"type": "Point", "coordinates": [-25.0, 70.5]},
+            "bbox": [-25.0, 70.5, -25.0, 70.5],
+            "properties": {"datetime": when, "scoresby:kind": kind},
+            "assets": {"ndvi": {"href": f"./{item_id}_ndvi.tif", "roles": ["data"]}},
+        }
+        return json.dumps(doc).encode()
+
+    s3.put_object(
+        Bucket=OUTPUT_BUCKET,
+        Key=f"{prefix}{ok.scene_id}/{ok.scene_id}.json",
+        Body=item(ok.scene_id, "2014-08-20T13:40:00Z"),
+    )
+    s3.put_object(
+        Bucket=OUTPUT_BUCKET,
+        Key=f"{prefix}places/sund/trend.json",
+        Body=item("trend", "2020-01-01T00:00:00Z", "trend"),
+    )
+    s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"{prefix}{ok.scene_id}/notes.json", Body=b'{"not": "an item"}')
+    s3.put_object(
+        Bucket=OUTPUT_BUCKET, Key=f"{prefix}../other/x.json", Body=item("other", "2020-01-01T00:00:00Z")
+    )
+
+    summary.handler({"run_name": "coll", "output": OUTPUT_ROOT}, None)
+
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{prefix}collection.json")["Body"].read()
+    collection = pystac.Collection.from_dict(json.loads(body))
+    hrefs = sorted(link.href for link in collection.get_links("item"))
+    assert hrefs == [f"./{ok.scene_id}/{ok.scene_id}.json", "./places/sund/trend.json"]
+    assert collection.extent.temporal.intervals[0][0].year == 2014

@@ -92,7 +92,7 @@ def test_the_video_extra_and_the_dev_requirements_pin_the_same_versions() -> Non
 
 
 def test_the_reports_series_shows_the_run_notes() -> None:
-    from scoresby.core.report_science import render_science
+    from scoresby.report.science import render_science
 
     note = "no MP4 timelapse: imageio-ffmpeg is not available (<none>); pip install 'scoresby[video]' adds it"
     page = render_science({"csv": "timeseries.csv", "timelapses": {}, "notes": [note]}, [])

@@ -67,16 +67,8 @@ document.addEventListener("keydown", function (ev) {
 # The overlay's <img> is made on the first click: an empty one would count as a broken image.
 LIGHTBOX_HTML = '<div id="lightbox" role="dialog" aria-label="full size"></div>'
 
-_STAT_COLUMNS = (
-    ("cloud_percent", "cloud %"),
-    ("shadow_percent", "shadow %"),
-    ("clear_percent", "clear %"),
-    ("snow_ice_percent", "snow/ice %"),
-    ("water_percent", "water %"),
-    ("ndvi_mean", "NDVI mean"),
-    ("snow_ice_km2", "snow/ice km²"),
-    ("water_km2", "water km²"),
-)
+MAP_MAX_FOOTPRINTS = 300
+"""Above this many scenes the map draws one footprint per place."""
 
 
 def legend_html(product: str) -> str:
@@ -91,12 +83,6 @@ def legend_html(product: str) -> str:
         f'<div class="legend-labels"><span>-1 {html.escape(low)}</span><span>0</span>'
         f"<span>{html.escape(high)} 1</span></div>"
     )
-
-
-def _fmt(key: str, value: Any) -> str:
-    if value is None:
-        return "–"  # unknown (e.g. no QA band): never shown as 0
-    return f"{value:.3f}" if key == "ndvi_mean" else f"{value:.1f}"
 
 
 def _rings(geometry: dict[str, Any] | None) -> list[list[tuple[float, float]]]:
@@ -155,8 +141,18 @@ def _nice_step(span: float) -> float:
     return 45
 
 
+def _latest_per_place(footprints: dict[str, Any], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One footprint per place, its latest scene's (a map of 10,000 overlapping outlines says no more)."""
+    latest: dict[str, tuple[str, str]] = {}
+    for s in rows:
+        place, when = str(s["stats"].get("place")), str(s["stats"].get("datetime") or "")
+        if s["scene_id"] in footprints and (place not in latest or when >= latest[place][0]):
+            latest[place] = (when, s["scene_id"])
+    return {scene_id: footprints[scene_id] for _, scene_id in latest.values()}
+
+
 def render_science(timeseries: dict[str, Any] | None, scenes: Sequence[dict[str, Any]]) -> str:
-    """The top of the report: chart, timelapses, footprint map, then a statistics row per scene."""
+    """The top of the report: chart, timelapses and footprint map (statistics: in the scene table)."""
     if not timeseries:
         return ""
     e = html.escape
@@ -180,25 +176,18 @@ def render_science(timeseries: dict[str, Any] | None, scenes: Sequence[dict[str,
             f'<figure><a class="full" href="{quote(gif)}"><img class="timelapse" src="{quote(gif)}" '
             f'alt="{e(place)} timelapse"></a><figcaption>{e(place)} timelapse{extra}</figcaption></figure>'
         )
-    svg = footprint_map(timeseries.get("footprints") or {}, cloudy)
+    footprints = timeseries.get("footprints") or {}
+    caption = "footprints (dashed: cloudy)"
+    if len(footprints) > MAP_MAX_FOOTPRINTS:
+        footprints = _latest_per_place(footprints, rows)
+        caption = f"footprints: the latest scene of each of {len(footprints)} places"
+    svg = footprint_map(footprints, cloudy)
     if svg:
-        figures.append(f"<figure>{svg}<figcaption>footprints (dashed: cloudy)</figcaption></figure>")
-    head = "".join(f"<th>{e(label)}</th>" for _, label in _STAT_COLUMNS)
-    body = []
-    for s in sorted(rows, key=lambda s: (str(s["stats"].get("place")), str(s["stats"].get("datetime")))):
-        st = s["stats"]
-        css = ' class="cloudy" title="cloudy: not a real change"' if s["scene_id"] in cloudy else ""
-        cells = "".join(f"<td>{_fmt(k, st.get(k))}</td>" for k, _ in _STAT_COLUMNS)
-        body.append(
-            f"<tr{css}><td>{e(str(st.get('place')))}</td><td>{e(str(st.get('datetime') or '')[:10])}</td>"
-            f'<td class="id"><a href="#scene-{e(s["scene_id"])}">{e(s["scene_id"])}</a></td>{cells}</tr>'
-        )
+        figures.append(f"<figure>{svg}<figcaption>{e(caption)}</figcaption></figure>")
     csv_link = f' · <a href="{quote(timeseries["csv"])}">timeseries.csv</a>' if timeseries.get("csv") else ""
     return (
         f'<h2>What changed</h2><div class="science">{"".join(figures)}</div>'
-        f'<table class="stats"><thead><tr><th>place</th><th>date</th><th>scene</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-        f'<div class="meta">statistics over clear pixels (cloud, shadow and clear over valid pixels); '
-        f"– = unknown (no QA band){csv_link}</div>"
+        f'<div class="meta">statistics (in the scene table) over clear pixels (cloud, shadow and clear over '
+        f"valid pixels); – = unknown (no QA band){csv_link}</div>"
         + "".join(f'<div class="meta">{e(note)}</div>' for note in timeseries.get("notes") or [])
     )

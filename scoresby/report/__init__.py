@@ -1,0 +1,1 @@
+"""What a run shows its readers: report.html, and the STAC Collection of its Items (standard library only)."""
