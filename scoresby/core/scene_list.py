@@ -103,6 +103,7 @@ class RunPlan:
     search: SearchSpec | None = None  # a `search` block: the scenes come from it when the run is planned
     defaults: dict[str, Any] = field(default_factory=dict)  # run-level fields for the searched scenes
     timelapse: dict[str, Any] | None = None  # the run's timelapse options (issue 12)
+    skipped: tuple[str, ...] = ()  # one note per Item the search left out (not part of the list's JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe full form, accepted back by `parse_scene_list` (`duplicates` is not part of it)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
+from scoresby.core.href_policy import HrefRefused, allow_list, check_href
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
@@ -90,6 +91,8 @@ def discover_item(scene: Scene) -> SceneFiles:
     props = item.get("properties") or {}
     family = _family(item)
     signed = aws_credentials_available()
+    # An Item fetched from a URL names only remote assets; one the user gave (a file, inline) may name files.
+    remote = scene.item is None and urllib.parse.urlsplit(scene.source).scheme.lower() not in ("", "file")
     bands: dict[str, BandFile] = {}
     for key, asset in item["assets"].items():
         band = _band_id(key, asset, family)
@@ -100,7 +103,7 @@ def discover_item(scene: Scene) -> SceneFiles:
             bands[band].path.lower().endswith(".jp2") and not href.lower().endswith(".jp2")
         ):
             continue  # Earth Search lists each band twice ("red", "red-jp2"): the COG reads cheaper
-        path = _gdal_path(scene.scene_id, href, location, signed)
+        path = _gdal_path(scene.scene_id, href, location, signed, remote)
         scale, offset = _radiometry(asset, family, band)
         bands[band] = BandFile(band, path, scale, offset)
     quality = next((bands[q] for q in QUALITY_ASSETS.values() if q in bands), None)
@@ -182,23 +185,17 @@ def _href(asset: dict[str, Any]) -> str | None:
     return href
 
 
-def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool) -> str:
-    """A GDAL path for an asset href, relative hrefs resolved against the item's own location."""
-    if href.startswith("/vsi"):
-        raise UnreadableRaster(
-            scene_id, f"asset href {href!r} is a GDAL path; allowed: s3://, https:// or a file"
-        )
+def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool, remote: bool = False) -> str:
+    """A GDAL path for an asset href allowed by the Item's provenance (core/href_policy.py)."""
+    if location is not None and not urllib.parse.urlsplit(location).scheme:
+        location = str(Path(location).absolute())
+    try:
+        href = check_href(href, location, remote=remote, allow_hosts=allow_list())
+    except HrefRefused as exc:
+        raise UnreadableRaster(scene_id, f"STAC Item asset {exc}") from exc
     scheme = urllib.parse.urlsplit(href).scheme.lower()
-    if not scheme and Path(href).is_absolute():
-        return href
     if not scheme:
-        if location is None:
-            raise UnreadableRaster(scene_id, f"asset href {href!r} is relative but the item has no location")
-        if urllib.parse.urlsplit(location).scheme:
-            href = urllib.parse.urljoin(location, href)
-            scheme = urllib.parse.urlsplit(href).scheme.lower()
-        else:
-            return str((Path(location).parent / href).resolve())
+        return href
     if scheme == "s3":
         return "/vsis3/" + href[len("s3://") :]
     if scheme == "https":
@@ -206,11 +203,7 @@ def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool) -> 
         if s3 and signed:  # same object through the S3 API: signed, in-region on Batch, requester pays
             return f"/vsis3/{s3.group('bucket')}/{s3.group('key')}"
         return "/vsicurl/" + href
-    if scheme == "file":
-        return urllib.parse.urlsplit(href).path
-    raise UnreadableRaster(
-        scene_id, f"asset href {href!r} has scheme {scheme!r}; allowed: s3://, https:// or a file"
-    )
+    return urllib.parse.unquote(urllib.parse.urlsplit(href).path)  # file://
 
 
 def _radiometry(asset: dict[str, Any], family: str, band: str) -> tuple[float, float]:
