@@ -164,7 +164,7 @@ def host_problem(host: str, allow_hosts: Sequence[str] = (), resolve: Resolver =
     literal = _ip_literal(host)
     if literal is not None:
         kind = _private_kind(literal)
-        return None if kind is None or _allowed(host, literal, allow_hosts) else f"{kind} address"
+        return None if kind is None or _allowed(host, literal, allow_hosts) else f"a {kind} address"
     if host == "localhost" or host.endswith(".localhost"):
         return "this machine (loopback)"
     for address in resolve(host):
@@ -198,7 +198,7 @@ def _private_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | No
     if ip.is_link_local or ip in ipaddress.ip_network("fd00:ec2::/32"):
         return "link-local (cloud metadata)"
     if ip.is_unspecified:
-        return "unspecified (this machine)"
+        return "null (0.0.0.0, this machine)"
     if ip.is_multicast:
         return "multicast"
     if not ip.is_global:
