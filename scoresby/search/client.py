@@ -57,7 +57,7 @@ def search_items(
     *,
     query: dict[str, Any] | None = None,
     client: Any = None,
-) -> list[dict[str, Any]]:
+) -> SearchResult:
     """Every item matching `spec` (and `query`, the query extension's) as raw JSON, oldest first.
 
     Items a catalogue may not send (a bad id, geometry or asset: core/catalogue_items.py) are left out,

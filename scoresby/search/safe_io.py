@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from pystac import Link
 from pystac_client.stac_api_io import StacApiIO
@@ -49,11 +49,19 @@ class Limits:
 class _Retry(Retry):
     """urllib3's Retry, except that a read timeout is final (a silent API is not asked again and again)."""
 
-    def increment(self, method: Any = None, url: Any = None, *args: Any, **kwargs: Any) -> Retry:
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Self:
         """Count one more failure; a read timeout is raised at once."""
-        if isinstance(kwargs.get("error"), ReadTimeoutError):
-            raise kwargs["error"]
-        return super().increment(method, url, *args, **kwargs)
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_retry_after(self, response: Any) -> float | None:
         """The Retry-After wait (capped by urllib3 at retry_after_max); a malformed one means no wait."""
@@ -114,13 +122,19 @@ class CatalogueIO(StacApiIO):
         self.session.max_redirects = self.limits.max_redirects
         self.session.trust_env = False  # no proxies or .netrc credentials sent to an untrusted API
 
-    def update(self, *args: Any, timeout: Any = None, **kwargs: Any) -> None:
+    def update(
+        self,
+        headers: dict[str, str] | None = None,
+        parameters: dict[str, Any] | None = None,
+        request_modifier: Any = None,
+        timeout: Any = None,
+    ) -> None:
         """As StacApiIO's, except that the timeout is kept (Client.open passes None)."""
-        super().update(*args, timeout=timeout or self.timeout, **kwargs)
+        super().update(headers, parameters, request_modifier, timeout or self.timeout)
 
     def read_text(self, source: Any, *args: Any, **kwargs: Any) -> str:
         """Only URLs on the API's origin are read; a link to a local path is refused, not opened."""
-        href = source.get_href() if isinstance(source, Link) else str(source)
+        href = str(source.get_href() or "") if isinstance(source, Link) else str(source)
         if not isinstance(source, Link) and not href.lower().startswith(("http://", "https://")):
             raise SearchError(f"STAC API {self.api}: a link names {href[:80]!r}, not a URL of the API")
         return super().read_text(source, *args, **kwargs)

@@ -38,7 +38,7 @@ class Handler(BaseHTTPRequestHandler):
         self.server.requests.append((self.command, self.path))
         route = self.server.routes.get(path)
         if route is None:
-            send_json(self, {"code": "NotFound", "description": "SECRET-BODY-404"}, status=404)
+            send_json(self, {"code": "NotFound", "description": "CANARY_TEXT-404"}, status=404)
             return
         route(self, body)
 

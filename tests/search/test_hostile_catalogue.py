@@ -31,7 +31,7 @@ from tests.search.hostile_api import (
     trickle,
 )
 
-SECRET = "SECRET-BODY"
+CANARY_TEXT = "CANARY_TEXT-BODY"
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stderr and result.stdout == ""
     lines = messages(result)
     assert len(lines) == 1, result.stderr
-    assert SECRET not in lines[0]
+    assert CANARY_TEXT not in lines[0]
     return lines[0]
 
 
@@ -316,7 +316,7 @@ def test_503s_with_retry_after_are_retried_then_succeed(api: HostileServer) -> N
     def flaky(handler: Any, body: bytes) -> None:
         calls["n"] += 1
         if calls["n"] <= 2:
-            data = f"{SECRET} try later".encode()
+            data = f"{CANARY_TEXT} try later".encode()
             handler.send_response(503)
             handler.send_header("Retry-After", "1")
             handler.send_header("Content-Length", str(len(data)))
@@ -354,7 +354,9 @@ def test_connection_resets_are_retried_and_lasting_errors_are_named_by_status_on
     assert calls["n"] == 2
 
     def always(status: int) -> Any:
-        return lambda h, b: send_json(h, {"description": SECRET}, status=status, reason=f"{SECRET}-REASON")
+        return lambda h, b: send_json(
+            h, {"description": CANARY_TEXT}, status=status, reason=f"{CANARY_TEXT}-REASON"
+        )
 
     api.routes["/search"] = always(500)
     line = one_error_line(cli_search(api.url))
@@ -368,9 +370,9 @@ def test_connection_resets_are_retried_and_lasting_errors_are_named_by_status_on
 
 
 def test_a_landing_page_that_is_no_stac_api_is_one_line(api: HostileServer) -> None:
-    api.routes["/"] = lambda h, b: send_json(h, {"type": "Nonsense", "description": SECRET, "links": 5})
+    api.routes["/"] = lambda h, b: send_json(h, {"type": "Nonsense", "description": CANARY_TEXT, "links": 5})
     assert "cannot be reached or is not a STAC API" in one_error_line(cli_search(api.url))
-    api.routes["/"] = lambda h, b: send_json(h, [SECRET])
+    api.routes["/"] = lambda h, b: send_json(h, [CANARY_TEXT])
     assert "an answer is not a JSON object" in one_error_line(cli_search(api.url))
     api.routes["/"] = lambda h, b: send_json(h, {"x": 1}, status=404)
     assert "HTTP 404 Not Found" in one_error_line(cli_search(api.url))
