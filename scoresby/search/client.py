@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoresby.core.catalogue_items import item_problem, self_href
 from scoresby.core.checks import show
 from scoresby.core.href_policy import allow_list
 from scoresby.core.search import SearchSpec
-from scoresby.search.safe_io import CatalogueIO, Limits, SearchError, origin
+from scoresby.search.errors import SearchError
+
+if TYPE_CHECKING:
+    from scoresby.search.safe_io import Limits
 
 __all__ = ["SearchError", "SearchResult", "conforms_to", "open_client", "scene_from_item", "search_items"]
 
@@ -30,12 +33,16 @@ class SearchResult(list[dict[str, Any]]):
 
 def limits_of(spec: SearchSpec) -> Limits:
     """The bounds of a search: its timeout setting, the rest fixed (safe_io.Limits)."""
+    from scoresby.search.safe_io import Limits
+
     return Limits() if spec.timeout is None else Limits(timeout_s=spec.timeout)
 
 
 def open_client(spec: SearchSpec) -> Any:
     """The pystac-client Client of `spec.stac`; SearchError when it cannot be reached or is no STAC API."""
     from pystac_client import Client
+
+    from scoresby.search.safe_io import CatalogueIO  # the HTTP stack, loaded when a search runs
 
     try:
         return Client.open(spec.stac, stac_io=CatalogueIO(spec.stac, limits_of(spec)))
@@ -99,6 +106,8 @@ def search_items(
 
 def scene_from_item(item: dict[str, Any], api: str | None = None) -> dict[str, Any]:
     """A scene object for one item: its https self URL (on the API's origin) as the source, else inline."""
+    from scoresby.search.safe_io import origin
+
     href = self_href(item)
     on_api = api is None or (href is not None and origin(href) == origin(api))
     if href is not None and href.startswith("https://") and on_api:

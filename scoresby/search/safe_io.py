@@ -23,13 +23,9 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import InvalidHeader, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from scoresby.core.errors import PipelineError
+from scoresby.search.errors import SearchError
 
 MiB = 1024 * 1024
-
-
-class SearchError(PipelineError):
-    """The STAC API could not be searched: unreachable, an unknown collection, a refused query."""
 
 
 @dataclass(frozen=True)
