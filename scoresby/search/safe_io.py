@@ -20,7 +20,7 @@ from pystac import Link
 from pystac_client.stac_api_io import StacApiIO
 from requests import Request, RequestException, Response
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import InvalidHeader, ReadTimeoutError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from scoresby.search.errors import SearchError
@@ -54,9 +54,13 @@ class _Retry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Self:
-        """Count one more failure; a read timeout is raised at once."""
+        """One more failure; a read timeout is raised at once, a Retry-After over the cap ends retrying."""
         if isinstance(error, ReadTimeoutError):
             raise error
+        asked = "" if response is None else str(response.headers.get("Retry-After", "")).strip()
+        if asked.isdigit() and int(asked) > self.retry_after_max:
+            # Waiting less than asked would only be refused again: the answer stands (reported by status).
+            raise MaxRetryError(_pool, url or "", None)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_retry_after(self, response: Any) -> float | None:

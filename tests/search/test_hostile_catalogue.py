@@ -445,3 +445,46 @@ def test_a_search_block_run_counts_skipped_items_in_its_summary(api: HostileServ
     summary = json.loads((tmp_path / "out" / "hostile" / "summary.json").read_text())
     assert summary["search"]["skipped"] == 2 and len(summary["search"]["notes"]) == 2
     assert [s["scene_id"] for s in summary["scenes"]] == ["S2A_MSIL2A_20240601_GOOD"]
+
+
+def test_a_retry_after_beyond_the_cap_is_not_waited(api: HostileServer) -> None:
+    def busy(handler: Any, body: bytes) -> None:
+        handler.send_response(503)
+        handler.send_header("Retry-After", "86400")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    api.routes["/search"] = busy
+    started = time.monotonic()
+    with pytest.raises(SearchError, match="HTTP 503 Service Unavailable"):
+        search_client.search_items(spec(api.url))
+    assert time.monotonic() - started < 10 and api.count("/search") == 1
+
+
+def test_a_compressed_bomb_is_refused_with_memory_bounded(api: HostileServer) -> None:
+    import zlib
+
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip: 512 MiB of spaces in about half a MiB
+    block = b" " * (1024 * 1024)
+    bomb = b"".join(squeeze.compress(block) for _ in range(512)) + squeeze.flush()
+
+    def send_bomb(handler: Any, body: bytes) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(bomb)))
+        handler.end_headers()
+        try:
+            handler.wfile.write(bomb)
+        except OSError:
+            return
+
+    api.routes["/search"] = send_bomb
+    tracemalloc.start()
+    try:
+        with pytest.raises(SearchError, match="an answer over 33554432 bytes"):
+            search_client.search_items(spec(api.url))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(bomb) < 4 * 1024 * 1024 and peak < 48 * 1024 * 1024, peak
