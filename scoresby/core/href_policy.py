@@ -119,7 +119,9 @@ def _resolve_relative(href: str, location: str | None) -> str:
     if _SCHEME.match(location):
         parts = urllib.parse.urlsplit(location)
         folder = posixpath.dirname(urllib.parse.unquote(parts.path)) + "/"
-        joined = urllib.parse.urljoin(location, href)
+        # urljoin resolves only schemes it knows (not s3://): join as https, then give the scheme back.
+        base = "https" + location[len(parts.scheme) :]
+        joined = parts.scheme + urllib.parse.urljoin(base, href)[len("https") :]
         target = urllib.parse.urlsplit(joined)
         # Percent-escaped dots are dots to the server that answers: judge the decoded path.
         path = posixpath.normpath(urllib.parse.unquote(target.path))
