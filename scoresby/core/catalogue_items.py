@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from scoresby.core.checks import show
@@ -16,6 +17,8 @@ _DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "P
 MAX_ASSETS = 500
 """Real Items hold tens of assets; thousands are a page built to exhaust the checks."""
 MAX_POSITIONS = 100_000
+# Properties the search sorts by and a watch keeps its cursor and item versions in.
+TIME_PROPERTIES = ("datetime", "start_datetime", "end_datetime", "created", "updated")
 
 
 def self_href(item: dict[str, Any]) -> str | None:
@@ -38,9 +41,10 @@ def item_problem(
         return f"id {show(item.get('id'))} is not a usable scene id; {problem}"
     if not isinstance(item.get("properties"), dict):
         return f"properties {show(item.get('properties'))} is not an object"
-    when = item["properties"].get("datetime")
-    if when is not None and not isinstance(when, str):
-        return f"properties.datetime {show(when)} is not a date string"
+    for name in TIME_PROPERTIES:
+        when = item["properties"].get(name)
+        if when is not None and not _is_time(when):
+            return f"properties.{name} {show(when)} is not an ISO 8601 time"
     links = item.get("links", [])
     if not (isinstance(links, list) and all(isinstance(link, dict) for link in links)):
         return f"links {show(links)} is not a list of link objects"
@@ -48,6 +52,16 @@ def item_problem(
     if problem is not None:
         return problem
     return assets_problem(item.get("assets"), self_href(item), allow_hosts, resolve)
+
+
+def _is_time(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def geometry_problem(geometry: Any) -> str | None:

@@ -119,10 +119,14 @@ def _checked(items: list[Any], allow_hosts: tuple[str, ...]) -> tuple[list[dict[
     """The items a catalogue may send, and a one-line note naming each one it may not."""
     kept: list[dict[str, Any]] = []
     skipped: list[str] = []
+    ids: set[str] = set()
     for item in items:
         problem = item_problem(item, allow_hosts=allow_hosts)
+        if problem is None and item["id"] in ids:
+            problem = "its id is that of an earlier item (the first is listed)"
         if problem is None:
             kept.append(item)
+            ids.add(item["id"])
             continue
         name = show(item.get("id")) if isinstance(item, dict) else "?"
         skipped.append(f"skipped item {name}: {problem}")

@@ -488,3 +488,21 @@ def test_a_compressed_bomb_is_refused_with_memory_bounded(api: HostileServer) ->
     finally:
         tracemalloc.stop()
     assert len(bomb) < 4 * 1024 * 1024 and peak < 48 * 1024 * 1024, peak
+
+
+def test_items_with_unreadable_times_or_a_repeated_id_are_skipped(api: HostileServer) -> None:
+    later = item("S2A_TWICE", 9)
+    items = [
+        item("S2A_TWICE", 1),
+        item("S2A_BAD_TIME", 2, properties={"datetime": "yesterday"}),
+        item("S2A_BAD_UPDATED", 3, properties={"datetime": "2024-06-03T10:00:00Z", "updated": {"a": 1}}),
+        later,
+    ]
+    api.pages(lambda n: collection_page(items))
+    found = search_client.search_items(spec(api.url))
+    assert [i["properties"]["datetime"] for i in found] == ["2024-06-01T10:00:00Z"]
+    assert found.skipped == [
+        "skipped item 'S2A_BAD_TIME': properties.datetime 'yesterday' is not an ISO 8601 time",
+        "skipped item 'S2A_BAD_UPDATED': properties.updated {'a': 1} is not an ISO 8601 time",
+        "skipped item 'S2A_TWICE': its id is that of an earlier item (the first is listed)",
+    ]
