@@ -42,7 +42,8 @@ def search_command(args: Any) -> int:
     sys.stderr.write(
         f"scoresby search: {n} scene{'s' if n != 1 else ''} found"
         + (f", {len(skipped)} item{'s' if len(skipped) != 1 else ''} skipped" if skipped else "")
-        + (" (nothing matched: the list is empty)" if n == 0 else "")
+        + (" (nothing matched: the list is empty)" if n == 0 and not skipped else "")
+        + (" (the list is empty)" if n == 0 and skipped else "")
         + "\n"
     )
     text = json.dumps(doc, indent=2) + "\n"

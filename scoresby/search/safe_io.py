@@ -120,7 +120,6 @@ class CatalogueIO(StacApiIO):
         self.origin = origin(api)
         self.bytes_read = 0
         self.session.max_redirects = self.limits.max_redirects
-        self.session.trust_env = False  # no proxies or .netrc credentials sent to an untrusted API
 
     def update(
         self,
@@ -167,9 +166,10 @@ class CatalogueIO(StacApiIO):
         prepped = self.session.prepare_request(request)
         try:
             for _ in range(self.limits.max_redirects + 1):
-                response = self.session.send(
-                    prepped, timeout=self.timeout, stream=True, allow_redirects=False
-                )
+                # The environment's proxies and CA bundle, as StacApiIO.request takes them.
+                settings = self.session.merge_environment_settings(str(prepped.url), {}, None, True, None)
+                settings.update(stream=True)
+                response = self.session.send(prepped, timeout=self.timeout, allow_redirects=False, **settings)
                 if not response.is_redirect:
                     return self._body(response)
                 target = urllib.parse.urljoin(str(prepped.url), response.headers.get("location", ""))
@@ -289,7 +289,7 @@ def _network_reason(exc: BaseException, limits: Limits) -> str:
     """Why a request failed, in our words: a timeout, a refused connection, too many retries."""
     text = type(exc).__name__
     if "Timeout" in text:
-        return f"no answer within {limits.timeout_s:g} s (timeout)"
+        return f"no answer within the timeout of {limits.timeout_s:g} s"
     if "Retry" in text or "MaxRetry" in text:
         return f"still failing after {limits.tries} tries"
     if "Connection" in text:
