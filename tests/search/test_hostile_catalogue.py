@@ -298,7 +298,10 @@ def test_a_silent_api_ends_within_the_timeout() -> None:
         started = time.monotonic()
         line = one_error_line(cli_search(url, "--timeout", "1"))
         elapsed = time.monotonic() - started
-    assert f"STAC API {url}: cannot be reached or is not a STAC API (no answer within the timeout of 1 s)" in line
+    assert (
+        f"STAC API {url}: cannot be reached or is not a STAC API (no answer within the timeout of 1 s)"
+        in line
+    )
     assert elapsed < 15  # 1 s of waiting plus the interpreter's start-up
 
 
