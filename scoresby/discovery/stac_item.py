@@ -9,6 +9,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from scoresby.core.catalogue_items import self_href
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
 from scoresby.core.href_policy import HrefRefused, allow_list, check_href
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
@@ -127,7 +128,7 @@ def discover_item(scene: Scene) -> SceneFiles:
 
 
 def _self_href(item: dict[str, Any]) -> str | None:
-    return next((link.get("href") for link in item.get("links") or [] if link.get("rel") == "self"), None)
+    return self_href(item)  # the one reading of "where the Item lives", as the search checked it
 
 
 def _family(item: dict[str, Any]) -> str:

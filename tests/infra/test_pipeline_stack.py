@@ -532,11 +532,7 @@ def test_image_build_context_holds_only_what_the_dockerfile_copies(synth: Synth)
     top = {p.name for p in context.iterdir()}
     assert top <= {"pyproject.toml", "README.md", "worker", "scoresby", ".dockerignore"}, top
     assert {"pyproject.toml", "worker", "scoresby"} <= top
-    assert {p.name for p in (context / "worker").iterdir()} == {
-        "Dockerfile",
-        "requirements.txt",
-        "constraints.txt",
-    }
+    assert {p.name for p in (context / "worker").iterdir()} == {"Dockerfile", "requirements.txt", "constraints.txt"}
     for junk in (".venv", "node_modules", "tests", "cdk.out", ".git", "bench", "examples", "docs"):
         assert not (context / junk).exists(), junk
     assert not list(context.rglob("__pycache__"))
@@ -548,7 +544,9 @@ def test_image_build_context_holds_only_what_the_dockerfile_copies(synth: Synth)
 def test_lambda_asset_holds_lambdas_and_only_the_pure_scoresby_modules(synth: Synth) -> None:
     asset = _lambda_asset(synth)
     assert {p.name for p in asset.iterdir()} == {"lambdas", "scoresby"}
-    assert sorted(p.name for p in (asset / "scoresby").iterdir()) == sorted(["__init__.py", *LAMBDA_PACKAGES])
+    assert sorted(p.name for p in (asset / "scoresby").iterdir()) == sorted(
+        ["__init__.py", *LAMBDA_PACKAGES]
+    )
     for package in LAMBDA_PACKAGES:  # whole folders, as in the repository
         shipped = {p.name for p in (asset / "scoresby" / package).glob("*.py")}
         assert shipped == {p.name for p in (REPO_ROOT / "scoresby" / package).glob("*.py")}
