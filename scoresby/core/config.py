@@ -28,6 +28,13 @@ JOB_VCPUS = "SCORESBY_JOB_VCPUS"
 """vCPUs of one Batch job (the stack's jobVcpus); the summary prices the jobs' busy time with it."""
 BATCH_JOB_ID = "AWS_BATCH_JOB_ID"
 """Set by AWS Batch itself in every job container; recorded as `ran_on`."""
+ALLOW_HOSTS = "SCORESBY_ALLOW_HOSTS"
+"""Optional, anywhere: comma-separated private hosts, IPs or networks a catalogue's Items may name."""
+
+
+def allow_hosts_from_env(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The entries of SCORESBY_ALLOW_HOSTS (none when unset)."""
+    return tuple(h.strip() for h in _env(env).get(ALLOW_HOSTS, "").split(",") if h.strip())
 
 
 class MissingSetting(PipelineError, KeyError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import os
 import posixpath
 import re
 import socket
@@ -19,9 +18,9 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 
 from scoresby.core.checks import show
+from scoresby.core.config import ALLOW_HOSTS, allow_hosts_from_env
 
-ALLOW_HOSTS_ENV = "SCORESBY_ALLOW_HOSTS"
-"""Comma-separated hosts, IPs or CIDR networks an Item from a catalogue may name although they are private."""
+ALLOW_HOSTS_ENV = ALLOW_HOSTS
 REMOTE_SCHEMES = ("https", "s3")
 LOCAL_SCHEMES = ("https", "s3", "file")
 REMOTE_ALLOWED = "https:// or s3:// assets on a public host"
@@ -43,8 +42,7 @@ class HrefRefused(ValueError):
 
 def allow_list(extra: Iterable[str] = (), environ: dict[str, str] | None = None) -> tuple[str, ...]:
     """The allowed private hosts: `extra` (a search's allow_hosts) plus SCORESBY_ALLOW_HOSTS."""
-    env = (os.environ if environ is None else environ).get(ALLOW_HOSTS_ENV, "")
-    return tuple(dict.fromkeys([*extra, *(h.strip() for h in env.split(",") if h.strip())]))
+    return tuple(dict.fromkeys([*extra, *allow_hosts_from_env(environ)]))
 
 
 def allow_entry_problem(entry: object) -> str | None:
