@@ -18,9 +18,9 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 
 from scoresby.core.checks import show
-from scoresby.core.config import ALLOW_HOSTS, allow_hosts_from_env
+from scoresby.core.config import OPTIONAL_VARS, allow_hosts_from_env
 
-ALLOW_HOSTS_ENV = ALLOW_HOSTS
+ALLOW_HOSTS_ENV = OPTIONAL_VARS["allow_hosts"]
 REMOTE_SCHEMES = ("https", "s3")
 LOCAL_SCHEMES = ("https", "s3", "file")
 REMOTE_ALLOWED = "https:// or s3:// assets on a public host"
