@@ -54,8 +54,11 @@ def open_client(spec: SearchSpec) -> Any:
 
 
 def conforms_to(client: Any) -> list[str]:
-    """The conformance classes the API's landing page declares."""
-    return [str(c) for c in client.get_conforms_to()]
+    """The conformance classes the API's landing page declares (none when it declares nonsense)."""
+    try:
+        return [str(c)[:300] for c in client.get_conforms_to()]
+    except Exception:  # noqa: BLE001 - a hostile landing page's field: treated as declaring nothing
+        return []
 
 
 def search_items(
@@ -75,17 +78,17 @@ def search_items(
     query = dict(query or {})
     if spec.max_cloud is not None:
         query["eo:cloud_cover"] = {"lte": spec.max_cloud}
-    search = client.search(
-        collections=list(spec.collections),
-        bbox=list(spec.bbox) if spec.bbox else None,
-        intersects=spec.intersects,
-        datetime=spec.datetime,
-        query=query or None,
-        max_items=spec.limit,
-        limit=min(PAGE_SIZE, spec.limit or PAGE_SIZE),
-    )
     items: list[dict[str, Any]] = []
     try:
+        search = client.search(
+            collections=list(spec.collections),
+            bbox=list(spec.bbox) if spec.bbox else None,
+            intersects=spec.intersects,
+            datetime=spec.datetime,
+            query=query or None,
+            max_items=spec.limit,
+            limit=min(PAGE_SIZE, spec.limit or PAGE_SIZE),
+        )
         for page in _pages(search):
             items.extend(page)
             if progress is not None:
