@@ -509,3 +509,30 @@ def test_items_with_unreadable_times_or_a_repeated_id_are_skipped(api: HostileSe
         "skipped item 'S2A_BAD_UPDATED': properties.updated {'a': 1} is not an ISO 8601 time",
         "skipped item 'S2A_TWICE': its id is that of an earlier item (the first is listed)",
     ]
+
+
+def test_a_watch_round_takes_the_same_path(api: HostileServer, canary: HostileServer, tmp_path: Path) -> None:
+    """`scoresby watch --once`: bad Items skipped with a note; paging off-origin fails the round."""
+    watch = {
+        "run_name": "hostile-watch",
+        "products": ["ndvi"],
+        "search": {
+            "stac": api.url,
+            "collections": ["hostile-c"],
+            "bbox": [-180, -90, 180, 90],
+            "datetime": "2000-01-01/..",
+        },
+    }
+    (tmp_path / "watch.json").write_text(json.dumps(watch))
+    command = [sys.executable, "-m", "scoresby.cli", "watch", str(tmp_path / "watch.json")]
+    command += ["--once", "--output", str(tmp_path / "out")]
+    api.pages(lambda n: collection_page([item("S2A_LOCAL", 1, href="/etc/passwd")]))
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and "Traceback" not in quiet.stderr, quiet.stderr
+    assert "skipped item 'S2A_LOCAL': asset 'red': href '/etc/passwd' is a local file" in quiet.stderr
+    api.pages(lambda n: collection_page([item("S2A_W1", 1)], f"{canary.url}/steal", method="GET"))
+    failed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr, failed.stderr
+    line = next(x for x in failed.stderr.splitlines() if "round failed" in x)
+    assert "round failed (SearchError): STAC API" in line and "off its origin" in line
+    assert canary.requests == []
