@@ -31,6 +31,7 @@ _AUTHORITY = re.compile(
     r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_S3_ENDPOINT = re.compile(r"(?:[a-z0-9][a-z0-9.-]*\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 Resolver = Callable[[str], Sequence[str]]
@@ -167,6 +168,8 @@ def host_problem(host: str, allow_hosts: Sequence[str] = (), resolve: Resolver =
         return None if kind is None or _allowed(host, literal, allow_hosts) else f"a {kind} address"
     if host == "localhost" or host.endswith(".localhost"):
         return "this machine (loopback)"
+    if _S3_ENDPOINT.fullmatch(host):
+        return None  # S3 by name: in a VPC with an S3 interface endpoint it resolves to private addresses
     for address in resolve(host):
         ip = _ip_literal(address)
         kind = None if ip is None else _private_kind(ip)

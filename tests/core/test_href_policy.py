@@ -112,6 +112,13 @@ def test_names_resolving_to_private_addresses_and_the_allow_list() -> None:
     assert host_problem("10.1.1.1", ("10.1.1.1",), dns) is None
     assert host_problem("2852039166", ("169.254.169.254",), dns) is None  # the address, however spelt
     assert host_problem("127.0.0.1", ("localhost",), dns) is not None  # a name does not allow an address
+    # S3 by name stays allowed where an interface endpoint makes it resolve privately (a VPC)
+    private = {
+        "sentinel-cogs.s3.us-west-2.amazonaws.com": ("10.0.0.9",),
+        "s3.amazonaws.com.evil.io": ("10.0.0.9",),
+    }
+    assert host_problem("sentinel-cogs.s3.us-west-2.amazonaws.com", (), lambda h: private.get(h, ())) is None
+    assert host_problem("s3.amazonaws.com.evil.io", (), lambda h: private.get(h, ())) is not None
     assert allow_list(["a.example"], {"SCORESBY_ALLOW_HOSTS": " 127.0.0.1, ,10.0.0.0/8"}) == (
         "a.example",
         "127.0.0.1",
