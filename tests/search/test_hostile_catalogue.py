@@ -290,7 +290,25 @@ def test_an_oversized_page_is_refused_with_memory_bounded(api: HostileServer) ->
     assert peak < 48 * 1024 * 1024, peak  # the 32 MiB cap and one chunk, far below the 256 MiB page
     api.routes["/search"] = lambda h, b: endless_bytes(h, b, page_bytes, declare=True)
     line = one_error_line(cli_search(api.url))
-    assert f"an answer of {page_bytes + 0} bytes" in line or "an answer of" in line
+    assert f"an answer of {page_bytes} bytes, over 33554432 bytes" in line  # refused by its declared length
+
+
+def test_the_cli_stays_small_whatever_the_page_size(api: HostileServer) -> None:
+    """The whole `scoresby search` process against a 450 MB page: its peak RSS, not only Python's heap."""
+    api.routes["/search"] = lambda h, b: endless_bytes(h, b, 450 * 1024 * 1024, declare=False)
+    args = ["search", "--stac", api.url, "--collection", "hostile-c", "--bbox", "-180,-90,180,90"]
+    args += ["--datetime", "2000-01-01/.."]
+    code = (
+        "import resource, sys\n"
+        "from scoresby.cli import main\n"
+        f"code = main({args!r})\n"
+        "sys.stderr.write(f'MAXRSS_KIB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "an answer over 33554432 bytes" in result.stderr, result.stderr
+    peak_mib = int(result.stderr.split("MAXRSS_KIB ")[1].split()[0]) / 1024
+    assert peak_mib < 250, peak_mib  # interpreter and libraries (~100 MiB) plus the 32 MiB cap
 
 
 def test_a_silent_api_ends_within_the_timeout() -> None:
