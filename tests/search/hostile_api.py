@@ -196,3 +196,16 @@ def endless_bytes(handler: BaseHTTPRequestHandler, body: bytes, total: int, decl
     except OSError:
         return
     handler.close_connection = True
+
+
+def trickle_headers(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    """A status line, then one header byte every 0.3 s, forever: each read is quick, the answer never ends."""
+    try:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        handler.wfile.flush()
+        while True:
+            handler.wfile.write(b"a")
+            handler.wfile.flush()
+            time.sleep(0.3)
+    except OSError:
+        return
