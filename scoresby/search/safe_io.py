@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import http
 import json
-import socket
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -21,13 +19,12 @@ from typing import Any, Self
 from pystac import Link
 from pystac_client.stac_api_io import StacApiIO
 from requests import Request, RequestException, Response
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from scoresby.search.errors import SearchError
+from scoresby.search.watchdog import Watchdog, watched_pools
 
 MiB = 1024 * 1024
 
@@ -73,74 +70,6 @@ class _Retry(Retry):
             return super().get_retry_after(response)
         except InvalidHeader:
             return None
-
-
-class _Watchdog:
-    """A wall-clock bound on each attempt of a request: when it passes, the attempt's socket is shut down.
-
-    Socket timeouts bound each read, not a server that sends one byte (of headers or body) just before
-    each runs out; this bounds the whole attempt, headers included.
-    """
-
-    current = threading.local()
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expired = False
-        self._timer: threading.Timer | None = None
-
-    def arm(self, connection: HTTPConnection) -> None:
-        """Start the bound of a new attempt on `connection` (the previous attempt's is cancelled)."""
-        self.disarm()
-        self.expired = False
-        self._timer = threading.Timer(self.seconds, self._cut, (connection,))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def disarm(self) -> None:
-        """Cancel the running bound, if any."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _cut(self, connection: HTTPConnection) -> None:
-        self.expired = True
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
-            except OSError:
-                pass
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    """An HTTPConnection whose every request arms the calling thread's watchdog."""
-
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Arm the watchdog, then send as urllib3 does."""
-        watchdog = getattr(_Watchdog.current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.arm(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    """An HTTPSConnection whose every request arms the calling thread's watchdog."""
-
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Arm the watchdog, then send as urllib3 does."""
-        watchdog = getattr(_Watchdog.current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.arm(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
 
 
 def make_retry(limits: Limits) -> Retry:
@@ -192,7 +121,7 @@ class CatalogueIO(StacApiIO):
         self.origin = origin(api)
         self.bytes_read = 0
         self.session.max_redirects = self.limits.max_redirects
-        pools = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        pools = watched_pools()
         for adapter in self.session.adapters.values():  # StacApiIO mounted them with the Retry
             adapter.poolmanager.pool_classes_by_scheme = pools  # type: ignore[attr-defined]
 
@@ -239,8 +168,8 @@ class CatalogueIO(StacApiIO):
         else:
             request = Request(method=method, url=href, headers=headers, params=dict(parameters or {}))
         prepped = self.session.prepare_request(request)
-        watchdog = _Watchdog(4 * self.limits.timeout_s)
-        _Watchdog.current.watchdog = watchdog
+        watchdog = Watchdog(4 * self.limits.timeout_s)
+        Watchdog.current.watchdog = watchdog
         try:
             for _ in range(self.limits.max_redirects + 1):
                 # The environment's proxies and CA bundle, as StacApiIO.request takes them.
@@ -264,7 +193,7 @@ class CatalogueIO(StacApiIO):
             raise SearchError(f"STAC API {self.api}: {_network_reason(exc, self.limits)}") from exc
         finally:
             watchdog.disarm()
-            _Watchdog.current.watchdog = None
+            Watchdog.current.watchdog = None
         raise SearchError(f"STAC API {self.api}: more than {self.limits.max_redirects} redirects")
 
     def get_pages(
@@ -319,7 +248,7 @@ class CatalogueIO(StacApiIO):
                 f"STAC API {self.api}: it {what} to {target}, off its origin {self.origin}; not followed"
             )
 
-    def _body(self, response: Response, watchdog: _Watchdog) -> str:
+    def _body(self, response: Response, watchdog: Watchdog) -> str:
         """The body of a 2xx response, read within the size caps and a deadline; else SearchError."""
         with response:
             if not 200 <= response.status_code < 300:
