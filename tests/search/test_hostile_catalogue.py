@@ -205,6 +205,13 @@ def test_an_item_fetched_from_a_url_may_not_name_local_files(api: HostileServer,
         scene = Scene("S2A_FETCHED", f"{api.url}/items/{name}/item.json", ("ndvi",))
         with pytest.raises(UnreadableRaster, match=fragment):
             discover_item(scene)
+    # An Item URL that answers an error: the status only, never the server's words.
+    api.routes["/items/broken/item.json"] = lambda h, b: send_json(
+        h, {"description": CANARY_TEXT}, status=500, reason=CANARY_TEXT
+    )
+    with pytest.raises(UnreadableRaster) as info:
+        discover_item(Scene("S2A_FETCHED", f"{api.url}/items/broken/item.json", ("ndvi",)))
+    assert "HTTP 500" in str(info.value) and CANARY_TEXT not in str(info.value)
 
 
 def test_hostnames_that_resolve_to_private_addresses_are_refused() -> None:
