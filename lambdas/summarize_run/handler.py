@@ -69,6 +69,7 @@ def compose_message(
     duplicates: int = 0,
     new_items: int | None = None,
     science: list[str] | None = None,
+    search_skipped: int = 0,
 ) -> str:
     """The e-mail body: counts, outputs and summary, the `science` lines, the failed scenes and errors."""
     lines = [f"Scoresby run {run_name} finished: {totals['scenes']} scenes."]
@@ -81,6 +82,10 @@ def compose_message(
     ]
     if duplicates:
         lines.append(f"  {duplicates} duplicate scene(s) in the list were processed once")
+    if search_skipped:
+        lines.append(
+            f"  {search_skipped} item(s) the search found were skipped (see the init function's log)"
+        )
     lines += cost_lines(totals.get("cost"))
     lines += [
         "",
@@ -224,6 +229,9 @@ def summarize_run(
     science = read_timeseries(run_root, s3_client) if outcome["status"] == SUCCEEDED else None
     summary = build_summary(run_name, records, task_log=f"dynamodb://{settings.task_table}", science=science)
     summary["output"] = output
+    search_skipped = _duplicates(event, "search_skipped")  # Items the init function's search left out
+    if search_skipped:
+        summary["search"] = {"skipped": search_skipped}
     summary.setdefault("timeseries", {})["status"] = outcome["status"]
     if "error" in outcome:
         summary["timeseries"]["error"] = outcome["error"]
@@ -251,6 +259,7 @@ def summarize_run(
             _duplicates(event),
             _duplicates(event, "new_items") if "new_items" in (event.get("counts") or {}) else None,
             compose_science(run_root, summary, outcome),
+            search_skipped,
         ),
         "counts": {k: totals[k] for k in ("scenes", SUCCEEDED, FAILED, SKIPPED, PENDING, RUNNING)},
         "summary_uri": summary_uri,

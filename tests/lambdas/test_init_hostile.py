@@ -54,3 +54,17 @@ def test_a_watch_round_paging_off_origin_fails_with_one_line_and_writes_nothing(
     assert f"it links to http://127.0.0.1:{canary.server_address[1]}" in message
     assert canary.requests == []
     assert DynamoWatchState(TABLE).status("hostile-lambda") is None  # no round was begun
+
+
+def test_the_run_summary_and_the_mail_count_the_skipped_items(lambda_env: dict[str, str], s3: Any) -> None:
+    """What the summarize function makes of the init function's `counts.search_skipped`."""
+    import json
+
+    from lambdas.summarize_run import handler as summary
+    from tests.lambdas.conftest import OUTPUT_BUCKET, OUTPUT_ROOT
+
+    event = {"run_name": "hostile", "output": OUTPUT_ROOT, "counts": {"search_skipped": 3}}
+    result = summary.handler(event, None)
+    assert "3 item(s) the search found were skipped (see the init function's log)" in result["message"]
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/hostile/summary.json")["Body"].read()
+    assert json.loads(body)["search"] == {"skipped": 3}
