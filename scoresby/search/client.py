@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -32,10 +33,18 @@ class SearchResult(list[dict[str, Any]]):
 
 
 def limits_of(spec: SearchSpec) -> Limits:
-    """The bounds of a search: its timeout setting, the rest fixed (safe_io.Limits)."""
+    """The bounds of a search (safe_io.Limits): its timeout; a `limit` above the item bound raises them."""
     from scoresby.search.safe_io import Limits
 
-    return Limits() if spec.timeout is None else Limits(timeout_s=spec.timeout)
+    limits = Limits() if spec.timeout is None else Limits(timeout_s=spec.timeout)
+    if spec.limit is not None and spec.limit > limits.max_items:  # the user asked for that many: allow them
+        limits = dataclasses.replace(
+            limits,
+            max_items=spec.limit,
+            max_pages=max(limits.max_pages, 2 * -(-spec.limit // PAGE_SIZE)),
+            max_total_bytes=max(limits.max_total_bytes, spec.limit * 64 * 1024),
+        )
+    return limits
 
 
 def open_client(spec: SearchSpec) -> Any:

@@ -567,3 +567,12 @@ def test_a_watch_round_takes_the_same_path(api: HostileServer, canary: HostileSe
     line = next(x for x in failed.stderr.splitlines() if "round failed" in x)
     assert "round failed (SearchError): STAC API" in line and "off its origin" in line
     assert canary.requests == []
+
+
+def test_a_search_limit_above_the_item_bound_raises_the_bounds() -> None:
+    block = {"stac": "earth-search", "collections": ["c"], "bbox": [0, 0, 1, 1], "datetime": "2020-01-01/.."}
+    default = search_client.limits_of(check_search(block, "search", []))  # type: ignore[arg-type]
+    assert (default.max_items, default.max_pages, default.timeout_s) == (20_000, 1_000, 30.0)
+    big = search_client.limits_of(check_search({**block, "limit": 50_000, "timeout": 5}, "search", []))  # type: ignore[arg-type]
+    assert (big.max_items, big.max_pages, big.timeout_s) == (50_000, 1_000, 5.0)
+    assert big.max_total_bytes == 50_000 * 64 * 1024
