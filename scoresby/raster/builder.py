@@ -24,11 +24,12 @@ import pystac
 import rasterio
 from rasterio.errors import RasterioError
 
-from scoresby.core.cost import WORKER_THREADS
 from scoresby.core.errors import GridMismatch, MissingBands
+from scoresby.core.layout import cog_name, histogram_of, quicklook_of, stac_item_name
 from scoresby.core.places import place_of
 from scoresby.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
 from scoresby.core.stretch import StretchSpec
+from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster import bands as scene_io
 from scoresby.raster import cog, plots
 from scoresby.raster import ops as raster_ops
@@ -194,11 +195,12 @@ def _finish_product(
         temp = pass1.index_paths[p.name]
         meta["formula"] = index_tags(p, files)["SCORESBY_FORMULA"]
     lap("pass2")
+    cog_path = out / cog_name(scene_id, p.name)
     bp = BuiltProduct(
         p,
-        out / f"{scene_id}_{p.name}.tif",
-        out / f"{scene_id}_{p.name}.png",
-        out / f"{scene_id}_{p.name}_hist.png",
+        cog_path,
+        Path(quicklook_of(str(cog_path))),
+        Path(histogram_of(str(cog_path))),
         meta,
     )
     cog.write_cog(temp, bp.cog)
@@ -318,7 +320,7 @@ def build_products(
     )
     if files.source_item:
         item.add_link(pystac.Link("derived_from", files.source_item, media_type="application/geo+json"))
-    stac_path = out / f"{scene_id}.json"
+    stac_path = out / stac_item_name(scene_id)
     stac_path.write_text(json.dumps(item.to_dict(include_self_link=False), indent=2))
     logger.info("scene %s: %d products in %.1f s", scene_id, len(built), time.perf_counter() - t0)
     return BuiltScene(built, stac_path, stats)

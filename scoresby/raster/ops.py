@@ -1,6 +1,6 @@
 """Pure numpy raster maths: reflectance, normalised differences, whole-scene histograms and 8-bit stretches.
 
-Conventions shared with raster.bands, raster.builder and commands.process:
+Conventions shared with raster.bands, raster.builder and commands.scene:
 
 * Input bands are unsigned integer DN; DN 0 is nodata for every supported sensor (zero-fill borders),
   so a pixel that is nodata in any way is stored as DN 0 before it reaches this module.

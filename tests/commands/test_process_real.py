@@ -18,7 +18,7 @@ import rasterio
 from pystac.validation import validate_dict
 from rio_cogeo.cogeo import cog_validate
 
-from scoresby.commands.process import SceneResult, process_scene
+from scoresby.commands.scene import SceneResult, process_scene
 from scoresby.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
 from scoresby.core.scene_files import SceneFiles
 from scoresby.core.scene_list import parse_scene
