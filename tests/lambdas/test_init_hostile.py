@@ -41,7 +41,7 @@ def test_a_search_block_skips_bad_items_and_counts_them(
     assert [s["scene_id"] for i in state["items"] for s in i["scenes"]] == ["S2A_GOOD_L1"]
 
 
-def test_a_watch_round_paging_off_origin_fails_with_one_line_and_writes_nothing(
+def test_a_watch_round_paging_off_origin_fails_with_one_line_and_records_only_that(
     lambda_env: dict[str, str], dynamodb: Any, api: HostileServer
 ) -> None:
     canary = HostileServer()
@@ -53,7 +53,9 @@ def test_a_watch_round_paging_off_origin_fails_with_one_line_and_writes_nothing(
     assert "\n" not in message and f"off its origin http://127.0.0.1:{api.server_address[1]}" in message
     assert f"it links to http://127.0.0.1:{canary.server_address[1]}" in message
     assert canary.requests == []
-    assert DynamoWatchState(TABLE).status("hostile-lambda") is None  # no round was begun
+    status = DynamoWatchState(TABLE).status("hostile-lambda")  # the failure is the round's outcome, no items
+    assert status is not None and status.round_outcome == f"failed: {message}"
+    assert DynamoWatchState(TABLE).versions("hostile-lambda") == {}
 
 
 def test_the_run_summary_and_the_mail_count_the_skipped_items(lambda_env: dict[str, str], s3: Any) -> None:
