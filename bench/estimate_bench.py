@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from scoresby.pricing import cost  # noqa: E402
 
-MIX = {"landsat": 500, "sentinel-2": 500}
+MIX = {"landsat-8": 500, "sentinel-2": 500}
 NOTE = (
     "estimate rows: scoresby.pricing.cost.estimate for 500 Landsat + 500 Sentinel-2 full scenes; before = "
     "scenes_per_job=1, job_vcpus=2; after = defaults; per-job start "

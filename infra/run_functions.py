@@ -22,12 +22,12 @@ from infra.task_log_table import grant_planning, grant_run_reads
 from scoresby.core import config
 from scoresby.core.layout import ITEMS_PREFIX, LISTS_PREFIX, TIMESERIES_JSON
 
-# Subpackages of `scoresby` the Lambdas import, shipped whole: `core` and `pricing` are stdlib-only, `stores`
-# adds only boto3, `search` only pystac-client (from the init function's layer, imported only for a search),
-# `steps` (the handlers' work) uses those (all enforced by the import contract in .importlinter).
+# Subpackages of `scoresby` the Lambdas import, shipped whole: `sensors`, `core` and `pricing` are
+# stdlib-only, `stores` adds only boto3, `search` only pystac-client (from the init function's layer,
+# imported only for a search), `steps` (the handlers' work) uses those (all enforced by .importlinter).
 # tests/infra imports the staged asset with the heavy packages blocked, so an import that drags
 # rasterio/numpy in fails the tests.
-LAMBDA_PACKAGES = ("core", "pricing", "stores", "search", "steps")
+LAMBDA_PACKAGES = ("sensors", "core", "pricing", "stores", "search", "steps")
 
 
 def stage_lambda_source(source_root: Path, out_dir: Path) -> None:

@@ -6,8 +6,10 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
+from scoresby.core.warnings import ScoresbyWarning
 from scoresby.options import (
     DEFAULT_SCENE_TIMEOUT_HELP,
     DEFAULT_STACK,
@@ -197,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The command line records these as notes in each STAC Item and log line; as Python warnings they are
+    # for library callers to filter (scoresby.warnings), and would only repeat the notes here.
+    warnings.simplefilter("ignore", ScoresbyWarning)
     module_name, func_name = COMMANDS[args.command].split(":")
     command = getattr(importlib.import_module(module_name), func_name)
     return int(command(args))

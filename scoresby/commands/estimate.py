@@ -8,13 +8,13 @@ from collections import Counter
 
 from scoresby.core.errors import EXIT_INVALID, EXIT_OK, InvalidInput
 from scoresby.core.scene_list import RunPlan, load_scene_list
-from scoresby.discovery.names import family_hint
 from scoresby.pricing import cost
+from scoresby.sensors import name_for_id
 
 
-def scenes_by_family(plan: RunPlan) -> dict[str, int]:
-    """Scene counts per sensor family; scenes whose id and sensor do not tell are 'unknown'."""
-    return dict(Counter(family_hint(s) or "unknown" for s in plan.scenes))
+def scenes_by_sensor(plan: RunPlan) -> dict[str, int]:
+    """Scene counts per sensor name; scenes whose id and sensor do not tell are 'unknown'."""
+    return dict(Counter(s.sensor or name_for_id(s.scene_id) or "unknown" for s in plan.scenes))
 
 
 def format_estimate(plan: RunPlan, est: cost.Estimate, *, spot_price: float, scenes_per_job: int) -> str:
@@ -27,8 +27,8 @@ def format_estimate(plan: RunPlan, est: cost.Estimate, *, spot_price: float, sce
     lines = [
         f"estimate for run {plan.run_name}: {n:,} scene{'' if n == 1 else 's'} ({by or 'none'})",
         f"  per scene: {landsat_s:.1f} s per full Landsat scene, {s2_s:.1f} s per Sentinel-2 10 m tile "
-        f"on {cost.MEASURED_VCPUS} vCPU ({cost.SCENE_SECONDS[0][1].source}); unknown sensors count as "
-        "Sentinel-2",
+        f"on {cost.MEASURED_VCPUS} vCPU ({cost.SCENE_SECONDS[0][1].source}); other sizes scale with "
+        "pixels; unknown sensors count as the largest scene",
         f"  Batch jobs: {est.jobs:,} of up to {scenes_per_job} scenes; "
         f"scene time {est.compute_s / 3600:.2f} h, "
         f"{est.vcpu_hours:.2f} vCPU-hours with job start-up",
@@ -77,7 +77,7 @@ def estimate_command(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     products = [len(s.products) for s in plan.scenes] or [cost.DEFAULT_PRODUCTS_MEASURED]
     est = cost.estimate(
-        scenes_by_family(plan),
+        scenes_by_sensor(plan),
         spot_price=spot_price,
         job_vcpus=args.job_vcpus,
         scenes_per_job=scenes_per_job,

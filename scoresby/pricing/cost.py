@@ -6,6 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scoresby.sensors import sensor_named
+from scoresby.sensors import sensors as registered_sensors
+
 # --- measured figures (each with its date and source) ---------------------------------------------
 
 
@@ -22,7 +25,15 @@ LANDSAT_FULL_PX = 7801 * 7911
 """A full Landsat 8/9 scene at 30 m (the benchmark's scene, shaped like a real WRS-2 L2 scene)."""
 SENTINEL2_FULL_PX = 10980 * 10980
 """A full Sentinel-2 MGRS tile at 10 m."""
-FULL_SCENE_PX = {"landsat": LANDSAT_FULL_PX, "sentinel-2": SENTINEL2_FULL_PX}
+
+
+def full_scene_px(sensor: str) -> int:
+    """Pixels of a full scene of a sensor name (the sensor says); unknown names count as the largest scene."""
+    try:
+        return sensor_named(sensor).full_scene_px
+    except KeyError:
+        return max(s.full_scene_px for s in registered_sensors())
+
 
 WORKER_THREADS = 2
 """Threads one scene's worker keeps busy: raster/builder's pool and each COG's GDAL compression threads.
@@ -180,7 +191,7 @@ def timeseries_job_s(scenes: int) -> float:
 
 
 def estimate(
-    scenes_by_family: Mapping[str, int],
+    scenes_by_sensor: Mapping[str, int],
     *,
     spot_price: float = SPOT_PRICE_DEFAULT.value,
     job_vcpus: int = MEASURED_VCPUS,
@@ -188,16 +199,16 @@ def estimate(
     concurrency: int = 100,
     products_per_scene: float = DEFAULT_PRODUCTS_MEASURED,
 ) -> Estimate:
-    """Cost and wall time of running scenes (family -> count; unknown families count as Sentinel-2).
+    """Cost and wall time of running scenes (sensor name -> count; unknown names count as the largest scene).
 
     `scenes_per_job` defaults to the stack's scenesPerJob default (`default_scenes_per_job`). The run's
     time-series job is included: the stack runs it whenever a scene of the run is done.
     """
     if scenes_per_job is None:
         scenes_per_job = default_scenes_per_job()
-    counts = dict(scenes_by_family)
+    counts = dict(scenes_by_sensor)
     n = sum(counts.values())
-    work_s = sum(scene_seconds(FULL_SCENE_PX.get(f, SENTINEL2_FULL_PX)) * k for f, k in counts.items())
+    work_s = sum(scene_seconds(full_scene_px(name)) * k for name, k in counts.items())
     # Measured on MEASURED_VCPUS; more vCPUs per job are assumed to help no further (two worker threads).
     jobs = -(-n // max(1, scenes_per_job)) if n else 0
     compute_s = work_s + jobs * JOB_START_S.value

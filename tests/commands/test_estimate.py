@@ -36,8 +36,8 @@ def test_estimate_prints_counts_time_and_cost_and_starts_nothing(
     argv = ["submit", "--estimate", path] if flag_first else ["submit", path, "--estimate"]
     assert scoresby([*argv, "--spot-price", "0.04"]) == 0
     out = capsys.readouterr().out
-    expected = cost.estimate({"landsat": 6, "sentinel-2": 4}, spot_price=0.04)
-    assert "10 scenes (landsat 6, sentinel-2 4)" in out
+    expected = cost.estimate({"landsat-8": 6, "sentinel-2": 4}, spot_price=0.04)
+    assert "10 scenes (landsat-8 6, sentinel-2 4)" in out
     assert f"total{'':<1}" in out and f"${expected.total:,.2f}" in out
     assert f"${expected.costs['compute (Batch on Spot)']:,.4f}" in out
     assert "Spot $0.04 per r6i.large-hour" in out and out.rstrip().endswith("nothing was started")

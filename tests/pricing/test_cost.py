@@ -24,7 +24,7 @@ def test_every_figure_names_its_source() -> None:
 
 
 def test_estimate_is_scenes_times_seconds_times_vcpu_price() -> None:
-    est = cost.estimate({"landsat": 1000}, spot_price=0.04, scenes_per_job=1)
+    est = cost.estimate({"landsat-8": 1000}, spot_price=0.04, scenes_per_job=1)
     expected_s = 1000 * 9.5 + 1000 * cost.JOB_START_S.value
     assert est.vcpu_hours == pytest.approx(expected_s * 2 / 3600)
     assert est.costs["compute (Batch on Spot)"] == pytest.approx(expected_s * 2 / 3600 * 0.04 / 2)
@@ -74,7 +74,7 @@ def test_batch_jobs_are_priced_from_their_start_and_stop_milliseconds() -> None:
 
 
 def test_the_estimate_includes_the_time_series_job_and_one_write_per_job() -> None:
-    est = cost.estimate({"landsat": 200}, scenes_per_job=31)
+    est = cost.estimate({"landsat-8": 200}, scenes_per_job=31)
     assert est.jobs == 7
     assert est.timeseries_s == pytest.approx(cost.JOB_START_S.value + 200 * 0.019)
     series = est.costs["time-series job (Batch on Spot, S3)"]
