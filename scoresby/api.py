@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ from scoresby.core.summary import status_counts
 from scoresby.core.task_log import TaskRecord
 from scoresby.core.watch import parse_watch
 from scoresby.results import RunResult
-from scoresby.search.plan import scene_list_from_search
+from scoresby.search.plan import searched_list
 from scoresby.stores.sqlite_log import SqliteTaskLog
 
 SceneListLike = RunPlan | str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -72,12 +73,15 @@ def search(
     products: Sequence[str] | None = None,
     output: str | Path | None = None,
     run_name: str | None = None,
+    allow_hosts: Sequence[str] | None = None,
+    timeout: float | None = None,
 ) -> RunPlan:
     """Find scenes in a STAC API (`stac`: "earth-search", "landsatlook" or a URL) as a RunPlan, oldest first.
 
     The same search as `scoresby search`: `datetime` is START/END with open ends allowed ("2013-06-01/..");
     the area is `bbox` [W, S, E, N] or a GeoJSON geometry. Raises InvalidInput for a bad search and
     PipelineError when the API cannot be searched; an empty result is a RunPlan without scenes.
+    `allow_hosts` and `timeout`: as in a `search` block (Items naming other hosts are skipped, in `skipped`).
     """
     problems: list[str] = []
     block = {
@@ -88,17 +92,19 @@ def search(
         **({"intersects": dict(intersects)} if intersects is not None else {}),
         **({"max_cloud": max_cloud} if max_cloud is not None else {}),
         **({"limit": limit} if limit is not None else {}),
+        **({"allow_hosts": list(allow_hosts)} if allow_hosts else {}),
+        **({"timeout": timeout} if timeout is not None else {}),
     }
     spec = check_search(block, "search", problems)
     if spec is None:
         raise InvalidInput(problems)
     defaults = {"products": list(products)} if products is not None else None
-    doc = scene_list_from_search(
+    doc, skipped = searched_list(
         spec, run_name=run_name, output=None if output is None else str(output), defaults=defaults
     )
     if not doc["scenes"]:
-        return RunPlan(run_name or "search", doc.get("output"), (), (), spec, defaults or {})
-    return parse_scene_list(doc)
+        return RunPlan(run_name or "search", doc.get("output"), (), (), spec, defaults or {}, skipped=skipped)
+    return dataclasses.replace(parse_scene_list(doc), skipped=skipped)
 
 
 def process(

@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--datetime", required=True, metavar="START/END", help="e.g. 2013-04-01/.. (open end)")
     se.add_argument("--max-cloud", type=float, metavar="PCT", help="only items with eo:cloud_cover <= PCT")
     se.add_argument("--limit", type=int, metavar="N", help="at most N items")
+    se.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="HOST",
+        help="a private host, IP or network the API's assets may name (repeat; also SCORESBY_ALLOW_HOSTS)",
+    )
+    se.add_argument("--timeout", type=float, metavar="S", help="per-request timeout in seconds (default 30)")
     products_option(se, "products of the list (default: the defaults)")
     output_option(se, "output of the list (local folder or s3:// prefix)")
     se.add_argument("-o", metavar="SCENES.json", help="write the list to a file instead of stdout")

@@ -146,7 +146,13 @@ def run_plan(
     if science is not None:
         science["footprints"] = footprints
     summary_uri, report_uri = write_report(
-        plan.run_name, run_dir, records, duration_s=duration, task_log=str(db_path.resolve()), science=science
+        plan.run_name,
+        run_dir,
+        records,
+        duration_s=duration,
+        task_log=str(db_path.resolve()),
+        science=science,
+        search_skipped=plan.skipped,
     )
     failed = [
         (r.scene_id, f"{(r.error or {}).get('type', 'Error')}: {(r.error or {}).get('message', '')}")
@@ -258,6 +264,9 @@ def run_command(args: Any) -> int:
     except PipelineError as exc:
         sys.stderr.write(f"scoresby run: {args.scenes}: {one_line(exc)}\n")
         return EXIT_INVALID
+    if plan.skipped:
+        n = len(plan.skipped)
+        sys.stderr.write(f"scoresby run: {args.scenes}: the search skipped {n} items (notes above)\n")
     if not plan.scenes:
         sys.stderr.write(f"scoresby run: {args.scenes}: the search found no scenes; nothing to do\n")
         return EXIT_OK

@@ -12,17 +12,18 @@ from scoresby.core.errors import EXIT_INVALID, EXIT_OK, InvalidInput, one_line
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.core.search import check_search, parse_bbox
 from scoresby.search.client import SearchError
-from scoresby.search.plan import scene_list_from_search
+from scoresby.search.plan import searched_list
 
 
 def search_command(args: Any) -> int:
     """Print (or write with -o) the scene list of every matching item; 2 for bad flags or a failed search."""
     # urllib3 logs every retry of an unreachable API; the one error line below says what went wrong.
     logging.getLogger("urllib3").setLevel(logging.ERROR)
+    logging.getLogger("scoresby.search.client").setLevel(logging.ERROR)  # skipped Items: written below
     try:
         spec = _spec(args)
         products = [p.strip() for p in args.products.split(",")] if args.products else None
-        doc = scene_list_from_search(
+        doc, skipped = searched_list(
             spec,
             output=args.output,
             defaults={"products": products} if products else None,
@@ -37,9 +38,12 @@ def search_command(args: Any) -> int:
         sys.stderr.write(f"scoresby search: {one_line(exc)}\n")
         return EXIT_INVALID
     n = len(doc["scenes"])
+    sys.stderr.write("".join(f"scoresby search: {note}\n" for note in skipped))
     sys.stderr.write(
         f"scoresby search: {n} scene{'s' if n != 1 else ''} found"
-        + (" (nothing matched: the list is empty)" if n == 0 else "")
+        + (f", {len(skipped)} item{'s' if len(skipped) != 1 else ''} skipped" if skipped else "")
+        + (" (nothing matched: the list is empty)" if n == 0 and not skipped else "")
+        + (" (the list is empty)" if n == 0 and skipped else "")
         + "\n"
     )
     text = json.dumps(doc, indent=2) + "\n"
@@ -65,9 +69,18 @@ def _spec(args: Any) -> Any:
         block["max_cloud"] = args.max_cloud
     if args.limit is not None:
         block["limit"] = args.limit
+    if args.allow_host:
+        block["allow_hosts"] = args.allow_host
+    if args.timeout is not None:
+        block["timeout"] = args.timeout
     spec = None if problems else check_search(block, "search", problems)
     if spec is None:
-        flags = {"search.max_cloud": "--max-cloud", "search.collections": "--collection", "search.": "--"}
+        flags = {
+            "search.max_cloud": "--max-cloud",
+            "search.collections": "--collection",
+            "search.allow_hosts": "--allow-host",
+            "search.": "--",
+        }
         raise InvalidInput([_flag_names(p, flags) for p in problems])
     return spec
 

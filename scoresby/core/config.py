@@ -28,6 +28,16 @@ JOB_VCPUS = "SCORESBY_JOB_VCPUS"
 """vCPUs of one Batch job (the stack's jobVcpus); the summary prices the jobs' busy time with it."""
 BATCH_JOB_ID = "AWS_BATCH_JOB_ID"
 """Set by AWS Batch itself in every job container; recorded as `ran_on`."""
+# Optional settings a user may set anywhere (no stack resource sets them, so they are not upper-case names
+# of their own: tests/infra matches those against the readers' ENV_VARS).
+OPTIONAL_VARS = {"allow_hosts": "SCORESBY_ALLOW_HOSTS"}
+"""allow_hosts: comma-separated private hosts, IPs or networks a catalogue's Items may name (href_policy)."""
+
+
+def allow_hosts_from_env(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The entries of SCORESBY_ALLOW_HOSTS (none when unset)."""
+    value = _env(env).get(OPTIONAL_VARS["allow_hosts"], "")
+    return tuple(h.strip() for h in value.split(",") if h.strip())
 
 
 class MissingSetting(PipelineError, KeyError):

@@ -104,6 +104,7 @@ class RunPlan:
     defaults: dict[str, Any] = field(default_factory=dict)  # run-level fields for the searched scenes
     timelapse: dict[str, Any] | None = None  # the run's timelapse options (issue 12)
     composites: dict[str, Any] | None = None  # the run's place products (issue 21, core/place_options.py)
+    skipped: tuple[str, ...] = ()  # one note per Item the search left out (not part of the list's JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe full form, accepted back by `parse_scene_list` (`duplicates` is not part of it)."""

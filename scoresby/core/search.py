@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from scoresby.core.checks import check_fields, is_number, show
+from scoresby.core.href_policy import allow_entry_problem
 from scoresby.sensors import sensors
 
 # Public STAC APIs by name; the collections Scoresby can read there are each sensor's (scoresby/sensors).
@@ -29,7 +30,18 @@ def _preset_collections() -> dict[str, tuple[str, ...]]:
 
 
 PRESET_COLLECTIONS = _preset_collections()
-SEARCH_FIELDS = ("bbox", "collections", "datetime", "intersects", "limit", "max_cloud", "stac")
+SEARCH_FIELDS = (
+    "allow_hosts",
+    "bbox",
+    "collections",
+    "datetime",
+    "intersects",
+    "limit",
+    "max_cloud",
+    "stac",
+    "timeout",
+)
+MAX_TIMEOUT_S = 600
 # Plain http is allowed for an API on this machine only (a test server); anything else must be https.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
@@ -46,6 +58,9 @@ class SearchSpec:
     intersects: dict[str, Any] | None = None
     max_cloud: float | None = None
     limit: int | None = None
+    # Private hosts the API's Items may name as asset hosts (core/href_policy.py); per-request timeout.
+    allow_hosts: tuple[str, ...] = ()
+    timeout: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The `search` block form, accepted back by `check_search`."""
@@ -62,6 +77,10 @@ class SearchSpec:
             d["max_cloud"] = self.max_cloud
         if self.limit is not None:
             d["limit"] = self.limit
+        if self.allow_hosts:
+            d["allow_hosts"] = list(self.allow_hosts)
+        if self.timeout is not None:
+            d["timeout"] = self.timeout
         return d
 
 
@@ -159,6 +178,13 @@ def check_search(obj: Any, name: str, problems: list[str]) -> SearchSpec | None:
     limit = obj.get("limit")
     if limit is not None and not (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1):
         problems.append(f"{name}.limit: {show(limit)} is not allowed; allowed: a whole number >= 1")
+    allow_hosts = _check_allow_hosts(obj.get("allow_hosts"), f"{name}.allow_hosts", problems)
+    timeout = obj.get("timeout")
+    if timeout is not None and not (is_number(timeout) and 0 < timeout <= MAX_TIMEOUT_S):
+        problems.append(
+            f"{name}.timeout: {show(timeout)} is not allowed; "
+            f"allowed: seconds, more than 0, at most {MAX_TIMEOUT_S}"
+        )
     if len(problems) > before or url is None or when is None:
         return None
     return SearchSpec(
@@ -169,7 +195,25 @@ def check_search(obj: Any, name: str, problems: list[str]) -> SearchSpec | None:
         intersects=intersects,
         max_cloud=None if max_cloud is None else float(max_cloud),
         limit=limit,
+        allow_hosts=allow_hosts,
+        timeout=None if timeout is None else float(timeout),
     )
+
+
+def _check_allow_hosts(value: Any, name: str, problems: list[str]) -> tuple[str, ...]:
+    """A list of host names, IPs or CIDR networks (a single string is one entry)."""
+    entries = [value] if isinstance(value, str) else value
+    if value is None:
+        return ()
+    if not isinstance(entries, list) or not entries:
+        problems.append(f"{name}: {show(value)} is not allowed; allowed: a list of hosts, IPs or networks")
+        return ()
+    for entry in entries:
+        problem = allow_entry_problem(entry)
+        if problem is not None:
+            problems.append(f"{name}: {show(entry)} is not allowed; {problem}")
+            return ()
+    return tuple(dict.fromkeys(entries))
 
 
 def _check_geometry(value: Any, name: str, problems: list[str]) -> dict[str, Any] | None:

@@ -331,6 +331,8 @@ class HttpSource(Source):
         try:
             with urllib.request.urlopen(self.url(name), timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
                 data = response.read(MAX_METADATA_BYTES + 1)
+        except urllib.error.HTTPError as exc:  # the status only: the server's reason phrase is its own text
+            raise self._unreadable(name, f"HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise self._unreadable(name, str(getattr(exc, "reason", exc))) from exc
         return self._decode(name, data)

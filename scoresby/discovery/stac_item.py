@@ -9,7 +9,9 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from scoresby.core.catalogue_items import self_href
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
+from scoresby.core.href_policy import HrefRefused, allow_list, check_href
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
 from scoresby.core.warnings import AssumedRadiometryWarning, PlainDNWarning, note
@@ -63,6 +65,8 @@ def discover_item(scene: Scene) -> SceneFiles:
     name = _sensor_name(item)
     sensor = sensor_named(name)
     signed = aws_credentials_available()
+    # An Item fetched from a URL names only remote assets; one the user gave (a file, inline) may name files.
+    remote = scene.item is None and urllib.parse.urlsplit(scene.source).scheme.lower() not in ("", "file")
     bands: dict[str, BandFile] = {}
     defaulted: list[str] = []
     for key, asset in item["assets"].items():
@@ -74,7 +78,7 @@ def discover_item(scene: Scene) -> SceneFiles:
             bands[band].path.lower().endswith(".jp2") and not href.lower().endswith(".jp2")
         ):
             continue  # Earth Search lists each band twice ("red", "red-jp2"): the COG reads cheaper
-        path = _gdal_path(scene.scene_id, href, location, signed)
+        path = _gdal_path(scene.scene_id, href, location, signed, remote)
         scale, offset = _radiometry(asset, sensor, band)
         if _stated(asset) is None and band not in QUALITY_ASSETS.values():
             defaulted.append(band)
@@ -111,7 +115,7 @@ def discover_item(scene: Scene) -> SceneFiles:
 
 
 def _self_href(item: dict[str, Any]) -> str | None:
-    return next((link.get("href") for link in item.get("links") or [] if link.get("rel") == "self"), None)
+    return self_href(item)  # the one reading of "where the Item lives", as the search checked it
 
 
 def _sensor_name(item: dict[str, Any]) -> str:
@@ -166,23 +170,17 @@ def _href(asset: dict[str, Any]) -> str | None:
     return href
 
 
-def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool) -> str:
-    """A GDAL path for an asset href, relative hrefs resolved against the item's own location."""
-    if href.startswith("/vsi"):
-        raise UnreadableRaster(
-            scene_id, f"asset href {href!r} is a GDAL path; allowed: s3://, https:// or a file"
-        )
+def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool, remote: bool = False) -> str:
+    """A GDAL path for an asset href allowed by the Item's provenance (core/href_policy.py)."""
+    if location is not None and not urllib.parse.urlsplit(location).scheme:
+        location = str(Path(location).absolute())
+    try:
+        href = check_href(href, location, remote=remote, allow_hosts=allow_list())
+    except HrefRefused as exc:
+        raise UnreadableRaster(scene_id, f"STAC Item asset {exc}") from exc
     scheme = urllib.parse.urlsplit(href).scheme.lower()
-    if not scheme and Path(href).is_absolute():
-        return href
     if not scheme:
-        if location is None:
-            raise UnreadableRaster(scene_id, f"asset href {href!r} is relative but the item has no location")
-        if urllib.parse.urlsplit(location).scheme:
-            href = urllib.parse.urljoin(location, href)
-            scheme = urllib.parse.urlsplit(href).scheme.lower()
-        else:
-            return str((Path(location).parent / href).resolve())
+        return href
     if scheme == "s3":
         return "/vsis3/" + href[len("s3://") :]
     if scheme == "https":
@@ -190,11 +188,7 @@ def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool) -> 
         if s3 and signed:  # same object through the S3 API: signed, in-region on Batch, requester pays
             return f"/vsis3/{s3.group('bucket')}/{s3.group('key')}"
         return "/vsicurl/" + href
-    if scheme == "file":
-        return urllib.parse.urlsplit(href).path
-    raise UnreadableRaster(
-        scene_id, f"asset href {href!r} has scheme {scheme!r}; allowed: s3://, https:// or a file"
-    )
+    return urllib.parse.unquote(urllib.parse.urlsplit(href).path)  # file://
 
 
 def _stated(asset: dict[str, Any]) -> tuple[float, float] | None:

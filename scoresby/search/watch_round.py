@@ -61,8 +61,9 @@ def search_round(
     first_field = cursor_field(items, query_supported(conforms_to(client))) if cursor is None else ""
     result = RoundSearch(window, advance(cursor, first_field, items), len(items))
     new, reprocessed = classify(items, seen)
-    result.new = [(dict(i), scene_from_item(dict(i))) for i in new]
-    result.reprocessed = [(dict(i), scene_from_item(dict(i))) for i in reprocessed]
+    api = plan.search.stac
+    result.new = [(dict(i), scene_from_item(dict(i), api)) for i in new]
+    result.reprocessed = [(dict(i), scene_from_item(dict(i), api)) for i in reprocessed]
     result.versions = {str(i["id"]): item_version(i) for i in [*new, *reprocessed]}
     return result
 

@@ -129,6 +129,8 @@ def plan_run(
         "skipped": len(plan.scenes) - len(to_run),
         "duplicates": len(plan.duplicates),
     }
+    if plan.skipped:  # Items the search left out (a bad id, geometry or asset): each note is in the log
+        counts["search_skipped"] = len(plan.skipped)
     state = RunState(
         run_name=plan.run_name,
         output=output,

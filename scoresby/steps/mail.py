@@ -38,6 +38,7 @@ def compose_message(
     duplicates: int = 0,
     new_items: int | None = None,
     science: list[str] | None = None,
+    search_skipped: int = 0,
 ) -> str:
     """The e-mail body: counts, outputs and summary, the `science` lines, the failed scenes and errors."""
     lines = [f"Scoresby run {run_name} finished: {totals['scenes']} scenes."]
@@ -50,6 +51,10 @@ def compose_message(
     ]
     if duplicates:
         lines.append(f"  {duplicates} duplicate scene(s) in the list were processed once")
+    if search_skipped:
+        lines.append(
+            f"  {search_skipped} item(s) the search found were skipped (see the init function's log)"
+        )
     lines += cost_lines(totals.get("cost"))
     lines += [
         "",

@@ -126,6 +126,9 @@ def summarize_run(
         science["footprints"] = footprints_of(items)
     summary = build_summary(run_name, records, task_log=f"dynamodb://{settings.task_table}", science=science)
     summary["output"] = output
+    search_skipped = _duplicates(event, "search_skipped")  # Items the init function's search left out
+    if search_skipped:
+        summary["search"] = {"skipped": search_skipped}
     summary.setdefault("timeseries", {})["status"] = outcome["status"]
     if "error" in outcome:
         summary["timeseries"]["error"] = outcome["error"]
@@ -153,6 +156,7 @@ def summarize_run(
             _duplicates(event),
             _duplicates(event, "new_items") if "new_items" in (event.get("counts") or {}) else None,
             compose_science(run_root, summary, outcome),
+            search_skipped,
         ),
         counts={k: totals[k] for k in ("scenes", SUCCEEDED, FAILED, SKIPPED, PENDING, RUNNING)},
         summary_uri=summary_uri,

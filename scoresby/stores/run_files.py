@@ -26,12 +26,15 @@ def write_report(
     duration_s: float | None = None,
     task_log: str | None = None,
     science: dict[str, Any] | None = None,
+    search_skipped: Sequence[str] = (),
 ) -> tuple[str, str]:
     """Write summary.json and report.html into the run folder (local or s3://); return their locations.
 
     `science` is the run's time series (commands/timeseries.py): per-scene statistics, chart, timelapses.
     """
     summary = build_summary(run_name, records, duration_s=duration_s, task_log=task_log, science=science)
+    if search_skipped:  # Items the search left out (core/catalogue_items.py): counted and named
+        summary["search"] = {"skipped": len(search_skipped), "notes": list(search_skipped)}
     summary_text = summary_json(summary, run_dir)
     page = render_report(summary, run_dir)
     if run_dir.startswith("s3://"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -28,22 +27,45 @@ BANDS = {"red": "B4", "nir08": "B5"}  # all that ndvi needs: keeps each scene ab
 
 
 @pytest.fixture(scope="module")
-def band_folder(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real Landsat 8 sample's red and NIR bands, shared by every item of this module."""
-    folder = tmp_path_factory.mktemp("bands")
+def band_folder(real_data_dir: Path, moto_server: str) -> str:
+    """The real Landsat 8 sample's red and NIR bands in (moto) S3, shared by every item of this module.
+
+    s3://, not file://: an Item from a STAC API may name only remote assets (core/href_policy.py).
+    """
+    import boto3
+
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_server, region_name="us-east-1", **_fake_keys()
+    )  # the session's moto server; each test points GDAL and boto3 at it (moto_env)
+    s3.create_bucket(Bucket="scoresby-watch-bands")
     for band in BANDS.values():
-        shutil.copy(real_data_dir / "landsat8" / L8_ID / f"{L8_ID}_SR_{band}.TIF", folder)
-    return folder
+        name = f"{L8_ID}_SR_{band}.TIF"
+        s3.upload_file(
+            str(real_data_dir / "landsat8" / L8_ID / name), "scoresby-watch-bands", f"bands/{name}"
+        )
+    return "s3://scoresby-watch-bands/bands/"
 
 
-def item(folder: Path, collection: str, item_id: str, when: str, updated: str) -> dict[str, Any]:
-    """The real Earth Search Landsat item as a new item: id, acquisition time, `updated`, local band files."""
+def _fake_keys() -> dict[str, str]:
+    from tests.conftest import FAKE_CREDENTIALS
+
+    return {"aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def moto_env(moto_server_env: str) -> str:
+    """Every watch (and its worker processes) reads the bands from the moto server."""
+    return moto_server_env
+
+
+def item(folder: str, collection: str, item_id: str, when: str, updated: str) -> dict[str, Any]:
+    """The real Earth Search Landsat item as a new item: id, acquisition time, `updated`, band files in S3."""
     doc = copy.deepcopy(json.loads(L8_ITEM.read_text()))
     doc.update(id=item_id, collection=collection, links=[])
     doc["properties"].update(datetime=when, created=updated, updated=updated)
     doc["assets"] = {
-        key: {**doc["assets"][key], "href": (folder / f"{L8_ID}_SR_{band}.TIF").as_uri()}
-        for key, band in BANDS.items()
+        key: {**doc["assets"][key], "href": f"{folder}{L8_ID}_SR_{band}.TIF"} for key, band in BANDS.items()
     }
     return doc
 
@@ -88,7 +110,7 @@ def last_outcome(out: Path, run: str) -> str | None:
 
 
 def test_rounds_backfill_then_nothing_new_then_only_the_new_and_reprocessed_items(
-    stac_api: StacServer, band_folder: Path, tmp_path: Path
+    stac_api: StacServer, band_folder: str, tmp_path: Path
 ) -> None:
     c, out = "watch-rounds", tmp_path / "out"
     stac_api.add(
@@ -152,7 +174,7 @@ def test_rounds_backfill_then_nothing_new_then_only_the_new_and_reprocessed_item
 
 
 def test_a_killed_round_resumes_with_the_scenes_it_left(
-    stac_api: StacServer, band_folder: Path, tmp_path: Path
+    stac_api: StacServer, band_folder: str, tmp_path: Path
 ) -> None:
     c, out = "watch-killed", tmp_path / "out"
     stac_api.add(
@@ -193,7 +215,7 @@ def test_a_killed_round_resumes_with_the_scenes_it_left(
 
 
 def test_two_watch_once_at_the_same_time_do_not_duplicate_work(
-    stac_api: StacServer, band_folder: Path, tmp_path: Path
+    stac_api: StacServer, band_folder: str, tmp_path: Path
 ) -> None:
     c, out = "watch-twice", tmp_path / "out"
     stac_api.add(
@@ -216,7 +238,7 @@ def test_two_watch_once_at_the_same_time_do_not_duplicate_work(
 
 
 def test_every_survives_a_failed_round_and_stops_on_sigterm(
-    stac_api: StacServer, band_folder: Path, tmp_path: Path
+    stac_api: StacServer, band_folder: str, tmp_path: Path
 ) -> None:
     c, out = "watch-every", tmp_path / "out"  # the collection does not exist yet: round 1 fails
     path = write_watch(tmp_path / "watch.json", stac_api, c, "every")
@@ -289,7 +311,7 @@ def test_a_bad_period_is_refused(tmp_path: Path) -> None:
     assert "--every '16 days' is not allowed; allowed: a number and a unit" in result.stderr
 
 
-def test_the_python_api_runs_one_round(stac_api: StacServer, band_folder: Path, tmp_path: Path) -> None:
+def test_the_python_api_runs_one_round(stac_api: StacServer, band_folder: str, tmp_path: Path) -> None:
     import scoresby
 
     c = "watch-api"

@@ -164,11 +164,20 @@ def test_bad_asset_hrefs_are_refused(tmp_path: Path, real_data_dir: Path) -> Non
 
 
 @pytest.mark.slow
-def test_search_then_run_end_to_end(stac_api: StacServer, real_data_dir: Path, tmp_path: Path) -> None:
-    """Items in the STAC API whose assets are real band files: `scoresby search` -> `scoresby run`."""
+def test_search_then_run_end_to_end(
+    stac_api: StacServer, real_data_dir: Path, tmp_path: Path, moto_server_env: str
+) -> None:
+    """Items in the STAC API whose assets are real band files in S3: `scoresby search` -> `scoresby run`."""
+    import boto3
+
     item = landsat_item(real_data_dir, tmp_path / "files", item_id="LC08_L2SP_001062_20201031_02_T2")
-    for asset in item["assets"].values():  # file:// hrefs: the API would resolve bare paths against its URL
-        asset["href"] = (tmp_path / "files" / asset["href"].removeprefix("./")).as_uri()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="scoresby-e2e-bands")
+    # s3:// hrefs: an Item from a STAC API may name only remote assets (core/href_policy.py)
+    for asset in item["assets"].values():
+        name = asset["href"].removeprefix("./")
+        s3.upload_file(str(tmp_path / "files" / name), "scoresby-e2e-bands", f"{item['id']}/{name}")
+        asset["href"] = f"s3://scoresby-e2e-bands/{item['id']}/{name}"
     item["collection"] = "scoresby-e2e"
     item["properties"]["datetime"] = "2020-10-31T14:00:00Z"
     stac_api.add([item])
