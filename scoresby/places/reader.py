@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
-from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
@@ -38,18 +37,7 @@ class _Band:
         self.source: Any = ds
         if self.offset is None:
             src_nodata = ds.nodata if ds.nodata is not None else nodata
-            self.source = stack.enter_context(
-                WarpedVRT(
-                    ds,
-                    crs=grid.crs,
-                    transform=grid.transform,
-                    width=grid.width,
-                    height=grid.height,
-                    resampling=resampling,
-                    src_nodata=src_nodata,
-                    nodata=nodata,
-                )
-            )
+            self.source = grid.warped(ds, stack, resampling=resampling, src_nodata=src_nodata, nodata=nodata)
 
     def read(self, window: Window) -> np.ndarray:
         """The block's values; outside the file: nodata."""

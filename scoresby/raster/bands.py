@@ -81,6 +81,23 @@ class Grid:
             self.height,
         )
 
+    def warped(
+        self, ds: Any, stack: ExitStack, *, resampling: Resampling, src_nodata: float | None, nodata: float
+    ) -> Any:
+        """`ds` warped onto this grid (a WarpedVRT closed with `stack`); outside `ds`: `nodata`."""
+        return stack.enter_context(
+            WarpedVRT(
+                ds,
+                crs=self.crs,
+                transform=self.transform,
+                width=self.width,
+                height=self.height,
+                resampling=resampling,
+                src_nodata=src_nodata,
+                nodata=nodata,
+            )
+        )
+
     def windows(self, rows: int = WINDOW_ROWS, cols: int = WINDOW_COLS) -> Iterator[Window]:
         """Windows of at most rows x cols, row by row from the top left (aligned to source and temp tiles)."""
         for row in range(0, self.height, rows):
@@ -106,18 +123,7 @@ class BandReader:
             return
         # 0 is fill for these sensors; a declared nodata wins. The warper leaves nodata out of the kernel.
         src_nodata = self.nodata if self.nodata is not None else 0
-        self.source = stack.enter_context(
-            WarpedVRT(
-                ds,
-                crs=grid.crs,
-                transform=grid.transform,
-                width=grid.width,
-                height=grid.height,
-                resampling=RESAMPLING,
-                src_nodata=src_nodata,
-                nodata=0,
-            )
-        )
+        self.source = grid.warped(ds, stack, resampling=RESAMPLING, src_nodata=src_nodata, nodata=0)
         logger.debug(
             "scene %s: band %s resampled (%s) from %dx%d onto %dx%d",
             self.scene_id,

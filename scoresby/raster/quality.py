@@ -11,7 +11,6 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.transform import from_origin
-from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
@@ -37,17 +36,9 @@ class QualityReader:
             raise UnreadableRaster(scene_id, f"quality band {band.band} file {band.path}: {exc}") from exc
         self.source: Any = ds
         if not grid.aligned(ds) or ds.crs != grid.crs:
-            self.source = stack.enter_context(
-                WarpedVRT(
-                    ds,
-                    crs=grid.crs,
-                    transform=grid.transform,
-                    width=grid.width,
-                    height=grid.height,
-                    resampling=QUALITY_RESAMPLING,
-                    src_nodata=ds.nodata,
-                    nodata=self.nodata,  # outside the band's footprint: fill / no data
-                )
+            # Outside the band's footprint: fill / no data.
+            self.source = grid.warped(
+                ds, stack, resampling=QUALITY_RESAMPLING, src_nodata=ds.nodata, nodata=self.nodata
             )
 
     def read(self, window: Window) -> np.ndarray:
