@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,6 +93,17 @@ def moto_server_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     return moto_server
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Headless Chromium for the report and viewer tests (Debian's package, `make install-chromium`)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    prerequisites.missing(
+        "headless Chromium not installed (`make install-chromium` installs Debian's chromium)"
+    )
 
 
 REAL_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"

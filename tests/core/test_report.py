@@ -18,7 +18,6 @@ from scoresby.core.summary import build_summary
 from scoresby.core.task_log import FAILED, SKIPPED, SUCCEEDED, TaskRecord
 from scoresby.report.page import COG, HISTOGRAM, QUICKLOOK, render_report, scene_rows
 from scoresby.stores.run_files import write_report
-from tests import prerequisites
 
 L8_A = "landsat8/LC08_L2SP_001062_20201031_20201106_02_T2"
 S2_TINY = "sentinel2/S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703"
@@ -129,16 +128,6 @@ def test_s3_report_links_are_relative(tmp_path: Path) -> None:
 
 
 # --- in a real browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    prerequisites.missing(
-        "headless Chromium not installed (`make install-chromium` installs Debian's chromium)"
-    )
 
 
 def browse(chromium: str, page: Path, tmp_path: Path, *mode: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,6 @@ from scoresby.commands.run import run_plan
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.demo import glacier
 from scoresby.raster.quality import aoi_grid
-from tests import prerequisites
 from tests.science.conftest import aoi_window
 
 SCREENSHOT_COPY = Path("/tmp/scoresby-series-report.png")  # noqa: S108 - for a human to look at
@@ -107,16 +106,6 @@ def test_a_later_run_extends_the_series(
         assert [r["scene_id"] for r in csv.DictReader(f)] == [s.scene_id for s in scenes[:3]]
     summary = json.loads(Path(second.summary_json).read_text())
     assert all(s["stats"]["snow_ice_percent"] is not None for s in summary["scenes"])
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    prerequisites.missing(
-        "headless Chromium not installed (`make install-chromium` installs Debian's chromium)"
-    )
 
 
 def _browse(chromium: str, page: Path, profile: Path, *mode: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,21 +15,10 @@ import rasterio
 from PIL import Image
 
 from bench.cdp import Browser
-from tests import prerequisites
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path("/tmp/scoresby-view-screenshots")  # noqa: S108 - for a human to look at
 MAP_BOX = (0, 0, 980, 800)  # the map's part of the 1280 x 800 page (the panel is 300 px on the right)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    prerequisites.missing(
-        "headless Chromium not installed (`make install-chromium` installs Debian's chromium)"
-    )
 
 
 @pytest.fixture(scope="module")
