@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The composite benchmark's peer (odc-stac + dask): a bench-only venv, never the runtime's.
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed
 # The init Lambda's layer (pystac-client and its pins, lambdas/requirements.txt): see infra/lambda_deps.py.
 LAYER_STAMP := build/lambda-layer/.scoresby-layer
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -12,7 +15,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export MPLBACKEND := Agg
 IMAGE ?= scoresby-worker:latest
 
-.PHONY: install lambda-deps install-node install-chromium install-postgis install-docker test test-fast image test-image demo bench lint typecheck synth deploy clean
+.PHONY: install peer-venv lambda-deps install-node install-chromium install-postgis install-docker test test-fast image test-image demo bench lint typecheck synth deploy clean
 
 install: $(STAMP) $(LAYER_STAMP)
 
@@ -37,6 +40,14 @@ $(STAMP): requirements.txt worker/requirements.txt worker/constraints.txt pyproj
 	$(BIN)/pip install --quiet -r requirements.txt -c worker/constraints.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+peer-venv: $(PEER_STAMP)
+
+$(PEER_STAMP): bench/peer-requirements.txt
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet --upgrade pip
+	$(PEER_VENV)/bin/pip install --quiet -r bench/peer-requirements.txt
+	touch $(PEER_STAMP)
 
 install-node: $(NODE_STAMP)
 
@@ -91,12 +102,14 @@ demo: install
 # The benchmark compares against the GDAL command-line tools (Debian's gdal-bin) in the same run. Its container
 # part runs $(IMAGE), built here on a Docker engine as in test-image (bench/with_engine.sh); without Docker it
 # says so and the rest still runs. BENCH_ARGS adds run_bench.py options (e.g. --runs 1 --save-figures).
-bench: install
+# The composite part compares against odc-stac + dask in the bench-only venv (peer-venv).
+bench: install peer-venv
 	@command -v gdal_translate >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin python3-gdal >/dev/null; }
 	@$(MAKE) --no-print-directory install-docker || echo "bench: could not install docker.io; the container part is not measured"
-	bench/with_engine.sh $(IMAGE) bash -c '$(BIN)/python bench/run_bench.py $(BENCH_ARGS) && $(BIN)/python bench/science_bench.py'
+	bench/with_engine.sh $(IMAGE) bash -c '$(BIN)/python bench/run_bench.py $(BENCH_ARGS) && $(BIN)/python bench/science_bench.py \
+	  && $(BIN)/python bench/composite_bench.py'
 
 # The import contract (.importlinter) keeps worker's layers: commands -> stores | raster | discovery -> core.
 lint: install
@@ -114,4 +127,4 @@ deploy: install install-node
 	PATH=$(CURDIR)/$(BIN):$$PATH npx cdk deploy --no-notices
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out demo-output .pytest_cache
+	rm -rf $(VENV) $(PEER_VENV) node_modules cdk.out demo-output .pytest_cache
