@@ -43,6 +43,7 @@ from scoresby.core.errors import (
 from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, scene_files_of, task_log_path
 from scoresby.core.scene_list import RunPlan, Scene, load_scene_list
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from scoresby.places.after_run import update_places
 from scoresby.stores.publish import check_writable
 from scoresby.stores.run_files import write_report
 from scoresby.stores.run_lock import RunLock, RunLocked
@@ -143,6 +144,8 @@ def run_plan(
         counts = task_log.counts(plan.run_name)
     duration = time.monotonic() - started
     science = _update_timeseries(run_dir, records, plan.timelapse)
+    if (places := update_places(plan, run_dir, records)) is not None:  # issue 21: composites, change, trend
+        science = {**(science or {}), "places": places}
     summary_uri, report_uri = write_report(
         plan.run_name, run_dir, records, duration_s=duration, task_log=str(db_path.resolve()), science=science
     )

@@ -13,12 +13,13 @@ from typing import Any
 from scoresby.core.checks import check_fields, show, suggest
 from scoresby.core.layout import name_problem
 from scoresby.core.locations import BUCKET_PATTERN, check_output
+from scoresby.core.place_options import check_composites, check_place_aoi
 from scoresby.core.products import BLOG_DEFAULT_PRODUCTS, DEFAULT_PRODUCTS, PRODUCTS
 from scoresby.core.science_options import check_aoi, check_mask, check_timelapse
 from scoresby.core.stretch import StretchSpec, check_stretch_map
 
 RUN_FIELDS = (
-    *("aoi", "description", "mask", "output", "products"),
+    *("aoi", "composites", "description", "mask", "output", "products"),
     *("run_name", "scenes", "search", "stretch", "timelapse"),
 )
 
@@ -40,6 +41,7 @@ class Shape:
     run_mask: tuple[str, ...] = ()
     aoi: dict[str, Any] | None = None
     timelapse: dict[str, Any] | None = None
+    composites: dict[str, Any] | None = None
     output: str | None = None
     run_name: str | None = None
     blog: bool = False
@@ -63,6 +65,9 @@ def parse_full(doc: dict[str, Any], base_dir: str | None, problems: list[str]) -
         shape.aoi = check_aoi(doc["aoi"], "aoi", problems)
     if doc.get("timelapse") is not None:
         shape.timelapse = check_timelapse(doc["timelapse"], "timelapse", problems)
+    if doc.get("composites") is not None:
+        shape.composites = check_composites(doc["composites"], "composites", problems)
+        check_place_aoi(doc["composites"], doc.get("aoi"), problems)
     if doc.get("description") is not None and not isinstance(doc["description"], str):
         problems.append(f"description: {show(doc['description'])} is not allowed; allowed: a string")
     if "scenes" not in doc and "search" not in doc:

@@ -103,12 +103,16 @@ class RunPlan:
     search: SearchSpec | None = None  # a `search` block: the scenes come from it when the run is planned
     defaults: dict[str, Any] = field(default_factory=dict)  # run-level fields for the searched scenes
     timelapse: dict[str, Any] | None = None  # the run's timelapse options (issue 12)
+    composites: dict[str, Any] | None = None  # the run's place products (issue 21, core/place_options.py)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe full form, accepted back by `parse_scene_list` (`duplicates` is not part of it)."""
         d: dict[str, Any] = {"run_name": self.run_name, "output": self.output}
         if self.timelapse is not None:
             d["timelapse"] = self.timelapse
+        if self.composites is not None:
+            c = self.composites
+            d["composites"] = {k: v for k, v in c.items() if v is not None} | {"change": c["change"] or False}
         if self.search is not None and not self.scenes:
             return {**d, **self.defaults, "search": self.search.to_dict()}
         return {**d, "scenes": [s.to_dict() for s in self.scenes]}
@@ -186,13 +190,20 @@ def parse_scene_list(
         raise InvalidInput(problems)
     if search is not None:
         # The scenes are found when the run is planned (scoresby.search); the run needs a stable name.
-        run_level = ("products", "stretch", "mask", "aoi", "timelapse")
+        run_level = ("products", "stretch", "mask", "aoi", "timelapse", "composites")
         defaults = {k: doc[k] for k in run_level if isinstance(doc, dict) and doc.get(k) is not None}
         name = final_run_name or "search-" + hashlib.sha256(repr(search).encode()).hexdigest()[:8]
-        return RunPlan(name, final_output, (), (), search, defaults, shape.timelapse)
+        return RunPlan(name, final_output, (), (), search, defaults, shape.timelapse, shape.composites)
     if final_run_name is None:
         final_run_name = derive_run_name(unique)
-    return RunPlan(final_run_name, final_output, tuple(unique), tuple(duplicates), timelapse=shape.timelapse)
+    return RunPlan(
+        final_run_name,
+        final_output,
+        tuple(unique),
+        tuple(duplicates),
+        timelapse=shape.timelapse,
+        composites=shape.composites,
+    )
 
 
 def parse_scene(obj: Any, *, products: Sequence[str] | None = None, base_dir: str | None = None) -> Scene:

@@ -1,0 +1,66 @@
+"""Per-block composites over clear observations: the reduction, classes, frequencies (pure numpy).
+
+Classes follow the per-scene rules of raster/stats.py, tested without dividing as there: snow/ice when
+NDSI > 0.4 and NIR > 0.11; water when NDWI > 0 and not snow/ice; other land when the three inputs are
+known; unknown (0) where a composite has no clear observation.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from scoresby.raster.stats import SNOW_NDSI, SNOW_NIR
+
+UNKNOWN, SNOW_ICE, WATER, LAND = 0, 1, 2, 3
+CLASS_NAMES = {UNKNOWN: "unknown", SNOW_ICE: "snow/ice", WATER: "water", LAND: "other land"}
+
+
+def reduce(stack: np.ndarray, method: str, percentile: float | None) -> np.ndarray:
+    """Reduce (obs, ...) float32 with NaN where not clear over axis 0: median, min, max or a percentile.
+
+    The median of an even count is the mean of the two middle values (numpy's convention); a percentile
+    interpolates linearly. All-NaN pixels give NaN.
+    """
+    if stack.shape[0] == 0:
+        return np.full(stack.shape[1:], np.nan, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN is the answer
+        if method == "min":
+            out = np.nanmin(stack, axis=0)
+        elif method == "max":
+            out = np.nanmax(stack, axis=0)
+        elif method == "median":
+            out = np.nanmedian(stack, axis=0)
+        else:
+            out = np.nanpercentile(stack, percentile, axis=0)
+    return np.asarray(out, dtype=np.float32)
+
+
+def classify(green: np.ndarray, nir: np.ndarray, swir1: np.ndarray) -> np.ndarray:
+    """uint8 classes (1 snow/ice, 2 water, 3 other land, 0 unknown) from reflectance (NaN = unknown)."""
+    known = np.isfinite(green) & np.isfinite(nir) & np.isfinite(swir1)
+    with np.errstate(invalid="ignore"):
+        snow = (
+            known
+            & (nir > SNOW_NIR)
+            & (swir1 >= 0)
+            & (green * np.float32(1 - SNOW_NDSI) > swir1 * np.float32(1 + SNOW_NDSI))
+        )
+        water = known & (nir >= 0) & (green > nir) & ~snow
+    out = np.where(known, LAND, UNKNOWN).astype(np.uint8)
+    out[water] = WATER
+    out[snow] = SNOW_ICE
+    return out
+
+
+def frequencies(classes: np.ndarray, clear_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Snow/ice and water frequency (float32 0-1) from per-observation classes (obs, h, w); NaN: no clear."""
+    snow = np.count_nonzero(classes == SNOW_ICE, axis=0).astype(np.float32)
+    water = np.count_nonzero(classes == WATER, axis=0).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = clear_count.astype(np.float32)
+        snow_f = np.where(clear_count > 0, snow / n, np.float32(np.nan)).astype(np.float32)
+        water_f = np.where(clear_count > 0, water / n, np.float32(np.nan)).astype(np.float32)
+    return snow_f, water_f

@@ -1,0 +1,166 @@
+"""A place product's temps made into COGs, quicklooks and its STAC Item, then published as one folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image as mpimg
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.warp import transform_bounds
+
+from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
+from scoresby.core.stretch import StretchSpec
+from scoresby.places.compose import Temps
+from scoresby.places.sensor_view import ROLES, ProductRoles, index_formula
+from scoresby.raster import cog, ops, plots
+from scoresby.raster.bands import Grid, temp_profile
+from scoresby.stores.publish import publish
+
+COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+STAC_VERSION = "1.0.0"
+PROJ_SCHEMA = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
+# Transition quicklook colours per class pair: from-class hue, to-class shade (unknown transparent).
+_CLASS_RGB = {1: (90, 200, 240), 2: (20, 60, 200), 3: (170, 140, 90)}
+
+
+def visual_temp(
+    p: ProductRoles, temps: Temps, grid: Grid, spec: StretchSpec | None, tmp: Path
+) -> tuple[Path, dict]:
+    """A visual (8-bit stretch) or merge (uint16 DN) product of the composite's C2-scaled DN."""
+    idx = [ROLES.index(r) + 1 for r in p.roles]
+    path = tmp / f"{p.name}.tif"
+    meta: dict[str, Any] = {"roles": list(p.roles)}
+    luts = None
+    if p.kind == "visual":
+        rescaling = [(LANDSAT_C2_L2_SCALE, LANDSAT_C2_L2_OFFSET)] * 3
+        stretch = ops.resolve_stretch(spec, [temps.hists[r] for r in p.roles], rescaling)
+        luts, meta["stretch"] = stretch.luts, stretch.record
+    dtype = "uint8" if luts is not None else "uint16"
+    with (
+        rasterio.open(temps.paths["dn"]) as src,
+        rasterio.open(path, "w", **temp_profile(grid, 3, dtype, 0)) as dst,
+    ):
+        for window in grid.windows():
+            channels = list(src.read(idx, window=window))
+            data = ops.apply_luts(channels, luts) if luts is not None else ops.mask_any_nodata(channels)
+            dst.write(data, window=window)
+    return path, meta
+
+
+def finish(temp: Path, dest: Path, quicklook: str | None = None) -> None:
+    """COG (with overviews) of a temp GTiff, and optionally its quicklook PNG (`quicklook`: its kind)."""
+    cog.write_cog(temp, dest)
+    temp.unlink()
+    if quicklook == "transitions":
+        transitions_png(dest, dest.with_suffix(".png"))
+    elif quicklook == "slope":
+        slope_png(dest, dest.with_suffix(".png"))
+    elif quicklook is not None:
+        plots.write_quicklook(dest, dest.with_suffix(".png"), dest.stem.rsplit("_", 1)[-1], quicklook)
+
+
+def _decimated(path: Path) -> np.ndarray:
+    with rasterio.open(path) as ds:
+        rows, cols = plots.decimated_shape(ds.width, ds.height)
+        return ds.read(1, out_shape=(rows, cols), resampling=Resampling.nearest)
+
+
+def transitions_png(cog_path: Path, png: Path) -> None:
+    """Transition codes as colours: unchanged classes pale, changes in the to-class colour, unknown clear."""
+    codes = _decimated(cog_path)
+    rgba = np.zeros((*codes.shape, 4), dtype=np.uint8)
+    for a in (1, 2, 3):
+        for b in (1, 2, 3):
+            sel = codes == 10 * a + b
+            colour = np.array(_CLASS_RGB[b]) if a != b else (np.array(_CLASS_RGB[b]) * 0.35 + 160)
+            rgba[sel, :3] = colour.astype(np.uint8)
+            rgba[sel, 3] = 255
+    rgba[codes == 12, :3] = (230, 40, 40)  # snow/ice -> water: where the ice went, in red
+    mpimg.imsave(png, rgba)
+
+
+def slope_png(cog_path: Path, png: Path) -> None:
+    """Slopes on a diverging scale symmetric about 0 (the 98th percentile of |slope| at full colour)."""
+    import matplotlib
+
+    values = _decimated(cog_path)
+    finite = np.isfinite(values)
+    span = float(np.percentile(np.abs(values[finite]), 98)) if finite.any() else 1.0
+    rgba = matplotlib.colormaps["RdBu"](np.clip(values / (2 * (span or 1.0)) + 0.5, 0, 1), bytes=True)
+    rgba[..., 3] = np.where(finite, 255, 0)
+    mpimg.imsave(png, rgba)
+
+
+def float_temp(grid: Grid, tmp: Path, name: str) -> tuple[Path, Any]:
+    """A new float32 temp GTiff on the grid (NaN nodata), opened for writing."""
+    path = tmp / f"{name}.tif"
+    return path, rasterio.open(path, "w", **temp_profile(grid, 1, "float32", float("nan")))
+
+
+def item(
+    item_id: str,
+    kind: str,
+    place: str,
+    grid: Grid,
+    aoi: Mapping[str, Any],
+    span: tuple[str, str],
+    assets: Sequence[Mapping[str, Any]],
+    properties: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The STAC Item of a place product (datetime null, start/end_datetime, relative asset hrefs)."""
+    west, south, east, north = transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21)
+    geometry = aoi.get("geometry") or {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
+    epsg = grid.crs.to_epsg(confidence_threshold=100)
+    props: dict[str, Any] = {
+        "datetime": None,
+        "start_datetime": span[0],
+        "end_datetime": span[1],
+        "scoresby:kind": kind,
+        "scoresby:place": place,
+        "proj:code": f"EPSG:{epsg}" if epsg else None,
+        "proj:shape": [grid.height, grid.width],
+        "proj:transform": list(grid.transform)[:6],
+        **properties,
+    }
+    if not epsg:
+        props["proj:wkt2"] = grid.crs.to_wkt()
+    return {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [PROJ_SCHEMA],
+        "id": item_id,
+        "geometry": geometry,
+        "bbox": [west, south, east, north],
+        "properties": props,
+        "links": [],
+        "assets": {
+            a["key"]: {
+                "href": f"./{a['file']}",
+                "type": "image/png" if a["file"].endswith(".png") else COG_TYPE,
+                "roles": a.get("roles", ["data"]),
+                "title": a.get("title", a["key"]),
+                **a.get("extra", {}),
+            }
+            for a in assets
+        },
+    }
+
+
+def publish_item(doc: dict[str, Any], folder: Path, files: Sequence[Path], tmp: Path) -> None:
+    """Publish a product's files with its Item (last) as one folder: all of it appears, or none."""
+    item_path = tmp / f"{doc['id']}.json"
+    item_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    publish(doc["id"], [*files, item_path], str(folder))
+
+
+def index_meta(p: ProductRoles) -> dict[str, Any]:
+    """Asset fields of an index: its formula in roles."""
+    return {"scoresby:formula": index_formula(p)}

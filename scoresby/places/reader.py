@@ -1,0 +1,156 @@
+"""Reading a scene's reflectance by role and its QA onto the AOI grid, one block at a time.
+
+A file already on the AOI's pixel lattice (same CRS and pixel size, whole-pixel offset) is read directly,
+only the part inside the block; anything else goes through a WarpedVRT onto the grid (bilinear for
+reflectance, nearest for the QA bits). Nothing of a scene is kept between blocks except open datasets.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+from typing import Any
+
+import numpy as np
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+
+from scoresby.core.errors import UnreadableRaster
+from scoresby.core.products import sensor_family
+from scoresby.core.scene_files import SceneFiles
+from scoresby.places.sensor_view import ROLES, clear_of, role_bands
+from scoresby.raster.band_files import open_band
+from scoresby.raster.bands import Grid
+from scoresby.raster.masks import QA_NODATA
+
+
+class _Band:
+    """One file on the grid: direct window reads when it lies on the grid's lattice, else a WarpedVRT."""
+
+    def __init__(self, ds: Any, grid: Grid, resampling: Resampling, nodata: int, stack: ExitStack) -> None:
+        self.ds = ds
+        self.nodata = nodata
+        self.offset: tuple[int, int] | None = _lattice_offset(ds, grid)
+        self.source: Any = ds
+        if self.offset is None:
+            src_nodata = ds.nodata if ds.nodata is not None else nodata
+            self.source = stack.enter_context(
+                WarpedVRT(
+                    ds,
+                    crs=grid.crs,
+                    transform=grid.transform,
+                    width=grid.width,
+                    height=grid.height,
+                    resampling=resampling,
+                    src_nodata=src_nodata,
+                    nodata=nodata,
+                )
+            )
+
+    def read(self, window: Window) -> np.ndarray:
+        """The block's values; outside the file: nodata."""
+        if self.offset is None:
+            return np.asarray(self.source.read(1, window=window))
+        dc, dr = self.offset
+        h, w = int(window.height), int(window.width)
+        c0, r0 = int(window.col_off) + dc, int(window.row_off) + dr
+        cs, rs = max(c0, 0), max(r0, 0)
+        ce, re = min(c0 + w, self.ds.width), min(r0 + h, self.ds.height)
+        out = np.full((h, w), self.nodata, dtype=self.ds.dtypes[0])
+        if ce > cs and re > rs:
+            part = self.ds.read(1, window=Window(cs, rs, ce - cs, re - rs))
+            out[rs - r0 : re - r0, cs - c0 : ce - c0] = part
+        return out
+
+
+def _lattice_offset(ds: Any, grid: Grid) -> tuple[int, int] | None:
+    """(col, row) of the grid's origin in the file's pixels when both share one lattice, else None."""
+    t, g = ds.transform, grid.transform
+    if (
+        ds.crs != grid.crs
+        or t.b
+        or t.d
+        or g.b
+        or g.d
+        or not math.isclose(t.a, g.a)
+        or not math.isclose(t.e, g.e)
+    ):
+        return None
+    col, row = (g.c - t.c) / t.a, (g.f - t.f) / t.e
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    return round(col), round(row)
+
+
+class SceneReader:
+    """A scene's six reflectance roles and QA on the AOI grid; `read` gives one block or None."""
+
+    def __init__(self, files: SceneFiles, grid: Grid) -> None:
+        self.files = files
+        self.scene_id = files.scene_id
+        bands = role_bands(files.sensor, files.bands)
+        if bands is None or files.quality is None:
+            missing = "a QA band" if files.quality is None else "one of the roles " + ", ".join(ROLES)
+            raise UnreadableRaster(files.scene_id, f"has no {missing}: not used in composites")
+        self.stack = ExitStack()
+        family = sensor_family(files.sensor)
+        try:
+            qa_ds = self.stack.enter_context(open_band(self.scene_id, "QA", files.quality.path, family))
+            self.quality_band = files.quality.band
+            self.qa = _Band(qa_ds, grid, Resampling.nearest, QA_NODATA[self.quality_band], self.stack)
+            self.bands = []
+            self.rescaling = []
+            for role in ROLES:
+                bf = files.bands[bands[role]]
+                ds = self.stack.enter_context(open_band(self.scene_id, bands[role], bf.path, family))
+                self.bands.append(_Band(ds, grid, Resampling.bilinear, 0, self.stack))
+                self.rescaling.append((bf.scale, bf.offset))
+            self.extent = _extent(qa_ds, grid)
+        except BaseException:
+            self.stack.close()
+            raise
+
+    def close(self) -> None:
+        """Close the scene's datasets."""
+        self.stack.close()
+
+    def covers(self, window: Window) -> bool:
+        """False when the block lies outside the scene's bounding box on the grid."""
+        c0, r0, c1, r1 = self.extent
+        return not (
+            window.col_off >= c1
+            or window.row_off >= r1
+            or window.col_off + window.width <= c0
+            or window.row_off + window.height <= r0
+        )
+
+    def read(self, window: Window) -> tuple[np.ndarray, np.ndarray] | None:
+        """(reflectance (6, h, w) float32, clear (h, w)) of a block, None when the scene has nothing there."""
+        if not self.covers(window):
+            return None
+        try:
+            qa = self.qa.read(window).astype(np.uint16)
+            clear = clear_of(self.quality_band, qa)
+            if not clear.any():
+                return None
+            refl = np.empty((len(ROLES), *clear.shape), dtype=np.float32)
+            for i, (band, (scale, offset)) in enumerate(zip(self.bands, self.rescaling, strict=True)):
+                dn = band.read(window)
+                clear &= dn > 0
+                np.multiply(dn, np.float32(scale), out=refl[i], casting="unsafe")
+                refl[i] += np.float32(offset)
+        except RasterioError as exc:
+            raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
+        return refl, clear
+
+
+def _extent(ds: Any, grid: Grid) -> tuple[float, float, float, float]:
+    """The file's bounds as (col0, row0, col1, row1) on the grid (a bounding box, widened by a pixel)."""
+    west, south, east, north = transform_bounds(ds.crs, grid.crs, *ds.bounds, densify_pts=21)
+    inv = ~grid.transform
+    c0, r0 = inv * (west, north)
+    c1, r1 = inv * (east, south)
+    return min(c0, c1) - 1, min(r0, r1) - 1, max(c0, c1) + 1, max(r0, r1) + 1
