@@ -2,9 +2,9 @@
 
 Each path covers 60 % of the AOI (the west and the east part, overlapping in the middle 20 %), as adjacent
 Landsat paths do at Scoresby Sund. A scene folder holds `<id>_SR_B2.TIF`...`_SR_B7.TIF` and
-`<id>_QA_PIXEL.TIF` (uint16 COGs, DEFLATE, 512 px tiles, nodata 0 / fill 1 outside the footprint), a minimal `<id>_MTL.txt`
-(what Scoresby's discovery reads) and `<id>.json`, a STAC Item with `proj:*` fields and one asset per band
-(what odc-stac reads). Texture: value noise classed into water, rock, vegetation and ice, the same every
+`<id>_QA_PIXEL.TIF` (uint16 COGs, DEFLATE, 512 px tiles, nodata 0 / fill 1 outside the footprint), a minimal
+`<id>_MTL.txt` (what Scoresby's discovery reads) and `<id>.json`, a STAC Item with `proj:*` fields and one
+asset per band (what odc-stac reads). Texture: value noise classed into water, rock, vegetation and ice, the same every
 date up to a per-date brightness; clouds (with their shadows) cover about 20 % of each scene. The files are
 cached under the root with a marker and made again only when the parameters change.
 """
@@ -165,7 +165,7 @@ def _cog(path: Path, data: np.ndarray, transform: Any, nodata: int) -> None:
 def stac_item(
     scene_id: str, day: date, folder: Path, transform: Any, shape: tuple[int, int]
 ) -> dict[str, Any]:
-    """A STAC Item of the scene as odc-stac needs it: proj:* fields, an asset per band, raster:bands nodata."""
+    """A STAC Item as odc-stac needs it: proj:* fields, an asset per band, raster:bands nodata."""
     h, w = shape
     left, top = transform.c, transform.f
     right, bottom = left + w * transform.a, top + h * transform.e
