@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from scoresby.core.report_places import PLACES_CSS, render_places
 from scoresby.core.report_science import (
     LIGHTBOX_HTML,
     LIGHTBOX_SCRIPT,
@@ -131,7 +132,7 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(title)}</title>
-<style>{_CSS}{SCIENCE_CSS}</style>
+<style>{_CSS}{SCIENCE_CSS}{PLACES_CSS}</style>
 </head>
 <body>
 <h1>{e(title)}</h1>
@@ -139,6 +140,7 @@ def render_report(summary: dict[str, Any], run_dir: str) -> str:
 <a href="{SUMMARY_NAME}">summary.json</a></div>
 <div class="totals">{"".join(badges)}</div>
 {render_science(summary.get("timeseries"), summary["scenes"])}
+{render_places(summary.get("timeseries"), summary["scenes"])}
 <table>
 <thead><tr><th>scene</th><th>status</th><th>attempts</th><th>started</th><th>finished</th><th>duration</th>
 <th>products</th>{error_th}</tr></thead>

@@ -134,7 +134,9 @@ def _block(
                 clears.append(clear)
     n = len(refls)
     stack = np.stack(refls) if n else np.empty((0, len(ROLES), *shape), dtype=np.float32)
-    clear_count = np.sum(clears, axis=0, dtype=np.uint16) if n else np.zeros(shape, dtype=np.uint16)
+    clear_count: np.ndarray = np.zeros(shape, dtype=np.uint16)
+    if n:
+        clear_count = np.asarray(np.sum(clears, axis=0, dtype=np.uint16))
     del refls
     composite = comp.reduce(stack, settings.method, settings.percentile)  # (6, h, w)
     obs_classes = comp.classify(stack[:, _G], stack[:, _N], stack[:, _S])

@@ -34,7 +34,7 @@ def reduce(stack: np.ndarray, method: str, percentile: float | None) -> np.ndarr
         elif method == "median":
             out = np.nanmedian(stack, axis=0)
         else:
-            out = np.nanpercentile(stack, percentile, axis=0)
+            out = np.nanpercentile(stack, 50.0 if percentile is None else percentile, axis=0)
     return np.asarray(out, dtype=np.float32)
 
 

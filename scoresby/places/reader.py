@@ -8,6 +8,8 @@ reflectance, nearest for the QA bits). Nothing of a scene is kept between blocks
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -151,6 +153,32 @@ def _extent(ds: Any, grid: Grid) -> tuple[float, float, float, float]:
     """The file's bounds as (col0, row0, col1, row1) on the grid (a bounding box, widened by a pixel)."""
     west, south, east, north = transform_bounds(ds.crs, grid.crs, *ds.bounds, densify_pts=21)
     inv = ~grid.transform
-    c0, r0 = inv * (west, north)
-    c1, r1 = inv * (east, south)
+    c0, r0 = inv @ (west, north)
+    c1, r1 = inv @ (east, south)
     return min(c0, c1) - 1, min(r0, r1) - 1, max(c0, c1) + 1, max(r0, r1) + 1
+
+
+MAX_OPEN_SCENES = 48
+"""Scenes whose datasets stay open at once (7 files each): well under the usual 1024 open files."""
+
+
+class ReaderPool:
+    """SceneReaders by scene id, opened on first use; the least recently used is closed beyond the limit."""
+
+    def __init__(self, opener: Callable[[str], SceneReader], limit: int = MAX_OPEN_SCENES) -> None:
+        self.opener = opener
+        self.limit = limit
+        self.open: OrderedDict[str, SceneReader] = OrderedDict()
+
+    def __call__(self, scene_id: str) -> SceneReader:
+        """The scene's reader."""
+        reader = self.open.pop(scene_id, None) or self.opener(scene_id)
+        self.open[scene_id] = reader
+        while len(self.open) > self.limit:
+            self.open.popitem(last=False)[1].close()
+        return reader
+
+    def close(self) -> None:
+        """Close every open reader."""
+        while self.open:
+            self.open.popitem()[1].close()
