@@ -4,9 +4,9 @@ Each path covers 60 % of the AOI (the west and the east part, overlapping in the
 Landsat paths do at Scoresby Sund. A scene folder holds `<id>_SR_B2.TIF`...`_SR_B7.TIF` and
 `<id>_QA_PIXEL.TIF` (uint16 COGs, DEFLATE, 512 px tiles, nodata 0 / fill 1 outside the footprint), a minimal
 `<id>_MTL.txt` (what Scoresby's discovery reads) and `<id>.json`, a STAC Item with `proj:*` fields and one
-asset per band (what odc-stac reads). Texture: value noise classed into water, rock, vegetation and ice, the same every
-date up to a per-date brightness; clouds (with their shadows) cover about 20 % of each scene. The files are
-cached under the root with a marker and made again only when the parameters change.
+asset per band (what odc-stac reads). Texture: value noise classed into water, rock, vegetation and ice,
+the same every date up to a per-date brightness; clouds (with their shadows) cover about 20 % of each scene.
+The files are cached under the root with a marker and made again only when the parameters change.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def write_scene(root: Path, params: Params, day: date, path: int, classes: np.nd
     h = params.size
     rng = np.random.default_rng([params.seed, day.toordinal(), path])
     part = classes[:, col_off : col_off + width]
-    cloud = _smooth_noise((h, width), rng, 120) > 0.72
+    cloud = _smooth_noise((h, width), rng, min(120, h // 6)) > 0.72  # 120 px cells; smaller on a tiny AOI
     shadow = np.roll(cloud, (15, 20), axis=(0, 1)) & ~cloud
     grain = 1.0 + 0.08 * (_smooth_noise((h, width), rng, 3) - 0.5)
     bright = np.float32(1.0 + 0.05 * rng.standard_normal())
