@@ -10,9 +10,25 @@ from urllib.parse import quote
 
 PLACES_CSS = """
 .places figure { display: inline-block; margin: 0 12px 12px 0; vertical-align: top; }
-.places img { max-width: 360px; max-height: 360px; border: 1px solid #ccc; }
+.places figure img { height: 300px; max-width: 420px; }
 .places table.legend td { padding: 1px 8px; font-size: 13px; }
+.places .swatch { display: inline-block; width: 12px; height: 12px; border: 1px solid #999; }
 """
+# Class colours of the change map: snow/ice light blue, water deep blue, other land brown.
+_CLASS_RGB = {1: (90, 200, 240), 2: (20, 60, 200), 3: (170, 140, 90)}
+
+
+def transition_rgb(code: int) -> tuple[int, int, int]:
+    """Colour of a transition code in the change quicklook: to-class colour, pale when unchanged; 12 red."""
+    a, b = divmod(code, 10)
+    if code == 12:
+        return (230, 40, 40)  # snow/ice -> water: where the ice went
+    if b not in _CLASS_RGB or a not in _CLASS_RGB:
+        return (255, 255, 255)  # unknown on either date: transparent in the quicklook
+    r, g, bl = _CLASS_RGB[b]
+    if a == b:
+        return (int(r * 0.35 + 160), int(g * 0.35 + 160), int(bl * 0.35 + 160))
+    return (r, g, bl)
 
 
 def series_points(
@@ -112,7 +128,8 @@ def render_places(timeseries: dict[str, Any] | None, scenes: Sequence[dict[str, 
         )
         legend, areas = c.get("legend") or {}, c.get("transition_km2") or {}
         rows = "".join(
-            f"<tr><td>{e(code)}</td><td>{e(legend.get(code, ''))}</td><td>{km2:.3f} km²</td></tr>"
+            f'<tr><td><span class="swatch" style="background: rgb{transition_rgb(int(code))}"></span> '
+            f"{e(code)}</td><td>{e(legend.get(code, ''))}</td><td>{km2:.3f} km²</td></tr>"
             for code, km2 in sorted(areas.items(), key=lambda kv: -kv[1])
         )
         out.append(

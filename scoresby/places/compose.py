@@ -1,10 +1,12 @@
 """Making one period's composite block by block: observations in, temp GTiffs and statistics out.
 
-Per block only that block's observations are in memory (observations x 6 roles x block pixels, float32).
+Per block only that block's observations are in memory (6 roles x block pixels x observations, float32),
+times the few blocks in flight (blocks.py: threads, each with its own datasets; written in order).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,15 +21,16 @@ from rasterio.windows import Window
 
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.places import composite as comp
+from scoresby.places.blocks import run_blocks
 from scoresby.places.harmonize import harmonize
 from scoresby.places.observations import Observation, merge
-from scoresby.places.reader import SceneReader
+from scoresby.places.reader import ReaderPool, SceneReader
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
 from scoresby.raster import ops
-from scoresby.raster.bands import Grid, temp_profile
+from scoresby.raster.bands import Grid, gdal_options, temp_profile
 
-BLOCK_PX = 512
-"""Composite blocks are BLOCK_PX x BLOCK_PX: memory is bounded by one block's observations."""
+BLOCK_PX = 256
+"""Composite blocks are BLOCK_PX x BLOCK_PX: memory is bounded by one block's observations per thread."""
 _G, _N, _S = ROLES.index("green"), ROLES.index("nir"), ROLES.index("swir1")
 
 
@@ -40,6 +43,7 @@ class ComposeSettings:
     harmonize: bool
     products: Sequence[ProductRoles]
     outside: list[dict[str, Any]] | None = None  # the AOI polygon in the grid's CRS (outside: no data)
+    gdal_env: dict[str, str] = field(default_factory=dict)  # the scenes' read options (S3, requester pays)
 
 
 @dataclass
@@ -53,114 +57,163 @@ class Temps:
     index_counts: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class _BlockOut:
+    """One block's results, ready to write."""
+
+    window: Window
+    layers: dict[str, np.ndarray]
+    inside: int
+
+
 def to_dn(refl: np.ndarray) -> np.ndarray:
-    """Composite reflectance as Landsat C2 L2 DN (uint16, 0 = no data), for the visual products' stretches."""
-    dn = np.rint((refl - LANDSAT_C2_L2_OFFSET) / LANDSAT_C2_L2_SCALE)
+    """Composite reflectance as Landsat C2 L2 DN (uint16, 0 = no data): the `reflectance` asset."""
+    with np.errstate(invalid="ignore"):
+        dn = np.rint((refl - np.float32(LANDSAT_C2_L2_OFFSET)) / np.float32(LANDSAT_C2_L2_SCALE))
     return np.where(np.isfinite(dn), np.clip(dn, 1, 65535), 0).astype(np.uint16)
+
+
+class _Composer:
+    """The per-block work of one composite (runs in the block threads)."""
+
+    def __init__(
+        self,
+        observations: Sequence[Observation],
+        opener: Callable[[str], SceneReader],
+        sensors: dict[str, str],
+        grid: Grid,
+        settings: ComposeSettings,
+    ) -> None:
+        self.observations, self.opener, self.sensors = observations, opener, sensors
+        self.grid, self.settings = grid, settings
+        self.indices = [p for p in settings.products if p.kind == "index"]
+        self.local = threading.local()
+
+    def close_thread(self) -> None:
+        """Close this thread's readers."""
+        self.pool().close()
+
+    def pool(self) -> ReaderPool:
+        """This thread's readers."""
+        pool = getattr(self.local, "pool", None)
+        if pool is None:
+            pool = self.local.pool = ReaderPool(self.opener)
+        return pool
+
+    def observe(self, window: Window, inside: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The block's observations with a clear pixel: reflectance (6, h, w, obs) and clear masks (h, w).
+
+        Observations go straight into the (roles, h, w, obs) stack: sorting along its contiguous last
+        axis is what makes the median fast, and no second copy of the block's observations is made.
+        """
+        stack = np.empty((len(ROLES), *inside.shape, len(self.observations)), dtype=np.float32)
+        clears: list[np.ndarray] = []
+        pool = self.pool()
+        for obs in self.observations:
+            parts = []
+            for scene_id in obs.scene_ids:
+                got = pool(scene_id).read(window)
+                if got is None:
+                    continue
+                refl, clear = got
+                clear &= inside
+                if self.settings.harmonize:
+                    refl = harmonize(refl, ROLES, to_oli(self.sensors[scene_id]))
+                parts.append((refl, clear))
+            if parts:
+                refl, clear = merge(parts)
+                if clear.any():
+                    stack[..., len(clears)] = refl
+                    clears.append(clear)
+        n = len(clears)
+        return (stack if n == stack.shape[-1] else np.ascontiguousarray(stack[..., :n])), clears
+
+    def block(self, window: Window) -> _BlockOut:
+        """Composite, counts, frequencies, classes and indices of one block."""
+        shape = (int(window.height), int(window.width))
+        inside = np.ones(shape, dtype=bool)
+        if self.settings.outside is not None:
+            transform = rasterio.windows.transform(window, self.grid.transform)
+            inside = ~geometry_mask(self.settings.outside, shape, transform)
+        stack, clears = self.observe(window, inside)
+        clear_count = np.zeros(shape, dtype=np.uint16)
+        for clear in clears:
+            clear_count += clear
+        obs_classes = comp.classify(stack[_G], stack[_N], stack[_S])
+        snow_f, water_f = comp.frequencies(obs_classes, clear_count)
+        del obs_classes
+        composite = comp.reduce(stack, clear_count, self.settings.method, self.settings.percentile)
+        del stack
+        classes = comp.classify(composite[_G], composite[_N], composite[_S])
+        classes[clear_count == 0] = comp.UNKNOWN
+        layers = {
+            "clear_count": clear_count,
+            "snow_ice_frequency": snow_f,
+            "water_frequency": water_f,
+            "classes": classes,
+            "dn": to_dn(composite),
+        }
+        for p in self.indices:
+            a, b = (ROLES.index(r) for r in p.roles)
+            layers[p.name] = ops.normalized_difference(composite[a], composite[b])
+        return _BlockOut(window, layers, int(inside.sum()))
 
 
 def compose(
     observations: Sequence[Observation],
-    reader: Callable[[str], SceneReader],
+    opener: Callable[[str], SceneReader],
     sensors: dict[str, str],
     grid: Grid,
     settings: ComposeSettings,
     tmp: Path,
 ) -> Temps:
     """Write the composite's temps (`dn`, each index, clear_count, frequencies, classes) over every block."""
+    composer = _Composer(observations, opener, sensors, grid, settings)
     temps = Temps()
-    indices = [p for p in settings.products if p.kind == "index"]
-    need_dn = any(p.kind != "index" for p in settings.products)
-    specs = {
+    specs: dict[str, tuple[int, str, float | None]] = {
         "clear_count": (1, "uint16", None),
         "snow_ice_frequency": (1, "float32", float("nan")),
         "water_frequency": (1, "float32", float("nan")),
-        "classes": (1, "uint8", None),
-        **{p.name: (1, "float32", float("nan")) for p in indices},
+        "classes": (1, "uint8", 0),
+        "dn": (len(ROLES), "uint16", 0),
+        **{p.name: (1, "float32", float("nan")) for p in composer.indices},
     }
-    if need_dn:
-        specs["dn"] = (len(ROLES), "uint16", 0)
-        temps.hists = {r: np.zeros(ops.N_DN, dtype=np.int64) for r in ROLES}
+    temps.hists = {r: np.zeros(ops.N_DN, dtype=np.int64) for r in ROLES}
     temps.counts = {"pixels": 0, "clear": 0, "snow_ice": 0, "water": 0}
-    temps.index_sums = {p.name: 0.0 for p in indices}
-    temps.index_counts = {p.name: 0 for p in indices}
+    temps.index_sums = {p.name: 0.0 for p in composer.indices}
+    temps.index_counts = {p.name: 0 for p in composer.indices}
     with ExitStack() as stack:
+        stack.enter_context(rasterio.Env(**gdal_options(settings.gdal_env)))  # bounds GDAL's block cache
         out = {}
         for name, (count, dtype, nodata) in specs.items():
             temps.paths[name] = tmp / f"{name}.tif"
             profile = temp_profile(grid, count, dtype, nodata)
             out[name] = stack.enter_context(rasterio.open(temps.paths[name], "w", **profile))
-        for window in _blocks(grid):
-            _block(window, observations, reader, sensors, grid, settings, indices, temps, out)
+        out["dn"].descriptions = ROLES
+        out["dn"].scales = (LANDSAT_C2_L2_SCALE,) * len(ROLES)
+        out["dn"].offsets = (LANDSAT_C2_L2_OFFSET,) * len(ROLES)
+        windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
+        run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
     return temps
 
 
-def _blocks(grid: Grid) -> list[Window]:
-    return list(grid.windows(BLOCK_PX, BLOCK_PX))
-
-
-def _block(
-    window: Window,
-    observations: Sequence[Observation],
-    reader: Callable[[str], SceneReader],
-    sensors: dict[str, str],
-    grid: Grid,
-    settings: ComposeSettings,
-    indices: Sequence[ProductRoles],
-    temps: Temps,
-    out: dict[str, Any],
-) -> None:
-    shape = (int(window.height), int(window.width))
-    inside = np.ones(shape, dtype=bool)
-    if settings.outside is not None:
-        transform = rasterio.windows.transform(window, grid.transform)
-        inside = ~geometry_mask(settings.outside, shape, transform)
-    refls, clears = [], []
-    for obs in observations:
-        parts = []
-        for scene_id in obs.scene_ids:
-            got = reader(scene_id).read(window)
-            if got is None:
-                continue
-            refl, clear = got
-            clear &= inside
-            if settings.harmonize:
-                refl = harmonize(refl, ROLES, to_oli(sensors[scene_id]))
-            parts.append((refl, clear))
-        if parts:
-            refl, clear = merge(parts)
-            if clear.any():
-                refls.append(refl)
-                clears.append(clear)
-    n = len(refls)
-    stack = np.stack(refls) if n else np.empty((0, len(ROLES), *shape), dtype=np.float32)
-    clear_count: np.ndarray = np.zeros(shape, dtype=np.uint16)
-    if n:
-        clear_count = np.asarray(np.sum(clears, axis=0, dtype=np.uint16))
-    del refls
-    composite = comp.reduce(stack, settings.method, settings.percentile)  # (6, h, w)
-    obs_classes = comp.classify(stack[:, _G], stack[:, _N], stack[:, _S])
-    del stack
-    snow_f, water_f = comp.frequencies(obs_classes, clear_count)
-    classes = comp.classify(composite[_G], composite[_N], composite[_S])
-    classes[clear_count == 0] = comp.UNKNOWN
-    out["clear_count"].write(clear_count, 1, window=window)
-    out["snow_ice_frequency"].write(snow_f, 1, window=window)
-    out["water_frequency"].write(water_f, 1, window=window)
-    out["classes"].write(classes, 1, window=window)
-    for p in indices:
-        a, b = (ROLES.index(r) for r in p.roles)
-        values = ops.normalized_difference(composite[a], composite[b])
-        out[p.name].write(values, 1, window=window)
+def _write(done: _BlockOut, out: dict[str, Any], temps: Temps) -> None:
+    """Write one block's layers and add its figures to the whole-AOI ones."""
+    layers, window = done.layers, done.window
+    for name, data in layers.items():
+        if name == "dn":
+            out[name].write(data, window=window)
+        else:
+            out[name].write(data, 1, window=window)
+    for i, role in enumerate(ROLES):
+        temps.hists[role] += ops.dn_histogram(layers["dn"][i])
+    for name in temps.index_sums:
+        values = layers[name]
         finite = np.isfinite(values)
-        temps.index_sums[p.name] += float(values[finite].sum(dtype=np.float64))
-        temps.index_counts[p.name] += int(finite.sum())
-    if "dn" in out:
-        dn = to_dn(composite)
-        out["dn"].write(dn, window=window)
-        for i, role in enumerate(ROLES):
-            temps.hists[role] += ops.dn_histogram(dn[i])
-    temps.counts["pixels"] += int(inside.sum())
+        temps.index_sums[name] += float(values[finite].sum(dtype=np.float64))
+        temps.index_counts[name] += int(finite.sum())
+    clear_count, classes = layers["clear_count"], layers["classes"]
+    temps.counts["pixels"] += done.inside
     temps.counts["clear"] += int(np.count_nonzero(clear_count))
     temps.counts["snow_ice"] += int(np.count_nonzero(classes == comp.SNOW_ICE))
     temps.counts["water"] += int(np.count_nonzero(classes == comp.WATER))

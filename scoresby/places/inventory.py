@@ -15,7 +15,7 @@ from scoresby.core.errors import PipelineError, one_line
 from scoresby.core.scene_files import SceneFiles
 from scoresby.core.scene_list import Scene, parse_scene
 from scoresby.places import manifest, periods
-from scoresby.places.observations import SceneDate
+from scoresby.places.observations import SceneDate, solar_day
 from scoresby.places.sensor_view import instrument_group
 
 
@@ -49,9 +49,16 @@ class Inventory:
 
 
 def take_stock(
-    scenes: Sequence[Scene], man: dict[str, Any], options: dict[str, Any], exclude: Collection[str]
+    scenes: Sequence[Scene],
+    man: dict[str, Any],
+    options: dict[str, Any],
+    exclude: Collection[str],
+    lon: float,
 ) -> Inventory:
-    """Date every scene (manifest, else discovery); put those of the sensors and months in periods."""
+    """Date every scene (manifest, else discovery); put those of the sensors and months in periods.
+
+    A scene's day is its local solar day at longitude `lon`, as for observations (observations.py).
+    """
     inv = Inventory()
     for sid, entry in man["scenes"].items():
         if isinstance(entry, dict) and isinstance(entry.get("scene"), dict):
@@ -85,7 +92,7 @@ def take_stock(
         if instrument_group(sd.sensor) not in options["sensors"]:
             skipped["sensor"] += 1
             continue
-        day = sd.acquired.date()
+        day = solar_day(sd.acquired, lon)
         if not periods.in_months(day, options["months"]):
             skipped["months"] += 1
             continue
@@ -103,7 +110,7 @@ def take_stock(
 def span_of(p: Period, period: str, dates: dict[str, SceneDate]) -> tuple[str, str]:
     """start_datetime and end_datetime of a period (`all`: its first and last scene's days)."""
     if period == "all":
-        days = sorted(dates[s].acquired.date() for s in p.scenes)
+        days = sorted(dates[s].acquired.date() for s in p.scenes)  # UTC days: the Item's times are UTC
         return iso(days[0]), iso(days[-1], end=True)
     return iso(periods.period_start(p.label, period)), iso(periods.period_end(p.label, period), end=True)
 

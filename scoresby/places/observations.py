@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -32,7 +32,12 @@ class Observation:
 
 
 def solar_day(acquired: datetime, lon: float) -> date:
-    """The local solar date at longitude `lon` (UTC shifted by lon / 15 hours)."""
+    """The local solar date at longitude `lon` (UTC shifted by lon / 15 hours).
+
+    A time of exactly 00:00:00 is a date without a time (a scene id carries only the date): that date.
+    """
+    if acquired.time() == time(0):
+        return acquired.date()
     return (acquired + timedelta(hours=lon / 15.0)).date()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +15,19 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
+from scoresby.core.cost import WORKER_THREADS
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
+from scoresby.core.report_places import transition_rgb
 from scoresby.core.stretch import StretchSpec
 from scoresby.places.compose import Temps
 from scoresby.places.sensor_view import ROLES, ProductRoles, index_formula
 from scoresby.raster import cog, ops, plots
-from scoresby.raster.bands import Grid, temp_profile
+from scoresby.raster.bands import Grid, gdal_options, temp_profile
 from scoresby.stores.publish import publish
 
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 STAC_VERSION = "1.0.0"
 PROJ_SCHEMA = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
-# Transition quicklook colours per class pair: from-class hue, to-class shade (unknown transparent).
-_CLASS_RGB = {1: (90, 200, 240), 2: (20, 60, 200), 3: (170, 140, 90)}
 
 
 def visual_temp(
@@ -52,16 +54,36 @@ def visual_temp(
     return path, meta
 
 
-def finish(temp: Path, dest: Path, quicklook: str | None = None) -> None:
-    """COG (with overviews) of a temp GTiff, and optionally its quicklook PNG (`quicklook`: its kind)."""
-    cog.write_cog(temp, dest)
-    temp.unlink()
-    if quicklook == "transitions":
-        transitions_png(dest, dest.with_suffix(".png"))
-    elif quicklook == "slope":
-        slope_png(dest, dest.with_suffix(".png"))
-    elif quicklook is not None:
-        plots.write_quicklook(dest, dest.with_suffix(".png"), dest.stem.rsplit("_", 1)[-1], quicklook)
+@dataclass(frozen=True)
+class CogJob:
+    """A temp GTiff to turn into the COG `dest`, and its quicklook: None, "transitions", "slope", or a
+    product kind ("visual", "index") with the product's name (its colour map)."""
+
+    temp: Path
+    dest: Path
+    quicklook: str | None = None
+    product: str = ""
+
+
+def finish_all(jobs: Sequence[CogJob]) -> None:
+    """COGs of several temps in WORKER_THREADS threads (GDAL compresses without the GIL), then their
+    quicklooks one by one (matplotlib is not thread-safe)."""
+
+    def one(job: CogJob) -> None:
+        with rasterio.Env(**gdal_options({})):
+            cog.write_cog(job.temp, job.dest)
+        job.temp.unlink()
+
+    with ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="scoresby-cog") as pool:
+        list(pool.map(one, jobs))
+    for job in jobs:
+        png = job.dest.with_suffix(".png")
+        if job.quicklook == "transitions":
+            transitions_png(job.dest, png)
+        elif job.quicklook == "slope":
+            slope_png(job.dest, png)
+        elif job.quicklook is not None:
+            plots.write_quicklook(job.dest, png, job.product, job.quicklook)
 
 
 def _decimated(path: Path) -> np.ndarray:
@@ -77,10 +99,8 @@ def transitions_png(cog_path: Path, png: Path) -> None:
     for a in (1, 2, 3):
         for b in (1, 2, 3):
             sel = codes == 10 * a + b
-            colour = np.array(_CLASS_RGB[b]) if a != b else (np.array(_CLASS_RGB[b]) * 0.35 + 160)
-            rgba[sel, :3] = colour.astype(np.uint8)
+            rgba[sel, :3] = transition_rgb(10 * a + b)
             rgba[sel, 3] = 255
-    rgba[codes == 12, :3] = (230, 40, 40)  # snow/ice -> water: where the ice went, in red
     mpimg.imsave(png, rgba)
 
 
@@ -147,7 +167,7 @@ def item(
                 "type": "image/png" if a["file"].endswith(".png") else COG_TYPE,
                 "roles": a.get("roles", ["data"]),
                 "title": a.get("title", a["key"]),
-                **a.get("extra", {}),
+                **(a.get("extra") or {}),
             }
             for a in assets
         },

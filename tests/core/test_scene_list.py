@@ -407,7 +407,8 @@ ALL_PRODUCTS = ", ".join(sorted(PRODUCTS))
             {"prodcts": ["ndvi"], "scenes": [{"source": "s3://bkt/x/"}]},
             [
                 "'prodcts' is not a scene list field",
-                "aoi, description, mask, output, products, run_name, scenes, search, stretch, timelapse",
+                "aoi, composites, description, mask, output, products, run_name, scenes, search, stretch, "
+                "timelapse",
             ],
         ),
         (

@@ -55,6 +55,14 @@ def test_composite_matches_truth(built: Any, year: int) -> None:
     got_snow = _asset(run_dir, item_id, "snow_ice_frequency")
     np.testing.assert_allclose(got_snow[has], (snow / np.maximum(count, 1))[has], atol=1e-6)
     assert np.isnan(got_snow[~has]).all()
+    with rasterio.open(run_dir / "places" / "aoi-synth" / item_id / f"{item_id}_reflectance.tif") as ds:
+        refl = (
+            ds.read().astype(np.float64) * np.array(ds.scales)[:, None, None]
+            + np.array(ds.offsets)[:, None, None]
+        )
+        assert ds.descriptions == ROLES and ds.overviews(1) == [2]
+    np.testing.assert_allclose(refl[:, has], median[:, has], atol=1e-4)
+    assert (refl[:, ~has] == -0.2).all()  # DN 0: no data
     rgb = _asset(run_dir, item_id, "true_color")
     assert (rgb[~has] == 0).all() and (rgb[has] > 0).all()
     doc = result.items[item_id]

@@ -1,0 +1,106 @@
+"""Blocks of the AOI worked in BLOCK_THREADS threads and written in order by the calling thread.
+
+Reading (GDAL) and the numpy work (sorts, arithmetic) release the GIL, so two threads use two cores.
+Each thread opens its own datasets and closes them itself: a rasterio dataset belongs to the thread that
+opened it. A thread takes a slot before it takes a block, so blocks start in order and at most
+BLOCK_THREADS + 1 blocks' results exist at once: memory is bounded by a few blocks.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Generic, Protocol, TypeVar
+
+import rasterio
+from rasterio.windows import Window
+
+from scoresby.core.cost import WORKER_THREADS
+from scoresby.raster.bands import gdal_options
+
+BLOCK_THREADS = WORKER_THREADS
+"""Blocks worked on at once."""
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class BlockWork(Protocol[T_co]):
+    """What the threads run: `block(window)` for each block, then `close_thread()` in each thread."""
+
+    def block(self, window: Window) -> T_co:
+        """The result of one block."""
+        ...
+
+    def close_thread(self) -> None:
+        """Close what this thread opened."""
+        ...
+
+
+class _Results(Generic[T]):
+    def __init__(self) -> None:
+        self.done: dict[int, T] = {}
+        self.errors: list[BaseException] = []
+        self.cond = threading.Condition()
+
+
+def run_blocks(
+    work: BlockWork[T],
+    windows: Sequence[Window],
+    write: Callable[[T], None],
+    gdal_env: Mapping[str, str] | None = None,
+) -> None:
+    """`work.block` over the windows in the threads; `write` of each result here, in window order."""
+    todo: queue.SimpleQueue[tuple[int, Window]] = queue.SimpleQueue()
+    for item in enumerate(windows):
+        todo.put(item)
+    results: _Results[T] = _Results()
+    slots = threading.Semaphore(BLOCK_THREADS + 1)
+    stop = threading.Event()
+
+    def worker() -> None:
+        env = rasterio.Env(**gdal_options(gdal_env or {}))
+        env.__enter__()
+        try:
+            while not stop.is_set():
+                slots.acquire()
+                try:
+                    i, window = todo.get_nowait()
+                except queue.Empty:
+                    slots.release()
+                    return
+                out = work.block(window)
+                with results.cond:
+                    results.done[i] = out
+                    results.cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which raises it
+            with results.cond:
+                results.errors.append(exc)
+                results.cond.notify_all()
+        finally:
+            work.close_thread()
+            env.__exit__()
+
+    threads = [threading.Thread(target=worker, name=f"scoresby-place-{n}") for n in range(BLOCK_THREADS)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(len(windows)):
+
+            def ready(i: int = i) -> bool:
+                return i in results.done or bool(results.errors)
+
+            with results.cond:
+                results.cond.wait_for(ready)
+                if results.errors:
+                    raise results.errors[0]
+                done = results.done.pop(i)
+            write(done)
+            slots.release()
+    finally:
+        stop.set()
+        for _ in threads:
+            slots.release()  # wake any thread waiting for a slot so it sees `stop`
+        for t in threads:
+            t.join()
