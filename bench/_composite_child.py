@@ -5,12 +5,15 @@
     python bench/_composite_child.py trend TREND.json -         # Theil-Sen / Mann-Kendall over N periods
 
 SPEC.json is a scene list ({"scenes", "aoi", "products", "composites"}). `median` is the like-with-like
-figure against the odc-stac peer, made of the places package's own parts: discovery, SceneReader (direct
-window reads on the AOI's lattice), one observation per sensor and solar day (observations.group/merge), the
-median (composite.reduce), 512 px blocks (compose.BLOCK_PX), a float32 GeoTIFF written block by block; what
-compose._block does besides (classes, frequencies, indices, visuals) is left out, as the peer does not do it.
+figure against the odc-stac peer, made of the places package's own parts: discovery, one observation per
+sensor and solar day (observations.group), compose's per-block reading (_Composer.observe: SceneReader's
+windowed reads on the AOI lattice, merge) and the median (composite.reduce), run over compose.BLOCK_PX blocks
+in blocks.run_blocks' threads under the GDAL cache bound, a float32 GeoTIFF written block by block; what
+compose does besides (classes, frequencies, indices, visuals) is left out, as the peer does not do it.
 `trend` feeds trend.theil_sen_mann_kendall synthetic composites (an index falling 0.002 a year plus noise,
-10 % of the values missing) block by block, `blocks` 512 px blocks of a width x height AOI (0: all).
+10 % of the values missing) over make_trend's blocks (makers.TREND_BLOCK_PX) in blocks.run_blocks' threads,
+the first `blocks` blocks of a width x height AOI (0: all); the time of making the synthetic blocks is taken
+out (the real step reads the composites' COGs instead).
 Each mode prints its phases' seconds as JSON on the last line.
 """
 
@@ -18,27 +21,60 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
+from rasterio.windows import Window
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from scoresby.core.scene_list import parse_scene_list  # noqa: E402
 from scoresby.discovery.discover import discover_scene  # noqa: E402
+from scoresby.places.blocks import BLOCK_THREADS, run_blocks  # noqa: E402
 from scoresby.places.build import build_place_products  # noqa: E402
-from scoresby.places.compose import BLOCK_PX  # noqa: E402
+from scoresby.places.compose import BLOCK_PX, ComposeSettings, _Composer  # noqa: E402
 from scoresby.places.composite import reduce  # noqa: E402
-from scoresby.places.observations import SceneDate, group, merge  # noqa: E402
+from scoresby.places.makers import TREND_BLOCK_PX  # noqa: E402
+from scoresby.places.observations import SceneDate, group  # noqa: E402
 from scoresby.places.reader import SceneReader  # noqa: E402
 from scoresby.places.sensor_view import ROLES  # noqa: E402
 from scoresby.places.trend import theil_sen_mann_kendall  # noqa: E402
-from scoresby.raster.bands import temp_profile  # noqa: E402
+from scoresby.raster.bands import gdal_options, temp_profile  # noqa: E402
 from scoresby.raster.quality import aoi_grid  # noqa: E402
+
+
+class _MedianWork:
+    """compose's per-block work cut down to what the peer does: observations, then the median only."""
+
+    def __init__(self, composer: _Composer) -> None:
+        self.composer = composer
+        self.lock = threading.Lock()
+        self.read_s = self.reduce_s = 0.0  # summed over the threads
+
+    def close_thread(self) -> None:
+        """Close this thread's readers."""
+        self.composer.close_thread()
+
+    def block(self, window: Window) -> tuple[Window, np.ndarray]:
+        """The six median bands of one block."""
+        t0 = time.perf_counter()
+        inside = np.ones((int(window.height), int(window.width)), dtype=bool)
+        stack, clears = self.composer.observe(window, inside)
+        count = np.zeros(inside.shape, dtype=np.uint16)
+        for clear in clears:
+            count += clear
+        t1 = time.perf_counter()
+        values = reduce(stack, count, "median", None)
+        t2 = time.perf_counter()
+        with self.lock:
+            self.read_s += t1 - t0
+            self.reduce_s += t2 - t1
+        return window, values
 
 
 def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
@@ -50,8 +86,10 @@ def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
     lon = (spec["aoi"]["bbox"][0] + spec["aoi"]["bbox"][2]) / 2
     dates = [SceneDate(f.scene_id, f.sensor, _utc(f.datetime)) for f in found.values()]
     observations = group(dates, lon)
-    readers = {sid: SceneReader(f, grid) for sid, f in found.items()}
-    phases = {"setup_s": time.perf_counter() - t0, "read_s": 0.0, "reduce_s": 0.0, "write_s": 0.0}
+    settings = ComposeSettings("median", None, False, [])
+    sensors = {sid: f.sensor for sid, f in found.items()}
+    composer = _Composer(observations, lambda sid: SceneReader(found[sid], grid), sensors, grid, settings)
+    work = _MedianWork(composer)
     # As the peer writes it: float32, 512 px tiles, DEFLATE.
     profile = temp_profile(grid, len(ROLES), "float32", float("nan")) | {
         "blockxsize": 512,
@@ -59,31 +97,25 @@ def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
         "compress": "deflate",
         "interleave": "pixel",
     }
-    with rasterio.open(out, "w", **profile) as dst:
-        for window in grid.windows(BLOCK_PX, BLOCK_PX):
+    write_s = [0.0]
+    setup_s = time.perf_counter() - t0
+    with rasterio.Env(**gdal_options({})), rasterio.open(out, "w", **profile) as dst:
+
+        def write(done: tuple[Window, np.ndarray]) -> None:
             t = time.perf_counter()
-            refls = []
-            for obs in observations:
-                parts = [got for sid in obs.scene_ids if (got := readers[sid].read(window)) is not None]
-                if parts:
-                    refl, clear = merge(parts)
-                    if clear.any():
-                        refls.append(refl)
-            shape = (len(refls), len(ROLES), int(window.height), int(window.width))
-            stack = np.stack(refls) if refls else np.empty(shape, dtype=np.float32)
-            del refls
-            t1 = time.perf_counter()
-            values = reduce(stack, "median", None)
-            del stack
-            t2 = time.perf_counter()
-            dst.write(values, window=window)
-            t3 = time.perf_counter()
-            phases["read_s"] += t1 - t
-            phases["reduce_s"] += t2 - t1
-            phases["write_s"] += t3 - t2
-    for r in readers.values():
-        r.close()
-    return phases | {"observations": len(observations), "block_px": BLOCK_PX}
+            dst.write(done[1], window=done[0])
+            write_s[0] += time.perf_counter() - t
+
+        run_blocks(work, list(grid.windows(BLOCK_PX, BLOCK_PX)), write)
+    return {
+        "setup_s": setup_s,
+        "read_s": work.read_s,  # summed over the block threads
+        "reduce_s": work.reduce_s,
+        "write_s": write_s[0],
+        "observations": len(observations),
+        "block_px": BLOCK_PX,
+        "threads": BLOCK_THREADS,
+    }
 
 
 def _utc(iso: str | None) -> Any:
@@ -116,25 +148,57 @@ def synthetic_block(periods: int, shape: tuple[int, int], seed: int) -> np.ndarr
     return values.astype(np.float32)
 
 
-def trend(spec: dict[str, Any]) -> dict[str, Any]:
-    """theil_sen_mann_kendall over synthetic composites, block by block; seconds and pixels done."""
-    periods, width, height = int(spec["periods"]), int(spec["width"]), int(spec["height"])
-    times = 1985.0 + np.arange(periods, dtype=np.float64)
-    windows = [(r, c) for r in range(0, height, BLOCK_PX) for c in range(0, width, BLOCK_PX)]
-    limit = int(spec.get("blocks", 0)) or len(windows)
-    done_px, t_make, t_trend = 0, 0.0, 0.0
-    for k, (r, c) in enumerate(windows[:limit]):
-        shape = (min(BLOCK_PX, height - r), min(BLOCK_PX, width - c))
-        t = time.perf_counter()
-        values = synthetic_block(periods, shape, k)
+class _TrendWork:
+    """make_trend's per-block step on synthetic composites: theil_sen_mann_kendall of one index."""
+
+    def __init__(self, periods: int) -> None:
+        self.periods = periods
+        self.times = 1985.0 + np.arange(periods, dtype=np.float64)
+        self.lock = threading.Lock()
+        self.make_s = self.trend_s = 0.0  # summed over the threads
+
+    def close_thread(self) -> None:
+        """Nothing is opened."""
+
+    def block(self, window: Window) -> int:
+        """Slope and p of one block; its pixel count."""
+        shape = (int(window.height), int(window.width))
+        t0 = time.perf_counter()
+        values = synthetic_block(self.periods, shape, int(window.row_off * 7919 + window.col_off))
         t1 = time.perf_counter()
-        slope, _p = theil_sen_mann_kendall(values, times)
-        t_trend += time.perf_counter() - t1
-        t_make += t1 - t
-        done_px += shape[0] * shape[1]
+        slope, _p = theil_sen_mann_kendall(values, self.times)
+        t2 = time.perf_counter()
         if not np.nanmean(slope) < 0:
-            raise SystemExit("the synthetic trend was not found")
-    return {"trend_s": t_trend, "make_s": t_make, "pixels": done_px, "all_pixels": width * height}
+            raise RuntimeError("the synthetic trend was not found")
+        with self.lock:
+            self.make_s += t1 - t0
+            self.trend_s += t2 - t1
+        return shape[0] * shape[1]
+
+
+def trend(spec: dict[str, Any]) -> dict[str, Any]:
+    """The trend step over synthetic composites, make_trend's blocks in its threads; seconds and pixels."""
+    periods, width, height = int(spec["periods"]), int(spec["width"]), int(spec["height"])
+    windows = [
+        Window(c, r, min(TREND_BLOCK_PX, width - c), min(TREND_BLOCK_PX, height - r))
+        for r in range(0, height, TREND_BLOCK_PX)
+        for c in range(0, width, TREND_BLOCK_PX)
+    ]
+    limit = int(spec.get("blocks", 0)) or len(windows)
+    work = _TrendWork(periods)
+    done = [0]
+    t0 = time.perf_counter()
+    run_blocks(work, windows[:limit], lambda n: done.__setitem__(0, done[0] + n))
+    wall = time.perf_counter() - t0
+    # wall without making the synthetic blocks (which the real step does not do; it reads COGs instead)
+    step = wall * work.trend_s / (work.trend_s + work.make_s)
+    return {
+        "step_s": step,
+        "wall_s": wall,
+        "make_s": work.make_s,
+        "pixels": done[0],
+        "all_pixels": width * height,
+    }
 
 
 def main(mode: str, spec_path: str, out: str) -> int:

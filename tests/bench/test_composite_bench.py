@@ -144,3 +144,4 @@ def test_trend_blocks_are_synthetic_composites_with_gaps() -> None:
     assert 0.05 < np.isnan(block).mean() < 0.15
     info = child.trend({"periods": 6, "width": 600, "height": 40, "blocks": 1})
     assert info["pixels"] == 512 * 40 and info["all_pixels"] == 600 * 40
+    assert 0 < info["step_s"] <= info["wall_s"]
