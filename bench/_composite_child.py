@@ -90,10 +90,11 @@ def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
     sensors = {sid: f.sensor for sid, f in found.items()}
     composer = _Composer(observations, lambda sid: SceneReader(found[sid], grid), sensors, grid, settings)
     work = _MedianWork(composer)
-    # As the peer writes it: float32, 512 px tiles, DEFLATE.
+    # As the peer writes it (float32, DEFLATE), in tiles of the blocks' size: a 512 px tile written in
+    # four 256 px parts would be held in GDAL's cache until complete, which is the bench's doing.
     profile = temp_profile(grid, len(ROLES), "float32", float("nan")) | {
-        "blockxsize": 512,
-        "blockysize": 512,
+        "blockxsize": BLOCK_PX,
+        "blockysize": BLOCK_PX,
         "compress": "deflate",
         "interleave": "pixel",
     }
