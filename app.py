@@ -9,8 +9,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.pipeline_stack import PipelineStack
 from infra.settings import PipelineSettings
-
-STACK_NAME = "Scoresby"
+from scoresby.core.contract import STACK_NAME
 
 
 def build_app(app: App | None = None) -> App:

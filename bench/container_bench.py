@@ -3,7 +3,7 @@
 One small real scene (a 100 x 100 px Landsat 8 C2 L2 crop, bench/real_small.py) is processed by
 `scoresby process '<scene json>' --output /tmp/out --run-name bench`, as a Batch job runs it: `docker run`
 of the image (ENTRYPOINT scoresby) with a read-only root, a tmpfs /tmp, the scene bind-mounted read-only,
-the job's vCPUs and memory (core.cost) and no swap, as tests/containers.py does; and the same command as a
+the job's vCPUs and memory (pricing.cost) and no swap, as tests/containers.py does; and the same command as a
 host process (`.venv/bin/scoresby process`). Timed from just before the process is started to the first
 line on its stderr (the worker's first log line) and to its exit. Runs alternate host, container, ...;
 one untimed warm-up of each comes first (page cache, image layers), medians of --runs are reported.
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import real_small  # noqa: E402
-from scoresby.core import cost  # noqa: E402
+from scoresby.pricing import cost  # noqa: E402
 
 OUT = REPO / "bench-output"
 IMAGE = os.environ.get("SCORESBY_IMAGE", "scoresby-worker:bench")

@@ -1,10 +1,10 @@
 """`make bench` part (d) of issue 14: the estimate for a 1,000-scene backfill, one scene per job and batched.
 
-scoresby.core.cost.estimate (imported, not changed) for 500 full Landsat scenes + 500 full Sentinel-2 tiles
+scoresby.pricing.cost.estimate (imported, not changed) for 500 full Landsat scenes + 500 full Sentinel-2 tiles
 (a Scoresby Sund backfill has both: Landsat since 1984, Sentinel-2 since 2015; an even split is the
 simple round figure, not a count of the real archive). "before": one scene per Batch job
 (scenes_per_job=1, job_vcpus=2), as before issue 14; "after": the estimator's defaults (the stack's
-scenesPerJob, the worker's vCPUs). It uses core.cost's per-job start-up figure (JOB_START_S), which is an
+scenesPerJob, the worker's vCPUs). It uses pricing.cost's per-job start-up figure (JOB_START_S), which is an
 assumption there; bench/container_bench.py measures the container's share of it on this machine.
 
     .venv/bin/python bench/estimate_bench.py
@@ -18,11 +18,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scoresby.core import cost  # noqa: E402
+from scoresby.pricing import cost  # noqa: E402
 
 MIX = {"landsat": 500, "sentinel-2": 500}
 NOTE = (
-    "estimate rows: scoresby.core.cost.estimate for 500 Landsat + 500 Sentinel-2 full scenes; before = "
+    "estimate rows: scoresby.pricing.cost.estimate for 500 Landsat + 500 Sentinel-2 full scenes; before = "
     "scenes_per_job=1, job_vcpus=2; after = defaults; per-job start "
     f"{cost.JOB_START_S.value:g} s ({cost.JOB_START_S.source})"
 )

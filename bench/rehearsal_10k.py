@@ -5,7 +5,7 @@ In-process moto (`mock_aws`): the list is stored in the work bucket as `scoresby
 DynamoDB task log and writes the S3 item list the Distributed Map's ItemReader reads; every row is then
 marked SUCCEEDED as the jobs would, and the real summary code counts them and writes summary.json. What moto
 cannot show (Distributed Map child executions, Batch capacity) is left out; the state transitions come from
-core.cost's counts, which tests/infra checks against the synthesized definition. Times are printed, not
+pricing.cost's counts, which tests/infra checks against the synthesized definition. Times are printed, not
 asserted.
 
     .venv/bin/python bench/rehearsal_10k.py [--scenes 10000]
@@ -58,12 +58,14 @@ def rehearse(n: int, log=print) -> dict:
     from moto import mock_aws
 
     from infra.settings import PipelineSettings
-    from lambdas.init_pipeline import handler as init
-    from lambdas.summarize_run import handler as summary
-    from scoresby.core import cost
     from scoresby.core.batches import BATCH_MAX_BYTES
     from scoresby.core.config import InitSettings, SummarySettings
+    from scoresby.core.contract import LIST_REFERENCE
+    from scoresby.core.layout import list_key
     from scoresby.core.scene_list import parse_scene_list
+    from scoresby.pricing import cost
+    from scoresby.steps import init_run as init
+    from scoresby.steps import summary
     from scoresby.stores.dynamo_log import DynamoTaskLog, table_schema
 
     per_job = PipelineSettings().scenes_per_job
@@ -76,11 +78,11 @@ def rehearse(n: int, log=print) -> dict:
         plan = parse_scene_list(backfill(n))
         body = json.dumps(plan.to_dict(), separators=(",", ":")).encode()
         fig["list_bytes"] = len(body)
-        key = f"{init.LISTS_PREFIX}rehearsal.json"
+        key = list_key("rehearsal")
         s3.put_object(Bucket=WORK_BUCKET, Key=key, Body=body)  # what `scoresby submit` does above 200 KiB
         settings = InitSettings(TABLE, f"s3://{OUTPUT_BUCKET}/products/", WORK_BUCKET, scenes_per_job=per_job)
         t0 = time.perf_counter()
-        state = init.plan_run({init.LIST_REFERENCE: f"s3://{WORK_BUCKET}/{key}"}, settings)
+        state = init.plan_run({LIST_REFERENCE: f"s3://{WORK_BUCKET}/{key}"}, settings)
         fig["init_s"] = time.perf_counter() - t0
         fig["state_bytes"] = len(json.dumps(state))
         fig["inline"] = state["inline"]

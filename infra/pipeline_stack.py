@@ -19,6 +19,7 @@ from infra.settings import PipelineSettings
 from infra.storage import Storage
 from infra.task_log_table import TaskLogTable
 from infra.watch_schedules import WatchSchedules, watches_output
+from scoresby.core import contract
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,16 +111,16 @@ class PipelineStack(Stack):
         notifications.topic.grant_publish(workflow.state_machine)
         WatchSchedules(self, "WatchSchedules", watches=settings.watches, state_machine=workflow.state_machine)
 
-        CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
-        CfnOutput(self, "OutputBucketName", value=storage.output_bucket.bucket_name)
-        CfnOutput(self, "OutputRoot", value=storage.output_root)
-        CfnOutput(self, "TaskTableName", value=table.table_name)
-        CfnOutput(self, "WorkBucketName", value=storage.items_bucket.bucket_name)
-        CfnOutput(self, "TopicArn", value=notifications.topic.topic_arn)
-        CfnOutput(self, "ExecutionLogGroupName", value=workflow.log_group.log_group_name)
-        CfnOutput(self, "JobLogGroupName", value=compute.log_group.log_group_name)
-        CfnOutput(self, "JobQueueArn", value=compute.job_queue.job_queue_arn)
-        CfnOutput(self, "Watches", value=watches_output(settings.watches))
+        CfnOutput(self, contract.STATE_MACHINE_OUTPUT, value=workflow.state_machine.state_machine_arn)
+        CfnOutput(self, contract.OUTPUT_BUCKET_OUTPUT, value=storage.output_bucket.bucket_name)
+        CfnOutput(self, contract.OUTPUT_ROOT_OUTPUT, value=storage.output_root)
+        CfnOutput(self, contract.TASK_TABLE_OUTPUT, value=table.table_name)
+        CfnOutput(self, contract.WORK_BUCKET_OUTPUT, value=storage.items_bucket.bucket_name)
+        CfnOutput(self, contract.TOPIC_OUTPUT, value=notifications.topic.topic_arn)
+        CfnOutput(self, contract.EXECUTION_LOG_GROUP_OUTPUT, value=workflow.log_group.log_group_name)
+        CfnOutput(self, contract.JOB_LOG_GROUP_OUTPUT, value=compute.log_group.log_group_name)
+        CfnOutput(self, contract.JOB_QUEUE_OUTPUT, value=compute.job_queue.job_queue_arn)
+        CfnOutput(self, contract.WATCHES_OUTPUT, value=watches_output(settings.watches))
 
     @property
     def availability_zones(self) -> list[str]:

@@ -15,24 +15,19 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.lambda_deps import check_layer
+from infra.lambda_deps import RUNTIME, check_layer
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_planning, grant_run_reads
 from scoresby.core import config
-from scoresby.core.layout import TIMESERIES_JSON
+from scoresby.core.layout import ITEMS_PREFIX, LISTS_PREFIX, TIMESERIES_JSON
 
-# Subpackages of `scoresby` the Lambdas import, shipped whole: `core` is stdlib-only, `stores` adds only
-# boto3, `search` only pystac-client (from the init function's layer, imported only for a search; all
-# enforced by the import contract in .importlinter). tests/infra imports the staged asset with the
-# heavy packages blocked, so an import that drags rasterio/numpy in fails the tests.
-LAMBDA_PACKAGES = ("core", "stores", "search")
-ITEMS_PREFIX = "items/"
-LISTS_PREFIX = "lists/"
-# The one runtime of both functions: the Python the tests run the staged asset with (Debian 12's 3.11; no
-# newer interpreter is obtainable on the build machines). AWS Lambda supports python3.11 until its
-# deprecation on 2027-06-30 (README, "Not verified"); moving on is this one line plus the test interpreter.
-RUNTIME = lambda_.Runtime.PYTHON_3_11
+# Subpackages of `scoresby` the Lambdas import, shipped whole: `sensors`, `core` and `pricing` are
+# stdlib-only, `stores` adds only boto3, `search` only pystac-client (from the init function's layer,
+# imported only for a search), `steps` (the handlers' work) uses those (all enforced by .importlinter).
+# tests/infra imports the staged asset with the heavy packages blocked, so an import that drags
+# rasterio/numpy in fails the tests.
+LAMBDA_PACKAGES = ("sensors", "core", "pricing", "stores", "search", "steps")
 
 
 def stage_lambda_source(source_root: Path, out_dir: Path) -> None:

@@ -22,6 +22,7 @@ from infra.job_times import JOB_TIMES, record_failed_job, record_succeeded_job
 from infra.nag import acknowledge, arn_prefix, token_text
 from infra.timeseries_step import timeseries_step
 from scoresby.core import config
+from scoresby.core.contract import JobInput, RunState, state_path
 
 BATCH_THROTTLING_ERRORS = (
     "Batch.AWSBatchException",
@@ -106,14 +107,14 @@ class SceneWorkflow(Construct):
         item_selector = {
             "scenes.$": "$$.Map.Item.Value.scenes",
             "job_name.$": "$$.Map.Item.Value.job_name",
-            "output.$": "$.output",
-            "run_name.$": "$.run_name",
-            "overwrite.$": "$.overwrite",
+            "output.$": state_path(RunState, "output"),
+            "run_name.$": state_path(RunState, "run_name"),
+            "overwrite.$": state_path(RunState, "overwrite"),
         }
         inline_map = sfn.Map(
             self,
             "ScenesInline",
-            items_path="$.items",
+            items_path=state_path(RunState, "items"),
             item_selector=item_selector,
             max_concurrency=max_concurrency,
             result_path=sfn.JsonPath.DISCARD,
@@ -124,7 +125,7 @@ class SceneWorkflow(Construct):
             self,
             "ScenesFromS3",
             item_reader=sfn.S3JsonItemReader(
-                bucket=items_bucket, key=sfn.JsonPath.string_at("$.items_s3.key")
+                bucket=items_bucket, key=sfn.JsonPath.string_at(state_path(RunState, "items_s3", "key"))
             ),
             item_selector=item_selector,
             max_concurrency=max_concurrency,
@@ -141,10 +142,10 @@ class SceneWorkflow(Construct):
             lambda_function=summary_function,
             payload=sfn.TaskInput.from_object(
                 {
-                    "run_name": sfn.JsonPath.string_at("$.run_name"),
-                    "output": sfn.JsonPath.string_at("$.output"),
-                    "counts": sfn.JsonPath.object_at("$.counts"),
-                    "timeseries": sfn.JsonPath.object_at("$.timeseries"),
+                    "run_name": sfn.JsonPath.string_at(state_path(RunState, "run_name")),
+                    "output": sfn.JsonPath.string_at(state_path(RunState, "output")),
+                    "counts": sfn.JsonPath.object_at(state_path(RunState, "counts")),
+                    "timeseries": sfn.JsonPath.object_at(state_path(RunState, "timeseries")),
                 }
             ),
             payload_response_only=True,
@@ -154,7 +155,7 @@ class SceneWorkflow(Construct):
             self,
             "PublishSummary",
             topic=topic,
-            subject=sfn.JsonPath.string_at("$.summary.subject"),
+            subject=sfn.JsonPath.string_at(state_path(RunState, "summary", "subject")),
             message=sfn.TaskInput.from_json_path_at("$.summary.message"),
             result_path=sfn.JsonPath.DISCARD,
             output_path="$.summary",
@@ -173,11 +174,12 @@ class SceneWorkflow(Construct):
         distributed_map.next(series)
         choose = (
             sfn.Choice(self, "ItemsInline?")
-            .when(sfn.Condition.boolean_equals("$.inline", True), inline_map)
+            .when(sfn.Condition.boolean_equals(state_path(RunState, "inline"), True), inline_map)
             .otherwise(distributed_map)
         )
         after_init = sfn.Choice(self, "NothingNew?").when(
-            sfn.Condition.boolean_equals("$.quiet", True), self._quiet_round(topic, quiet_rounds)
+            sfn.Condition.boolean_equals(state_path(RunState, "quiet"), True),
+            self._quiet_round(topic, quiet_rounds),
         )
         after_init.otherwise(choose)
 
@@ -275,14 +277,16 @@ class SceneWorkflow(Construct):
             "NotifyNothingNew",
             topic=topic,
             subject=sfn.JsonPath.format(
-                "Scoresby watch {}: nothing new", sfn.JsonPath.string_at("$.run_name")
+                "Scoresby watch {}: nothing new", sfn.JsonPath.string_at(state_path(RunState, "run_name"))
             ),
             message=sfn.TaskInput.from_text(
                 sfn.JsonPath.format(
                     "Scoresby watch {} round {}: nothing new since {}.",
-                    sfn.JsonPath.string_at("$.run_name"),
-                    sfn.JsonPath.string_at("$.watch.round"),  # a number: States.Format prints it
-                    sfn.JsonPath.string_at("$.watch.since"),
+                    sfn.JsonPath.string_at(state_path(RunState, "run_name")),
+                    sfn.JsonPath.string_at(
+                        state_path(RunState, "watch", "round")
+                    ),  # a number: States.Format prints it
+                    sfn.JsonPath.string_at(state_path(RunState, "watch", "since")),
                 )
             ),
             result_path=sfn.JsonPath.DISCARD,
@@ -303,27 +307,29 @@ class SceneWorkflow(Construct):
             parameters={
                 "command": sfn.JsonPath.array(
                     "process",
-                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.scenes")),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(state_path(JobInput, "scenes"))),
                     "--output",
-                    sfn.JsonPath.string_at("$.output"),
+                    sfn.JsonPath.string_at(state_path(JobInput, "output")),
                     "--run-name",
-                    sfn.JsonPath.string_at("$.run_name"),
+                    sfn.JsonPath.string_at(state_path(JobInput, "run_name")),
                 ),
-                "scene_count": sfn.JsonPath.array_length(sfn.JsonPath.list_at("$.scenes")),
+                "scene_count": sfn.JsonPath.array_length(
+                    sfn.JsonPath.list_at(state_path(JobInput, "scenes"))
+                ),
             },
             result_path="$.job",
         )
         submit = tasks.BatchSubmitJob(
             self,
             f"{prefix}RunScene",
-            job_name=sfn.JsonPath.string_at("$.job_name"),
+            job_name=sfn.JsonPath.string_at(state_path(JobInput, "job_name")),
             job_queue_arn=self._job_queue.job_queue_arn,
             job_definition_arn=self._job_definition.job_definition_arn,
             container_overrides=tasks.BatchContainerOverrides(
                 command=sfn.JsonPath.list_at("$.job.command"),
                 environment={
-                    config.RUN_ID: sfn.JsonPath.string_at("$.run_name"),
-                    config.OVERWRITE: sfn.JsonPath.string_at("$.overwrite"),
+                    config.RUN_ID: sfn.JsonPath.string_at(state_path(JobInput, "run_name")),
+                    config.OVERWRITE: sfn.JsonPath.string_at(state_path(JobInput, "overwrite")),
                 },
             ),
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
@@ -342,10 +348,10 @@ class SceneWorkflow(Construct):
         failed_scenes = sfn.Map(
             self,
             f"{prefix}FailedJobScenes",
-            items_path="$.scenes",
+            items_path=state_path(JobInput, "scenes"),
             item_selector={
                 "scene.$": "$$.Map.Item.Value",
-                "run_name.$": "$.run_name",
+                "run_name.$": state_path(JobInput, "run_name"),
                 "error.$": "$.error",
             },
             max_concurrency=10,
@@ -353,7 +359,10 @@ class SceneWorkflow(Construct):
             comment="The job failed: record and notify each of its scenes that did not finish",
         )
         failed_scenes.item_processor(failed_scene_chain(self, prefix, self._task_table, self._topic))
-        times = {"task_table": self._task_table, "job_name": sfn.JsonPath.string_at("$.job_name")}
+        times = {
+            "task_table": self._task_table,
+            "job_name": sfn.JsonPath.string_at(state_path(JobInput, "job_name")),
+        }
         submit.add_catch(
             record_failed_job(
                 self,

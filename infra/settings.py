@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from infra.watch_settings import QUIET_ROUNDS, WatchSetting, WatchSettingError, parse_watches
-from scoresby.core import cost
 from scoresby.core.batches import MAX_SCENES_PER_JOB
+from scoresby.pricing import cost
 
 if TYPE_CHECKING:
     from constructs import Node

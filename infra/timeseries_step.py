@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra.job_times import JOB_TIMES, record_failed_job, record_succeeded_job
 from scoresby.core import config
+from scoresby.core.contract import RunState, state_path
 from scoresby.core.task_log import FIELDS, SKIPPED, SUCCEEDED
 from scoresby.stores.dynamo_log import PARTITION_KEY
 
@@ -52,7 +53,7 @@ def timeseries_step(
             "FilterExpression": "#status IN (:ok, :skipped)",
             "ExpressionAttributeNames": {"#run": PARTITION_KEY, "#status": STATUS_FIELD},
             "ExpressionAttributeValues": {
-                ":run": {"S": sfn.JsonPath.string_at("$.run_name")},
+                ":run": {"S": sfn.JsonPath.string_at(state_path(RunState, "run_name"))},
                 ":ok": {"S": SUCCEEDED},
                 ":skipped": {"S": SKIPPED},
             },
@@ -65,7 +66,10 @@ def timeseries_step(
         comment="How many scenes of the run are SUCCEEDED or SKIPPED (one page)",
     )
     skipped = sfn.Pass(
-        scope, "NoTimeseries", result=sfn.Result.from_object(TIMESERIES_SKIPPED), result_path="$.timeseries"
+        scope,
+        "NoTimeseries",
+        result=sfn.Result.from_object(TIMESERIES_SKIPPED),
+        result_path=state_path(RunState, "timeseries"),
     )
     command = sfn.Pass(
         scope,
@@ -73,11 +77,11 @@ def timeseries_step(
         parameters={
             "command": sfn.JsonPath.array(
                 "timeseries",
-                sfn.JsonPath.string_at("$.run_name"),
+                sfn.JsonPath.string_at(state_path(RunState, "run_name")),
                 "--output",
-                sfn.JsonPath.string_at("$.output"),
+                sfn.JsonPath.string_at(state_path(RunState, "output")),
                 "--timelapse",
-                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.timelapse")),
+                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(state_path(RunState, "timelapse"))),
             )
         },
         result_path="$.timeseries_job",
@@ -90,11 +94,11 @@ def timeseries_step(
         job_definition_arn=job_definition.job_definition_arn,
         container_overrides=tasks.BatchContainerOverrides(
             command=sfn.JsonPath.list_at("$.timeseries_job.command"),
-            environment={config.RUN_ID: sfn.JsonPath.string_at("$.run_name")},
+            environment={config.RUN_ID: sfn.JsonPath.string_at(state_path(RunState, "run_name"))},
         ),
         integration_pattern=sfn.IntegrationPattern.RUN_JOB,
         result_selector={"status": SUCCEEDED, "job_id.$": "$.JobId", "job": JOB_TIMES},
-        result_path="$.timeseries",
+        result_path=state_path(RunState, "timeseries"),
         comment="Rebuild timeseries.csv/.png and the timelapses from the task log and the STAC Items",
     )
     run.add_retry(
@@ -108,9 +112,14 @@ def timeseries_step(
     times = {"task_table": task_table, "job_name": TIMESERIES_JOB_NAME, "then": then}
     # The summary reports the failure (Error, and Batch's DescribeJobs JSON as Cause); the run goes on.
     run.add_catch(
-        record_failed_job(scope, "Timeseries", error_path="$.timeseries", **times), result_path="$.timeseries"
+        record_failed_job(scope, "Timeseries", error_path=state_path(RunState, "timeseries"), **times),
+        result_path=state_path(RunState, "timeseries"),
     )
-    run.next(record_succeeded_job(scope, "RecordTimeseriesJobTimes", job_path="$.timeseries.job", **times))
+    run.next(
+        record_succeeded_job(
+            scope, "RecordTimeseriesJobTimes", job_path=state_path(RunState, "timeseries", "job"), **times
+        )
+    )
     skipped.next(then)
     command.next(run)
     count.add_catch(command, result_path="$.count_error")  # cannot count: build it anyway, the job knows

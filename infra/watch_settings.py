@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scoresby.core.contract import WATCH_KEY
 from scoresby.core.errors import InvalidInput, one_line
 from scoresby.core.json_input import load_json
 from scoresby.core.schedules import DEFAULT_SCHEDULE, schedule_problem
@@ -39,8 +40,8 @@ class WatchSetting:
     schedule: str
 
     def execution_input(self) -> dict[str, Any]:
-        """What the schedule starts the state machine with (lambdas/init_pipeline/watch_round.py)."""
-        return {"watch": self.scene_list}
+        """What the schedule starts the state machine with (scoresby/steps/watch_round.py)."""
+        return {WATCH_KEY: self.scene_list}
 
 
 def parse_watches(value: Any, *, base_dir: Path | None = None) -> tuple[WatchSetting, ...]:
@@ -95,7 +96,7 @@ def _parse_one(entry: Any, where: str, base: Path) -> WatchSetting:
             f"{where}.scene_list.output: {plan.output!r} is not allowed; allowed: s3:// under the stack's "
             "output root, or leave it out"
         )
-    size = len(json.dumps({"watch": doc}, separators=(",", ":")))
+    size = len(json.dumps({WATCH_KEY: doc}, separators=(",", ":")))
     if size > SCHEDULE_INPUT_MAX:
         raise WatchSettingError(
             f"{where}.scene_list: {size} characters is too long for a schedule's input; allowed: at most "

@@ -25,7 +25,7 @@ _EXPORTS = {
     "RunPlan": "scoresby.core.scene_list",
     "Scene": "scoresby.core.scene_list",
     "TaskRecord": "scoresby.core.task_log",
-    "SceneResult": "scoresby.commands.process",
+    "SceneResult": "scoresby.commands.scene",
     "RunResult": "scoresby.results",
     "load": "scoresby.api",
     "process": "scoresby.api",
@@ -57,11 +57,19 @@ __all__ = [
 
 if TYPE_CHECKING:
     from scoresby.api import load, process, run, search, status, submit, watch
-    from scoresby.commands.process import SceneResult
+    from scoresby.commands.scene import SceneResult
     from scoresby.core.errors import InvalidInput, PipelineError, SceneError
     from scoresby.core.scene_list import RunPlan, Scene
     from scoresby.core.task_log import TaskRecord
     from scoresby.results import RunResult
+
+
+# `scoresby.search` is both a public function and the subpackage scoresby/search. Importing a subpackage the
+# first time sets it as an attribute of its parent, which would hide the function (whether or not it was
+# loaded already); importing it here, before any caller can, and dropping the attribute leaves the name to
+# the function. The subpackage's own modules are still imported as `scoresby.search.<module>`.
+importlib.import_module("scoresby.search")
+del globals()["search"]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scoresby.commands.aws import StartedRun, aws_sources_problems, lambda_expands_if_large, submit_plan
-from scoresby.commands.process import SceneResult, run_scene_task
+from scoresby.commands.process import run_scene_task
 from scoresby.commands.run import RunSummary, expand_search, prepare_output, run_plan
+from scoresby.commands.scene import SceneResult
 from scoresby.commands.stack import find_stack, read_run
 from scoresby.commands.watch import load_watch
 from scoresby.commands.watch_round import watch_round
+from scoresby.core.contract import STACK_NAME
 from scoresby.core.errors import InvalidInput
-from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, task_log_path
+from scoresby.core.layout import DEFAULT_OUTPUT, SUMMARY_NAME, run_dir_of, task_log_path
 from scoresby.core.scene_list import RunPlan, Scene, load_scene_list, parse_scene, parse_scene_list
 from scoresby.core.search import check_search
 from scoresby.core.summary import status_counts
@@ -189,13 +191,13 @@ def watch(
         str(path.resolve()),
         status_counts(records),
         [],
-        str(Path(result.report_html).with_name("summary.json")),
+        str(Path(result.report_html).with_name(SUMMARY_NAME)),
         result.report_html,
     )
     return RunResult(summary, records, round=result)
 
 
-def submit(scene_list: SceneListLike, *, stack: str = "Scoresby", name: str | None = None) -> StartedRun:
+def submit(scene_list: SceneListLike, *, stack: str = STACK_NAME, name: str | None = None) -> StartedRun:
     """Start the AWS pipeline on a scene list (what `scoresby submit` does); returns the execution started.
 
     A `search` block is expanded first. Submitting the same list again finds the same execution instead of

@@ -6,9 +6,22 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
-from scoresby.core import cost
+from scoresby.core.warnings import ScoresbyWarning
+from scoresby.options import (
+    DEFAULT_SCENE_TIMEOUT_HELP,
+    DEFAULT_STACK,
+    output_option,
+    overwrite_option,
+    products_option,
+    run_name_option,
+    scene_timeout_option,
+    stack_option,
+    workers_option,
+)
+from scoresby.pricing import cost
 
 # subcommand -> "module:function"; imported lazily so `scoresby --help` stays fast and the AWS
 # commands do not load rasterio.
@@ -56,27 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="one scene object as inline JSON or a path to a JSON file; a JSON list of scene objects runs "
         "them one after the other (a Batch job's scenes): a JSON line each, exit 1 if any failed",
     )
-    p.add_argument("--output", required=True, metavar="DEST", help="local folder or s3:// prefix")
-    p.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the scene's")
-    p.add_argument(
-        "--run-name", default="adhoc", metavar="NAME", help="run folder under DEST (default: adhoc)"
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    output_option(p, "local folder or s3:// prefix", required=True)
+    products_option(p, "comma-separated products, overriding the scene's")
+    run_name_option(p, "run folder under DEST (default: adhoc)", default="adhoc")
+    overwrite_option(p, "replace outputs that already exist")
 
     r = sub.add_parser("run", help="process a scene list on this machine")
     r.add_argument("scenes", metavar="SCENES.json", help="scene list (full form, bare list or blog shape)")
-    r.add_argument(
-        "--output", metavar="DEST", help="local folder or s3:// prefix (default: the list's, else ./output)"
-    )
-    r.add_argument("--workers", type=int, metavar="N", help="parallel scenes (default: one per core)")
-    r.add_argument("--run-name", metavar="NAME", help="run name (default: the list's run_name)")
-    r.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the list's")
-    r.add_argument("--overwrite", action="store_true", help="redo scenes that already succeeded")
-    r.add_argument(
-        "--scene-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="fail a scene whose worker gives no result for this long (default: 3600; 0: no limit)",
+    output_option(r, "local folder or s3:// prefix (default: the list's, else ./output)")
+    workers_option(r)
+    run_name_option(r, "run name (default: the list's run_name)")
+    products_option(r, "comma-separated products, overriding the list's")
+    overwrite_option(r, "redo scenes that already succeeded")
+    scene_timeout_option(
+        r, f"fail a scene whose worker gives no result for this long ({DEFAULT_SCENE_TIMEOUT_HELP})"
     )
 
     ts = sub.add_parser(
@@ -84,13 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild a run's timeseries.csv/.png and timelapses from its task log and STAC Items",
     )
     ts.add_argument("run", metavar="RUN", help="run name")
-    ts.add_argument(
-        "--output", required=True, metavar="DEST", help="the run's output (folder or s3:// prefix)"
-    )
+    output_option(ts, "the run's output (folder or s3:// prefix)", required=True)
     ts.add_argument(
         "--timelapse", metavar="JSON", help="the run's timelapse option, e.g. '{\"max_cloud\": 40}'"
     )
-    ts.add_argument("--stack", metavar="NAME", help="an AWS run: read the task log of this stack")
+    stack_option(ts, "an AWS run: read the task log of this stack")
 
     se = sub.add_parser("search", help="find scenes by area and dates in a STAC API; prints a scene list")
     se.add_argument(
@@ -102,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--datetime", required=True, metavar="START/END", help="e.g. 2013-04-01/.. (open end)")
     se.add_argument("--max-cloud", type=float, metavar="PCT", help="only items with eo:cloud_cover <= PCT")
     se.add_argument("--limit", type=int, metavar="N", help="at most N items")
-    se.add_argument("--products", metavar="a,b,...", help="products of the list (default: the defaults)")
-    se.add_argument("--output", metavar="DEST", help="output of the list (local folder or s3:// prefix)")
+    products_option(se, "products of the list (default: the defaults)")
+    output_option(se, "output of the list (local folder or s3:// prefix)")
     se.add_argument("-o", metavar="SCENES.json", help="write the list to a file instead of stdout")
 
     w = sub.add_parser("watch", help="keep a place up to date: search again, process only new scenes")
@@ -111,32 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
     when = w.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="one round, then exit (for cron; the default)")
     when.add_argument("--every", metavar="PERIOD", help="a round every PERIOD (e.g. 16d, 12h) until stopped")
-    w.add_argument(
-        "--output", metavar="DEST", help="local folder or s3:// prefix (default: the watch's, else ./output)"
-    )
-    w.add_argument("--workers", type=int, metavar="N", help="parallel scenes (default: one per core)")
-    w.add_argument("--products", metavar="a,b,...", help="comma-separated products, overriding the watch's")
-    w.add_argument(
-        "--scene-timeout", type=float, metavar="SECONDS", help="as for run (default: 3600; 0: no limit)"
-    )
+    output_option(w, "local folder or s3:// prefix (default: the watch's, else ./output)")
+    workers_option(w)
+    products_option(w, "comma-separated products, overriding the watch's")
+    scene_timeout_option(w, f"as for run ({DEFAULT_SCENE_TIMEOUT_HELP})")
 
     ws = sub.add_parser("watches", help="the watches of an output (or a stack) and their last rounds")
-    ws.add_argument("--output", metavar="DEST", help="where the local watches write (default: ./output)")
-    ws.add_argument("--stack", metavar="NAME", help="the watches deployed with this stack instead")
+    output_option(ws, "where the local watches write (default: ./output)")
+    stack_option(ws, "the watches deployed with this stack instead")
 
     s = sub.add_parser("status", help="per-status counts and failed scenes of a run (local or AWS)")
     s.add_argument("run", nargs="?", metavar="RUN", help="run name (default: the latest)")
-    s.add_argument(
-        "--output", metavar="DEST", help="where the local run wrote its outputs (default: ./output)"
-    )
-    s.add_argument("--stack", metavar="NAME", help="read the AWS task log of this stack instead")
+    output_option(s, "where the local run wrote its outputs (default: ./output)")
+    stack_option(s, "read the AWS task log of this stack instead")
     s.add_argument("--watch", action="store_true", help="refresh until the run finishes")
 
     sb = sub.add_parser("submit", help="start the AWS pipeline on a scene list")
     sb.add_argument("scenes", metavar="SCENES.json")
-    sb.add_argument(
-        "--stack", default="Scoresby", metavar="NAME", help="CloudFormation stack (default: Scoresby)"
-    )
+    stack_option(sb, f"CloudFormation stack (default: {DEFAULT_STACK})", default=DEFAULT_STACK)
     sb.add_argument("--name", metavar="RUN", help="run name (default: the list's run_name)")
     sb.add_argument(
         "--estimate",
@@ -173,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("rerun", help="resubmit the failed scenes of an AWS run")
     rr.add_argument("run", metavar="RUN")
     rr.add_argument("--failed", action="store_true", required=True, help="resubmit only the failed scenes")
-    rr.add_argument("--stack", default="Scoresby", metavar="NAME")
+    stack_option(rr, default=DEFAULT_STACK)
     return parser
 
 
@@ -196,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The command line records these as notes in each STAC Item and log line; as Python warnings they are
+    # for library callers to filter (scoresby.warnings), and would only repeat the notes here.
+    warnings.simplefilter("ignore", ScoresbyWarning)
     module_name, func_name = COMMANDS[args.command].split(":")
     command = getattr(importlib.import_module(module_name), func_name)
     return int(command(args))

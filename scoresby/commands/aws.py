@@ -17,10 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from scoresby.commands.stack import (
-    OUTPUT_ROOT_OUTPUT,
-    STATE_MACHINE_OUTPUT,
-    TASK_TABLE_OUTPUT,
-    WORK_BUCKET_OUTPUT,
     StackInfo,
     StackNotFound,
     console_link,
@@ -31,8 +27,16 @@ from scoresby.commands.stack import (
     new_session,
     read_run,
 )
+from scoresby.core.contract import (
+    LIST_REFERENCE,
+    OUTPUT_ROOT_OUTPUT,
+    OVERWRITE_KEY,
+    STATE_MACHINE_OUTPUT,
+    TASK_TABLE_OUTPUT,
+    WORK_BUCKET_OUTPUT,
+)
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
-from scoresby.core.layout import LISTS_PREFIX
+from scoresby.core.layout import list_key
 from scoresby.core.scene_list import RunPlan, load_scene_list
 from scoresby.core.summary import format_status, status_counts
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, TaskRecord
@@ -296,14 +300,14 @@ def store_if_large(session: Any, stack: StackInfo, name: str, payload: dict[str,
         return payload
     bucket = stack.require(WORK_BUCKET_OUTPUT)
     doc = {k: v for k, v in payload.items() if k != "overwrite"}
-    key = f"{LISTS_PREFIX}{name}.json"
+    key = list_key(name)
     session.client("s3").put_object(
         Bucket=bucket, Key=key, Body=json.dumps(doc).encode("utf-8"), ContentType="application/json"
     )
     log.info("input of %d bytes is over the inline limit; stored at s3://%s/%s", len(body), bucket, key)
-    reference: dict[str, Any] = {"scene_list_s3": f"s3://{bucket}/{key}"}
+    reference: dict[str, Any] = {LIST_REFERENCE: f"s3://{bucket}/{key}"}
     if payload.get("overwrite"):
-        reference["overwrite"] = True
+        reference[OVERWRITE_KEY] = True
     return reference
 
 

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections import Counter
 
-from scoresby.core import cost
 from scoresby.core.errors import EXIT_INVALID, EXIT_OK, InvalidInput
 from scoresby.core.scene_list import RunPlan, load_scene_list
 from scoresby.discovery.names import family_hint
+from scoresby.pricing import cost
 
 
 def scenes_by_family(plan: RunPlan) -> dict[str, int]:

@@ -8,7 +8,8 @@ import logging
 from typing import Any
 
 from scoresby.commands.aws import counts_line, err, find_run, print_problems, say, start_and_report
-from scoresby.commands.stack import STATE_MACHINE_OUTPUT, StackInfo, execution_name, new_session
+from scoresby.commands.stack import StackInfo, execution_name, new_session
+from scoresby.core.contract import LIST_REFERENCE, STATE_MACHINE_OUTPUT
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput
 from scoresby.core.layout import split_s3_uri
 from scoresby.core.scene_list import parse_scene_list
@@ -107,7 +108,7 @@ def original_scenes(
             doc = json.loads(
                 sfn.describe_execution(executionArn=execution["executionArn"]).get("input") or "{}"
             )
-            doc = _stored_list(session, doc) if isinstance(doc, dict) and "scene_list_s3" in doc else doc
+            doc = _stored_list(session, doc) if isinstance(doc, dict) and LIST_REFERENCE in doc else doc
             if isinstance(doc, dict):
                 doc = {k: v for k, v in doc.items() if k != "overwrite"}
             try:
@@ -121,7 +122,7 @@ def original_scenes(
 
 
 def _stored_list(session: Any, doc: dict[str, Any]) -> Any:
-    bucket, key = split_s3_uri(str(doc["scene_list_s3"]))
+    bucket, key = split_s3_uri(str(doc[LIST_REFERENCE]))
     try:
         return json.loads(session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
     except Exception:  # noqa: BLE001 - an expired or unreadable list only means no stretch settings

@@ -9,18 +9,14 @@ the dead worker was running: that scene is marked FAILED, a fresh worker takes i
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +24,7 @@ from tqdm import tqdm
 from tqdm.auto import tqdm as tqdm_auto
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from scoresby.commands.run_worker import Job, Reply, Worker, describe_exit
+from scoresby.commands.dispatch import Dispatch
 from scoresby.core.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -41,7 +37,7 @@ from scoresby.core.errors import (
     one_line,
 )
 from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, scene_files_of, task_log_path
-from scoresby.core.scene_list import RunPlan, Scene, load_scene_list
+from scoresby.core.scene_list import RunPlan, load_scene_list
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
 from scoresby.places.after_run import update_places
 from scoresby.stores.publish import check_writable
@@ -51,7 +47,6 @@ from scoresby.stores.sqlite_log import SqliteTaskLog, task_log_problem
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE_S = 10.0  # how long a worker gets to clean up after Ctrl-C before it is killed
 DEFAULT_SCENE_TIMEOUT_S = 3600.0  # a full scene takes a minute or two; an hour without a result is a hang
 
 
@@ -131,7 +126,7 @@ def run_plan(
             dynamic_ncols=True,
             mininterval=0.5,
         )
-        dispatch = _Dispatch(plan.run_name, output, overwrite, task_log, bar, n_skipped, scene_timeout_s)
+        dispatch = Dispatch(plan.run_name, output, overwrite, task_log, bar, n_skipped, scene_timeout_s)
         dispatch.redo = redo
         try:
             with bar, logging_redirect_tqdm():
@@ -190,118 +185,6 @@ def task_log_errors(path: Path) -> Iterator[None]:
 
 def _scene_complete(cog_uri: str) -> bool:
     return all(Path(f).is_file() for f in scene_files_of(cog_uri))
-
-
-class _Dispatch:
-    """The dispatch loop: keep every worker busy, record each Reply, replace dead and hung workers."""
-
-    def __init__(
-        self,
-        run_name: str,
-        output: str,
-        overwrite: bool,
-        task_log: SqliteTaskLog,
-        bar: tqdm,
-        n_skipped: int,
-        scene_timeout_s: float | None,
-    ) -> None:
-        self.run_name, self.output, self.overwrite = run_name, output, overwrite
-        self.task_log, self.bar, self.timeout = task_log, bar, scene_timeout_s
-        self.host = socket.gethostname()
-        self.redo: frozenset[str] = frozenset()
-        self.tally = {SUCCEEDED: 0, FAILED: 0, SKIPPED: n_skipped}
-        self.ctx = multiprocessing.get_context("spawn")
-        # Workers' INFO lines would tear the progress bar apart: warnings only, unless -v asked for DEBUG.
-        root_level = logging.getLogger().getEffectiveLevel()
-        self.log_level = logging.DEBUG if root_level <= logging.DEBUG else max(root_level, logging.WARNING)
-
-    def run(self, to_run: list[Scene], n_workers: int) -> None:
-        """Process `to_run`; on return or Ctrl-C every worker process has ended."""
-        if not to_run:
-            return
-        queue = deque(to_run)
-        pool = [Worker(self.ctx, self.log_level) for _ in range(n_workers)]
-        try:
-            while True:
-                for i, worker in enumerate(pool):
-                    if worker.scene is None and queue:
-                        if not worker.process.is_alive():
-                            worker.kill()
-                            pool[i] = worker = Worker(self.ctx, self.log_level)
-                        scene = queue.popleft()
-                        self.task_log.start(self.run_name, scene.scene_id, ran_on=self.host)
-                        overwrite = self.overwrite or scene.scene_id in self.redo
-                        worker.send(Job(scene, self.output, self.run_name, overwrite))
-                busy = [w for w in pool if w.scene is not None]
-                if not busy:
-                    return
-                ready = set(
-                    wait([w.conn for w in busy] + [w.process.sentinel for w in busy], self._wait_s(busy))
-                )
-                for worker in pool:
-                    if worker.scene is not None and self._collect(worker, ready):
-                        worker.scene = None
-                        if not worker.process.is_alive():
-                            worker.kill()
-        finally:
-            # Normal end: idle workers get a stop message. Ctrl-C: busy ones get SIGTERM, then SIGKILL.
-            for worker in pool:
-                worker.stop(STOP_GRACE_S)
-
-    def _wait_s(self, busy: list[Worker]) -> float | None:
-        if self.timeout is None:
-            return None
-        now = time.monotonic()
-        return max(0.0, min(w.started + self.timeout - now for w in busy)) + 0.05
-
-    def _collect(self, worker: Worker, ready: set[Any]) -> bool:
-        """Record the outcome of a busy worker's scene if there is one yet; True when the scene is over."""
-        scene = worker.scene
-        assert scene is not None  # noqa: S101 - only busy workers are collected
-        elapsed = time.monotonic() - worker.started
-        reply: Reply | None = None
-        if worker.conn in ready or worker.conn.poll():
-            try:
-                reply = worker.conn.recv()
-            except (EOFError, OSError):
-                reply = None
-        elif worker.process.sentinel not in ready:
-            if self.timeout is None or elapsed < self.timeout:
-                return False
-            worker.kill()  # SIGKILL: a stopped or hung worker cannot answer a SIGTERM
-            message = (
-                f"scene {scene.scene_id}: no result after {elapsed:.0f} s (--scene-timeout "
-                f"{self.timeout:g}); the worker process was killed"
-            )
-            self._record(scene, Reply(False, elapsed, error_type="SceneTimeout", message=message))
-            return True
-        if reply is None:
-            worker.process.join(5)
-            message = (
-                f"scene {scene.scene_id}: the worker process {describe_exit(worker.process.exitcode)}"
-                " while processing this scene"
-            )
-            reply = Reply(False, elapsed, error_type="WorkerCrashed", message=message)
-        self._record(scene, reply)
-        return True
-
-    def _record(self, scene: Scene, reply: Reply) -> None:
-        if reply.ok:
-            self.task_log.succeed(
-                self.run_name, scene.scene_id, reply.outputs, reply.duration_s, stats=reply.stats
-            )
-            status = SUCCEEDED
-        else:
-            log.warning("%s", reply.message)
-            self.task_log.fail(
-                self.run_name, scene.scene_id, reply.error_type, reply.message, reply.duration_s
-            )
-            status = FAILED
-        self.tally[status] += 1
-        self.bar.set_postfix(
-            ok=self.tally[SUCCEEDED], failed=self.tally[FAILED], skipped=self.tally[SKIPPED], refresh=False
-        )
-        self.bar.update(1)
 
 
 # --- the command ----------------------------------------------------------------------------------

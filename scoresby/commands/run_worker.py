@@ -111,7 +111,7 @@ def run_job(job: Job) -> Reply:
     scene = job.scene
     started = time.monotonic()
     try:
-        from scoresby.commands.process import process_scene  # imported once, on the first scene
+        from scoresby.commands.scene import process_scene  # imported once, on the first scene
         from scoresby.stores.publish import remove_stale_staging
 
         if not job.output.startswith("s3://"):

@@ -8,17 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from scoresby.core.contract import OVERWRITE_KEY, TASK_TABLE_OUTPUT
 from scoresby.core.errors import PipelineError
 from scoresby.core.scene_list import RunPlan
 from scoresby.core.task_log import TaskRecord
-
-# CloudFormation output keys of the stack (infra/pipeline_stack.py).
-STATE_MACHINE_OUTPUT = "StateMachineArn"
-TASK_TABLE_OUTPUT = "TaskTableName"
-OUTPUT_BUCKET_OUTPUT = "OutputBucketName"
-OUTPUT_ROOT_OUTPUT = "OutputRoot"
-WORK_BUCKET_OUTPUT = "WorkBucketName"
-"""Where lists too large for the execution input go (the init Lambda reads {"scene_list_s3": uri})."""
 
 EXECUTION_NAME_MAX = 80
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -57,7 +50,7 @@ def execution_input(plan: RunPlan, *, overwrite: bool = False) -> dict[str, Any]
     if plan.output:
         doc["output"] = plan.output
     if overwrite:
-        doc["overwrite"] = True
+        doc[OVERWRITE_KEY] = True
     return doc
 
 

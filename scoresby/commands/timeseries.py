@@ -24,6 +24,7 @@ from scoresby.core.layout import (
     check_name,
     join_uri,
     run_dir_of,
+    stac_item_name,
     task_log_path,
     timelapse_name,
 )
@@ -48,7 +49,7 @@ def load_rows(run_dir: str, records: Sequence[TaskRecord]) -> list[dict[str, Any
     for r in records:
         if r.status not in (SUCCEEDED, SKIPPED):
             continue
-        item = read_json(join_uri(run_dir, r.scene_id, f"{r.scene_id}.json"))
+        item = read_json(join_uri(run_dir, r.scene_id, stac_item_name(r.scene_id)))
         if item is None:
             continue
         row = row_from_item(item)

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Literal
 
 from scoresby.commands.run import DEFAULT_SCENE_TIMEOUT_S, RunSummary, run_plan, task_log_errors
-from scoresby.core.errors import one_line
-from scoresby.core.layout import run_dir_of, task_log_path
+from scoresby.core.layout import REPORT_NAME, run_dir_of, task_log_path
 from scoresby.core.scene_list import RunPlan
 from scoresby.core.task_log import SKIPPED, SUCCEEDED, TaskRecord, utc_now
 from scoresby.core.watch import watch_plan
-from scoresby.core.watch_round import NOTHING_NEW, redo_done, round_scenes
-from scoresby.search.watch_round import search_round
+from scoresby.core.watch_round import NOTHING_NEW, failed_outcome, redo_done
+from scoresby.search.watch_round import open_round
 from scoresby.stores.run_lock import RunLock
 from scoresby.stores.sqlite_log import SqliteTaskLog
 from scoresby.stores.watch_state import SqliteWatchState
@@ -63,40 +62,28 @@ def watch_round(
         with SqliteTaskLog(db):  # creates the task log (WAL mode) before the watch tables go into it
             pass
         with SqliteWatchState(db) as state:
-            status = state.status(run)
-            try:
-                found = search_round(
-                    plan,
-                    status.cursor if status else None,
-                    state.versions(run),
-                    progress=lambda n: log.info("watch %s: %d items so far", run, n),
-                )
-            except Exception as exc:
-                state.finish_round(run, f"failed: {one_line(exc)}", ())
-                raise
-            number = state.begin_round(
-                run,
-                plan.to_dict(),
+            # The run lock is held: RUNNING rows and items without a row are a killed round's, so they run.
+            opened = open_round(
+                plan,
+                state,
+                _statuses(db, run),
+                exclusive=True,
                 every_s=every_s,
-                cursor=found.cursor,
-                new=found.new,
-                reprocessed=found.reprocessed,
-                versions=found.versions,
+                progress=lambda n: log.info("watch %s: %d items so far", run, n),
             )
-            scenes, redo = state.scenes(run), frozenset(state.redo_ids(run))
-        # The run lock is held: RUNNING rows and items without a row are a killed round's, so they run.
-        # Nothing is claimed: under the lock every new item has no row, or one its run_plan would skip.
-        unfinished = round_scenes(scenes, _statuses(db, run), claimed=(), redo=redo, exclusive=True)
-        report = str(Path(run_dir_of(output, run)) / "report.html")
-        if not unfinished:
+        found, number, redo = opened.search, opened.number, opened.redo
+        report = str(Path(run_dir_of(output, run)) / REPORT_NAME)
+        if not opened.scenes:
             log.info("watch %s round %d: nothing new since %s", run, number, found.window.since)
             with SqliteWatchState(db) as state:
                 state.finish_round(run, NOTHING_NEW, ())
-            return RoundResult(run, number, found.found, 0, found.window.since, None, report, len(scenes))
+            return RoundResult(
+                run, number, found.found, 0, found.window.since, None, report, len(opened.seen)
+            )
         started = utc_now()  # a redo is done when its scene SUCCEEDED from here on
         try:
             summary = run_plan(
-                watch_plan(plan, scenes),
+                watch_plan(plan, opened.seen),
                 output,
                 workers=workers,
                 progress=progress,
@@ -106,7 +93,7 @@ def watch_round(
             )
         except Exception as exc:
             with SqliteWatchState(db) as state:
-                state.finish_round(run, f"failed: {one_line(exc)}", ())
+                state.finish_round(run, failed_outcome(exc), ())
             raise
         records = _records(db, run)
         result = RoundResult(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from scoresby.core.contract import TASK_TABLE_OUTPUT, WATCHES_OUTPUT
 from scoresby.core.errors import EXIT_INVALID, EXIT_OK, PipelineError, one_line
 from scoresby.core.layout import DEFAULT_OUTPUT, task_log_path
 from scoresby.core.schedules import next_run
@@ -17,7 +18,6 @@ from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED,
 from scoresby.core.watch import WatchStatus, parse_time, to_iso
 from scoresby.stores.sqlite_log import task_log_problem
 
-WATCHES_OUTPUT = "Watches"
 """The stack output listing the deployed watches (infra/watch_schedules.py)."""
 COLUMNS = ("WATCH", "ROUNDS", "LAST ROUND", "OUTCOME", "DONE", "FAILED", "PENDING", "CURSOR", "NEXT ROUND")
 
@@ -61,7 +61,7 @@ def _local_next(status: WatchStatus) -> str:
 def _aws_watches(stack_name: str) -> int:
     import boto3
 
-    from scoresby.commands.stack import TASK_TABLE_OUTPUT, find_stack, read_run
+    from scoresby.commands.stack import find_stack, read_run
     from scoresby.stores.watch_dynamo import DynamoWatchState
 
     try:

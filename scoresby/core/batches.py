@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from scoresby.core.contract import MapItem
+
 JOB_NAME_MAX = 128
 _JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -52,9 +54,9 @@ def group_scenes(
         yield batch
 
 
-def map_items(scenes: Sequence[dict[str, Any]], per_job: int) -> list[dict[str, Any]]:
+def map_items(scenes: Sequence[dict[str, Any]], per_job: int) -> list[MapItem]:
     """The Map's items: one per Batch job, {"scenes": [scene objects], "job_name": ...}."""
     return [
-        {"scenes": batch, "job_name": batch_job_name([s["scene_id"] for s in batch])}
+        MapItem(scenes=batch, job_name=batch_job_name([s["scene_id"] for s in batch]))
         for batch in group_scenes(scenes, per_job)
     ]

@@ -31,6 +31,13 @@ class MissingBands(SceneError, ValueError):
     """A requested product needs bands the scene does not have."""
 
 
+class MissingRole(MissingBands, InvalidInput):
+    """A requested product needs a band role (blue, SWIR ...) the scene's sensor does not have at all.
+
+    Bad input (exit 2 for `scoresby process`), yet still one scene's failure in a run (a SceneError).
+    """
+
+
 class UnreadableRaster(SceneError, OSError):
     """A band file exists but GDAL cannot read it (truncated, corrupt, not a raster)."""
 

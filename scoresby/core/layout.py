@@ -35,24 +35,53 @@ def scene_dest(output: str, run_name: str, scene_id: str) -> str:
     return join_uri(output, run_name, scene_id)
 
 
+# --- a scene's files: `<scene_id>_<product>.tif`, its quicklook and histogram, and `<scene_id>.json` -----
+COG_SUFFIX = ".tif"
+QUICKLOOK_SUFFIX = ".png"
+HISTOGRAM_SUFFIX = "_hist.png"
+STAC_ITEM_SUFFIX = ".json"
+
+
+def cog_name(scene_id: str, product: str) -> str:
+    """The file name of a product's COG: `<scene_id>_<product>.tif`."""
+    return f"{scene_id}_{product}{COG_SUFFIX}"
+
+
+def stac_item_name(scene_id: str) -> str:
+    """The file name of a scene's STAC Item: `<scene_id>.json`."""
+    return f"{scene_id}{STAC_ITEM_SUFFIX}"
+
+
+def quicklook_of(cog_uri: str) -> str:
+    """The quicklook PNG beside a COG (a local path or an s3:// URI)."""
+    return cog_uri.removesuffix(COG_SUFFIX) + QUICKLOOK_SUFFIX
+
+
+def histogram_of(cog_uri: str) -> str:
+    """The histogram PNG beside a COG (a local path or an s3:// URI)."""
+    return cog_uri.removesuffix(COG_SUFFIX) + HISTOGRAM_SUFFIX
+
+
 def expected_outputs(dest: str, scene_id: str, products: tuple[str, ...]) -> tuple[dict[str, str], str]:
     """COG URI per product and the STAC Item URI a finished scene has."""
-    return ({p: join_uri(dest, f"{scene_id}_{p}.tif") for p in products}, join_uri(dest, f"{scene_id}.json"))
+    return (
+        {p: join_uri(dest, cog_name(scene_id, p)) for p in products},
+        join_uri(dest, stac_item_name(scene_id)),
+    )
 
 
 def product_files(cog_uri: str) -> list[str]:
     """Every file of one product, from its COG: the COG, its quicklook and its histogram."""
-    stem = cog_uri.removesuffix(".tif")
-    return [cog_uri, f"{stem}.png", f"{stem}_hist.png"]
+    return [cog_uri, quicklook_of(cog_uri), histogram_of(cog_uri)]
 
 
 def scene_files_of(cog_uri: str) -> list[str]:
     """What must exist for a product of a scene to count as done: its files and the scene's STAC Item."""
     if cog_uri.startswith("s3://"):
         folder = cog_uri.rsplit("/", 1)[0]
-        stac = f"{folder}/{folder.rsplit('/', 1)[-1]}.json"
+        stac = f"{folder}/{stac_item_name(folder.rsplit('/', 1)[-1])}"
     else:
-        stac = str(Path(cog_uri).parent / f"{Path(cog_uri).parent.name}.json")
+        stac = str(Path(cog_uri).parent / stac_item_name(Path(cog_uri).parent.name))
     return [*product_files(cog_uri), stac]
 
 
@@ -116,8 +145,21 @@ def _reserved_of(lowered: str) -> str:
     return next(r for r in RESERVED_NAMES if lowered.startswith(r.lower()))
 
 
-# Scene lists too big for a Step Functions input are stored in the work bucket under this prefix.
+# --- the work bucket (AWS) -------------------------------------------------------------------------------
 LISTS_PREFIX = "lists/"
+"""`scoresby submit` puts lists over the 256 KiB execution-input quota here; the input names the object."""
+ITEMS_PREFIX = "items/"
+"""The init step writes a run's Map items here when they are too many to pass inline."""
+
+
+def list_key(name: str) -> str:
+    """The work-bucket key of a scene list `scoresby submit` stored: `lists/<name>.json`."""
+    return f"{LISTS_PREFIX}{name}.json"
+
+
+def items_key(run_name: str, token: str) -> str:
+    """The work-bucket key of one planning's Map items: `items/<run>/<token>.json`."""
+    return f"{ITEMS_PREFIX}{run_name}/{token}.json"
 
 
 # --- science outputs of a run (issue 12): the time series of every place the run covers ------------------

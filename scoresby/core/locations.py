@@ -37,14 +37,16 @@ def check_item(value: Any, source: Any, prefix: str, problems: list[str]) -> dic
             f'{prefix}item: {show(value)} is not a STAC Item; allowed: a Feature with "id" and "assets"'
         )
         return None
-    return value
+    item: dict[str, Any] = value  # a dict with a string id, checked above
+    return item
 
 
 def item_source(item: dict[str, Any]) -> str:
     """What stands for an inline item where a source is shown: its self href, else "item:<id>"."""
     for link in item.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str):
-            return link["href"]
+        href = link.get("href") if isinstance(link, dict) else None
+        if isinstance(href, str) and link.get("rel") == "self":
+            return href
     return f"item:{item['id']}"
 
 

@@ -1,102 +1,137 @@
-"""The product catalogue of DESIGN.md: which bands each product uses per sensor family (pure data)."""
+"""The product catalogue of DESIGN.md: each product's bands by role and, for an index, its formula (data).
+
+A new index is one entry of PRODUCTS: its roles, a formula on reflectance arrays (plain arithmetic, so the
+raster layer can hand it numpy arrays) and the formula's text for the STAC Item and the docs.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-SENSORS = ("landsat-4", "landsat-5", "landsat-7", "landsat-8", "landsat-9", "sentinel-2")
-"""Values allowed in a scene's optional `sensor` field."""
+from scoresby.sensors import sensor_names
+from scoresby.sensors.landsat import C2_L2_OFFSET, C2_L2_SCALE
 
-# The catalogue names Landsat bands as Landsat 8/9 OLI number them (B2 blue … B7 SWIR2); each sensor's
-# files map onto those names: TM and ETM+ number blue B1, green B2, red B3, NIR B4, SWIR1 B5, SWIR2 B7.
-_TM_ETM = {"B1": "B2", "B2": "B3", "B3": "B4", "B4": "B5", "B5": "B6", "B7": "B7"}
-_OLI = {f"B{n}": f"B{n}" for n in range(1, 12)}
-LANDSAT_BAND_TABLES: dict[str, dict[str, str]] = {
-    "landsat-4": _TM_ETM,  # TM
-    "landsat-5": _TM_ETM,  # TM
-    "landsat-7": _TM_ETM,  # ETM+ (B8 panchromatic is not used)
-    "landsat-8": _OLI,  # OLI/TIRS
-    "landsat-9": _OLI,  # OLI-2/TIRS-2
-}
+SENSORS = sensor_names()
+"""Values allowed in a scene's optional `sensor` field (the built-in sensors' names)."""
 
-# STAC instruments of each sensor.
-INSTRUMENTS: dict[str, tuple[str, ...]] = {
-    "landsat-4": ("tm",),
-    "landsat-5": ("tm",),
-    "landsat-7": ("etm+",),
-    "landsat-8": ("oli", "tirs"),
-    "landsat-9": ("oli", "tirs"),
-    "sentinel-2": ("msi",),
-}
-
-Family = Literal["landsat", "sentinel-2"]
 Kind = Literal["visual", "index", "merge"]
-
-
-def sensor_family(sensor: str) -> Family:
-    """Map a sensor name (landsat-8, landsat-9, sentinel-2) to the family that fixes its band names."""
-    return "sentinel-2" if sensor.startswith("sentinel") else "landsat"
+Formula = Callable[..., Any]
+"""An index formula: reflectance arrays in the product's role order in, the index out."""
 
 
 @dataclass(frozen=True)
 class Product:
-    """One product: its kind and its input bands per sensor family (RGB order, or (a, b) for (a-b)/(a+b))."""
+    """One product: its kind, its input roles (RGB order for images; formula arguments for an index)."""
 
     name: str
     kind: Kind
-    bands: dict[str, tuple[str, ...]]
+    roles: tuple[str, ...]
     description: str
+    formula: Formula | None = None
+    formula_text: str = ""  # the formula in role letters, e.g. "(N-R)/(N+R)"
+    letters: tuple[str, ...] = ()  # the letter of each role in formula_text
 
-    def bands_for(self, family: str) -> tuple[str, ...]:
-        """Input band names for a sensor family."""
-        return self.bands[family]
+    def formula_of(self, bands: tuple[str, ...]) -> str:
+        """The formula with the scene's band names in place of the role letters ("(B5-B4)/(B5+B4)")."""
+        names = dict(zip(self.letters, bands, strict=True))
+        # One pass over the text: a band name put in is never read again as a letter.
+        pattern = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+        return re.sub(pattern, lambda m: names[m.group(0)], self.formula_text)
+
+
+def _nd(a: Any, b: Any) -> Any:
+    return (a - b) / (a + b)
+
+
+def _evi(n: Any, r: Any, b: Any) -> Any:
+    return 2.5 * (n - r) / (n + 6.0 * r - 7.5 * b + 1.0)
+
+
+def _savi(n: Any, r: Any) -> Any:
+    return 1.5 * (n - r) / (n + r + 0.5)
+
+
+def _index(
+    name: str, roles: tuple[str, ...], letters: tuple[str, ...], text: str, description: str, f: Formula
+) -> Product:
+    return Product(name, "index", roles, description, f, text, letters)
 
 
 PRODUCTS: dict[str, Product] = {
     p.name: p
     for p in (
-        Product(
-            "true_color",
-            "visual",
-            {"landsat": ("B4", "B3", "B2"), "sentinel-2": ("B04", "B03", "B02")},
-            "red/green/blue, stretched to 8 bit",
-        ),
+        Product("true_color", "visual", ("red", "green", "blue"), "red/green/blue, stretched to 8 bit"),
         Product(
             "false_color_ice",
             "visual",
-            {"landsat": ("B7", "B5", "B3"), "sentinel-2": ("B12", "B8A", "B03")},
+            ("swir2", "nir_narrow", "green"),
             "SWIR2/NIR/green, stretched to 8 bit: ice shows cyan",
         ),
         Product(
             "false_color_vegetation",
             "visual",
-            {"landsat": ("B5", "B4", "B3"), "sentinel-2": ("B08", "B04", "B03")},
+            ("nir", "red", "green"),
             "NIR/red/green, stretched to 8 bit: vegetation shows red",
         ),
-        Product(
+        _index(
             "ndvi",
-            "index",
-            {"landsat": ("B5", "B4"), "sentinel-2": ("B08", "B04")},
+            ("nir", "red"),
+            ("N", "R"),
+            "(N-R)/(N+R)",
             "(NIR-red)/(NIR+red) from reflectance, float32",
+            _nd,
         ),
-        Product(
+        _index(
             "ndsi",
-            "index",
-            {"landsat": ("B3", "B6"), "sentinel-2": ("B03", "B11")},
+            ("green", "swir1"),
+            ("G", "S1"),
+            "(G-S1)/(G+S1)",
             "(green-SWIR1)/(green+SWIR1) from reflectance, float32: snow and ice",
+            _nd,
         ),
-        Product(
+        _index(
             "ndwi",
-            "index",
-            {"landsat": ("B3", "B5"), "sentinel-2": ("B03", "B08")},
+            ("green", "nir"),
+            ("G", "N"),
+            "(G-N)/(G+N)",
             "(green-NIR)/(green+NIR) from reflectance, float32: open water",
+            _nd,
         ),
-        Product(
-            "band_merge",
-            "merge",
-            {"landsat": ("B4", "B3", "B2"), "sentinel-2": ("B04", "B03", "B02")},
-            "red/green/blue unscaled, uint16",
+        Product("band_merge", "merge", ("red", "green", "blue"), "red/green/blue unscaled, uint16"),
+        _index(
+            "evi",
+            ("nir", "red", "blue"),
+            ("N", "R", "B"),
+            "2.5*(N-R)/(N+6*R-7.5*B+1)",
+            "enhanced vegetation index 2.5(NIR-red)/(NIR+6red-7.5blue+1) from reflectance, float32",
+            _evi,
+        ),
+        _index(
+            "savi",
+            ("nir", "red"),
+            ("N", "R"),
+            "1.5*(N-R)/(N+R+0.5)",
+            "soil-adjusted vegetation index 1.5(NIR-red)/(NIR+red+0.5) from reflectance, float32",
+            _savi,
+        ),
+        _index(
+            "nbr",
+            ("nir", "swir2"),
+            ("N", "S2"),
+            "(N-S2)/(N+S2)",
+            "normalised burn ratio (NIR-SWIR2)/(NIR+SWIR2) from reflectance, float32",
+            _nd,
+        ),
+        _index(
+            "mndwi",
+            ("green", "swir1"),
+            ("G", "S1"),
+            "(G-S1)/(G+S1)",
+            "modified NDWI (green-SWIR1)/(green+SWIR1) from reflectance, float32: open water",
+            _nd,
         ),
     )
 }
@@ -104,14 +139,9 @@ PRODUCTS: dict[str, Product] = {
 DEFAULT_PRODUCTS = ("true_color", "false_color_ice", "ndvi")
 BLOG_DEFAULT_PRODUCTS = ("band_merge", "true_color")
 
-# Sentinel-2 sets at 60 m carry B8A but no B08; products then use B8A in B08's place (DESIGN.md).
-SENTINEL2_SUBSTITUTES = {"B08": "B8A"}
-
 STRETCH_MODES = ("percentile", "fixed", "equalize", "reflectance")
 DEFAULT_PERCENTILES = (2.0, 98.0)
 
-
-# USGS Collection 2 Level-2 surface reflectance: DN * scale + offset (the product guide's constants), used
-# when neither an MTL nor a STAC Item gives them.
-LANDSAT_C2_L2_SCALE = 2.75e-05
-LANDSAT_C2_L2_OFFSET = -0.2
+# USGS Collection 2 Level-2 constants (defined with the Landsat sensors), used when no metadata gives them.
+LANDSAT_C2_L2_SCALE = C2_L2_SCALE
+LANDSAT_C2_L2_OFFSET = C2_L2_OFFSET

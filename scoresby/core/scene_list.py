@@ -31,12 +31,12 @@ from scoresby.core.list_shapes import (
 from scoresby.core.locations import check_item, check_output, check_source, item_source
 from scoresby.core.products import (
     DEFAULT_PRODUCTS,
-    SENSORS,
 )
 from scoresby.core.scene_ids import label_scene_id, scene_id_of
 from scoresby.core.science_options import check_aoi, check_mask
 from scoresby.core.search import SearchSpec, check_search
 from scoresby.core.stretch import StretchSpec, check_stretch_map
+from scoresby.sensors import names_text, sensor_names
 
 """Fields of the full form's top-level object (`description` is free text for people, ignored)."""
 SCENE_FIELDS = ("aoi", "item", "mask", "products", "scene_id", "sensor", "source", "stretch")
@@ -284,8 +284,8 @@ def _check_scene(
         prefix = f"{where} ({label_id}): "
 
     sensor = raw.get("sensor")
-    if sensor is not None and sensor not in SENSORS:
-        problems.append(f"{prefix}sensor: {show(sensor)} is not a sensor; allowed: {', '.join(SENSORS)}")
+    if sensor is not None and sensor not in sensor_names():  # every registered sensor's names
+        problems.append(f"{prefix}sensor: {show(sensor)} is not a sensor; allowed: {names_text()}")
     if shape.blog:
         check_blog_cell(raw, prefix, problems)
 

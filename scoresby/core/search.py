@@ -9,16 +9,26 @@ from datetime import datetime
 from typing import Any
 
 from scoresby.core.checks import check_fields, is_number, show
+from scoresby.sensors import sensors
 
-# Public STAC APIs by name, each with the collections Scoresby can read there.
+# Public STAC APIs by name; the collections Scoresby can read there are each sensor's (scoresby/sensors).
 PRESETS = {
     "earth-search": "https://earth-search.aws.element84.com/v1",
     "landsatlook": "https://landsatlook.usgs.gov/stac-server",
+    "planetary-computer": "https://planetarycomputer.microsoft.com/api/stac/v1",
 }
-PRESET_COLLECTIONS = {
-    "earth-search": ("sentinel-2-l2a", "sentinel-2-c1-l2a", "sentinel-2-l1c", "landsat-c2-l2"),
-    "landsatlook": ("landsat-c2l2-sr", "landsat-c2l1"),
-}
+
+
+def _preset_collections() -> dict[str, tuple[str, ...]]:
+    """Preset name -> the collections the registered sensors name there, sentinel-2 first as before."""
+    out: dict[str, dict[str, None]] = {name: {} for name in PRESETS}
+    for sensor in sorted(sensors(), key=lambda s: s.constellation != "sentinel-2"):
+        for preset, collections in sensor.search.items():
+            out.setdefault(preset, {}).update(dict.fromkeys(collections))
+    return {preset: tuple(c) for preset, c in out.items()}
+
+
+PRESET_COLLECTIONS = _preset_collections()
 SEARCH_FIELDS = ("bbox", "collections", "datetime", "intersects", "limit", "max_cloud", "stac")
 # Plain http is allowed for an API on this machine only (a test server); anything else must be https.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

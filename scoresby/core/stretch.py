@@ -59,7 +59,7 @@ def check_stretch_map(value: Any, name: str, problems: list[str]) -> dict[str, S
                 f"allowed: {', '.join(visual)}"
             )
             continue
-        channels = len(PRODUCTS[product].bands["landsat"])
+        channels = len(PRODUCTS[product].roles)
         normalised = check_stretch(spec, f"{name}.{product}", channels, problems)
         if normalised is not None:
             out[product] = normalised

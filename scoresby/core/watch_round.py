@@ -1,20 +1,67 @@
-"""Which scenes a watch round runs, and when a redo is done: one rule for the local and the AWS round.
+"""A watch round's rules: the store it works against, which scenes it runs, when a redo is done.
 
-The stores (stores.watch_state, stores.watch_dynamo) only read and write the items seen; the local round
-(commands.watch_round) and the init Lambda (lambdas.init_pipeline.watch_round) both decide here.
+The stores (stores.watch_state for `scoresby watch`, stores.watch_dynamo for the init Lambda) implement
+WatchState; the one round (search.watch_round.open_round) runs against it, and the local round
+(commands.watch_round) and the init step (steps.watch_round) decide here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
+from scoresby.core.errors import one_line
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SUCCEEDED, TaskRecord
+from scoresby.core.watch import Cursor, WatchStatus
+
+Pair = tuple[Mapping[str, Any], Mapping[str, Any]]
+"""(item, scene object) of one item a round found."""
 
 NOTHING_NEW = "nothing new"
 """The outcome of a round that runs no scene (a quiet round)."""
 UNFINISHED = (FAILED, PENDING)
 """Task-log states of a scene that an earlier round did not finish: it runs again."""
+
+
+class WatchState(Protocol):
+    """Where a watch keeps its cursor, rounds and the items seen (SQLite locally, DynamoDB on AWS)."""
+
+    def status(self, run_id: str) -> WatchStatus | None:
+        """The watch's cursor and last round, or None before its first round."""
+
+    def versions(self, run_id: str) -> dict[str, str]:
+        """item id -> version of every item the watch has seen."""
+
+    def begin_round(
+        self,
+        run_id: str,
+        watch: Mapping[str, Any],
+        *,
+        every_s: float | None,
+        cursor: Cursor | None,
+        new: Iterable[Pair],
+        reprocessed: Iterable[Pair],
+        versions: Mapping[str, str],
+    ) -> int:
+        """Record the round's new and reprocessed items and the new cursor; the round's number."""
+
+    @property
+    def claimed(self) -> Collection[str]:
+        """Item ids the last begin_round took for this round alone (see round_scenes)."""
+
+    def scenes(self, run_id: str) -> list[dict[str, Any]]:
+        """The scene objects of every item seen, oldest acquisition first."""
+
+    def redo_ids(self, run_id: str) -> set[str]:
+        """Scene ids to make again over their earlier outputs (the provider reprocessed the item)."""
+
+    def finish_round(self, run_id: str, outcome: str, done: Iterable[str]) -> None:
+        """Record the round's outcome (also before its first round); scenes in `done` are redone no more."""
+
+
+def failed_outcome(exc: BaseException) -> str:
+    """The outcome of a round that failed (its search or its run), as the watches table shows it."""
+    return f"failed: {one_line(exc)}"
 
 
 def round_scenes(

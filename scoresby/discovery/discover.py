@@ -18,6 +18,7 @@ import urllib.parse
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
 from scoresby.core.scene_files import SceneFiles
 from scoresby.core.scene_list import Scene
+from scoresby.discovery.generic import discover_generic, match_generic
 from scoresby.discovery.landsat import discover_landsat
 from scoresby.discovery.names import (
     ALLOWED_PATTERNS,
@@ -54,6 +55,10 @@ def discover_scene(scene: Scene) -> SceneFiles:
         raise SourceNotFound(scene.scene_id, f"source {scene.source!r} holds no files")
     landsat = [m for m in (landsat_band(n) for n in names) if m]
     sentinel2 = [m for m in (sentinel2_band(n) for n in names) if m]
+    generic = match_generic(scene, names) if not landsat and not sentinel2 else None
+    if generic is not None:
+        found = discover_generic(scene, source, *generic)
+        return _checked(scene, with_quality(found, source, names))
     if not landsat and not sentinel2:
         # A few names, each cut short and escaped, explain the error; the whole listing is not copied.
         shown = ", ".join(repr(posixpath.basename(n)[:40]) for n in names[:5])
@@ -63,22 +68,29 @@ def discover_scene(scene: Scene) -> SceneFiles:
             f"no band files recognised in {scene.source!r} ({len(names)} files: {shown}{more}); "
             f"allowed: {'; '.join(ALLOWED_PATTERNS)}",
         )
+    # Two file layouts have discovery modules of their own: Landsat product folders (every Landsat sensor,
+    # told apart by the MTL and the id) and Sentinel-2 tiles; the layout is not the sensor.
     if landsat and sentinel2:
-        family = family_hint(scene)
-        if family is None:
+        layout = family_hint(scene)
+        if layout is None:
             raise UnknownSensor(
                 scene.scene_id,
                 f"source {scene.source!r} holds both Landsat and Sentinel-2 band files; "
                 "set the scene's sensor or point source at one scene's folder",
             )
     else:
-        family = "landsat" if landsat else "sentinel-2"
+        layout = "landsat" if landsat else "sentinel-2"
     found = (
         discover_landsat(scene, source, landsat, names)
-        if family == "landsat"
+        if layout == "landsat"
         else discover_sentinel2(scene, source, sentinel2, names)
     )
     found = with_quality(found, source, names)  # QA_PIXEL / SCL, for masks and statistics
+    return _checked(scene, found)
+
+
+def _checked(scene: Scene, found: SceneFiles) -> SceneFiles:
+    """`found`, once its sensor is checked against the scene's `sensor` field (and logged)."""
     if scene.sensor is not None and scene.sensor != found.sensor:
         raise UnknownSensor(
             scene.scene_id,
@@ -116,7 +128,7 @@ def _probe_http(scene: Scene, source: Source) -> list[str]:
     ids = [i for i in dict.fromkeys([scene.scene_id, last_component]) if i]
     metadata = ["MTD_MSIL2A.xml", "MTD_MSIL1C.xml"]
     for i in ids:
-        metadata += [f"{i}_MTL.json", f"{i}_MTL.txt", f"{i}.json"]
+        metadata += [f"{i}_MTL.json", f"{i}_MTL.txt", f"{i}_MTL.xml", f"{i}.json"]
     found = source.existing(metadata)
     candidates: list[str] = []
     for i in ids:

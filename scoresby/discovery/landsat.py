@@ -8,13 +8,15 @@ from datetime import UTC, timedelta
 from datetime import datetime as Datetime
 
 from scoresby.core.errors import UnknownSensor, UnreadableRaster
-from scoresby.core.products import LANDSAT_BAND_TABLES, LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
+from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
-from scoresby.discovery.landsat_mtl import Mtl, MtlError, parse_mtl
+from scoresby.core.warnings import AssumedRadiometryWarning, GuessedDatetimeWarning, PlainDNWarning, note
+from scoresby.discovery.landsat_mtl import Mtl, MtlError, mtl_kind, parse_mtl
 from scoresby.discovery.names import ALLOWED_PATTERNS, LANDSAT_C2_ID, LANDSAT_PRE_ID, LandsatMatch, pick_group
 from scoresby.discovery.sentinel2_metadata import normalise_datetime
 from scoresby.discovery.sources import Source, gdal_env_options
+from scoresby.sensors import metadata_text, name_for_id, sensor_named
 
 
 def discover_landsat(
@@ -63,7 +65,11 @@ def discover_landsat(
     if acquired is None:
         acquired = _landsat_date_from_id(c2, pre)
         if acquired:
-            notes.append(f"datetime: acquisition date from the id {product_id} (time of day unknown)")
+            note(
+                notes,
+                f"datetime: acquisition date from the id {product_id} (time of day unknown)",
+                GuessedDatetimeWarning,
+            )
     return SceneFiles(
         gdal_env=gdal_env_options(),
         scene_id=scene.scene_id,
@@ -89,10 +95,10 @@ def _landsat_bands(
     bands: dict[str, BandFile] = {}
     thermal: list[str] = []
     missing: list[str] = []
-    table = LANDSAT_BAND_TABLES[sensor]  # the sensor's file bands -> the catalogue's band names
+    table = sensor_named(sensor).file_bands[sensor]  # the sensor's file bands -> the catalogue's band names
     for m in sorted(reflective, key=lambda m: int(m.band[1:])):
         number = int(m.band[1:])
-        if m.band not in table:  # TM/ETM+ B6 (thermal), ETM+ B8 (panchromatic)
+        if m.band not in table:  # TM/ETM+ B6 (thermal), ETM+ B8 (panchromatic), bands MSS lacks
             continue
         rescaling = _mtl_rescaling(scene, source, mtl, mtl_name, "L2" if is_l2 else "L1", number)
         if rescaling is None:
@@ -117,16 +123,20 @@ def _reflectance_notes(
     """The metadata notes saying how DN became reflectance (which constants, which bands fell back)."""
     constants = f"DN * {LANDSAT_C2_L2_SCALE} + {LANDSAT_C2_L2_OFFSET} (Collection 2 Level-2 constants"
     mtl_rule = f"DN * REFLECTANCE_MULT_BAND_n + REFLECTANCE_ADD_BAND_n from {mtl_label}"
+    notes: list[str] = []
     if mtl_label is None:
-        notes = [
-            f"reflectance: {constants}; no MTL found)" if is_l2 else "reflectance: plain DN (no MTL found)"
-        ]
+        if is_l2:
+            note(notes, f"reflectance: {constants}; no MTL found)", AssumedRadiometryWarning)
+        else:
+            note(notes, "reflectance: plain DN (no MTL found)", PlainDNWarning)
     else:
-        notes = [f"reflectance: {mtl_rule}" if is_l2 else f"reflectance: TOA, {mtl_rule}"]
+        notes.append(f"reflectance: {mtl_rule}" if is_l2 else f"reflectance: TOA, {mtl_rule}")
         if missing:
             fallback = "Collection 2 Level-2 constants used" if is_l2 else "plain DN"
-            notes.append(
-                f"reflectance of {', '.join(missing)}: {mtl_label} has no rescaling for them, {fallback}"
+            note(
+                notes,
+                f"reflectance of {', '.join(missing)}: {mtl_label} has no rescaling for them, {fallback}",
+                AssumedRadiometryWarning if is_l2 else PlainDNWarning,
             )
     if thermal:
         notes.append(f"thermal bands {', '.join(thermal)}: plain DN (no reflectance rescaling exists)")
@@ -134,13 +144,15 @@ def _reflectance_notes(
 
 
 def _find_mtl(names: list[str], prefix: str) -> str | None:
-    for suffix in ("_MTL.json", "_MTL.txt"):
+    for suffix in ("_MTL.json", "_MTL.txt", "_MTL.xml"):
         for name in names:
             if name.lower() == (prefix + suffix).lower():
                 return name
     # A renamed folder may keep another MTL name; take it only when it is the single one beside the bands.
     folder = posixpath.dirname(prefix)
-    others = [n for n in names if posixpath.dirname(n) == folder and re.search(r"_MTL\.(txt|json)$", n, re.I)]
+    others = [
+        n for n in names if posixpath.dirname(n) == folder and re.search(r"_MTL\.(txt|json|xml)$", n, re.I)
+    ]
     stems = {n.rsplit(".", 1)[0] for n in others}
     if len(stems) == 1:
         return sorted(others, key=lambda n: not n.lower().endswith(".json"))[0]
@@ -150,7 +162,7 @@ def _find_mtl(names: list[str], prefix: str) -> str | None:
 def _read_mtl(scene: Scene, source: Source, name: str) -> Mtl:
     text = source.read_text(name)
     try:
-        return parse_mtl(text, is_json=name.lower().endswith(".json"))
+        return parse_mtl(text, **mtl_kind(name))
     except MtlError as exc:
         raise UnreadableRaster(scene.scene_id, f"malformed MTL file {source.gdal_path(name)}: {exc}") from exc
 
@@ -184,26 +196,28 @@ def _landsat_product_id(scene: Scene, prefix: str, mtl: Mtl | None) -> str | Non
 def _landsat_sensor(
     scene: Scene, product_id: str | None, id_match: re.Match[str] | None, mtl: Mtl | None
 ) -> str:
-    from_id = f"landsat-{int(id_match.group('mission'))}" if id_match else None
+    """The sensor the MTL says (spacecraft and instrument), checked against the id; else the id's."""
+    from_id = name_for_id(product_id) if id_match and product_id else None
     from_mtl = mtl.sensor() if mtl else None
     if mtl is not None and mtl.spacecraft() and from_mtl is None:
         raise UnknownSensor(
             scene.scene_id,
-            f"MTL SPACECRAFT_ID {mtl.spacecraft()!r} is not supported; "
-            "allowed: LANDSAT_4, LANDSAT_5, LANDSAT_7, LANDSAT_8, LANDSAT_9",
+            f"MTL SPACECRAFT_ID {mtl.spacecraft()!r} with SENSOR_ID {mtl.instrument()!r} is not supported; "
+            f"allowed (SPACECRAFT_ID/SENSOR_ID): {metadata_text()}",
         )
     if from_id and from_mtl and from_id != from_mtl:
         raise UnknownSensor(
-            scene.scene_id, f"id {product_id} says {from_id} but the MTL's SPACECRAFT_ID says {from_mtl}"
+            scene.scene_id,
+            f"id {product_id} says {from_id} but the MTL's SPACECRAFT_ID says {from_mtl} "
+            f"(SENSOR_ID {mtl.instrument() if mtl else None!r})",
         )
-    sensor = (
-        from_mtl or from_id or (scene.sensor if scene.sensor and scene.sensor.startswith("landsat") else None)
-    )
+    given = scene.sensor if scene.sensor and sensor_named(scene.sensor).constellation == "landsat" else None
+    sensor = from_mtl or from_id or given
     if sensor is None:
         raise UnknownSensor(
             scene.scene_id,
             f"Landsat band files in {scene.source!r} but neither an MTL (SPACECRAFT_ID), an id like "
-            "LT05_…/LE07_…/LC08_…/LC09_…/LC8… nor the scene's sensor says which Landsat it is",
+            "LM01_…/LT05_…/LE07_…/LC08_…/LC09_…/LC8… nor the scene's sensor says which Landsat it is",
         )
     return sensor
 

@@ -1,11 +1,14 @@
-"""Landsat MTL metadata (ODL text or JSON) parsed into groups, and the values discovery needs from it."""
+"""Landsat MTL metadata (ODL text, JSON or XML) parsed into groups, and the values discovery needs from it."""
 
 from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET  # noqa: S405 - parsed with entities refused, see _parse_xml
 from dataclasses import dataclass
 from typing import Any
+
+from scoresby.sensors import name_for_metadata
 
 # One ODL line: `KEY = VALUE`; values are quoted strings, numbers, dates or times.
 _ODL_LINE = re.compile(r"^\s*(?P<key>[A-Za-z0-9_]+)\s*=\s*(?P<value>.*?)\s*$")
@@ -17,7 +20,6 @@ _REFLECTANCE_GROUPS = {
     "L1": ("LEVEL1_RADIOMETRIC_RESCALING", "RADIOMETRIC_RESCALING"),
 }
 _ACQUISITION_GROUPS = ("IMAGE_ATTRIBUTES", "PRODUCT_METADATA")
-_SPACECRAFT = {f"LANDSAT_{n}": f"landsat-{n}" for n in (4, 5, 7, 8, 9)}
 
 
 class MtlError(ValueError):
@@ -45,9 +47,16 @@ class Mtl:
         return None
 
     def sensor(self) -> str | None:
-        """Scoresby sensor name from SPACECRAFT_ID (landsat-4 ... landsat-9), None when absent or unknown."""
+        """Sensor name from SPACECRAFT_ID and SENSOR_ID (landsat-5, landsat-5-mss ...), None if unknown.
+
+        The instrument decides as much as the spacecraft: Landsat 4 and 5 carried both TM and MSS.
+        """
         spacecraft = self.get("SPACECRAFT_ID", _ACQUISITION_GROUPS)
-        return _SPACECRAFT.get(spacecraft.upper()) if spacecraft else None
+        return name_for_metadata(spacecraft, self.instrument()) if spacecraft else None
+
+    def instrument(self) -> str | None:
+        """The raw SENSOR_ID value (TM, ETM, OLI_TIRS, MSS ...)."""
+        return self.get("SENSOR_ID", _ACQUISITION_GROUPS)
 
     def spacecraft(self) -> str | None:
         """The raw SPACECRAFT_ID value."""
@@ -76,9 +85,34 @@ class Mtl:
             ) from exc
 
 
-def parse_mtl(text: str, *, is_json: bool) -> Mtl:
-    """Parse MTL text (ODL `GROUP = ...` form, or the JSON form when `is_json`); raises MtlError."""
+def parse_mtl(text: str, *, is_json: bool = False, is_xml: bool = False) -> Mtl:
+    """Parse MTL text (ODL `GROUP = ...` form, the JSON form or the XML form); raises MtlError."""
+    if is_xml:
+        return _parse_xml(text)
     return _parse_json(text) if is_json else _parse_odl(text)
+
+
+def mtl_kind(name: str) -> dict[str, bool]:
+    """The parse_mtl flags for an MTL file name (_MTL.json, _MTL.xml, else ODL text)."""
+    lower = name.lower()
+    return {"is_json": lower.endswith(".json"), "is_xml": lower.endswith(".xml")}
+
+
+def _parse_xml(text: str) -> Mtl:
+    # A DTD could declare entities (billion laughs, external files): an MTL never has one.
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise MtlError("XML with a DOCTYPE or ENTITY declaration is not allowed")
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - no DTD (checked above), so no entity expansion
+    except ET.ParseError as exc:
+        raise MtlError(f"not valid XML: {exc}") from exc
+    groups: dict[str, dict[str, str]] = {}
+    for group in root:
+        if len(group):
+            groups[group.tag] = {leaf.tag: (leaf.text or "").strip() for leaf in group if not len(leaf)}
+    if not groups:
+        raise MtlError(f"root {root.tag!r} holds no groups")
+    return Mtl(root=root.tag, groups=groups)
 
 
 def _parse_json(text: str) -> Mtl:

@@ -10,16 +10,12 @@ from dataclasses import dataclass
 from scoresby.core.errors import UnknownSensor
 from scoresby.core.scene_list import Scene
 from scoresby.discovery.sentinel2_metadata import BAND_IDS, canonical_band
+from scoresby.sensors import name_for_id, sensor_named
+from scoresby.sensors.landsat_ids import C2_ID, PRE_ID
 
-LANDSAT_C2_ID = re.compile(
-    r"^L[COTEM](?P<mission>0[4-9])_(?P<level>L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_(?P<date>\d{8})_\d{8}_\d{2}_(?:T1|T2|RT)$",
-    re.IGNORECASE,
-)
-
-
-LANDSAT_PRE_ID = re.compile(
-    r"^L[COTEM](?P<mission>[4-9])\d{6}(?P<year>\d{4})(?P<doy>\d{3})[A-Z]{3}\d{2}$", re.IGNORECASE
-)
+# Landsat 1-9 ids (the letter after L says the instrument: M is MSS); defined with the Landsat sensors.
+LANDSAT_C2_ID = C2_ID
+LANDSAT_PRE_ID = PRE_ID
 
 
 SENTINEL2_SAFE_ID = re.compile(
@@ -65,7 +61,7 @@ SENTINEL2_BANDS = tuple(b for b in BAND_IDS if b != "B10")  # B10 (cirrus) is no
 
 
 ALLOWED_PATTERNS = (
-    "Landsat C2 '<id>_B4.TIF' / '<id>_SR_B4.TIF' (+ '<id>_MTL.txt|json')",
+    "Landsat C2 '<id>_B4.TIF' / '<id>_SR_B4.TIF' (+ '<id>_MTL.txt|json|xml')",
     "pre-collection Landsat 'LC8…LGN00_B4.TIF' (+ '_MTL.txt')",
     "Sentinel-2 COG 'B04.tif' (+ '<id>.json' STAC Item) or tile folder 'R10m/B04.jp2'",
     "Sentinel-2 SAFE 'T29UNU_<YYYYMMDDTHHMMSS>_B04_10m.jp2|tif' (+ 'MTD_MSIL2A.xml')",
@@ -122,14 +118,9 @@ def sentinel2_band(name: str) -> Sentinel2Match | None:
 
 
 def family_hint(scene: Scene) -> str | None:
-    """'landsat' or 'sentinel-2' when the scene's sensor or id says which, else None."""
-    if scene.sensor:
-        return "sentinel-2" if scene.sensor.startswith("sentinel") else "landsat"
-    if LANDSAT_C2_ID.match(scene.scene_id) or LANDSAT_PRE_ID.match(scene.scene_id):
-        return "landsat"
-    if scene.scene_id.upper().startswith("S2"):
-        return "sentinel-2"
-    return None
+    """The constellation ('landsat', 'sentinel-2' ...) the scene's sensor or id says, else None."""
+    name = scene.sensor or name_for_id(scene.scene_id)
+    return sensor_named(name).constellation if name else None
 
 
 def pick_group(scene: Scene, groups: Iterable[str], what: str) -> str:

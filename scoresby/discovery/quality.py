@@ -12,6 +12,7 @@ import re
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.discovery.names import NON_BAND_DIRS
 from scoresby.discovery.sources import Source
+from scoresby.sensors import sensor_of
 
 LANDSAT_QA = re.compile(r"^(?P<prefix>.+)_QA_PIXEL\.tiff?$", re.IGNORECASE)
 # SCL.tif (COG folders), R20m/SCL.jp2 (tile folders), T29UNU_<time>_SCL_20m.jp2 (SAFE granules).
@@ -21,12 +22,12 @@ SENTINEL2_SCL = re.compile(r"^(?:(?P<prefix>.+)_)?SCL(?:_(?P<res>\d{2})m)?\.(?:j
 def with_quality(found: SceneFiles, source: Source, names: list[str]) -> SceneFiles:
     """`found` with its QA_PIXEL / SCL file (None when the scene has none, e.g. pre-collection BQA)."""
     usable = [n for n in names if not NON_BAND_DIRS.intersection(p.lower() for p in n.split("/")[:-1])]
-    if found.sensor.startswith("landsat"):
-        name = _landsat_qa(found, usable)
-        band = "QA_PIXEL"
-    else:
-        name = _sentinel2_scl(found, usable)
-        band = "SCL"
+    qa = sensor_of(found).qa
+    finder = _FINDERS.get(qa.band) if qa else None  # the sensor says which quality band it has
+    if qa is None or finder is None:
+        return found
+    band = qa.band
+    name = finder(found, usable)
     if name is None:
         return found
     return dataclasses.replace(found, quality=BandFile(band, source.gdal_path(name)))
@@ -66,6 +67,10 @@ def _sentinel2_scl(found: SceneFiles, names: list[str]) -> str | None:
         res = int(m["res"] or (folder[1:3] if re.fullmatch(r"R\d{2}m", folder) else 20))
         candidates.append((res, n))
     return min(candidates)[1] if candidates else None
+
+
+_FINDERS = {"QA_PIXEL": _landsat_qa, "SCL": _sentinel2_scl}
+"""How each quality band's file is found beside the band files, by the band's name."""
 
 
 def _prefixes(found: SceneFiles, band_suffix: str) -> set[str]:

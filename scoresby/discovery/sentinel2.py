@@ -11,6 +11,7 @@ from datetime import datetime as Datetime
 from scoresby.core.errors import UnknownSensor, UnreadableRaster
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
+from scoresby.core.warnings import AssumedRadiometryWarning, GuessedDatetimeWarning, note
 from scoresby.discovery.names import (
     RESOLUTION_DIR,
     SENTINEL2_BANDS,
@@ -192,21 +193,27 @@ def _radiometry_without_metadata(scene: Scene, notes: list[str]) -> Radiometry:
     if safe_id:
         baseline = safe_id.group("baseline")
         offset = BASELINE_OFFSET_DN / DEFAULT_QUANTIFICATION if baseline_has_offset(baseline) else 0.0
-        notes.append(
+        note(
+            notes,
             f"reflectance: DN / 10000 {'- 0.1 ' if offset else ''}from processing baseline N{baseline} "
-            "in the scene id (no MTD_MSIL2A.xml or STAC Item found)"
+            "in the scene id (no MTD_MSIL2A.xml or STAC Item found)",
+            AssumedRadiometryWarning,
         )
         return Radiometry(scale=scale, default_offset=offset, baseline=baseline)
     date = first_date(scene.scene_id) or first_date(scene.source)
     if date and date >= SENTINEL2_OFFSET_SINCE:
-        notes.append(
+        note(
+            notes,
             f"reflectance: DN / 10000 - 0.1 assumed (acquired {date}, after baseline 04.00 began on "
-            f"{SENTINEL2_OFFSET_SINCE}; no MTD_MSIL2A.xml or STAC Item found)"
+            f"{SENTINEL2_OFFSET_SINCE}; no MTD_MSIL2A.xml or STAC Item found)",
+            AssumedRadiometryWarning,
         )
         return Radiometry(scale=scale, default_offset=BASELINE_OFFSET_DN / DEFAULT_QUANTIFICATION)
     reason = f"acquired {date}, before baseline 04.00" if date else "acquisition date unknown"
-    notes.append(
-        f"reflectance: DN / 10000 assumed, no offset ({reason}; no MTD_MSIL2A.xml or STAC Item found)"
+    note(
+        notes,
+        f"reflectance: DN / 10000 assumed, no offset ({reason}; no MTD_MSIL2A.xml or STAC Item found)",
+        AssumedRadiometryWarning,
     )
     return Radiometry(scale=scale)
 
@@ -222,6 +229,10 @@ def _sentinel2_date_from_names(scene: Scene, files: list[Sentinel2Match], notes:
             )
     date = first_date(scene.scene_id) or first_date(scene.source)
     if date:
-        notes.append("datetime: acquisition date from the scene id or source (time of day unknown)")
+        note(
+            notes,
+            "datetime: acquisition date from the scene id or source (time of day unknown)",
+            GuessedDatetimeWarning,
+        )
         return f"{date}T00:00:00Z"
     return None

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
-from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
-from scoresby.discovery.sentinel2_metadata import DEFAULT_QUANTIFICATION
+from scoresby.core.warnings import AssumedRadiometryWarning, PlainDNWarning, note
 from scoresby.discovery.sources import aws_credentials_available, gdal_env_options, open_source
+from scoresby.sensors import Sensor, name_for_id, name_for_metadata, sensor_named
 
 # Earth Search / stac-server item URLs carry no .json suffix: /collections/<c>/items/<id>.
 ITEM_URL = re.compile(r"/collections/[^/]+/items/[^/]+/?$")
@@ -22,34 +22,6 @@ ITEM_URL = re.compile(r"/collections/[^/]+/items/[^/]+/?$")
 S3_HTTPS = re.compile(
     r"^https://(?P<bucket>[a-z0-9][a-z0-9.-]+)\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.amazonaws\.com/(?P<key>.+)$"
 )
-# Common band names (eo:common_name) -> band ids, per family (Landsat 8/9 OLI numbering, as the catalogue).
-COMMON_NAMES = {
-    "landsat": {
-        "coastal": "B1",
-        "blue": "B2",
-        "green": "B3",
-        "red": "B4",
-        "nir08": "B5",
-        "nir": "B5",
-        "swir16": "B6",
-        "swir22": "B7",
-    },
-    "sentinel-2": {
-        "coastal": "B01",
-        "blue": "B02",
-        "green": "B03",
-        "red": "B04",
-        "rededge1": "B05",
-        "rededge2": "B06",
-        "rededge3": "B07",
-        "nir": "B08",
-        "nir08": "B8A",
-        "nir09": "B09",
-        "cirrus": "B10",
-        "swir16": "B11",
-        "swir22": "B12",
-    },
-}
 # Quality assets -> SceneFiles.quality band names (masks and statistics read them by these names).
 QUALITY_ASSETS = {"qa_pixel": "QA_PIXEL", "scl": "SCL"}
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2")
@@ -88,11 +60,13 @@ def discover_item(scene: Scene) -> SceneFiles:
     """Band files, sensor, level and radiometry of a scene whose source is a STAC Item."""
     item, location = load_item(scene)
     props = item.get("properties") or {}
-    family = _family(item)
+    name = _sensor_name(item)
+    sensor = sensor_named(name)
     signed = aws_credentials_available()
     bands: dict[str, BandFile] = {}
+    defaulted: list[str] = []
     for key, asset in item["assets"].items():
-        band = _band_id(key, asset, family)
+        band = _band_id(key, asset, sensor)
         href = _href(asset)
         if band is None or href is None:
             continue
@@ -101,7 +75,9 @@ def discover_item(scene: Scene) -> SceneFiles:
         ):
             continue  # Earth Search lists each band twice ("red", "red-jp2"): the COG reads cheaper
         path = _gdal_path(scene.scene_id, href, location, signed)
-        scale, offset = _radiometry(asset, family, band)
+        scale, offset = _radiometry(asset, sensor, band)
+        if _stated(asset) is None and band not in QUALITY_ASSETS.values():
+            defaulted.append(band)
         bands[band] = BandFile(band, path, scale, offset)
     quality = next((bands[q] for q in QUALITY_ASSETS.values() if q in bands), None)
     for q in QUALITY_ASSETS.values():
@@ -110,13 +86,24 @@ def discover_item(scene: Scene) -> SceneFiles:
         raise SourceNotFound(
             scene.scene_id, f"STAC Item {item.get('id')!r} has no band assets Scoresby can read"
         )
+    notes = [f"bands and radiometry from the STAC Item {item.get('id')}"]
+    defaulted = sorted(set(defaulted) & set(bands))
+    if defaulted:
+        scale, offset = sensor.rescaling
+        plain = (scale, offset) == (1.0, 0.0)
+        note(
+            notes,
+            f"reflectance of {', '.join(defaulted)}: the STAC Item gives no raster:bands scale, "
+            + ("plain DN" if plain else f"DN * {scale} + {offset} ({sensor.title} constants)"),
+            PlainDNWarning if plain else AssumedRadiometryWarning,
+        )
     return SceneFiles(
         scene_id=scene.scene_id,
-        sensor=_sensor(props, family),
-        level=_level(item, family),
+        sensor=name,
+        level=sensor.level_of(f"{item.get('id')} {item.get('collection')}"),
         bands=bands,
         datetime=props.get("datetime"),
-        notes=(f"bands and radiometry from the STAC Item {item.get('id')}",),
+        notes=tuple(notes),
         gdal_env=gdal_env_options(),
         source_item=location,
         quality=quality,
@@ -127,35 +114,29 @@ def _self_href(item: dict[str, Any]) -> str | None:
     return next((link.get("href") for link in item.get("links") or [] if link.get("rel") == "self"), None)
 
 
-def _family(item: dict[str, Any]) -> str:
-    text = " ".join(
-        str(v) for v in (item.get("properties", {}).get("platform"), item.get("collection"), item.get("id"))
-    )
-    if "landsat" in text.lower() or re.match(r"^L[COTE]0\d_", str(item.get("id"))):
-        return "landsat"
-    if "sentinel-2" in text.lower() or str(item.get("id")).startswith("S2"):
+def _sensor_name(item: dict[str, Any]) -> str:
+    """The sensor an Item's id says, else its platform and instruments (landsat-5 with mss is MSS)."""
+    props = item.get("properties") or {}
+    by_id = name_for_id(str(item.get("id")))
+    if by_id:
+        return by_id
+    text = " ".join(str(v) for v in (props.get("platform"), item.get("collection"), item.get("id"))).lower()
+    instruments = " ".join(str(i) for i in props.get("instruments") or []).upper()
+    number = re.search(r"landsat[-_ ]?(\d)", text)
+    if number or "landsat" in text:
+        spacecraft = f"LANDSAT_{number.group(1) if number else 8}"
+        name = name_for_metadata(spacecraft, "MSS" if "MSS" in instruments else None)
+        if name:
+            return name
+    if "sentinel-2" in text:
         return "sentinel-2"
     raise UnknownSensor(
         str(item.get("id")), f"STAC Item of platform {text!r}; allowed: Landsat or Sentinel-2"
     )
 
 
-def _sensor(props: dict[str, Any], family: str) -> str:
-    if family == "sentinel-2":
-        return "sentinel-2"
-    number = re.search(r"(\d)\s*$", str(props.get("platform", "")))
-    return f"landsat-{number.group(1)}" if number else "landsat-8"
-
-
-def _level(item: dict[str, Any], family: str) -> str:
-    text = f"{item.get('id')} {item.get('collection')}".upper()
-    if family == "sentinel-2":
-        return "L1C" if "L1C" in text else "L2A"
-    return "L2" if re.search(r"L2SP|L2SR|C2-L2|C2L2", text) else "L1"
-
-
-def _band_id(key: str, asset: dict[str, Any], family: str) -> str | None:
-    """The catalogue's band id of a single-band raster asset (eo:bands name, then key, then common name)."""
+def _band_id(key: str, asset: dict[str, Any], sensor: Sensor) -> str | None:
+    """The catalogue's band id of a single-band raster asset (common name, then eo:bands name or key)."""
     if key.lower() in QUALITY_ASSETS:
         return QUALITY_ASSETS[key.lower()]
     bands = asset.get("eo:bands") or asset.get("bands") or []
@@ -164,13 +145,16 @@ def _band_id(key: str, asset: dict[str, Any], family: str) -> str | None:
     band = bands[0] if bands else {}
     common = str(band.get("common_name") or band.get("eo:common_name") or key).lower()
     # Landsat numbers differ by sensor (TM red is B3, OLI red is B4): the common name is what is meant.
-    if family == "landsat" and common in COMMON_NAMES["landsat"]:
-        return COMMON_NAMES["landsat"][common]
+    if sensor.file_bands and common in sensor.common_names:
+        return sensor.common_names[common]
+    known = set(sensor.common_names.values())
     for name in (band.get("name"), key):
         match = re.fullmatch(r"(?:[A-Z]+_)?B0?(\d{1,2})(A?)", str(name or ""), re.IGNORECASE)
-        if match and family == "sentinel-2":
-            return "B8A" if match.group(2) else f"B{int(match.group(1)):02d}"
-    return COMMON_NAMES[family].get(common)
+        if match and not sensor.file_bands:
+            number = f"B{int(match.group(1)):02d}"
+            if match.group(2) or number in known:
+                return "B8A" if match.group(2) else number
+    return sensor.common_names.get(common)
 
 
 def _href(asset: dict[str, Any]) -> str | None:
@@ -213,14 +197,17 @@ def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool) -> 
     )
 
 
-def _radiometry(asset: dict[str, Any], family: str, band: str) -> tuple[float, float]:
-    """DN -> reflectance as raster:bands states it (Earth Search S2 L2A: the offset, applied once)."""
-    if band in QUALITY_ASSETS.values():
-        return 1.0, 0.0
+def _stated(asset: dict[str, Any]) -> tuple[float, float] | None:
+    """(scale, offset) as the asset's raster:bands states them, None when it does not."""
     raster = (asset.get("raster:bands") or [{}])[0]
     scale, offset = raster.get("scale"), raster.get("offset")
     if isinstance(scale, int | float) and isinstance(offset, int | float | type(None)):
         return float(scale), float(offset or 0.0)
-    if family == "landsat":
-        return LANDSAT_C2_L2_SCALE, LANDSAT_C2_L2_OFFSET
-    return 1.0 / DEFAULT_QUANTIFICATION, 0.0
+    return None
+
+
+def _radiometry(asset: dict[str, Any], sensor: Sensor, band: str) -> tuple[float, float]:
+    """DN -> reflectance as raster:bands states it (Earth Search S2 L2A: the offset, applied once)."""
+    if band in QUALITY_ASSETS.values():
+        return 1.0, 0.0
+    return _stated(asset) or sensor.rescaling  # the sensor's rescaling when no metadata says

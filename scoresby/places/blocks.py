@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 import rasterio
 from rasterio.windows import Window
 
-from scoresby.core.cost import WORKER_THREADS
+from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster.bands import gdal_options
 
 BLOCK_THREADS = WORKER_THREADS

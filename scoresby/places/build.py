@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 PLACES_DIR = "places"
 PER_FILE_VSI_CACHE = 256 * 1024
-"""Bytes of GDAL's per-file read cache (remote files): 7 files x 48 scenes x 2 threads stay under 200 MB."""
+"""Bytes of GDAL's per-file read cache (remote files): 7 files x 32 scenes x 2 threads stay under 120 MB."""
 
 
 @dataclass

@@ -154,8 +154,10 @@ class _Composer:
             "dn": to_dn(composite),
         }
         for p in self.indices:
-            a, b = (ROLES.index(r) for r in p.roles)
-            layers[p.name] = ops.normalized_difference(composite[a], composite[b])
+            inputs = [composite[ROLES.index(r)] for r in p.roles]
+            layers[p.name] = (
+                ops.index_of(p.formula, inputs) if p.formula else ops.normalized_difference(*inputs)
+            )
         return _BlockOut(window, layers, int(inside.sum()))
 
 

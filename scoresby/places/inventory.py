@@ -6,6 +6,7 @@ fingerprint of its scene object): a later run re-discovers only new or changed s
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -14,6 +15,7 @@ from typing import Any
 from scoresby.core.errors import PipelineError, one_line
 from scoresby.core.scene_files import SceneFiles
 from scoresby.core.scene_list import Scene, parse_scene
+from scoresby.core.warnings import ScoresbyWarning
 from scoresby.places import manifest, periods
 from scoresby.places.observations import SceneDate, solar_day
 from scoresby.places.sensor_view import instrument_group
@@ -44,7 +46,10 @@ class Inventory:
         if scene_id not in self.files:
             from scoresby.discovery.discover import discover_scene
 
-            self.files[scene_id] = discover_scene(self.scenes[scene_id])
+            with warnings.catch_warnings():
+                # The scene's own Item records these notes already; here they would only repeat them.
+                warnings.simplefilter("ignore", ScoresbyWarning)
+                self.files[scene_id] = discover_scene(self.scenes[scene_id])
         return self.files[scene_id]
 
 

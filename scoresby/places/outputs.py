@@ -15,12 +15,12 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
-from scoresby.core.cost import WORKER_THREADS
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.report_places import transition_rgb
 from scoresby.core.stretch import StretchSpec
 from scoresby.places.compose import Temps
 from scoresby.places.sensor_view import ROLES, ProductRoles, index_formula
+from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster import cog, ops, plots
 from scoresby.raster.bands import Grid, gdal_options, temp_profile
 from scoresby.stores.publish import publish

@@ -21,12 +21,11 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from scoresby.core.errors import UnreadableRaster
-from scoresby.core.products import sensor_family
 from scoresby.core.scene_files import SceneFiles
 from scoresby.places.sensor_view import ROLES, clear_of, role_bands
 from scoresby.raster.band_files import open_band
 from scoresby.raster.bands import Grid
-from scoresby.raster.masks import QA_NODATA
+from scoresby.sensors import sensor_named
 
 
 class _Band:
@@ -93,21 +92,25 @@ class SceneReader:
     def __init__(self, files: SceneFiles, grid: Grid) -> None:
         self.files = files
         self.scene_id = files.scene_id
+        sensor = sensor_named(files.sensor)
         bands = role_bands(files.sensor, files.bands)
-        if bands is None or files.quality is None:
-            missing = "a QA band" if files.quality is None else "one of the roles " + ", ".join(ROLES)
+        qa = sensor.qa
+        if bands is None or files.quality is None or qa is None:
+            missing = "one of the roles " + ", ".join(ROLES) if bands is None else "a QA band"
             raise UnreadableRaster(files.scene_id, f"has no {missing}: not used in composites")
         self.stack = ExitStack()
-        family = sensor_family(files.sensor)
+        limit, name = sensor.max_pixels, sensor.constellation
         try:
-            qa_ds = self.stack.enter_context(open_band(self.scene_id, "QA", files.quality.path, family))
-            self.quality_band = files.quality.band
-            self.qa = _Band(qa_ds, grid, Resampling.nearest, QA_NODATA[self.quality_band], self.stack)
+            qa_ds = self.stack.enter_context(
+                open_band(self.scene_id, qa.band, files.quality.path, limit, name)
+            )
+            self.qa_bits = qa
+            self.qa = _Band(qa_ds, grid, Resampling.nearest, qa.nodata, self.stack)
             self.bands = []
             self.rescaling = []
             for role in ROLES:
                 bf = files.bands[bands[role]]
-                ds = self.stack.enter_context(open_band(self.scene_id, bands[role], bf.path, family))
+                ds = self.stack.enter_context(open_band(self.scene_id, bands[role], bf.path, limit, name))
                 self.bands.append(_Band(ds, grid, Resampling.bilinear, 0, self.stack))
                 self.rescaling.append((bf.scale, bf.offset))
             self.extent = _extent(qa_ds, grid)
@@ -135,7 +138,7 @@ class SceneReader:
             return None
         try:
             qa = self.qa.read(window).astype(np.uint16)
-            clear = clear_of(self.quality_band, qa)
+            clear = clear_of(self.qa_bits, qa)
             if not clear.any():
                 return None
             refl = np.empty((len(ROLES), *clear.shape), dtype=np.float32)
@@ -158,8 +161,9 @@ def _extent(ds: Any, grid: Grid) -> tuple[float, float, float, float]:
     return min(c0, c1) - 1, min(r0, r1) - 1, max(c0, c1) + 1, max(r0, r1) + 1
 
 
-MAX_OPEN_SCENES = 48
-"""Scenes whose datasets stay open at once (7 files each): well under the usual 1024 open files."""
+MAX_OPEN_SCENES = 32
+"""Scenes whose datasets stay open at once per block thread (7 files each): 2 threads x 224 files stay well
+under the usual limit of 1024 open files."""
 
 
 class ReaderPool:

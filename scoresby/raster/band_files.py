@@ -25,9 +25,9 @@ ALLOWED_FORMATS = "allowed: a GeoTIFF/COG or JPEG 2000 band file"
 REMOTE_PREFIXES = ("/vsis3/", "/vsicurl/https://")
 """The only GDAL virtual paths discovery makes; every other /vsi handler or connection string is refused."""
 
-MAX_SCENE_PIXELS = {"landsat": 16_000 * 16_000, "sentinel-2": 11_000 * 11_000}
-"""Pixels a band may declare: a full scene of the family with margin (Landsat's 15 m pan band, 10980 px
-Sentinel-2 tiles). A few-KB file can declare 30000 x 30000 px and fill the disk with temp data."""
+MAX_SCENE_PIXELS = 16_000 * 16_000
+"""Pixels a band may declare when its sensor gives no limit (each `Sensor.max_pixels` is a full scene with
+margin). A few-KB file can declare 30000 x 30000 px and fill the disk with temp data."""
 
 _MAGIC = (
     (b"II*\x00", "TIFF"),
@@ -58,7 +58,9 @@ def check_gdal_path(scene_id: str, band: str, path: str) -> None:
     )
 
 
-def open_band(scene_id: str, band: str, path: str, family: str) -> Any:
+def open_band(
+    scene_id: str, band: str, path: str, max_pixels: int = MAX_SCENE_PIXELS, sensor: str = ""
+) -> Any:
     """The band file opened with an allowed driver, or UnreadableRaster naming the file and what it is."""
     check_gdal_path(scene_id, band, path)
     drivers = sorted(DRIVERS, key=lambda d: d != "JP2OpenJPEG") if path.lower().endswith(".jp2") else DRIVERS
@@ -85,14 +87,14 @@ def open_band(scene_id: str, band: str, path: str, family: str) -> Any:
             scene_id, f"band {band} file {path} is not a readable raster: it is {found}; {ALLOWED_FORMATS}"
         )
     try:
-        _check_dataset(scene_id, band, path, ds, family)
+        _check_dataset(scene_id, band, path, ds, max_pixels, sensor)
     except BaseException:
         ds.close()
         raise
     return ds
 
 
-def _check_dataset(scene_id: str, band: str, path: str, ds: Any, family: str) -> None:
+def _check_dataset(scene_id: str, band: str, path: str, ds: Any, limit: int, sensor: str) -> None:
     if ds.driver not in DRIVERS:
         raise UnreadableRaster(scene_id, f"band {band} file {path} is {ds.driver}; {ALLOWED_FORMATS}")
     folder = posixpath.dirname(path)
@@ -103,11 +105,11 @@ def _check_dataset(scene_id: str, band: str, path: str, ds: Any, family: str) ->
                 f"band {band} file {path} makes GDAL read {used}, outside the band's folder; "
                 "allowed: side-car files (.aux.xml, .ovr, .msk) next to the band",
             )
-    limit = MAX_SCENE_PIXELS.get(family, max(MAX_SCENE_PIXELS.values()))
     if ds.width * ds.height > limit:
         raise UnreadableRaster(
             scene_id,
-            f"band {band} file {path} declares {ds.width} x {ds.height} px, more than a full {family} scene; "
+            f"band {band} file {path} declares {ds.width} x {ds.height} px, "
+            f"more than a full {sensor or 'satellite'} scene; "
             f"allowed: at most {limit:,} px",
         )
     if ds.crs is None:

@@ -19,7 +19,8 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from scoresby.core.errors import GridMismatch, UnreadableRaster
-from scoresby.raster.band_files import gdal_reason, open_band
+from scoresby.raster.band_files import MAX_SCENE_PIXELS, gdal_reason, open_band
+from scoresby.sensors import Sensor
 
 if TYPE_CHECKING:
     from scoresby.core.scene_files import BandFile
@@ -148,12 +149,15 @@ class BandReader:
 
 
 def open_bands(
-    scene_id: str, bands: dict[str, BandFile], stack: ExitStack, family: str = ""
+    scene_id: str, bands: dict[str, BandFile], stack: ExitStack, sensor: Sensor | None = None
 ) -> dict[str, BandReader]:
     """Open every band file once (band_files.open_band checks it); other data types are UnreadableRaster."""
     readers: dict[str, BandReader] = {}
     for name, bf in bands.items():
-        ds = stack.enter_context(open_band(scene_id, name, bf.path, family))
+        limit = sensor.max_pixels if sensor else MAX_SCENE_PIXELS
+        ds = stack.enter_context(
+            open_band(scene_id, name, bf.path, limit, sensor.constellation if sensor else "")
+        )
         if ds.dtypes[0] not in ALLOWED_DTYPES:
             raise UnreadableRaster(
                 scene_id,

@@ -24,11 +24,13 @@ import pystac
 import rasterio
 from rasterio.errors import RasterioError
 
-from scoresby.core.cost import WORKER_THREADS
-from scoresby.core.errors import GridMismatch, MissingBands
+from scoresby.core.errors import GridMismatch, MissingBands, MissingRole
+from scoresby.core.layout import cog_name, histogram_of, quicklook_of, stac_item_name
 from scoresby.core.places import place_of
-from scoresby.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
+from scoresby.core.products import PRODUCTS
 from scoresby.core.stretch import StretchSpec
+from scoresby.core.warnings import NoQualityBandWarning, SubstitutedBandWarning, note
+from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster import bands as scene_io
 from scoresby.raster import cog, plots
 from scoresby.raster import ops as raster_ops
@@ -43,6 +45,7 @@ from scoresby.raster.read_pass import (
 )
 from scoresby.raster.space import check_space, temp_bytes
 from scoresby.raster.stac import build_item
+from scoresby.sensors import sensor_named, sensor_of
 
 if TYPE_CHECKING:
     from scoresby.core.scene_files import SceneFiles
@@ -87,28 +90,31 @@ class BuiltScene:
 def plan_products(
     scene_id: str, sensor: str, products: Sequence[str], available: Sequence[str]
 ) -> list[ProductPlan]:
-    """Bands per product for this sensor; MissingBands names every product's missing bands and what exists."""
-    family = sensor_family(sensor)
+    """Bands per product for this sensor's roles; MissingBands names each missing role or band file."""
+    spec = sensor_named(sensor)
     plans: list[ProductPlan] = []
     missing_msgs: list[str] = []
+    error = MissingBands
     for name in products:
         product = PRODUCTS[name]
-        bands = []
-        for b in product.bands_for(family):
-            if family == "sentinel-2" and b not in available and SENTINEL2_SUBSTITUTES.get(b) in available:
-                b = SENTINEL2_SUBSTITUTES[b]
-            bands.append(b)
+        bands, no_role = spec.bands_for(product.roles, tuple(available))
+        if no_role:
+            listed = ", ".join(repr(r) for r in no_role)
+            missing_msgs.append(
+                f"product {name!r} needs role{'s' if len(no_role) > 1 else ''} {listed}, "
+                f"which {spec.title} ({sensor}) does not have"
+            )
+            error = MissingRole
+            continue
         missing = [b for b in bands if b not in available]
         if missing:
             listed = ", ".join(repr(b) for b in missing)
             missing_msgs.append(
                 f"product {name!r} needs band{'s' if len(missing) > 1 else ''} {listed} not in scene"
             )
-        plans.append(ProductPlan(name, product.kind, tuple(bands)))
+        plans.append(ProductPlan(name, product.kind, bands))
     if missing_msgs:
-        raise MissingBands(
-            scene_id, "; ".join(missing_msgs) + f"; available: {', '.join(_band_order(available))}"
-        )
+        raise error(scene_id, "; ".join(missing_msgs) + f"; available: {', '.join(_band_order(available))}")
     return plans
 
 
@@ -194,11 +200,12 @@ def _finish_product(
         temp = pass1.index_paths[p.name]
         meta["formula"] = index_tags(p, files)["SCORESBY_FORMULA"]
     lap("pass2")
+    cog_path = out / cog_name(scene_id, p.name)
     bp = BuiltProduct(
         p,
-        out / f"{scene_id}_{p.name}.tif",
-        out / f"{scene_id}_{p.name}.png",
-        out / f"{scene_id}_{p.name}_hist.png",
+        cog_path,
+        Path(quicklook_of(str(cog_path))),
+        Path(histogram_of(str(cog_path))),
         meta,
     )
     cog.write_cog(temp, bp.cog)
@@ -244,7 +251,20 @@ def build_products(
     needed = ordered_union([p.bands for p in plans] + [list((stats_bands or {}).values())])
     notes = list(files.notes)
     if mask and files.quality is None:
-        notes.append(f"mask {', '.join(mask)}: the scene has no QA_PIXEL/SCL band, so nothing was masked")
+        note(
+            notes,
+            f"mask {', '.join(mask)}: the scene has no QA_PIXEL/SCL band, so nothing was masked",
+            NoQualityBandWarning,
+        )
+    for p in plans:
+        for role, band in zip(PRODUCTS[p.name].roles, p.bands, strict=True):
+            usual = sensor_of(files).band_for(role)
+            if usual is not None and band != usual:
+                note(
+                    notes,
+                    f"{p.name}: band {band} stands in for {usual} ({role}), absent",
+                    SubstitutedBandWarning,
+                )
     tmp = workdir / "tmp"
     out = workdir / "out"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -254,8 +274,8 @@ def build_products(
     with rasterio.Env(**scene_io.gdal_options(files.gdal_env)), ThreadPoolExecutor(THREADS) as pool:
         with ExitStack() as stack:
             try:
-                family = sensor_family(files.sensor)
-                readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, family)
+                sensor = sensor_of(files)
+                readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, sensor)
                 grid = scene_io.target_grid(scene_id, readers)
                 if aoi:
                     grid = aoi_grid(aoi)
@@ -271,7 +291,8 @@ def build_products(
                         ) from exc
                 sources: dict[str, Any] = dict(readers)
                 if files.quality is not None:
-                    sources[files.quality.band] = QualityReader(scene_id, files.quality, grid, stack)
+                    nodata = sensor.qa.nodata if sensor.qa else 0
+                    sources[files.quality.band] = QualityReader(scene_id, files.quality, nodata, grid, stack)
                 outside = outside_geometry(aoi, grid)
                 pass1 = Pass1(files, plans, grid, tmp, stack, mask=mask, outside=outside)
                 read_windows(grid, sources, pass1, pool)
@@ -318,7 +339,7 @@ def build_products(
     )
     if files.source_item:
         item.add_link(pystac.Link("derived_from", files.source_item, media_type="application/geo+json"))
-    stac_path = out / f"{scene_id}.json"
+    stac_path = out / stac_item_name(scene_id)
     stac_path.write_text(json.dumps(item.to_dict(include_self_link=False), indent=2))
     logger.info("scene %s: %d products in %.1f s", scene_id, len(built), time.perf_counter() - t0)
     return BuiltScene(built, stac_path, stats)
@@ -347,6 +368,7 @@ def _assets(built: list[BuiltProduct]) -> list[dict[str, Any]]:
             extra["scoresby:stretch"] = bp.meta["stretch"]
         if "formula" in bp.meta:
             extra["scoresby:formula"] = bp.meta["formula"]
+            extra["scoresby:formula_roles"] = PRODUCTS[p.name].formula_text
         roles = {"visual": ["data", "visual"], "index": ["data"], "merge": ["data"]}[p.kind]
         assets += [
             {

@@ -10,8 +10,8 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 
-from scoresby.core.cost import WORKER_THREADS
 from scoresby.core.errors import one_line
+from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster.bands import BLOCK
 
 COG_OPTIONS = {
@@ -21,7 +21,7 @@ COG_OPTIONS = {
     "OVERVIEWS": "AUTO",
     "OVERVIEW_RESAMPLING": "AVERAGE",
     # The job's vCPUs, not the host's: Batch on EC2 reserves vCPUs as CPU shares, so ALL_CPUS would start
-    # 16 threads per COG in a 2-vCPU job on a 16-vCPU instance (core.cost.WORKER_THREADS = jobVcpus).
+    # 16 threads per COG in a 2-vCPU job on a 16-vCPU instance (pricing.cost.WORKER_THREADS = jobVcpus).
     "NUM_THREADS": str(WORKER_THREADS),
     "STATISTICS": "YES",
     "BIGTIFF": "IF_SAFER",

@@ -1,9 +1,4 @@
-"""Cloud and quality masks from Landsat Collection 2 QA_PIXEL bits and Sentinel-2 L2A SCL classes (numpy).
-
-QA_PIXEL (USGS C2 L2 product guide): bit 0 fill, 1 dilated cloud, 2 cirrus, 3 cloud, 4 cloud shadow, 5 snow,
-6 clear, 7 water, 8-9 cloud confidence. SCL: 0 no data, 1 saturated/defective, 3 cloud shadow, 8 cloud
-medium probability, 9 cloud high probability, 10 thin cirrus, 11 snow.
-"""
+"""Cloud and quality masks from a sensor's quality band, decoded by its `QaBits` (scoresby/sensors)."""
 
 from __future__ import annotations
 
@@ -12,19 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-QA_FILL = 1 << 0
-QA_DILATED_CLOUD = 1 << 1
-QA_CIRRUS = 1 << 2
-QA_CLOUD = 1 << 3
-QA_SHADOW = 1 << 4
-
-SCL_NO_DATA = (0, 1)
-SCL_SHADOW = (3,)
-SCL_CLOUD = (8, 9)
-SCL_CIRRUS = (10,)
-
-QA_NODATA = {"QA_PIXEL": QA_FILL, "SCL": 0}
-"""What a quality band holds outside its footprint (also what the warper fills in there)."""
+from scoresby.sensors import QaBits
 
 
 @dataclass(frozen=True)
@@ -53,31 +36,27 @@ class Quality:
         return self.cloud | self.dilated | self.shadow | self.cirrus
 
 
-def landsat_quality(qa: np.ndarray) -> Quality:
-    """Quality from a QA_PIXEL window (uint16 bit flags)."""
+def qa_flags(qa: QaBits, values: np.ndarray, codes: tuple[int, ...]) -> np.ndarray:
+    """Where any of `codes` is set: bit numbers for a bit-flag band, class values for a class band."""
+    if not codes:
+        return np.zeros(values.shape, dtype=bool)
+    if qa.kind == "bits":
+        mask = 0
+        for bit in codes:
+            mask |= 1 << bit
+        return (values & mask) != 0
+    return np.isin(values, codes)
+
+
+def quality_of(qa: QaBits, values: np.ndarray) -> Quality:
+    """Quality of a window of the quality band `qa` describes (QA_PIXEL bits, SCL classes ...)."""
     return Quality(
-        valid=(qa & QA_FILL) == 0,
-        cloud=(qa & QA_CLOUD) != 0,
-        dilated=(qa & QA_DILATED_CLOUD) != 0,
-        shadow=(qa & QA_SHADOW) != 0,
-        cirrus=(qa & QA_CIRRUS) != 0,
+        valid=~qa_flags(qa, values, qa.fill),
+        cloud=qa_flags(qa, values, qa.cloud),
+        dilated=qa_flags(qa, values, qa.dilated),
+        shadow=qa_flags(qa, values, qa.shadow),
+        cirrus=qa_flags(qa, values, qa.cirrus),
     )
-
-
-def scl_quality(scl: np.ndarray) -> Quality:
-    """Quality from a Sentinel-2 SCL window (class numbers)."""
-    return Quality(
-        valid=~np.isin(scl, SCL_NO_DATA),
-        cloud=np.isin(scl, SCL_CLOUD),
-        dilated=np.zeros(scl.shape, dtype=bool),
-        shadow=np.isin(scl, SCL_SHADOW),
-        cirrus=np.isin(scl, SCL_CIRRUS),
-    )
-
-
-def quality_of(band: str, values: np.ndarray) -> Quality:
-    """Quality of a "QA_PIXEL" or "SCL" window."""
-    return landsat_quality(values) if band == "QA_PIXEL" else scl_quality(values)
 
 
 def masked(quality: Quality, classes: Sequence[str]) -> np.ndarray | None:

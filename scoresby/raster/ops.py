@@ -1,6 +1,6 @@
 """Pure numpy raster maths: reflectance, normalised differences, whole-scene histograms and 8-bit stretches.
 
-Conventions shared with raster.bands, raster.builder and commands.process:
+Conventions shared with raster.bands, raster.builder and commands.scene:
 
 * Input bands are unsigned integer DN; DN 0 is nodata for every supported sensor (zero-fill borders),
   so a pixel that is nodata in any way is stored as DN 0 before it reaches this module.
@@ -10,7 +10,7 @@ Conventions shared with raster.bands, raster.builder and commands.process:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,8 @@ N_DN = 65536
 
 INDEX_BINS = 200
 INDEX_RANGE = (-1.0, 1.0)
-"""Value histogram bins of an index product (a normalised difference of positive numbers is in [-1, 1])."""
+"""Value histogram bins of an index product (a normalised difference of positive numbers is in [-1, 1];
+the few EVI or SAVI values beyond count in the end bins)."""
 
 
 def valid_dn(dn: np.ndarray, nodata: float | None = None) -> np.ndarray:
@@ -50,15 +51,20 @@ def reflectance(dn: np.ndarray, scale: float = 1.0, offset: float = 0.0) -> np.n
 
 def normalized_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(a - b) / (a + b) as float32; NaN where an input is NaN or negative, or where a + b is 0."""
-    a = np.asarray(a, dtype=np.float32)
-    b = np.asarray(b, dtype=np.float32)
-    total = a + b
+    return index_of(lambda x, y: (x - y) / (x + y), [a, b])
+
+
+def index_of(formula: Callable[..., np.ndarray], inputs: Sequence[np.ndarray]) -> np.ndarray:
+    """An index formula on reflectance arrays as float32; NaN where an input is NaN or negative, or where
+    the formula is not finite (a zero denominator)."""
+    arrays = [np.asarray(a, dtype=np.float32) for a in inputs]
     # Negative reflectance is over-correction (dark water in surface reflectance): not a measurement.
-    # NaN inputs need no test of their own: they propagate through the subtraction and the division.
-    bad = (a < 0) | (b < 0) | (total == 0)
-    out = a - b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(out, total, out=out)
+    bad = np.zeros(arrays[0].shape, dtype=bool)
+    for a in arrays:
+        bad |= ~(a >= 0)  # NaN (nodata) and negative
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.asarray(formula(*arrays), dtype=np.float32)
+    bad |= ~np.isfinite(out)
     out[bad] = np.nan
     return out
 

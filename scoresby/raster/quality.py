@@ -18,7 +18,6 @@ from rasterio.windows import Window
 from scoresby.core.errors import UnreadableRaster
 from scoresby.core.scene_files import BandFile
 from scoresby.raster.bands import Grid
-from scoresby.raster.masks import QA_NODATA
 
 # Flags and classes are categories: a bilinear mean of two bit patterns is a third, meaningless one.
 QUALITY_RESAMPLING = Resampling.nearest
@@ -27,11 +26,11 @@ QUALITY_RESAMPLING = Resampling.nearest
 class QualityReader:
     """Reads a QA_PIXEL or SCL file window by window on the target grid, by nearest neighbour, raw values."""
 
-    def __init__(self, scene_id: str, band: BandFile, grid: Grid, stack: ExitStack) -> None:
+    def __init__(self, scene_id: str, band: BandFile, nodata: int, grid: Grid, stack: ExitStack) -> None:
         self.scene_id = scene_id
         self.band = band.band
         self.path = band.path
-        self.nodata = QA_NODATA[band.band]
+        self.nodata = nodata  # what the band holds outside its footprint (the sensor's QaBits.nodata)
         try:
             ds = stack.enter_context(rasterio.open(band.path))
         except RasterioError as exc:

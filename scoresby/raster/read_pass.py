@@ -22,11 +22,12 @@ import rasterio.windows
 from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
-from scoresby.core.products import SENTINEL2_SUBSTITUTES, sensor_family
+from scoresby.core.products import PRODUCTS
 from scoresby.raster import bands as scene_io
 from scoresby.raster import masks
 from scoresby.raster import ops as raster_ops
-from scoresby.raster.stats import STATS_BANDS, SceneStats, WindowCounts, window_counts
+from scoresby.raster.stats import STATS_ROLES, SceneStats, WindowCounts, window_counts
+from scoresby.sensors import sensor_of
 
 if TYPE_CHECKING:
     from scoresby.core.scene_files import SceneFiles
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ProductPlan:
-    """A requested product and the scene bands it will use (after Sentinel-2 substitutions)."""
+    """A requested product and the scene bands it will use, in its role order (after substitutions)."""
 
     name: str
     kind: str
@@ -91,6 +92,7 @@ class Pass1:
         self.stack_bands = ordered_union([p.bands for p in plans if p.kind != "index"])
         self.index_plans = [p for p in plans if p.kind == "index"]
         self.quality_band = files.quality.band if files.quality else None
+        self.qa = sensor_of(files).qa
         self.stats_bands = stats_bands_of(files)
         area = None if grid.crs.is_geographic else abs(grid.transform.a * grid.transform.e)
         self.stats = SceneStats(area, self.quality_band, reflectance=self.stats_bands is not None)
@@ -107,7 +109,7 @@ class Pass1:
             path = tmp / f"{p.name}.tif"
             profile = scene_io.temp_profile(grid, 1, "float32", float("nan"))
             ds = stack.enter_context(rasterio.open(path, "w", **profile))
-            ds.set_band_description(1, f"{p.name} ({p.bands[0]}-{p.bands[1]})/({p.bands[0]}+{p.bands[1]})")
+            ds.set_band_description(1, f"{p.name} {PRODUCTS[p.name].formula_of(p.bands)}")
             ds.update_tags(**index_tags(p, files))
             self.index_paths[p.name] = path
             self.index_ds[p.name] = ds
@@ -115,12 +117,12 @@ class Pass1:
     # --- per window, in the pool (pure numpy) -----------------------------------------------------
 
     def index_values(self, p: ProductPlan, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """One window of an index product and its value histogram."""
-        a, b = (self.files.bands[n] for n in p.bands)
-        values = raster_ops.normalized_difference(
-            raster_ops.reflectance(data[p.bands[0]], a.scale, a.offset),
-            raster_ops.reflectance(data[p.bands[1]], b.scale, b.offset),
-        )
+        """One window of an index product (its registry formula on reflectance) and its value histogram."""
+        inputs = [
+            raster_ops.reflectance(data[n], self.files.bands[n].scale, self.files.bands[n].offset)
+            for n in p.bands
+        ]
+        values = raster_ops.index_of(PRODUCTS[p.name].formula, inputs)  # type: ignore[arg-type]
         return values, raster_ops.index_histogram(values)
 
     def window_stats(
@@ -142,7 +144,9 @@ class Pass1:
 
     def submit(self, window: Window, data: dict[str, np.ndarray], pool: ThreadPoolExecutor) -> _WindowWork:
         """Start a window's numpy work; masked pixels (scene list `mask`, outside the AOI) become DN 0."""
-        quality = masks.quality_of(self.quality_band, data[self.quality_band]) if self.quality_band else None
+        quality = (
+            masks.quality_of(self.qa, data[self.quality_band]) if self.quality_band and self.qa else None
+        )
         drop = masks.masked(quality, self.mask) if quality is not None else None
         outside = None
         if self.outside is not None:
@@ -175,24 +179,21 @@ class Pass1:
 
 def stats_bands_of(files: SceneFiles) -> dict[str, str] | None:
     """Band per statistics role (green, red, nir, swir1) of this scene, or None when one is missing."""
-    family = sensor_family(files.sensor)
-    roles = dict(STATS_BANDS[family])
-    if family == "sentinel-2" and roles["nir"] not in files.bands:
-        roles["nir"] = SENTINEL2_SUBSTITUTES.get(roles["nir"], roles["nir"])
-    return roles if all(b in files.bands for b in roles.values()) else None
+    sensor = sensor_of(files)
+    available = tuple(files.bands)
+    roles = {role: sensor.band_for(role, available) for role in STATS_ROLES}
+    if not all(b in files.bands for b in roles.values()):
+        return None
+    return {role: b for role, b in roles.items() if b is not None}
 
 
 def index_tags(p: ProductPlan, files: SceneFiles) -> dict[str, str]:
-    """GeoTIFF tags of an index product: its name, formula and the radiometry of its two bands."""
-    a, b = (files.bands[n] for n in p.bands)
+    """GeoTIFF tags of an index product: its name, formula (in band names) and its bands' radiometry."""
     return {
         "SCORESBY_PRODUCT": p.name,
-        "SCORESBY_FORMULA": f"({p.bands[0]}-{p.bands[1]})/({p.bands[0]}+{p.bands[1]}) of reflectance",
+        "SCORESBY_FORMULA": f"{PRODUCTS[p.name].formula_of(p.bands)} of reflectance",
         "SCORESBY_REFLECTANCE": json.dumps(
-            {
-                p.bands[0]: {"scale": a.scale, "offset": a.offset},
-                p.bands[1]: {"scale": b.scale, "offset": b.offset},
-            }
+            {b: {"scale": files.bands[b].scale, "offset": files.bands[b].offset} for b in p.bands}
         ),
     }
 

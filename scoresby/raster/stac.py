@@ -10,8 +10,8 @@ import pystac
 from pystac.extensions.projection import ProjectionExtension
 from rasterio.warp import transform_geom
 
-from scoresby.core.products import INSTRUMENTS
 from scoresby.raster.bands import Grid
+from scoresby.sensors import sensor_named
 
 EO_SCHEMA = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
 
@@ -121,9 +121,9 @@ def build_item(
     geom = footprint(grid, valid_points)
     dt, dt_source = scene_datetime(acquired, scene_id)
     props: dict[str, Any] = {
-        "platform": sensor,
-        "constellation": "landsat" if sensor.startswith("landsat") else "sentinel-2",
-        "instruments": list(INSTRUMENTS.get(sensor, ())),
+        "platform": sensor_named(sensor).platform(sensor),
+        "constellation": sensor_named(sensor).constellation,
+        "instruments": list(sensor_named(sensor).instruments),
         "scoresby:level": level,
         "scoresby:datetime_source": dt_source,
     }

@@ -18,11 +18,8 @@ SNOW_NDSI = 0.4
 SNOW_NIR = 0.11
 WATER_NDWI = 0.0
 
-STATS_BANDS = {
-    "landsat": {"green": "B3", "red": "B4", "nir": "B5", "swir1": "B6"},
-    "sentinel-2": {"green": "B03", "red": "B04", "nir": "B08", "swir1": "B11"},
-}
-"""The bands the statistics read, per sensor family (Sentinel-2's B8A stands in for a missing B08)."""
+STATS_ROLES = ("green", "red", "nir", "swir1")
+"""The band roles the statistics read (each sensor says which band plays each; scoresby/sensors)."""
 
 _COUNTS = ("pixels", "valid", "cloud", "shadow", "clear", "snow_ice", "water", "land")
 

@@ -30,6 +30,7 @@ class DynamoWatchState:
     def __init__(self, table_name: str, *, client: Any = None) -> None:
         self._log = DynamoTaskLog(table_name, client=client)
         self.table_name = table_name
+        self.claimed: list[str] = []  # the item ids the last begin_round took (conditional writes)
 
     @property
     def _client(self) -> Any:
@@ -85,7 +86,7 @@ class DynamoWatchState:
 
         An item another round claimed first (a concurrent execution) is left out: `claimed` lists the rest.
         """
-        self.claimed: list[str] = []
+        self.claimed = []
         for redo, pairs in ((False, new), (True, reprocessed)):
             for item, scene in pairs:
                 item_id = str(item["id"])

@@ -47,6 +47,9 @@ class SqliteWatchState(SqliteFile):
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         super().__init__(path, _SCHEMA, create=create)
+        # Locally a round holds the run lock, so it claims nothing: an item without a task-log row runs
+        # anyway (core.watch_round.round_scenes, exclusive).
+        self.claimed: list[str] = []
 
     def status(self, run_id: str) -> WatchStatus | None:
         """The watch's cursor and last round, or None before its first round."""
@@ -144,9 +147,12 @@ class SqliteWatchState(SqliteFile):
         """Close the round with its outcome; scenes in `done` (SUCCEEDED now) are no longer redone."""
         done = set(done)
         with self._write() as cur:
+            # A first round whose search failed has no row yet: it gets one, with no round counted.
             cur.execute(
-                "UPDATE watches SET round_finished = ?, round_outcome = ? WHERE run_id = ?",
-                (utc_now(), outcome, run_id),
+                "INSERT INTO watches (run_id, watch, rounds, round_finished, round_outcome)"
+                " VALUES (?, 'null', 0, ?, ?) ON CONFLICT (run_id) DO UPDATE SET"
+                " round_finished = excluded.round_finished, round_outcome = excluded.round_outcome",
+                (run_id, utc_now(), outcome),
             )
             for text, item_id in cur.execute(
                 "SELECT scene, item_id FROM watch_items WHERE run_id = ? AND redo = 1", (run_id,)

@@ -14,6 +14,7 @@ from moto import mock_aws
 from scoresby.cli import main
 from scoresby.commands import aws as aws_runs
 from scoresby.commands import stack
+from scoresby.core import contract
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.core.task_log import FAILED, RUNNING, SUCCEEDED, TaskRecord
 from scoresby.stores.dynamo_log import DynamoTaskLog, table_schema
@@ -45,11 +46,11 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         template = {
             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
             "Outputs": {
-                stack.STATE_MACHINE_OUTPUT: {"Value": machine["stateMachineArn"]},
-                stack.TASK_TABLE_OUTPUT: {"Value": TABLE},
-                stack.OUTPUT_BUCKET_OUTPUT: {"Value": "scoresby-output"},
-                stack.OUTPUT_ROOT_OUTPUT: {"Value": "s3://scoresby-output/products/"},
-                stack.WORK_BUCKET_OUTPUT: {"Value": WORK_BUCKET},
+                contract.STATE_MACHINE_OUTPUT: {"Value": machine["stateMachineArn"]},
+                contract.TASK_TABLE_OUTPUT: {"Value": TABLE},
+                contract.OUTPUT_BUCKET_OUTPUT: {"Value": "scoresby-output"},
+                contract.OUTPUT_ROOT_OUTPUT: {"Value": "s3://scoresby-output/products/"},
+                contract.WORK_BUCKET_OUTPUT: {"Value": WORK_BUCKET},
             },
         }
         boto3.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scoresby.cli import main as scoresby
-from scoresby.core import cost
+from scoresby.pricing import cost
 
 
 def _list(tmp_path: Path, n_landsat: int, n_s2: int) -> Path:

@@ -13,7 +13,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.scene_list import parse_scene
 from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene
 from scoresby.raster import builder as scene_products

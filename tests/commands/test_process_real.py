@@ -16,15 +16,18 @@ import pystac
 import pytest
 import rasterio
 from pystac.validation import validate_dict
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
 from rio_cogeo.cogeo import cog_validate
 
-from scoresby.commands.process import SceneResult, process_scene
-from scoresby.core.products import PRODUCTS, SENTINEL2_SUBSTITUTES, sensor_family
+from scoresby.commands.scene import SceneResult, process_scene
+from scoresby.core.products import PRODUCTS
 from scoresby.core.scene_files import SceneFiles
 from scoresby.core.scene_list import parse_scene
 from scoresby.discovery.discover import discover_scene
 from scoresby.raster.bands import Grid
 from scoresby.raster.stac import footprint
+from scoresby.sensors import sensor_of
 from tests import prerequisites
 
 pytestmark = pytest.mark.slow
@@ -46,15 +49,11 @@ ALL_PRODUCTS = list(PRODUCTS)
 
 
 def product_bands(files: SceneFiles, product: str) -> tuple[str, ...] | None:
-    """The bands a product uses in this scene (with Sentinel-2 substitutes), None if it cannot be made."""
-    bands = []
-    for b in PRODUCTS[product].bands_for(sensor_family(files.sensor)):
-        if b not in files.bands and files.sensor == "sentinel-2":
-            b = SENTINEL2_SUBSTITUTES.get(b, b)
-        if b not in files.bands:
-            return None
-        bands.append(b)
-    return tuple(bands)
+    """The bands a product's roles take in this scene (with substitutes), None if it cannot be made."""
+    bands, missing_roles = sensor_of(files).bands_for(PRODUCTS[product].roles, tuple(files.bands))
+    if missing_roles or any(b not in files.bands for b in bands):
+        return None
+    return bands
 
 
 @pytest.fixture(scope="module", params=FOLDERS or ["<absent>"])
@@ -79,7 +78,8 @@ def read_source(files: SceneFiles, band: str) -> np.ndarray:
 def test_every_allowed_product_was_made(processed: dict[str, Any]) -> None:
     files: SceneFiles = processed["files"]
     result: SceneResult = processed["result"]
-    # The README says every sample can make RGB, NDVI and false colour: so all seven products.
+    # The README says every sample can make RGB, NDVI and false colour, and has blue, NIR and both SWIRs:
+    # so every product, the four newer indices included.
     assert processed["products"] == ALL_PRODUCTS
     assert set(result.outputs) == set(ALL_PRODUCTS)
     scene_dir = Path(processed["out"]) / "real" / files.scene_id
@@ -167,6 +167,74 @@ def test_ndvi_matches_independent_reflectance_ratio(processed: dict[str, Any]) -
     finite = ndvi[np.isfinite(ndvi)]
     assert finite.size > 0.05 * ndvi.size
     assert finite.min() >= -1 and finite.max() <= 1
+
+
+# The newer indices, written out here from DESIGN.md (N NIR, R red, B blue, G green, S1/S2 SWIR1/2).
+INDEX_FORMULAS = {
+    "evi": lambda n, r, b: 2.5 * (n - r) / (n + 6 * r - 7.5 * b + 1),
+    "savi": lambda n, r: 1.5 * (n - r) / (n + r + 0.5),
+    "nbr": lambda n, s2: (n - s2) / (n + s2),
+    "mndwi": lambda g, s1: (g - s1) / (g + s1),
+}
+
+
+def read_on_grid(files: SceneFiles, band: str, like: Any) -> tuple[np.ndarray, bool]:
+    """A source band's DN on the product's grid (bilinear, as DESIGN.md says); True if it was resampled."""
+    with rasterio.open(files.bands[band].path) as ds:
+        if (ds.width, ds.height) == (like.width, like.height) and ds.transform == like.transform:
+            return ds.read(1), False
+        with WarpedVRT(
+            ds,
+            crs=like.crs,
+            transform=like.transform,
+            width=like.width,
+            height=like.height,
+            resampling=Resampling.bilinear,
+            src_nodata=0,
+            nodata=0,
+        ) as vrt:
+            return vrt.read(1), True
+
+
+@pytest.mark.parametrize("product", sorted(INDEX_FORMULAS))
+def test_new_indices_match_independent_formulas(processed: dict[str, Any], product: str) -> None:
+    files: SceneFiles = processed["files"]
+    bands = product_bands(files, product)
+    assert bands is not None
+    with rasterio.open(processed["result"].outputs[product]) as ds:
+        values = ds.read(1)
+        refl = []
+        unsure = np.zeros(values.shape, dtype=bool)
+        resampled = False
+        for b in bands:
+            dn, moved = read_on_grid(files, b, ds)
+            resampled |= moved
+            r = dn.astype(np.float64) * files.bands[b].scale + files.bands[b].offset
+            unsure |= (np.abs(r) < 1e-6) & (dn != 0)  # float32 rounding either side of "negative"
+            r[(dn == 0) | (r < 0)] = np.nan
+            refl.append(r)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = INDEX_FORMULAS[product](*refl)
+    expected[~np.isfinite(expected)] = np.nan
+    # The pipeline works in float32: each reflectance is rounded to ~6e-8 relative before the formula. The
+    # bound is how far that rounding moves the formula (EVI's denominator can near 0 on odd pixels, where a
+    # tiny input change moves the value a lot), and resampled inputs may differ by float32 DN rounding.
+    bound = np.zeros(values.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i in range(len(refl)):
+            nudged = [x + (4e-7 * np.maximum(np.abs(x), 1e-4) if j == i else 0) for j, x in enumerate(refl)]
+            bound += np.abs(INDEX_FORMULAS[product](*nudged) - expected)
+    # Ill-conditioned pixels (a zero or near-zero denominator) are NaN in one arithmetic and huge in the
+    # other: counted, not compared. Every other pixel must agree on nodata.
+    inputs_valid = np.logical_and.reduce([np.isfinite(r) for r in refl])
+    unsure |= inputs_valid & ~(bound < 0.1)
+    assert np.array_equal(np.isnan(values[~unsure]), np.isnan(expected[~unsure])), "nodata differs"
+    finite = np.isfinite(expected) & ~unsure
+    error = np.abs(values[finite].astype(np.float64) - expected[finite])
+    allowed = 10 * bound[finite] + 1e-6 * np.abs(expected[finite]) + (2e-3 if resampled else 1e-6)
+    assert (error <= allowed).all(), f"max error {error.max()} where allowed {allowed[error.argmax()]}"
+    assert unsure.mean() < 0.01
+    assert np.isfinite(values).mean() > 0.05
 
 
 @pytest.mark.parametrize("product", ["ndsi", "ndwi"])

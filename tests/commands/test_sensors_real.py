@@ -17,7 +17,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.scene_list import parse_scene
 from tests import prerequisites
 

@@ -327,10 +327,10 @@ def test_mtl_spacecraft_contradicting_id_is_rejected(tmp_path: Path) -> None:
 def test_unsupported_spacecraft_is_rejected(tmp_path: Path) -> None:
     folder = tmp_path / "scene"
     write_band(folder / "scene_B4.TIF")
-    groups = c2_l1_mtl_groups("not-an-id", "LANDSAT_3")  # MSS: not a sensor Scoresby reads
+    groups = c2_l1_mtl_groups("not-an-id", "LANDSAT_6")  # lost at launch: no sensor Scoresby reads
     (folder / "scene_MTL.txt").write_text(mtl_text(groups))
     with pytest.raises(
-        UnknownSensor, match="'LANDSAT_3'.*LANDSAT_4, LANDSAT_5, LANDSAT_7, LANDSAT_8, LANDSAT_9"
+        UnknownSensor, match="'LANDSAT_6'.*LANDSAT_5/TM.*LANDSAT_7/ETM.*LANDSAT_9/OLI_TIRS.*LANDSAT_1/MSS"
     ):
         discover_scene(scene_for(folder))
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.scene_list import parse_scene
 from scoresby.discovery.discover import discover_scene
 from tests.stac_server import REAL_ITEMS, StacServer

@@ -24,12 +24,12 @@ import boto3
 import pytest
 
 from infra.settings import CONTEXT_DEFAULTS
-from lambdas.init_pipeline import handler as init_handler
 from scoresby.commands import aws as aws_runs
 from scoresby.commands.stack import StackInfo, execution_input
 from scoresby.core.config import InitSettings
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.core.task_log import SUCCEEDED
+from scoresby.steps import init_run
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.e2e import harness
 from tests.e2e.harness import L8, L8_ID, S2, S2_ID, SOURCES_BUCKET
@@ -95,7 +95,7 @@ def test_ten_thousand_scenes_go_from_submit_through_s3_to_one_s3_item_list(world
     assert len(json.dumps(reference)) < 200
     # the init function: reads the stored list, plans it, writes the item list for the Distributed Map
     planner = InMemoryPlanner()
-    state = init_handler.plan_run(reference, settings, task_log=planner)
+    state = init_run.plan_run(reference, settings, task_log=planner)
     assert len(planner.planned) == 10_000
     assert state["inline"] is False
     assert state["counts"] == {"scenes": 10_000, "to_run": 10_000, "skipped": 0, "duplicates": 0}
@@ -115,8 +115,8 @@ def test_ten_thousand_scenes_go_from_submit_through_s3_to_one_s3_item_list(world
 
 def test_a_list_over_the_inline_limit_is_planned_in_dynamodb_and_written_to_s3(world):
     stack: harness.MotoStack = world["stack"]
-    n = init_handler.INLINE_MAX_ITEMS + 100
-    state = init_handler.plan_run(big_list(n, "backfill-600"), init_settings(stack))
+    n = init_run.INLINE_MAX_ITEMS + 100
+    state = init_run.plan_run(big_list(n, "backfill-600"), init_settings(stack))
     assert state["inline"] is False and state["counts"]["to_run"] == n
     rows = DynamoTaskLog(stack.table_name).records("backfill-600")
     assert len(rows) == n and {r.status for r in rows} == {"PENDING"}
@@ -159,15 +159,15 @@ def test_init_output_and_item_lists_stay_under_the_payload_quota_and_the_input_d
     """The 10,000-scene *input* itself is ~1 MB: over the 256 KiB quota of StartExecution on AWS."""
     doc = big_list(10_000, "backfill-10k")
     assert len(json.dumps(doc)) > SFN_PAYLOAD_QUOTA  # documented limit: see docs/OPERATIONS.md
-    inline = big_list(init_handler.INLINE_MAX_ITEMS, "inline-max")
-    state = init_handler.plan_run(inline, init_settings(world["stack"]), task_log=InMemoryPlanner())
+    inline = big_list(init_run.INLINE_MAX_ITEMS, "inline-max")
+    state = init_run.plan_run(inline, init_settings(world["stack"]), task_log=InMemoryPlanner())
     assert state["inline"] is True
     assert len(json.dumps(state)) < SFN_PAYLOAD_QUOTA
 
 
 def test_the_distributed_map_branch_executes_in_moto_with_real_jobs(world, monkeypatch):
     stack: harness.MotoStack = world["stack"]
-    monkeypatch.setattr(init_handler, "INLINE_MAX_ITEMS", 1)  # the only difference from a 10,000-scene run
+    monkeypatch.setattr(init_run, "INLINE_MAX_ITEMS", 1)  # the only difference from a 10,000-scene run
     jobs_before = len(world["container"].runs)
     doc = {
         "run_name": "e2e-distributed",
@@ -202,9 +202,9 @@ def test_a_list_reference_outside_the_work_bucket_lists_prefix_is_invalid_input(
         {"scene_list_s3": f"s3://{stack.items_bucket}/lists/x.json", "scenes": []},
     ):
         with pytest.raises(InvalidInput, match="scene_list_s3"):
-            init_handler.plan_run(bad, settings, task_log=InMemoryPlanner())
+            init_run.plan_run(bad, settings, task_log=InMemoryPlanner())
     with pytest.raises(InvalidInput, match="does not exist"):
-        init_handler.plan_run(
+        init_run.plan_run(
             {"scene_list_s3": f"s3://{stack.items_bucket}/lists/missing.json"},
             settings,
             task_log=InMemoryPlanner(),

@@ -202,7 +202,7 @@ def test_each_batch_job_has_a_jobs_row_with_its_times_and_the_summary_prices_the
     import boto3
 
     from infra.timeseries_step import TIMESERIES_JOB_NAME
-    from scoresby.core.cost import batch_jobs_cost
+    from scoresby.pricing.cost import batch_jobs_cost
     from scoresby.stores.job_rows import job_rows
 
     stack: harness.MotoStack = world["stack"]

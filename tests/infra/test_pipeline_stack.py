@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from infra.run_functions import LAMBDA_PACKAGES, RUNTIME
-from scoresby.core import config, cost
+from scoresby.core import config, contract
 from scoresby.core.task_log import FIELDS, STATUSES
+from scoresby.pricing import cost
 from scoresby.stores.dynamo_log import table_schema
 from tests.infra.conftest import (
     REPO_ROOT,
@@ -286,6 +287,9 @@ def test_stack_outputs(synth: Synth) -> None:
         "JobLogGroupName",
         "JobQueueArn",
     }
+    # The CLI and infra name them from one module: every output the stack has is one of core.contract's.
+    named = {v for k, v in vars(contract).items() if k.endswith("_OUTPUT")}
+    assert set(synth.template["Outputs"]) == named
 
 
 # --- the state machine --------------------------------------------------------------------------------
@@ -532,7 +536,11 @@ def test_image_build_context_holds_only_what_the_dockerfile_copies(synth: Synth)
     top = {p.name for p in context.iterdir()}
     assert top <= {"pyproject.toml", "README.md", "worker", "scoresby", ".dockerignore"}, top
     assert {"pyproject.toml", "worker", "scoresby"} <= top
-    assert {p.name for p in (context / "worker").iterdir()} == {"Dockerfile", "requirements.txt", "constraints.txt"}
+    assert {p.name for p in (context / "worker").iterdir()} == {
+        "Dockerfile",
+        "requirements.txt",
+        "constraints.txt",
+    }
     for junk in (".venv", "node_modules", "tests", "cdk.out", ".git", "bench", "examples", "docs"):
         assert not (context / junk).exists(), junk
     assert not list(context.rglob("__pycache__"))
@@ -544,9 +552,7 @@ def test_image_build_context_holds_only_what_the_dockerfile_copies(synth: Synth)
 def test_lambda_asset_holds_lambdas_and_only_the_pure_scoresby_modules(synth: Synth) -> None:
     asset = _lambda_asset(synth)
     assert {p.name for p in asset.iterdir()} == {"lambdas", "scoresby"}
-    assert sorted(p.name for p in (asset / "scoresby").iterdir()) == sorted(
-        ["__init__.py", *LAMBDA_PACKAGES]
-    )
+    assert sorted(p.name for p in (asset / "scoresby").iterdir()) == sorted(["__init__.py", *LAMBDA_PACKAGES])
     for package in LAMBDA_PACKAGES:  # whole folders, as in the repository
         shipped = {p.name for p in (asset / "scoresby" / package).glob("*.py")}
         assert shipped == {p.name for p in (REPO_ROOT / "scoresby" / package).glob("*.py")}
@@ -681,7 +687,7 @@ def test_lambda_code_reads_the_environment_only_through_worker_config() -> None:
     sources += [
         path
         for package in LAMBDA_PACKAGES
-        for path in (REPO_ROOT / "worker" / package).glob("*.py")
+        for path in (REPO_ROOT / "scoresby" / package).glob("*.py")
         if path.name != "config.py"
     ]
     for path in sources:

@@ -49,7 +49,7 @@ def test_defaults() -> None:
 
 
 def test_scenes_per_job_default_comes_from_the_measured_scene_time() -> None:
-    from scoresby.core import cost
+    from scoresby.pricing import cost
 
     s = PipelineSettings()
     assert s.scenes_per_job == cost.default_scenes_per_job() == 31
@@ -109,7 +109,7 @@ def test_log_retention_and_instance_class_names_are_checked() -> None:
 
 
 def test_job_vcpus_match_the_threads_the_worker_runs() -> None:
-    from scoresby.core import cost
+    from scoresby.pricing import cost
     from scoresby.raster import builder, cog
 
     assert PipelineSettings().job_vcpus == cost.WORKER_THREADS == builder.THREADS

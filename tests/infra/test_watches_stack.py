@@ -118,7 +118,7 @@ for heavy in ("rasterio", "numpy", "matplotlib", "aws_cdk"):
 asset, layer, url = sys.argv[1:4]
 sys.path[:0] = [asset, layer]
 import pystac_client
-from lambdas.init_pipeline.handler import _expand_search
+from scoresby.steps.init_run import _expand_search
 from scoresby.core.scene_list import parse_scene_list
 assert pystac_client.__file__.startswith(layer), pystac_client.__file__
 plan = parse_scene_list({"run_name": "r", "search": {"stac": url, "collections": ["sentinel-2-l2a"],
@@ -132,7 +132,7 @@ def test_the_staged_asset_and_layer_search_without_the_heavy_packages(
 ) -> None:
     layer = next(d for d in synth.asset_dirs() if (d / "python" / "pystac_client").is_dir())
     asset = next(
-        d for d in synth.asset_dirs() if (d / "lambdas").is_dir() and (d / "worker" / "search").is_dir()
+        d for d in synth.asset_dirs() if (d / "lambdas").is_dir() and (d / "scoresby" / "search").is_dir()
     )
     result = subprocess.run(
         [sys.executable, "-c", SEARCH_FROM_THE_ASSET, str(asset), str(layer / "python"), stac_api.url],

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from lambdas.init_pipeline import handler as init
+from scoresby.core.contract import MapItem, RunState
 from scoresby.core.task_log import PENDING, SKIPPED
+from scoresby.steps import init_run
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.lambdas.conftest import ITEMS_BUCKET, OUTPUT_ROOT, TABLE
 
@@ -43,6 +45,8 @@ def test_valid_list_writes_pending_rows_and_returns_inline_items(
     assert item["scenes"][0]["products"] == doc["products"]
     assert item["job_name"].startswith("scoresby-") and len(item["job_name"]) <= 128
     assert json.loads(json.dumps(state)) == state  # JSON-safe
+    assert set(state) <= set(RunState.__annotations__)  # the keys infra's state machine reads
+    assert set(item) == set(MapItem.__annotations__)
     statuses = {r["scene_id"]["S"]: r["status"]["S"] for r in rows(dynamodb)}
     assert sorted(statuses) == sorted(i["scenes"][0]["scene_id"] for i in state["items"])
     assert set(statuses.values()) == {PENDING}
@@ -121,7 +125,7 @@ def test_ten_thousand_scenes_go_to_s3_for_the_distributed_map(
 def test_just_over_the_byte_threshold_goes_to_s3(
     lambda_env: dict[str, str], dynamodb: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(init, "INLINE_MAX_BYTES", 600)
+    monkeypatch.setattr(init_run, "INLINE_MAX_BYTES", 600)
     small = init.handler({"run_name": "small", "scenes": [scene_obj(1)]}, None)
     assert small["inline"] is True
     large = init.handler({"run_name": "large", "scenes": [scene_obj(i) for i in range(5)]}, None)

@@ -9,8 +9,11 @@ import pytest
 
 from lambdas.summarize_run import handler as summary
 from scoresby.core.config import SummarySettings
+from scoresby.core.contract import SummaryResult
 from scoresby.core.errors import InvalidInput
 from scoresby.core.scene_list import Scene
+from scoresby.steps import mail
+from scoresby.steps import summary as summary_step
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from tests.lambdas.conftest import OUTPUT_BUCKET, OUTPUT_ROOT, TABLE
 
@@ -37,6 +40,7 @@ def test_summary_counts_statuses_writes_summary_json_and_composes_message(
     plan_run("other-run", 2)  # must not be counted
 
     result = summary.handler({"run_name": "sund", "output": OUTPUT_ROOT, "counts": {"duplicates": 2}}, None)
+    assert set(result) == set(SummaryResult.__annotations__)  # what infra's PublishSummary reads
 
     assert result["counts"] == {
         "scenes": 4,
@@ -68,7 +72,7 @@ def test_summary_counts_statuses_writes_summary_json_and_composes_message(
 
 def test_subject_fits_sns_limit_for_long_run_names() -> None:
     totals = {"SUCCEEDED": 12345, "FAILED": 2, "SKIPPED": 3, "PENDING": 0, "RUNNING": 0}
-    subject = summary.compose_subject("r" * 80, totals)
+    subject = mail.compose_subject("r" * 80, totals)
     assert len(subject) <= 100 and subject.endswith("12345 succeeded, 2 failed, 3 skipped")
     assert "\n" not in subject and subject.isascii()
 
@@ -93,7 +97,7 @@ def test_bad_event_is_invalid_input(lambda_env: dict[str, str], event: Any) -> N
 
 
 def test_without_job_rows_the_cost_falls_back_to_the_scene_rows(lambda_env: dict[str, str], s3: Any) -> None:
-    from scoresby.core.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
+    from scoresby.pricing.cost import SPOT_PRICE_DEFAULT, actual_compute_cost
 
     log = DynamoTaskLog(TABLE)
     ok, bad, skipped_later = plan_run("priced", 3)
@@ -149,7 +153,7 @@ def test_the_cost_comes_from_the_batch_jobs_start_and_stop_times(lambda_env: dic
     put_job_row("jobbed", "job-ts", t0 + 200_000, t0 + 261_000)  # the time series: 61 s
     put_job_row("other", "job-9", t0, t0 + 999_000)  # another run's job must not count
 
-    result = summary.summarize_run(
+    result = summary_step.summarize_run(
         {"run_name": "jobbed", "output": OUTPUT_ROOT}, SummarySettings(TABLE, job_vcpus=2)
     )
 
@@ -177,7 +181,9 @@ def test_a_job_row_without_times_counts_as_a_job_of_no_time(lambda_env: dict[str
         JobRow("j-1", None, None, "scoresby-x", 1, "FAILED", "e"),
         JobRow("j-2", 0, 2000, "y", 1, "", "e"),
     ]
-    summary.summarize_run({"run_name": "untimed", "output": OUTPUT_ROOT}, SummarySettings(TABLE), jobs=jobs)
+    summary_step.summarize_run(
+        {"run_name": "untimed", "output": OUTPUT_ROOT}, SummarySettings(TABLE), jobs=jobs
+    )
     body = s3.get_object(Bucket=OUTPUT_BUCKET, Key="products/untimed/summary.json")["Body"].read()
     cost = json.loads(body)["totals"]["cost"]
     assert cost["jobs"] == 2 and cost["busy_s"] == 2.0

@@ -11,9 +11,12 @@ from lambdas.init_pipeline import handler as init
 from scoresby.commands import watch_round as local_round
 from scoresby.commands.run import RunSummary
 from scoresby.core.layout import task_log_path
-from scoresby.core.watch import parse_watch
+from scoresby.core.watch import WatchStatus, parse_watch
+from scoresby.search.client import SearchError
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from scoresby.stores.sqlite_log import SqliteTaskLog
+from scoresby.stores.watch_dynamo import DynamoWatchState
+from scoresby.stores.watch_state import SqliteWatchState
 from tests.lambdas.conftest import TABLE
 from tests.lambdas.test_init_watch import item, planned, watch_doc
 from tests.stac_server import StacServer
@@ -107,3 +110,49 @@ def test_local_and_aws_rounds_run_the_same_scenes(
 
     # Round 4, a re-run with nothing new: A's redo is done on both sides, nothing runs.
     assert both({}) == ([], [])
+
+
+def test_a_failed_search_is_the_rounds_outcome_locally_and_on_aws(
+    lambda_env: dict[str, str],
+    dynamodb: Any,
+    stac_api: StacServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both sides run search.watch_round.open_round: a failed search is recorded, before and after a round."""
+    c = "scoresby-watch-failed-search"
+    good = watch_doc(stac_api, c, RUN)
+    bad = {**good, "search": {**good["search"], "stac": f"{stac_api.url}/no-such-api"}}
+    output = tmp_path / "out"
+
+    def statuses() -> tuple[WatchStatus | None, WatchStatus | None]:
+        with SqliteWatchState(task_log_path(str(output))) as local_state:
+            return local_state.status(RUN), DynamoWatchState(TABLE).status(RUN)
+
+    def fail_both() -> None:
+        with pytest.raises(SearchError) as local_error:
+            LocalSide(bad, output, monkeypatch).round({})
+        with pytest.raises(SearchError) as aws_error:
+            init.handler({"watch": bad}, None)
+        assert str(local_error.value) == str(aws_error.value)
+
+    # The first round's search fails: no round counted, the failure is the outcome on both sides.
+    fail_both()
+    local, aws = statuses()
+    assert local is not None and aws is not None
+    assert local.rounds == aws.rounds == 0
+    assert local.round_outcome == aws.round_outcome
+    assert local.round_outcome is not None and local.round_outcome.startswith("failed: ")
+    assert "no-such-api" in local.round_outcome
+
+    # A round that works, then one whose search fails: the failure replaces the outcome, the cursor stays.
+    stac_api.add([item(c, "S2B_F1_20240101_0_L2A", "2024-01-01T10:00:00Z", "2024-01-01T12:00:00Z")])
+    LocalSide(good, output, monkeypatch).round({"S2B_F1_20240101_0_L2A": OK})
+    aws_round({"watch": good}, {"S2B_F1_20240101_0_L2A": OK})
+    before = statuses()
+    fail_both()
+    local, aws = statuses()
+    assert local is not None and aws is not None and before[0] is not None and before[1] is not None
+    assert (local.rounds, aws.rounds) == (before[0].rounds, before[1].rounds) == (1, 1)
+    assert (local.cursor, aws.cursor) == (before[0].cursor, before[1].cursor)
+    assert local.round_outcome == aws.round_outcome and str(local.round_outcome).startswith("failed: ")

@@ -12,7 +12,7 @@ from scoresby.core.scene_list import parse_scene
 from scoresby.places.build import PlaceResult, build_place_products
 from tests.places import synth
 
-PRODUCTS = ["true_color", "ndsi", "ndvi"]
+PRODUCTS = ["true_color", "ndsi", "ndvi", "evi"]
 
 
 def options(**over: Any) -> dict[str, Any]:

@@ -92,3 +92,10 @@ def test_run_makes_place_products_and_report_section(tmp_path: Path) -> None:
     assert "Place products" in report and "aoi-synth_change_2002_2003_transitions.png" in report
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["timeseries"]["places"]["place"] == "aoi-synth"
+    assert len(summary["timeseries"]["places"]["made"]) == 3  # two composites and their change
+    # The same list again: every scene skipped, every place product current, no file rewritten.
+    mtime = item.stat().st_mtime_ns
+    again = _run(doc, tmp_path)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["timeseries"]["places"]["made"] == [] and item.stat().st_mtime_ns == mtime

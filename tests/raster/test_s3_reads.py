@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from bench.s3_proxy import CountingProxy, Traffic
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.scene_list import parse_scene
 from scoresby.demo import fullsize
 

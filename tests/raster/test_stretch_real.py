@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.scene_list import parse_scene
 
 pytestmark = pytest.mark.slow

@@ -13,12 +13,14 @@ from scoresby.core.timeseries import CSV_FIELDS, by_place, is_cloudy, row_from_i
 from scoresby.raster import masks
 from scoresby.raster.ops import resolve_stretch
 from scoresby.raster.stats import SceneStats, window_counts
+from scoresby.sensors.landsat import QA_PIXEL
+from scoresby.sensors.sentinel2 import SCL
 
 
 def test_qa_pixel_bits() -> None:
     # fill, clear land, cloud (high confidence), shadow, cirrus, dilated cloud
     qa = np.array([[1, 21824, 22280], [23888, 1 << 2, 1 << 1]], dtype=np.uint16)
-    q = masks.landsat_quality(qa)
+    q = masks.quality_of(QA_PIXEL, qa)
     assert q.valid.tolist() == [[False, True, True], [True, True, True]]
     assert q.cloud.tolist() == [[False, False, True], [False, False, False]]
     assert q.shadow.tolist() == [[False, False, False], [True, False, False]]
@@ -30,7 +32,7 @@ def test_qa_pixel_bits() -> None:
 
 def test_scl_classes() -> None:
     scl = np.array([[0, 1, 3, 4], [8, 9, 10, 11]], dtype=np.uint16)
-    q = masks.scl_quality(scl)
+    q = masks.quality_of(SCL, scl)
     assert q.valid.tolist() == [[False, False, True, True], [True, True, True, True]]
     assert q.cloud.tolist() == [[False, False, False, False], [True, True, False, False]]
     assert q.shadow[0, 2] and q.cirrus[1, 2] and not q.not_clear[1, 3]  # snow (11) is clear
@@ -69,7 +71,7 @@ def test_cloud_over_valid_and_snow_over_clear() -> None:
     refl["green"][0, 0] = 0  # one nodata pixel
     qa = np.array([[21824, 22280, 22280, 21824, 21824, 21824, 21824, 1]], dtype=np.uint16)
     stats = SceneStats(900.0, "QA_PIXEL", True)
-    stats.add(window_counts(refl, SCALE, (1, 8), masks.landsat_quality(qa)))
+    stats.add(window_counts(refl, SCALE, (1, 8), masks.quality_of(QA_PIXEL, qa)))
     r = stats.result()
     assert r["valid_percent"] == 75.0  # 6 of 8: one nodata, one fill
     assert r["cloud_percent"] == round(100 * 2 / 6, 3)
@@ -130,6 +132,10 @@ def test_aoi_and_mask_travel_with_the_scene() -> None:
     [
         ("LC08_L2SP_226010_20140820_20200911_02_T1", "wrs2-226010"),
         ("LC80200392015216LGN00", "wrs2-020039"),
+        ("LM01_L1GS_001010_19720908_20200909_02_T2", "wrs1-001010"),  # Landsat 1-3: WRS-1
+        ("LM30270281982200AAA03", "wrs1-027028"),
+        ("LM05_L1TP_190017_19850527_20210902_02_T2", "wrs2-190017"),  # Landsat 4-5 MSS: WRS-2
+        ("LT05_L2SP_090084_19980308_20200909_02_T1", "wrs2-090084"),
         ("S2A_29RKH_20200219_0_L2A", "mgrs-29RKH"),
         ("S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT_20230124T042703", "mgrs-01UBT"),
         ("S2_48RXT_20200801", "mgrs-48RXT"),

@@ -193,7 +193,8 @@ def test_plain_http_is_refused_except_on_this_machine() -> None:
     problems: list[str] = []
     spec = {"collections": ["c"], "bbox": [0, 0, 1, 1], "datetime": "2020-01-01/.."}
     assert check_search({**spec, "stac": "http://example.com/stac"}, "search", problems) is None
-    assert "allowed: a preset (earth-search, landsatlook) or an https:// STAC API URL" in problems[0]
+    allowed = "allowed: a preset (earth-search, landsatlook, planetary-computer) or an https:// STAC API URL"
+    assert allowed in problems[0]
     assert (
         check_search({**spec, "stac": "earth-search"}, "search", []).stac
         == "https://earth-search.aws.element84.com/v1"

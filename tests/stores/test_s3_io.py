@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from rio_cogeo.cogeo import cog_validate
 
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.errors import OutputError, UnreadableRaster
 from scoresby.core.scene_list import Scene, parse_scene
 from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene

@@ -1,7 +1,7 @@
-"""A watch round in the init Lambda: {"watch": <watch>} in, the round's plan (only what is new) out.
+"""A watch round in the init step: {"watch": <watch>} in, the round's plan (only what is new) out.
 
 The scheduler starts the state machine with {"watch": ...}. The cursor and the items seen live in the task
-table (stores.watch_dynamo); scoresby.search (pystac-client, from the function's layer) is imported only here.
+table (stores.watch_dynamo); the round itself is search.watch_round.open_round, as for `scoresby watch`.
 """
 
 from __future__ import annotations
@@ -10,16 +10,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from scoresby.core.contract import WATCH_KEY
 from scoresby.core.errors import InvalidInput
 from scoresby.core.scene_list import RunPlan
 from scoresby.core.watch import parse_watch, watch_plan
-from scoresby.core.watch_round import NOTHING_NEW, redo_done, round_scenes
+from scoresby.core.watch_round import NOTHING_NEW, redo_done
 from scoresby.stores.watch_dynamo import DynamoWatchState
 
 log = logging.getLogger(__name__)
-
-WATCH_KEY = "watch"
-"""The execution input of a scheduled round: {"watch": <a watch scene list>}."""
 
 
 @dataclass
@@ -48,31 +46,18 @@ def check_watch_event(doc: Any) -> RunPlan:
 
 def plan_watch_round(watch: RunPlan, *, task_log: Any, state: DynamoWatchState) -> WatchRound:
     """Search after the cursor, claim the new items, and plan them with the run's unfinished scenes."""
-    from scoresby.search.watch_round import search_round
+    from scoresby.search.watch_round import open_round  # pystac-client, from the function's layer
 
     run = watch.run_name
     records = task_log.records(run)
     state.clear_redo(run, redo_done(state.redo_since(run), records))  # reprocessed items now made
-    status = state.status(run)
-    found = search_round(watch, status.cursor if status else None, state.versions(run))
-    number = state.begin_round(
-        run,
-        watch.to_dict(),
-        every_s=None,
-        cursor=found.cursor,
-        new=found.new,
-        reprocessed=found.reprocessed,
-        versions=found.versions,
-    )
-    claimed = set(state.claimed)
-    redo = frozenset(state.redo_ids(run))
-    statuses = {r.scene_id: r.status for r in records}
     # Rounds may overlap on AWS: RUNNING scenes are left to the execution that runs them.
-    scenes = round_scenes(state.scenes(run), statuses, claimed=claimed, redo=redo, exclusive=False)
+    opened = open_round(watch, state, {r.scene_id: r.status for r in records}, exclusive=False)
+    found, scenes = opened.search, opened.scenes
     log.info(
         "watch %s round %d: %d items in the window since %s, %d new, %d to plan",
-        run, number, found.found, found.window.since, len(claimed), len(scenes),
+        run, opened.number, found.found, found.window.since, opened.claimed, len(scenes),
     )  # fmt: skip
     plan = watch_plan(watch, scenes) if scenes else None
     state.finish_round(run, f"planned {len(scenes)}" if scenes else NOTHING_NEW, ())
-    return WatchRound(run, watch.output, number, len(claimed), found.window.since, plan, redo)
+    return WatchRound(run, watch.output, opened.number, opened.claimed, found.window.since, plan, opened.redo)

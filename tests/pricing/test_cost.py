@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoresby.core import cost
+from scoresby.pricing import cost
 
 
 def test_scene_seconds_go_through_the_measured_points() -> None:

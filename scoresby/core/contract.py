@@ -1,0 +1,108 @@
+"""What infra, the Lambdas and the CLI agree on: the stack's output names and the state machine's payloads.
+
+One module (stdlib-only) that infra/pipeline_stack.py and infra/scene_workflow.py, the step functions in
+scoresby/steps and the AWS commands import, so a renamed output or payload key changes here only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+STACK_NAME = "Scoresby"
+"""The stack's name: what app.py deploys, and the CLI's --stack unless it names another."""
+
+# --- CloudFormation output keys of the stack (infra/pipeline_stack.py; read by scoresby/commands/stack.py) --
+STATE_MACHINE_OUTPUT = "StateMachineArn"
+OUTPUT_BUCKET_OUTPUT = "OutputBucketName"
+OUTPUT_ROOT_OUTPUT = "OutputRoot"
+TASK_TABLE_OUTPUT = "TaskTableName"
+WORK_BUCKET_OUTPUT = "WorkBucketName"
+"""Where lists too large for the execution input go (the init Lambda reads {"scene_list_s3": uri})."""
+TOPIC_OUTPUT = "TopicArn"
+EXECUTION_LOG_GROUP_OUTPUT = "ExecutionLogGroupName"
+JOB_LOG_GROUP_OUTPUT = "JobLogGroupName"
+JOB_QUEUE_OUTPUT = "JobQueueArn"
+WATCHES_OUTPUT = "Watches"
+"""The deployed watches (JSON), read by `scoresby watches --stack`."""
+
+# --- the execution input beside a scene list ------------------------------------------------------------
+WATCH_KEY = "watch"
+"""The execution input of a scheduled round: {"watch": <a watch scene list>}."""
+LIST_REFERENCE = "scene_list_s3"
+"""The input of a list too large for it: {"scene_list_s3": "s3://<work bucket>/lists/<name>.json"}."""
+OVERWRITE_KEY = "overwrite"
+
+
+class WatchInfo(TypedDict):
+    """A watch round's part of the run state: its number, the new items and the start of its window."""
+
+    round: int
+    new_items: int
+    since: str
+
+
+class ItemsS3(TypedDict):
+    """Where the init function put the Map's items when they are too many to pass inline."""
+
+    bucket: str
+    key: str
+
+
+class MapItem(TypedDict):
+    """One item of the scene Map: one Batch job's scenes (core.batches.map_items)."""
+
+    job_name: str
+    scenes: list[dict[str, Any]]
+
+
+class RunState(TypedDict, total=False):
+    """The init function's result: the state the Map, the time-series step and the summary read."""
+
+    run_name: str
+    output: str
+    overwrite: Literal["true", "false"]  # a string: it becomes the Batch job's environment variable
+    counts: dict[str, int]
+    quiet: bool  # True: nothing to run (a quiet watch round); the state machine ends at once
+    timelapse: dict[str, Any]
+    watch: WatchInfo
+    inline: bool
+    items: list[MapItem]
+    items_s3: ItemsS3
+    timeseries: dict[str, Any]  # the state machine's time-series step: {"status": ..., ...}
+    summary: SummaryResult  # the summary function's result
+
+
+class JobInput(TypedDict):
+    """The state of one Batch job in the Map: its item's scenes and job name, and the run's fields."""
+
+    scenes: list[dict[str, Any]]
+    job_name: str
+    output: str
+    run_name: str
+    overwrite: Literal["true", "false"]
+
+
+class SummaryInput(TypedDict, total=False):
+    """What the Summarize task passes the summary function (built from RunState in infra/scene_workflow)."""
+
+    run_name: str
+    output: str
+    counts: dict[str, int]
+    timeseries: dict[str, Any]
+
+
+class SummaryResult(TypedDict):
+    """The summary function's result: the e-mail's subject and message, the counts, where summary.json is."""
+
+    subject: str
+    message: str
+    counts: dict[str, int]
+    summary_uri: str
+    timeseries: str
+
+
+def state_path(payload: type, *keys: str) -> str:
+    """The JSONPath `$.a.b` of a payload TypedDict's keys; KeyError (at synth) if `a` is not one of them."""
+    if keys[0] not in payload.__annotations__:
+        raise KeyError(f"{keys[0]!r} is not a key of {payload.__name__}")
+    return "$." + ".".join(keys)
