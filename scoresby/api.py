@@ -50,11 +50,14 @@ def load(
     if isinstance(scene_list, RunPlan):
         if not any(v is not None for v in overrides.values()):
             return scene_list
-        scene_list = {
-            "run_name": scene_list.run_name,
-            **({"output": scene_list.output} if scene_list.output else {}),
-            "scenes": [s.to_dict() for s in scene_list.scenes],
-        }
+        # The plan's full form keeps its run-level options (timelapse, composites), not only its scenes.
+        doc = scene_list.to_dict()
+        if not doc.get("output"):
+            doc.pop("output", None)
+        aois = {json.dumps(s.aoi, sort_keys=True) for s in scene_list.scenes}
+        if doc.get("composites") and len(aois) == 1 and scene_list.scenes[0].aoi:
+            doc["aoi"] = scene_list.scenes[0].aoi  # composites need the run's AOI, which each scene carries
+        scene_list = doc
     if isinstance(scene_list, str | Path):
         return load_scene_list(str(scene_list), **overrides)
     # A parsed document: relative local sources resolve against the working directory, as on the CLI.

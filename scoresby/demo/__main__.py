@@ -1,4 +1,4 @@
-"""`make demo`: generate six summers of a retreating glacier, run them, say where the report is."""
+"""`make demo`: generate six summers of a retreating glacier, run them, say where the report and maps are."""
 
 from __future__ import annotations
 
@@ -11,8 +11,23 @@ from scoresby.demo.glacier import write_series
 from scoresby.demo.landscape import DEMO_DIR
 
 
+def place_maps(run_dir: Path) -> list[tuple[str, Path]]:
+    """The place products' quicklooks the story is told with: last composite, change map, trend map."""
+    wanted = (
+        ("the last summer's composite", "*_composite_*/*_true_color.png"),
+        ("where the ice went (change map)", "*_change_*/*_transitions.png"),
+        ("where it keeps going (trend map, NDSI slope)", "*_trend/*_ndsi_slope.png"),
+    )
+    found = []
+    for label, pattern in wanted:
+        paths = sorted((run_dir / "places").glob(f"*/{pattern}"))
+        if paths:
+            found.append((label, paths[-1].resolve()))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Generate the demo series in ./demo-output, run it, and say where the report is."""
+    """Generate the demo series in ./demo-output, run it, and say where the report and the maps are."""
     from scoresby.commands.run import format_summary, run_plan
     from scoresby.core.scene_list import load_scene_list
 
@@ -25,9 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     # --overwrite: the demo always shows a fresh run, even when demo-output/ is left from an earlier one.
     summary = run_plan(plan, str(root.resolve()), workers=2, overwrite=True, progress=True)
     report = Path(summary.report_html).resolve()
+    maps = "".join(f"  {label}: {path}\n" for label, path in place_maps(Path(summary.run_dir)))
     sys.stdout.write(
         f"demo: {len(scenes)} summers of a retreating glacier generated in {generated:.1f} s: "
-        f"{scenes_json.resolve()}\n" + format_summary(summary) + f"\nOpen the report: {report}\n"
+        f"{scenes_json.resolve()}\n"
+        + format_summary(summary)
+        + "\n"
+        + (f"Place maps:\n{maps}" if maps else "")
+        + f"Open the report: {report}\n"
         f"  in a browser: file://{report}\n"
         f"  or: xdg-open {report}   (macOS: open {report})\n"
     )

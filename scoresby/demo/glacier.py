@@ -5,6 +5,9 @@ pixel is one class (no mixing), so the generator knows the truth the statistics 
 water, cloud and shadow areas of every date (`truth`). The terrain and its texture are the same every year;
 only the glacier's terminus and the clouds change, so an unchanged area has the same DN on every date.
 A turbid meltwater lake is the water trap: bright NDSI like ice, but dark NIR, so it is water, not ice.
+The scene list asks for place products too (`composites`): a composite per summer, the change map from the
+first summer to the last (where the ice went: ice -> water, transition 12) and the trend map (NDSI and NDVI
+Theil-Sen slopes: negative where the terminus retreated in the middle summers).
 Ids use WRS path/row 000/000, which does not exist: they cannot be mistaken for real acquisitions.
 """
 
@@ -210,16 +213,28 @@ STRETCH = {
 }
 
 
+# One composite per summer (July-September), the change from the first summer to the last, and the trend.
+COMPOSITES = {
+    "period": "year",
+    "months": [7, 8, 9],
+    "method": "median",
+    "change": "first-last",
+    "trend": True,
+}
+
+
 def write_series(root: Path) -> tuple[Path, list[SeriesScene]]:
     """Write every summer under `<root>/scenes/` and the scene list `<root>/scenes.json`."""
     scenes = [write_scene(root / "scenes", year, cloud) for year, cloud in DATES]
     doc = {
         "run_name": RUN_NAME,
-        "description": "Six summers of a glacier retreating into its lake (synthetic): one grid, one stretch",
+        "description": "Six summers of a glacier retreating into its lake (synthetic): one grid, one "
+        "stretch, per-summer composites, change and trend maps",
         "products": PRODUCTS,
         "aoi": aoi(),
         "stretch": STRETCH,
         "timelapse": {"max_cloud": 40},
+        "composites": COMPOSITES,
         "scenes": [{"scene_id": s.scene_id, "source": str(s.folder.resolve())} for s in scenes],
     }
     path = root / "scenes.json"

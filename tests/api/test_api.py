@@ -109,12 +109,16 @@ def test_example_notebook_runs_every_cell(tmp_path: Path) -> None:
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert any("SUCCEEDED" in h for h in html)  # the run's table rendered
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 3  # the histogram, the fixed-stretch quicklook and the time-series chart
+    # the histogram, the fixed-stretch quicklook, the time-series chart; the last composite, the change map
+    # and the trend map
+    assert len(images) >= 6
     assert any("image/gif" in o.get("data", {}) for o in outputs)  # the timelapse
     texts = [o["data"].get("text/plain", "") for o in outputs if "data" in o]
     series = next(t for t in texts if "2016-" in t)  # the time-series rows: one per summer, in date order
     positions = [series.index(f"'{year}-") for year in range(2016, 2022)]
     assert positions == sorted(positions)
+    areas = next(t for t in texts if "snow/ice -> water" in t)  # where the ice went, in km2
+    assert "other land -> other land" in areas
 
 
 def test_search_returns_a_plan_of_the_items(stac_api) -> None:  # type: ignore[no-untyped-def]

@@ -120,12 +120,14 @@ def test_glacier_truth_matches_the_files_it_wrote(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.slow
-def test_make_demo_tells_the_glacier_story(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`python -m scoresby.demo` run once in a fresh folder: its output and the run folder."""
+    cwd = tmp_path_factory.mktemp("demo")
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "scoresby.demo"],
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
@@ -133,7 +135,12 @@ def test_make_demo_tells_the_glacier_story(tmp_path: Path) -> None:
     )
     print(f"make demo took {time.monotonic() - started:.1f} s")  # speed is measured in bench/, not asserted
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    run_dir = tmp_path / "demo-output" / glacier.RUN_NAME
+    return proc, cwd / "demo-output" / glacier.RUN_NAME
+
+
+@pytest.mark.slow
+def test_make_demo_tells_the_glacier_story(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    proc, run_dir = demo_run
     report = run_dir / "report.html"
     assert f"Open the report: {report.resolve()}" in proc.stdout
     assert re.search(r"6 succeeded, 0 skipped \(already done\), 0 failed", proc.stdout)
@@ -153,3 +160,69 @@ def test_make_demo_tells_the_glacier_story(tmp_path: Path) -> None:
     with Image.open(run_dir / "aoi-scoresby-sund_timelapse.gif") as gif:
         assert gif.n_frames == 5
     assert "<h2>What changed</h2>" in report.read_text()
+
+
+def _aoi_window() -> tuple[slice, slice]:
+    """Where the AOI grid lies in the generator's scene grid (both on the same 30 m lattice)."""
+    from scoresby.raster.quality import aoi_grid
+
+    grid = aoi_grid(glacier.aoi())
+    col = round((grid.transform.c - glacier.ORIGIN[0]) / glacier.PIXEL_M)
+    row = round((glacier.ORIGIN[1] - grid.transform.f) / glacier.PIXEL_M)
+    return slice(row, row + grid.height), slice(col, col + grid.width)
+
+
+# The generator's classes as the place products name them: 1 snow/ice, 2 water, 3 other land.
+PLACE_CLASS = np.array([2, 3, 3, 1, 2], dtype=np.uint8)  # WATER, ROCK, VEGETATION, ICE, TURBID
+
+
+@pytest.mark.slow
+def test_demo_maps_show_where_the_ice_went_and_keeps_going(
+    demo_run: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
+) -> None:
+    proc, run_dir = demo_run
+    place = run_dir / "places" / "aoi-scoresby-sund"
+    first, last = glacier.DATES[0][0], glacier.DATES[-1][0]
+    change_id, trend_id = f"aoi-scoresby-sund_change_{first}_{last}", "aoi-scoresby-sund_trend"
+    for label, item_id, key in (
+        ("where the ice went (change map)", change_id, "transitions"),
+        ("where it keeps going (trend map, NDSI slope)", trend_id, "ndsi_slope"),
+    ):
+        png = place / item_id / f"{item_id}_{key}.png"
+        assert f"  {label}: {png.resolve()}" in proc.stdout
+        with Image.open(png) as im:
+            rgb = np.asarray(im.convert("RGB")).reshape(-1, 3)
+        assert rgb.shape[0] > 10_000 and len(np.unique(rgb, axis=0)) > 2  # a map, not a blank
+    composites = sorted(p.name for p in place.glob("aoi-scoresby-sund_composite_*"))
+    assert composites == [f"aoi-scoresby-sund_composite_{year}" for year, _ in glacier.DATES]
+
+    # The generator's truth on the AOI grid: classes per summer, and where each summer was clear.
+    _, scenes = glacier.write_series(tmp_path)
+    rows, cols = _aoi_window()
+    clear = {int(s.date[:4]): (s.valid & ~s.cloud & ~s.shadow)[rows, cols] for s in scenes}
+    classes = {int(s.date[:4]): PLACE_CLASS[s.classes[rows, cols]] for s in scenes}
+
+    with rasterio.open(place / change_id / f"{change_id}_transitions.tif") as ds:
+        transitions = ds.read(1)
+    both = clear[first] & clear[last]
+    truth = 10 * classes[first] + classes[last]
+    assert np.array_equal(transitions[both], truth[both])
+    went = both & (classes[first] == 1) & (classes[last] == 2)  # ice in the first summer, water in the last
+    assert went.sum() > 2000 and (transitions[went] == 12).all()
+    assert set(np.unique(transitions[both & (classes[first] == classes[last])])) <= {11, 22, 33}
+    change_item = json.loads((place / change_id / f"{change_id}.json").read_text())
+    km2 = change_item["properties"]["scoresby:transition_km2"]
+    assert km2["12"] == pytest.approx(int((transitions == 12).sum()) * 0.0009, abs=1e-3)
+    assert km2["12"] == pytest.approx(int(went.sum()) * 0.0009, rel=0.01)
+
+    with rasterio.open(place / trend_id / f"{trend_id}_ndsi_slope.tif") as ds:
+        slope = ds.read(1)
+    # The terminus passed these pixels in the middle summers (ice in 2017, water in 2020): the Theil-Sen
+    # slope of NDSI (ice ~0.84, lake water ~0.76) is negative. Unchanged ground has the same DN every
+    # summer: slope 0. (A pixel passed in the first or last summer has more tied than falling pairs:
+    # its median slope is 0, which is what Theil-Sen says.)
+    middle = clear[2017] & clear[2020] & (classes[2017] == 1) & (classes[2020] == 2)
+    assert middle.sum() > 2000
+    assert np.isfinite(slope[middle]).mean() > 0.99 and (slope[middle][np.isfinite(slope[middle])] < 0).all()
+    same = np.all([classes[y] == classes[first] for y in classes], axis=0) & np.isfinite(slope)
+    assert same.sum() > 50_000 and np.abs(slope[same]).max() < 1e-6

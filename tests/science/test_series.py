@@ -145,7 +145,8 @@ def test_report_shows_what_changed_in_chromium(
     assert 'alt="aoi-scoresby-sund timelapse"' in body
     assert len(re.findall(r"<polygon", body)) == len(scenes)
     assert len(re.findall(r'<tr class="cloudy"', body)) == 1  # 2018
-    assert body.count('class="legend"') == 2 * len(scenes)  # ndsi and ndvi quicklooks
+    assert body.count('<div class="legend"') == 2 * len(scenes)  # ndsi and ndvi quicklooks
+    assert body.count('<table class="legend"') == 1  # the series' place products: the change map's legend
     for name in ("timeseries.png", "aoi-scoresby-sund_timelapse.gif"):
         m = re.search(rf'src="{re.escape(name)}"[^>]*data-natural-width="(\d+)"', body)
         assert m and int(m[1]) > 300, name
