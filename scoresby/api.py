@@ -54,9 +54,6 @@ def load(
         doc = scene_list.to_dict()
         if not doc.get("output"):
             doc.pop("output", None)
-        aois = {json.dumps(s.aoi, sort_keys=True) for s in scene_list.scenes}
-        if doc.get("composites") and len(aois) == 1 and scene_list.scenes[0].aoi:
-            doc["aoi"] = scene_list.scenes[0].aoi  # composites need the run's AOI, which each scene carries
         scene_list = doc
     if isinstance(scene_list, str | Path):
         return load_scene_list(str(scene_list), **overrides)

@@ -114,6 +114,9 @@ class RunPlan:
         if self.composites is not None:
             c = self.composites
             d["composites"] = {k: v for k, v in c.items() if v is not None} | {"change": c["change"] or False}
+            aois = {json.dumps(s.aoi, sort_keys=True) for s in self.scenes}
+            if len(aois) == 1 and self.scenes[0].aoi:
+                d["aoi"] = self.scenes[0].aoi  # composites need the run's AOI, which each scene carries
         if self.search is not None and not self.scenes:
             return {**d, **self.defaults, "search": self.search.to_dict()}
         return {**d, "scenes": [s.to_dict() for s in self.scenes]}

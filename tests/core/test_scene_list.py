@@ -316,6 +316,18 @@ def test_run_plan_to_dict_round_trips_through_parse_scene_list() -> None:
     assert isinstance(plan, RunPlan)
 
 
+def test_run_plan_with_composites_round_trips_with_its_aoi() -> None:
+    doc = {
+        "run_name": "place",
+        "aoi": {"bbox": [-27.0, 70.2, -24.5, 71.2], "name": "sund"},
+        "composites": {"period": "year", "months": [7, 8], "method": "p25"},
+        "scenes": [{"source": "s3://bkt/a/"}, {"source": "s3://bkt/b/"}],
+    }
+    plan = parse_scene_list(doc)
+    again = parse_scene_list(json.loads(json.dumps(plan.to_dict())))
+    assert again == plan and again.composites == plan.composites and again.composites is not None
+
+
 # --- duplicates ---------------------------------------------------------------------------------
 
 
