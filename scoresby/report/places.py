@@ -138,6 +138,14 @@ def render_places(timeseries: dict[str, Any] | None, scenes: Sequence[dict[str, 
     for t in trends:
         for key, href in t.get("quicklooks", {}).items():
             out.append(_figure(href, f"trend: {key} (Theil-Sen, per year)"))
+    if trends:  # the slope quicklooks' scale (places/outputs.slope_png)
+        out.append(
+            '<div class="meta">trend maps: '
+            '<span class="swatch" style="background: #b2182b"></span> decreasing, '
+            '<span class="swatch" style="background: #f7f7f7"></span> no change, '
+            '<span class="swatch" style="background: #2166ac"></span> increasing; full colour at the 98th '
+            "percentile of |slope|; the Item's <code>_p_value</code> assets give the Mann-Kendall p</div>"
+        )
     out.append(_chart(series_points(places, scenes)))
     out.append('<div class="meta"><a href="places/places.csv">places.csv</a></div>')
     out += [f'<div class="meta">{e(n)}</div>' for n in places.get("notes", [])]
