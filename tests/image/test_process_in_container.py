@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -79,9 +80,10 @@ def test_the_image_holds_exactly_the_pinned_distributions(image: str) -> None:
         "import importlib.metadata as m; "
         "print('\\n'.join(sorted(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions())))"
     )
-    installed = set(docker("run", "--rm", "--entrypoint", "python3", image, "-c", listing).stdout.split())
+    listed = docker("run", "--rm", "--entrypoint", "python3", image, "-c", listing).stdout.split()
+    installed = {_normalised(pin) for pin in listed}
     pins = {
-        line.strip()
+        _normalised(line)
         for line in (REPO_ROOT / "worker" / "constraints.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#") and not line.startswith("setuptools==")
     }
@@ -90,4 +92,10 @@ def test_the_image_holds_exactly_the_pinned_distributions(image: str) -> None:
     # and the pins agree with worker/requirements.txt's own
     for line in (REPO_ROOT / "worker" / "requirements.txt").read_text().splitlines():
         if "==" in line and not line.startswith("#"):
-            assert line.strip() in pins, line
+            assert _normalised(line) in pins, line
+
+
+def _normalised(pin: str) -> str:
+    """A `name==version` pin with the name as pip compares it (PEP 503: case and -_. runs do not matter)."""
+    name, version = pin.strip().split("==")
+    return f"{re.sub(r'[-_.]+', '-', name).lower()}=={version}"
