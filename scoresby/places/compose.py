@@ -23,7 +23,7 @@ from rasterio.windows import Window
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.places import composite as comp
 from scoresby.places.blocks import place_gdal_options, run_blocks
-from scoresby.places.harmonize import harmonize
+from scoresby.places.harmonize import harmonize, harmonize_in_place
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
@@ -149,16 +149,20 @@ class _Composer:
                 reader = pool(scene_id)
                 if reader.dn_dtype not in (np.uint8, np.uint16):
                     return None
-                got = reader.read_dn(window)
+                # The first scene is read straight into the held DN (its values where not clear are never
+                # used); a later one only where it is clear and no earlier scene was (merge's rule).
+                got = reader.read_dn(window, None if parts or reader.dn_dtype != np.uint16 else held.dn[k])
                 if got is None:
                     continue
                 dn, clear = got
-                take = clear & inside & ~held.clear[k]  # the first scene clear at a pixel wins (merge)
+                take = clear & inside if not parts else clear & inside & ~held.clear[k]
                 if not take.any():
                     continue
-                np.copyto(held.dn[k], dn, where=take[None])
                 if parts:
+                    np.copyto(held.dn[k], dn, where=take[None])
                     held.source[k][take] = len(parts)
+                elif dn is not held.dn[k]:
+                    held.dn[k] = dn
                 held.clear[k] |= take
                 coeffs = to_oli(self.sensors[scene_id]) if self.settings.harmonize else None
                 parts.append((reader, coeffs))
@@ -245,12 +249,15 @@ class _Held:
         for j, k in enumerate(keep):
             dn, clear = self.dn[(k, slice(None), *part)], self.clear[(k, *part)]
             (reader, coeffs), *others = self.parts[k]
-            refl = harmonize(reader.reflectance(dn), ROLES, coeffs)
-            for i, (other, other_coeffs) in enumerate(others, start=1):
-                won = self.source[(k, *part)] == i
-                refl[:, won] = harmonize(other.reflectance(dn), ROLES, other_coeffs)[:, won]
-            refl[:, ~clear] = np.float32(np.nan)
-            stack[..., j] = refl
+            if others:
+                refl = harmonize(reader.reflectance(dn), ROLES, coeffs)
+                for i, (other, other_coeffs) in enumerate(others, start=1):
+                    won = self.source[(k, *part)] == i
+                    refl[:, won] = harmonize(other.reflectance(dn), ROLES, other_coeffs)[:, won]
+                stack[..., j] = refl
+            else:  # one scene: its reflectance made in the stack itself
+                harmonize_in_place(reader.reflectance(dn, out=stack[..., j]), ROLES, coeffs)
+            np.copyto(stack[..., j], np.float32(np.nan), where=~clear)
             clears.append(clear)
         return stack, clears
 

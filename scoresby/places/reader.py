@@ -126,8 +126,9 @@ class SceneReader:
         got = self.read_dn(window)
         return None if got is None else (self.reflectance(got[0]), got[1])
 
-    def read_dn(self, window: Window) -> tuple[np.ndarray, np.ndarray] | None:
-        """(the six roles' DN (6, h, w) as stored, clear (h, w)) of a block, None when nothing is clear."""
+    def read_dn(self, window: Window, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(the six roles' DN (6, h, w) as stored, or into `out`; clear (h, w)) of a block, None when nothing
+        is clear (then `out` is left as it was)."""
         if not self.covers(window):
             return None
         try:
@@ -135,7 +136,7 @@ class SceneReader:
             clear = clear_of(self.qa_bits, qa)
             if not clear.any():
                 return None
-            dn = np.empty((len(ROLES), *clear.shape), dtype=self.dn_dtype)
+            dn = np.empty((len(ROLES), *clear.shape), dtype=self.dn_dtype) if out is None else out
             for i, band in enumerate(self.bands):
                 dn[i] = band.read(window)
                 clear &= dn[i] > 0
@@ -143,9 +144,9 @@ class SceneReader:
             raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
         return dn, clear
 
-    def reflectance(self, dn: np.ndarray) -> np.ndarray:
-        """Reflectance (6, h, w) float32 of the roles' DN: DN x scale + offset in float32."""
-        refl = np.empty(dn.shape, dtype=np.float32)
+    def reflectance(self, dn: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Reflectance (6, h, w) float32 of the roles' DN: DN x scale + offset in float32 (into `out`)."""
+        refl = np.empty(dn.shape, dtype=np.float32) if out is None else out
         for i, (scale, offset) in enumerate(self.rescaling):
             np.multiply(dn[i], np.float32(scale), out=refl[i], casting="unsafe")
             refl[i] += np.float32(offset)
