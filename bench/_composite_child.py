@@ -36,7 +36,13 @@ sys.path.insert(0, str(REPO))
 
 from scoresby.core.scene_list import parse_scene_list  # noqa: E402
 from scoresby.discovery.discover import discover_scene  # noqa: E402
-from scoresby.places.blocks import BLOCK_THREADS, place_gdal_options, run_blocks  # noqa: E402
+from scoresby.places.blocks import (  # noqa: E402
+    BLOCK_THREADS,
+    TREND_MMAP_THRESHOLD,
+    place_gdal_options,
+    run_blocks,
+    steady_malloc,
+)
 from scoresby.places.build import build_place_products  # noqa: E402
 from scoresby.places.compose import BLOCK_PX, ComposeSettings, _Composer  # noqa: E402
 from scoresby.places.composite import reduce  # noqa: E402
@@ -160,6 +166,7 @@ class _TrendWork:
     def __init__(self, periods: int) -> None:
         self.periods = periods
         self.times = 1985.0 + np.arange(periods, dtype=np.float64)
+        steady_malloc(TREND_MMAP_THRESHOLD)  # as make_trend's _TrendWork
         self.lock = threading.Lock()
         self.make_s = self.trend_s = 0.0  # summed over the threads
 

@@ -26,8 +26,10 @@ BLOCK_THREADS = WORKER_THREADS
 PLACE_GDAL_CACHEMAX = 16 * 1024 * 1024
 """GDAL's block cache for place products: blocks read each file's window whole (512 px, as the COG tiles),
 so decoded tiles are seldom read again and a larger cache only adds to the peak memory."""
-MMAP_THRESHOLD = 256 * 1024
-"""Arrays of this size or more get their own mmap, given back to the system when freed."""
+COMPOSE_MMAP_THRESHOLD = 256 * 1024
+"""Composites: arrays of this size or more get their own mmap, given back to the system when freed."""
+TREND_MMAP_THRESHOLD = 32 * 1024 * 1024
+"""The trend: its (pixels, pairs) chunks (8 MB) are reused from the heap (mmapping each cost 30-45 %)."""
 
 
 def place_gdal_options(read_options: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -38,19 +40,23 @@ def place_gdal_options(read_options: Mapping[str, str] | None = None) -> dict[st
     return options
 
 
-@functools.cache
-def steady_malloc() -> bool:
-    """Fix glibc's mmap threshold (mallopt M_MMAP_THRESHOLD); True when set.
+def steady_malloc(threshold: int) -> bool:
+    """Fix glibc's mmap threshold (mallopt M_MMAP_THRESHOLD, process-wide); True when set.
 
-    glibc raises the threshold to the size of each large block freed, so the blocks' arrays of a few MiB
-    then come from per-thread heaps that fragment and keep their pages: 50-100 MiB of the peak memory.
+    glibc raises the threshold to the size of each large block freed, so the composites' arrays of a few
+    MiB then come from per-thread heaps that fragment and keep their pages: 50-100 MiB of the peak memory.
     """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to tune
-        return False
+    libc = _libc()
     m_mmap_threshold = -3
-    return bool(libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD))
+    return bool(libc is not None and libc.mallopt(m_mmap_threshold, threshold))
+
+
+@functools.cache
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return None
 
 
 T = TypeVar("T")
@@ -83,7 +89,6 @@ def run_blocks(
     gdal_env: Mapping[str, str] | None = None,
 ) -> None:
     """`work.block` over the windows in the threads; `write` of each result here, in window order."""
-    steady_malloc()
     todo: queue.SimpleQueue[tuple[int, Window]] = queue.SimpleQueue()
     for item in enumerate(windows):
         todo.put(item)

@@ -22,7 +22,7 @@ from rasterio.windows import Window
 
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.places import composite as comp
-from scoresby.places.blocks import place_gdal_options, run_blocks
+from scoresby.places.blocks import COMPOSE_MMAP_THRESHOLD, place_gdal_options, run_blocks, steady_malloc
 from scoresby.places.harmonize import harmonize, harmonize_in_place
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
@@ -92,6 +92,7 @@ class _Composer:
         self.grid, self.settings = grid, settings
         self.indices = [p for p in settings.products if p.kind == "index"]
         self.local = threading.local()
+        steady_malloc(COMPOSE_MMAP_THRESHOLD)
 
     def close_thread(self) -> None:
         """Close this thread's readers."""
