@@ -262,6 +262,8 @@ def incremental(size: int, passes: int, log: Log = print) -> tuple[list[str], di
         f"adding the last scene "
         f"{added.wall:.1f} s ({child_info(added).get('made')} Items made again); {load_text()}",
         ratio_line("adding one scene / from scratch", ratio, TARGET_INCREMENTAL),
+        "  (scenes a summer: the bench's choice; the issue's place has 30-60 observations a summer, so 2 a "
+        "summer, the first workload, is far below it and 8 still below)",
     ], {
         f"incremental{passes}_scratch_s": scratch.wall,
         f"incremental{passes}_add_s": added.wall,
