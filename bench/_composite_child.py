@@ -6,9 +6,10 @@
 
 SPEC.json is a scene list ({"scenes", "aoi", "products", "composites"}). `median` is the like-with-like
 figure against the odc-stac peer, made of the places package's own parts: discovery, one observation per
-sensor and solar day (observations.group), compose's per-block reading (_Composer.observe: SceneReader's
-windowed reads on the AOI lattice, merge) and the median (composite.reduce), run over compose.BLOCK_PX blocks
-in blocks.run_blocks' threads under the GDAL cache bound, a float32 GeoTIFF written block by block; what
+sensor and solar day (observations.group), compose's per-block reading (_Composer.stacks: SceneReader's
+windowed uint16 reads on the AOI lattice, merged, made float32 STACK_PX at a time) and the median
+(composite.reduce), run over compose.BLOCK_PX blocks in blocks.run_blocks' threads under the places' GDAL
+cache bound, a float32 GeoTIFF written block by block; what
 compose does besides (classes, frequencies, indices, visuals) is left out, as the peer does not do it.
 `trend` feeds trend.theil_sen_mann_kendall synthetic composites (an index falling 0.002 a year plus noise,
 10 % of the values missing) over make_trend's blocks (makers.TREND_BLOCK_PX) in blocks.run_blocks' threads,
@@ -35,7 +36,13 @@ sys.path.insert(0, str(REPO))
 
 from scoresby.core.scene_list import parse_scene_list  # noqa: E402
 from scoresby.discovery.discover import discover_scene  # noqa: E402
-from scoresby.places.blocks import BLOCK_THREADS, run_blocks  # noqa: E402
+from scoresby.places.blocks import (  # noqa: E402
+    BLOCK_THREADS,
+    TREND_MMAP_THRESHOLD,
+    place_gdal_options,
+    run_blocks,
+    steady_malloc,
+)
 from scoresby.places.build import build_place_products  # noqa: E402
 from scoresby.places.compose import BLOCK_PX, ComposeSettings, _Composer  # noqa: E402
 from scoresby.places.composite import reduce  # noqa: E402
@@ -44,7 +51,7 @@ from scoresby.places.observations import SceneDate, group  # noqa: E402
 from scoresby.places.reader import SceneReader  # noqa: E402
 from scoresby.places.sensor_view import ROLES  # noqa: E402
 from scoresby.places.trend import theil_sen_mann_kendall  # noqa: E402
-from scoresby.raster.bands import gdal_options, temp_profile  # noqa: E402
+from scoresby.raster.bands import temp_profile  # noqa: E402
 from scoresby.raster.quality import aoi_grid  # noqa: E402
 
 
@@ -64,16 +71,20 @@ class _MedianWork:
         """The six median bands of one block."""
         t0 = time.perf_counter()
         inside = np.ones((int(window.height), int(window.width)), dtype=bool)
-        stack, clears = self.composer.observe(window, inside)
-        count = np.zeros(inside.shape, dtype=np.uint16)
-        for clear in clears:
-            count += clear
-        t1 = time.perf_counter()
-        values = reduce(stack, count, "median", None)
-        t2 = time.perf_counter()
+        values = np.empty((len(ROLES), *inside.shape), dtype=np.float32)
+        read_s = reduce_s = 0.0
+        for part, stack, clears in self.composer.stacks(window, inside):
+            count = np.zeros(stack.shape[1:3], dtype=np.uint16)
+            for clear in clears:
+                count += clear
+            t1 = time.perf_counter()
+            values[(slice(None), *part)] = reduce(stack, count, "median", None)
+            t2 = time.perf_counter()
+            read_s, reduce_s = read_s + t1 - t0, reduce_s + t2 - t1
+            t0 = t2
         with self.lock:
-            self.read_s += t1 - t0
-            self.reduce_s += t2 - t1
+            self.read_s += read_s
+            self.reduce_s += reduce_s
         return window, values
 
 
@@ -100,7 +111,7 @@ def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
     }
     write_s = [0.0]
     setup_s = time.perf_counter() - t0
-    with rasterio.Env(**gdal_options({})), rasterio.open(out, "w", **profile) as dst:
+    with rasterio.Env(**place_gdal_options()), rasterio.open(out, "w", **profile) as dst:
 
         def write(done: tuple[Window, np.ndarray]) -> None:
             t = time.perf_counter()
@@ -155,6 +166,7 @@ class _TrendWork:
     def __init__(self, periods: int) -> None:
         self.periods = periods
         self.times = 1985.0 + np.arange(periods, dtype=np.float64)
+        steady_malloc(TREND_MMAP_THRESHOLD)  # as make_trend's _TrendWork
         self.lock = threading.Lock()
         self.make_s = self.trend_s = 0.0  # summed over the threads
 

@@ -16,13 +16,19 @@ def harmonize(
     """(bands, h, w) reflectance in `roles` order mapped with a + b * x; unchanged without coefficients."""
     if not coefficients:
         return refl
-    out = refl.astype(np.float32, copy=True)
+    return harmonize_in_place(refl.astype(np.float32, copy=True), roles, coefficients)
+
+
+def harmonize_in_place(
+    refl: np.ndarray, roles: Sequence[str], coefficients: Mapping[str, tuple[float, float]] | None
+) -> np.ndarray:
+    """`harmonize` writing into float32 `refl` itself (which may be a view); returns it."""
     for i, role in enumerate(roles):
-        if role in coefficients:
+        if coefficients and role in coefficients:
             a, b = coefficients[role]
-            out[i] *= np.float32(b)
-            out[i] += np.float32(a)
-    return out
+            refl[i] *= np.float32(b)
+            refl[i] += np.float32(a)
+    return refl
 
 
 def unharmonize(

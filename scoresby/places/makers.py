@@ -16,7 +16,7 @@ from rasterio.windows import Window
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.stretch import StretchSpec
 from scoresby.places import change, outputs
-from scoresby.places.blocks import run_blocks
+from scoresby.places.blocks import TREND_MMAP_THRESHOLD, run_blocks, steady_malloc
 from scoresby.places.compose import ComposeSettings, compose
 from scoresby.places.observations import Observation
 from scoresby.places.reader import SceneReader
@@ -204,6 +204,7 @@ class _TrendWork:
     def __init__(self, paths: dict[str, list[Path]], times: np.ndarray) -> None:
         self.paths, self.times = paths, times
         self.local = threading.local()
+        steady_malloc(TREND_MMAP_THRESHOLD)
 
     def _sources(self) -> dict[str, list[Any]]:
         sources = getattr(self.local, "sources", None)

@@ -102,6 +102,7 @@ class SceneReader:
                 self.bands.append(_Band(ds, grid, Resampling.bilinear, 0, self.stack))
                 self.rescaling.append((bf.scale, bf.offset))
             self.extent = _extent(qa_ds, grid)
+            self.dn_dtype = np.result_type(*(b.ds.dtypes[0] for b in self.bands))
         except BaseException:
             self.stack.close()
             raise
@@ -122,6 +123,12 @@ class SceneReader:
 
     def read(self, window: Window) -> tuple[np.ndarray, np.ndarray] | None:
         """(reflectance (6, h, w) float32, clear (h, w)) of a block, None when the scene has nothing there."""
+        got = self.read_dn(window)
+        return None if got is None else (self.reflectance(got[0]), got[1])
+
+    def read_dn(self, window: Window, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(the six roles' DN (6, h, w) as stored, or into `out`; clear (h, w)) of a block, None when nothing
+        is clear (then `out` is left as it was)."""
         if not self.covers(window):
             return None
         try:
@@ -129,15 +136,21 @@ class SceneReader:
             clear = clear_of(self.qa_bits, qa)
             if not clear.any():
                 return None
-            refl = np.empty((len(ROLES), *clear.shape), dtype=np.float32)
-            for i, (band, (scale, offset)) in enumerate(zip(self.bands, self.rescaling, strict=True)):
-                dn = band.read(window)
-                clear &= dn > 0
-                np.multiply(dn, np.float32(scale), out=refl[i], casting="unsafe")
-                refl[i] += np.float32(offset)
+            dn = np.empty((len(ROLES), *clear.shape), dtype=self.dn_dtype) if out is None else out
+            for i, band in enumerate(self.bands):
+                dn[i] = band.read(window)
+                clear &= dn[i] > 0
         except RasterioError as exc:
             raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
-        return refl, clear
+        return dn, clear
+
+    def reflectance(self, dn: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Reflectance (6, h, w) float32 of the roles' DN: DN x scale + offset in float32 (into `out`)."""
+        refl = np.empty(dn.shape, dtype=np.float32) if out is None else out
+        for i, (scale, offset) in enumerate(self.rescaling):
+            np.multiply(dn[i], np.float32(scale), out=refl[i], casting="unsafe")
+            refl[i] += np.float32(offset)
+        return refl
 
 
 def _extent(ds: Any, grid: Grid) -> tuple[float, float, float, float]:
