@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         + f"Open the report: {report}\n"
         f"  in a browser: file://{report}\n"
         f"  or: xdg-open {report}   (macOS: open {report})\n"
+        f"See it on a map (full-resolution COGs, a date slider): .venv/bin/scoresby view {summary.run_dir}\n"
     )
     return summary.exit_code
 

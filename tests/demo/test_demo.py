@@ -143,6 +143,7 @@ def test_make_demo_tells_the_glacier_story(demo_run: tuple[subprocess.CompletedP
     proc, run_dir = demo_run
     report = run_dir / "report.html"
     assert f"Open the report: {report.resolve()}" in proc.stdout
+    assert "See it on a map (full-resolution COGs, a date slider): .venv/bin/scoresby view " in proc.stdout
     assert re.search(r"6 succeeded, 0 skipped \(already done\), 0 failed", proc.stdout)
     summary = json.loads((run_dir / "summary.json").read_text())
     snow = [s["stats"]["snow_ice_percent"] for s in summary["scenes"]]
