@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-FLAGS = (
+HEADLESS_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -22,6 +22,11 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+)
+"""Chromium as root on these machines: no sandbox, no GPU, and no background connections (refused here)."""
+
+FLAGS = (
+    *HEADLESS_FLAGS,
     "--remote-debugging-pipe",
     "--window-size=1280,800",
     "--use-angle=swiftshader",

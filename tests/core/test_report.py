@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bench.cdp import HEADLESS_FLAGS
 from scoresby.commands.run import run_plan
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.core.summary import build_summary
@@ -135,14 +136,7 @@ def browse(chromium: str, page: Path, tmp_path: Path, *mode: str) -> subprocess.
     return subprocess.run(
         [
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS_FLAGS,
             f"--user-data-dir={profile}",
             "--virtual-time-budget=5000",
             "--window-size=1400,1100",

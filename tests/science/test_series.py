@@ -14,6 +14,7 @@ import pytest
 import rasterio
 from PIL import Image
 
+from bench.cdp import HEADLESS_FLAGS
 from scoresby.commands.run import run_plan
 from scoresby.core.scene_list import parse_scene_list
 from scoresby.demo import glacier
@@ -112,13 +113,7 @@ def _browse(chromium: str, page: Path, profile: Path, *mode: str) -> str:
     return subprocess.run(
         [
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS_FLAGS,
             f"--user-data-dir={profile}",
             "--virtual-time-budget=5000",
             "--window-size=1400,1100",
