@@ -44,8 +44,8 @@ def write_report(
         )
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    summary_path = _write_atomic(folder / SUMMARY_NAME, summary_text)
-    report_path = _write_atomic(folder / REPORT_NAME, page)
+    summary_path = write_atomic(folder / SUMMARY_NAME, summary_text)
+    report_path = write_atomic(folder / REPORT_NAME, page)
     log.info("report written to %s", report_path)
     return str(summary_path), str(report_path)
 
@@ -140,7 +140,7 @@ def read_json(uri: str) -> dict[str, Any] | None:
         return None
 
 
-def _write_atomic(path: Path, text: str) -> Path:
+def write_atomic(path: Path, text: str) -> Path:
     """Write via a temporary file in the same folder and os.replace, so readers never see half a file."""
     # Not mkstemp: its 0600 would make the report unreadable to whoever may read the products (umask).
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
