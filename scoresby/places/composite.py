@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoresby.raster.stats import SNOW_NDSI, SNOW_NIR
+from scoresby.raster.stats import snow_and_water
 
 UNKNOWN, SNOW_ICE, WATER, LAND = 0, 1, 2, 3
 CLASS_NAMES = {UNKNOWN: "unknown", SNOW_ICE: "snow/ice", WATER: "water", LAND: "other land"}
@@ -50,14 +50,7 @@ def reduce(stack: np.ndarray, count: np.ndarray, method: str, percentile: float 
 def classify(green: np.ndarray, nir: np.ndarray, swir1: np.ndarray) -> np.ndarray:
     """uint8 classes (1 snow/ice, 2 water, 3 other land, 0 unknown) from reflectance (NaN = unknown)."""
     known = np.isfinite(green) & np.isfinite(nir) & np.isfinite(swir1)
-    with np.errstate(invalid="ignore"):
-        snow = (
-            known
-            & (nir > SNOW_NIR)
-            & (swir1 >= 0)
-            & (green * np.float32(1 - SNOW_NDSI) > swir1 * np.float32(1 + SNOW_NDSI))
-        )
-        water = known & (nir >= 0) & (green > nir) & ~snow
+    snow, water = snow_and_water(green, nir, swir1, known)  # the per-scene rules (raster/stats)
     out = np.where(known, LAND, UNKNOWN).astype(np.uint8)
     out[water] = WATER
     out[snow] = SNOW_ICE

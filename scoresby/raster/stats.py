@@ -32,6 +32,24 @@ class WindowCounts:
     ndvi_sum: float
 
 
+def snow_and_water(
+    green: np.ndarray, nir: np.ndarray, swir1: np.ndarray, where: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Snow/ice (NDSI > 0.4, NIR > 0.11) and water (NDWI > 0, not snow/ice) among `where`, from reflectance.
+
+    The ratios are compared without dividing (with s >= 0, NDSI > t is g(1-t) > s(1+t)); NaN compares False.
+    """
+    with np.errstate(invalid="ignore"):
+        snow = (
+            where
+            & (nir > SNOW_NIR)
+            & (swir1 >= 0)
+            & (green * np.float32(1 - SNOW_NDSI) > swir1 * np.float32(1 + SNOW_NDSI))
+        )
+        water = where & (nir >= 0) & (green > nir) & ~snow
+    return snow, water
+
+
 def _reflectance(dn: np.ndarray, scale: float, offset: float) -> np.ndarray:
     """DN * scale + offset in float32 (nodata is handled by the caller's valid mask)."""
     out = dn.astype(np.float32)
@@ -96,13 +114,7 @@ def _chunk_counts(
     ndvi_sum = 0.0
     if dn is not None:
         g, r, n, s = (_reflectance(dn[k], *rescaling[k]) for k in ("green", "red", "nir", "swir1"))
-        snow = (
-            clear
-            & (n > SNOW_NIR)
-            & (s >= 0)
-            & (g * np.float32(1 - SNOW_NDSI) > s * np.float32(1 + SNOW_NDSI))
-        )
-        water = clear & (n >= 0) & (g > n) & ~snow
+        snow, water = snow_and_water(g, n, s, clear)
         land = clear & ~snow & ~water & (r >= 0) & (n >= 0) & ((n + r) > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ndvi = (n - r) / (n + r)  # a plain divide, then a masked sum: 5x faster than divide(where=)
