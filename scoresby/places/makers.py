@@ -133,6 +133,23 @@ def make_composite(
     return doc
 
 
+def _finish_cogs(
+    temps: dict[str, Path], tmp: Path, item_id: str, quicklook: Callable[[str], str | None]
+) -> tuple[list[Path], list[dict[str, Any]]]:
+    """The temp GTiffs as COGs with their quicklooks (`quicklook(key)`: the PNG's style), and their assets."""
+    jobs = {
+        key: outputs.CogJob(temp, tmp / f"{item_id}_{key}.tif", quicklook(key)) for key, temp in temps.items()
+    }
+    outputs.finish_all(list(jobs.values()))
+    files: list[Path] = []
+    assets: list[dict[str, Any]] = []
+    for key, job in jobs.items():
+        files.append(job.dest)
+        assets.append(_asset(key, job.dest.name, key.replace("_", " ")))
+        _with_quicklook(assets, files, job.dest, key)
+    return files, assets
+
+
 def _asset_path(folder: Path, item_id: str, key: str) -> Path:
     return folder / f"{item_id}_{key}.tif"
 
@@ -176,19 +193,9 @@ def make_change(
                     src["to", p.name].read(1, window=window), src["from", p.name].read(1, window=window)
                 )
                 out[p.name].write(diff, 1, window=window)
-    files: list[Path] = []
-    assets: list[dict[str, Any]] = []
-    jobs = {
-        key: outputs.CogJob(
-            temp, tmp / f"{t.item_id}_{key}.tif", "transitions" if key == "transitions" else "slope"
-        )
-        for key, temp in temps.items()
-    }
-    outputs.finish_all(list(jobs.values()))
-    for key, job in jobs.items():
-        files.append(job.dest)
-        assets.append(_asset(key, job.dest.name, key.replace("_", " ")))
-        _with_quicklook(assets, files, job.dest, key)
+    files, assets = _finish_cogs(
+        temps, tmp, t.item_id, lambda key: "transitions" if key == "transitions" else "slope"
+    )
     km2 = abs(grid.transform.a * grid.transform.e) / 1e6
     legend = change.legend()
     areas = {code: round(int(counts[int(code)]) * km2, 4) for code in legend if counts[int(code)]}
@@ -252,17 +259,9 @@ def make_trend(
                 out[key].write(data, 1, window=window)
 
         run_blocks(_TrendWork(paths, times), list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write)
-    files: list[Path] = []
-    assets: list[dict[str, Any]] = []
-    jobs = {
-        key: outputs.CogJob(temp, tmp / f"{t.item_id}_{key}.tif", "slope" if key.endswith("_slope") else None)
-        for key, temp in temps.items()
-    }
-    outputs.finish_all(list(jobs.values()))
-    for key, job in jobs.items():
-        files.append(job.dest)
-        assets.append(_asset(key, job.dest.name, key.replace("_", " ")))
-        _with_quicklook(assets, files, job.dest, key)
+    files, assets = _finish_cogs(
+        temps, tmp, t.item_id, lambda key: "slope" if key.endswith("_slope") else None
+    )
     props = {**properties, "scoresby:references": REFERENCES}
     doc = outputs.item(t.item_id, "trend", t.place, grid, t.aoi, t.span, assets, props)
     outputs.publish_item(doc, t.folder, files, tmp)
