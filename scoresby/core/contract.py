@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+from scoresby.core.place_stage import PlaceRound
+
 STACK_NAME = "Scoresby"
 """The stack's name: what app.py deploys, and the CLI's --stack unless it names another."""
 
@@ -69,6 +71,8 @@ class RunState(TypedDict, total=False):
     items: list[MapItem]
     items_s3: ItemsS3
     timeseries: dict[str, Any]  # the state machine's time-series step: {"status": ..., ...}
+    places: PlaceRound  # set by init when the scene list has `composites` (core/place_stage.py)
+    place_stage: dict[str, Any]  # the place stage: {"status": SUCCEEDED} or the Catch's {Error, Cause}
     summary: SummaryResult  # the summary function's result
 
 
@@ -89,6 +93,8 @@ class SummaryInput(TypedDict, total=False):
     output: str
     counts: dict[str, int]
     timeseries: dict[str, Any]
+    places: PlaceRound  # when the run has a place stage: where its result.json is
+    place_stage: dict[str, Any]
 
 
 class SummaryResult(TypedDict):
