@@ -13,20 +13,20 @@ import tempfile
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scoresby.core.errors import InvalidInput, PipelineError, one_line
-from scoresby.core.place_options import MIN_TREND_PERIODS, check_composites, percentile_of
+from scoresby.core.place_options import check_composites, percentile_of
 from scoresby.core.places import place_of
 from scoresby.core.scene_list import Scene
 from scoresby.core.stretch import StretchSpec
-from scoresby.places import manifest, periods
+from scoresby.places import manifest
 from scoresby.places.compose import ComposeSettings
-from scoresby.places.inventory import Inventory, Period, span_of, take_stock
+from scoresby.places.inventory import Inventory, Period, take_stock
 from scoresby.places.makers import Target, make_change, make_composite, make_trend
 from scoresby.places.observations import group
+from scoresby.places.planning import Product, common_of, composite_of, derived_of
 from scoresby.places.reader import SceneReader
 from scoresby.places.sensor_view import ProductRoles, product_roles
 from scoresby.places.table import write_table
@@ -115,19 +115,7 @@ class _Build:
         ]
         self.grid: Grid = aoi_grid(aoi)
         self.outside = outside_geometry(aoi, self.grid)
-        self.common = {
-            "method": options["method"],
-            "harmonize": options["harmonize"],
-            "products": names,
-            "stretch": stretch,
-            "aoi": aoi,
-            "grid": [
-                self.grid.width,
-                self.grid.height,
-                list(self.grid.transform)[:6],
-                self.grid.crs.to_string(),
-            ],
-        }
+        self.common = common_of(options, names, dict(stretch), aoi, self.grid)
         self.lon = (aoi["bbox"][0] + aoi["bbox"][2]) / 2  # the solar day of the place's centre
         self.man_path = folder / "manifest.json"
         self.man = manifest.load(self.man_path)
@@ -146,9 +134,11 @@ class _Build:
             self.result.notes.append(f"place {self.place}: no scene falls in a period; no composite made")
         self.tmp_root.mkdir()
         try:
-            made = [p for p in plist if self._composite(p)]
-            self._changes(made)
-            self._trend(made)
+            made = [c for c in (self._composite(p) for p in plist) if c is not None]
+            derived, notes = derived_of(self.place, made, self.options, bool(self.indices))
+            self.result.notes += notes
+            for product in derived:
+                self._derived(product)
             self._retire()
         finally:
             shutil.rmtree(self.tmp_root, ignore_errors=True)
@@ -156,10 +146,6 @@ class _Build:
             doc = _read_item(self.folder, item_id)
             if doc is not None:
                 self.result.items[item_id] = doc
-
-    def span(self, p: Period) -> tuple[str, str]:
-        """The period's start and end."""
-        return span_of(p, self.options["period"], self.inv.dates)
 
     def _make(
         self, item_id: str, fp: str, step: Callable[[Target, Path], object], span: tuple[str, str]
@@ -186,18 +172,10 @@ class _Build:
         log.info("place product %s made", item_id)
         return True
 
-    def _composite(self, p: Period) -> bool:
-        p.item_id = f"{self.place}_composite_{p.label}"
-        keys = sorted((s, self.man["scenes"][s]["key"]) for s in p.scenes)
-        p.fingerprint = manifest.fingerprint(self.common, keys)
+    def _composite(self, p: Period) -> Product | None:
+        """Make the period's composite unless current; the product when it exists (None: not made)."""
+        product = composite_of(self.place, p, self.inv, self.man, self.options, self.common)
         obs = group([self.inv.dates[s] for s in p.scenes], self.lon)
-        props = {
-            "scoresby:period": p.label,
-            "scoresby:scenes": sorted(p.scenes),
-            "scoresby:observations": len(obs),
-            "scoresby:method": self.options["method"],
-            "scoresby:harmonized": self.options["harmonize"],
-        }
         method = self.options["method"]
         settings = ComposeSettings(
             method, percentile_of(method), self.options["harmonize"], self.roles, self.outside
@@ -216,69 +194,22 @@ class _Build:
             def opener(sid: str) -> SceneReader:
                 return SceneReader(files[sid], self.grid)
 
-            make_composite(target, obs, opener, sensors, settings, self.stretch, props, work)
+            make_composite(target, obs, opener, sensors, settings, self.stretch, product.props, work)
 
-        return self._make(p.item_id, p.fingerprint, step, self.span(p))
+        return product if self._make(product.item_id, product.fingerprint, step, product.span) else None
 
-    def _changes(self, plist: list[Period]) -> None:
-        """Change Items of the `change` option's pairs whose periods both have a composite."""
-        change = self.options["change"]
-        done = {p.label: p for p in plist}
-        labels = [p.label for p in plist]
-        if change is None:
-            return
-        if change == "first-last":
-            pairs = [(labels[0], labels[-1])] if len(labels) >= 2 else []
-        elif change == "consecutive":
-            pairs = list(zip(labels, labels[1:], strict=False))
-        else:
-            pairs = []
-            for a, b in change:
-                missing = [x for x in (a, b) if x not in done]
-                if missing:
-                    self.result.notes.append(
-                        f"change {a} -> {b}: period {missing[0]} has no scenes; no change map"
-                    )
-                else:
-                    pairs.append((a, b))
-        for a, b in pairs:
-            pa, pb = done[a], done[b]
-            item_id = f"{self.place}_change_{a}_{b}"
-            fp = manifest.fingerprint("change", pa.fingerprint, pb.fingerprint)
-            props = {
-                "scoresby:from": a,
-                "scoresby:to": b,
-                "scoresby:from_item": pa.item_id,
-                "scoresby:to_item": pb.item_id,
-            }
-            pair = ((pa.item_id, self.folder / pa.item_id), (pb.item_id, self.folder / pb.item_id))
-
-            def step(target: Target, work: Path, pair: Any = pair, props: Any = props) -> None:
-                make_change(target, pair, self.indices, props, work)
-
-            self._make(item_id, fp, step, (self.span(pa)[0], self.span(pb)[1]))
-
-    def _trend(self, plist: list[Period]) -> None:
-        """The trend Item over every period (when `trend` is left out: from MIN_TREND_PERIODS periods on)."""
-        trend, n = self.options["trend"], len(plist)
-        if trend is False or self.options["period"] == "all" or (trend is None and n < MIN_TREND_PERIODS):
-            return
-        if n < 3 or not self.indices:
-            why = "fewer than 3 periods with a composite" if n < 3 else "no index product"
-            self.result.notes.append(f"place {self.place}: no trend map ({why})")
-            return
-        item_id = f"{self.place}_trend"
-        fp = manifest.fingerprint("trend", [p.fingerprint for p in plist])
-        inputs = [(p.item_id, self.folder / p.item_id, _midpoint(self.span(p))) for p in plist]
-        props = {
-            "scoresby:periods": [p.label for p in plist],
-            "scoresby:period_items": [p.item_id for p in plist],
-        }
+    def _derived(self, product: Product) -> None:
+        """Make a change or trend Item unless current."""
+        folders = [(iid, self.folder / iid) for iid in product.inputs]
 
         def step(target: Target, work: Path) -> None:
-            make_trend(target, inputs, self.indices, props, work)
+            if product.kind == "change":
+                make_change(target, (folders[0], folders[1]), self.indices, product.props, work)
+            else:
+                periods = [(iid, f, t) for (iid, f), t in zip(folders, product.times, strict=True)]
+                make_trend(target, periods, self.indices, product.props, work)
 
-        self._make(item_id, fp, step, (self.span(plist[0])[0], self.span(plist[-1])[1]))
+        self._make(product.item_id, product.fingerprint, step, product.span)
 
     def _retire(self) -> None:
         """Unpublish products no longer wanted (a period that lost its scenes): renamed away, then removed."""
@@ -310,11 +241,6 @@ def _checked(composites: Mapping[str, Any]) -> dict[str, Any]:
 def _local(files: Any) -> bool:
     paths = [b.path for b in files.bands.values()]
     return all(path.startswith("/") and not path.startswith("/vsi") for path in paths)
-
-
-def _midpoint(span: tuple[str, str]) -> float:
-    a, b = (datetime.fromisoformat(s.replace("Z", "+00:00")) for s in span)
-    return periods.decimal_year(a + (b - a) / 2)
 
 
 def _remove_leftovers(folder: Path) -> None:

@@ -273,34 +273,53 @@ def compose(
 ) -> Temps:
     """Write the composite's temps (`dn`, each index, clear_count, frequencies, classes) over every block."""
     composer = _Composer(observations, opener, sensors, grid, settings)
-    temps = Temps()
-    specs: dict[str, tuple[int, str, float | None]] = {
+    temps = empty_temps(composer.indices)
+    with ExitStack() as stack:
+        stack.enter_context(
+            rasterio.Env(**place_gdal_options(settings.gdal_env))
+        )  # bounds GDAL's block cache
+        out = open_temps(grid, layer_specs(composer.indices), tmp, temps, stack)
+        windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
+        run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
+    return temps
+
+
+def layer_specs(indices: Sequence[ProductRoles]) -> dict[str, tuple[int, str, float | None]]:
+    """Every temp a composite has: name -> (bands, dtype, nodata)."""
+    return {
         "clear_count": (1, "uint16", None),
         "snow_ice_frequency": (1, "float32", float("nan")),
         "water_frequency": (1, "float32", float("nan")),
         "classes": (1, "uint8", 0),
         "dn": (len(ROLES), "uint16", 0),
-        **{p.name: (1, "float32", float("nan")) for p in composer.indices},
+        **{p.name: (1, "float32", float("nan")) for p in indices},
     }
+
+
+def empty_temps(indices: Sequence[ProductRoles]) -> Temps:
+    """Temps with zero figures (before any block is added)."""
+    temps = Temps()
     temps.hists = {r: np.zeros(ops.N_DN, dtype=np.int64) for r in ROLES}
     temps.counts = {"pixels": 0, "clear": 0, "snow_ice": 0, "water": 0}
-    temps.index_sums = {p.name: 0.0 for p in composer.indices}
-    temps.index_counts = {p.name: 0 for p in composer.indices}
-    with ExitStack() as stack:
-        stack.enter_context(
-            rasterio.Env(**place_gdal_options(settings.gdal_env))
-        )  # bounds GDAL's block cache
-        out = {}
-        for name, (count, dtype, nodata) in specs.items():
-            temps.paths[name] = tmp / f"{name}.tif"
-            profile = temp_profile(grid, count, dtype, nodata)
-            out[name] = stack.enter_context(rasterio.open(temps.paths[name], "w", **profile))
+    temps.index_sums = {p.name: 0.0 for p in indices}
+    temps.index_counts = {p.name: 0 for p in indices}
+    return temps
+
+
+def open_temps(
+    grid: Grid, specs: dict[str, tuple[int, str, float | None]], tmp: Path, temps: Temps, stack: ExitStack
+) -> dict[str, Any]:
+    """The temp GTiffs of `specs` on the grid, open for writing (closed with `stack`); paths into `temps`."""
+    out = {}
+    for name, (count, dtype, nodata) in specs.items():
+        temps.paths[name] = tmp / f"{name}.tif"
+        profile = temp_profile(grid, count, dtype, nodata)
+        out[name] = stack.enter_context(rasterio.open(temps.paths[name], "w", **profile))
+    if "dn" in out:
         out["dn"].descriptions = ROLES
         out["dn"].scales = (LANDSAT_C2_L2_SCALE,) * len(ROLES)
         out["dn"].offsets = (LANDSAT_C2_L2_OFFSET,) * len(ROLES)
-        windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
-        run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
-    return temps
+    return out
 
 
 def _write(done: _BlockOut, out: dict[str, Any], temps: Temps) -> None:

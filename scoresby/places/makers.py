@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
-from rasterio.windows import Window
 
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.stretch import StretchSpec
 from scoresby.places import change, outputs
-from scoresby.places.blocks import TREND_MMAP_THRESHOLD, run_blocks, steady_malloc
-from scoresby.places.compose import ComposeSettings, compose
+from scoresby.places.compose import ComposeSettings, Temps, compose
+from scoresby.places.derived import TREND_BLOCK_PX, change_temps, trend_temps
 from scoresby.places.observations import Observation
 from scoresby.places.reader import SceneReader
 from scoresby.places.sensor_view import ROLES, ProductRoles
-from scoresby.places.trend import theil_sen_mann_kendall
-from scoresby.raster.bands import Grid, temp_profile
+from scoresby.raster.bands import Grid
 
-TREND_BLOCK_PX = 512
-"""Trend blocks, aligned with the composites' 512 px COG tiles (each tile decoded once)."""
+__all__ = [  # TREND_BLOCK_PX stays importable from here (the bench reads it)
+    "TREND_BLOCK_PX",
+    "Target",
+    "finish_change",
+    "finish_composite",
+    "finish_trend",
+    "make_change",
+    "make_composite",
+    "make_trend",
+]
 REFERENCES = {
     "harmonization": "Roy et al. 2016, Remote Sensing of Environment 185:57-70, Table 2 OLS ETM+ -> OLI",
     "slope": "Theil-Sen (Sen 1968), per year",
@@ -70,6 +73,20 @@ def make_composite(
 ) -> dict[str, Any]:
     """Compose, write every asset as a COG, publish with the Item; return the Item."""
     temps = compose(observations, opener, sensors, t.grid, settings, tmp)
+    doc, files = finish_composite(t, temps, settings.products, stretch, properties, tmp)
+    outputs.publish_item(doc, t.folder, files, tmp)
+    return doc
+
+
+def finish_composite(
+    t: Target,
+    temps: Temps,
+    products: Sequence[ProductRoles],
+    stretch: Mapping[str, StretchSpec],
+    properties: dict[str, Any],
+    tmp: Path,
+) -> tuple[dict[str, Any], list[Path]]:
+    """A composite's temps (whole AOI) as COGs, quicklooks and its Item; (Item, files to publish)."""
     files: list[Path] = []
     assets: list[dict[str, Any]] = []
 
@@ -85,7 +102,7 @@ def make_composite(
         assets.append(_asset(key, dest.name, title, extra=extra))
         added.append((key, dest))
 
-    for p in settings.products:
+    for p in products:
         if p.kind == "index":
             add(p.name, temps.paths[p.name], f"{p.name} of the composite", "index", outputs.index_meta(p))
         else:
@@ -129,8 +146,7 @@ def make_composite(
         stats[f"{name}_mean"] = round(temps.index_sums[name] / n, 5) if n else None
     props = {**properties, "scoresby:stats": stats, "scoresby:references": REFERENCES}
     doc = outputs.item(t.item_id, "composite", t.place, t.grid, t.aoi, t.span, assets, props)
-    outputs.publish_item(doc, t.folder, files, tmp)
-    return doc
+    return doc, files
 
 
 def _finish_cogs(
@@ -150,8 +166,8 @@ def _finish_cogs(
     return files, assets
 
 
-def _asset_path(folder: Path, item_id: str, key: str) -> Path:
-    return folder / f"{item_id}_{key}.tif"
+def _asset_path(folder: Path, item_id: str, key: str) -> str:
+    return str(folder / f"{item_id}_{key}.tif")
 
 
 def make_change(
@@ -163,75 +179,29 @@ def make_change(
 ) -> dict[str, Any]:
     """Index differences (to - from) and class transitions between two published composites."""
     (from_id, from_dir), (to_id, to_dir) = pair
-    grid = t.grid
-    counts = np.zeros(34, dtype=np.int64)
-    temps: dict[str, Path] = {}
-    with ExitStack() as stack:
-        src = {
-            (which, key): stack.enter_context(rasterio.open(_asset_path(folder, iid, key)))
-            for which, iid, folder in (("from", from_id, from_dir), ("to", to_id, to_dir))
-            for key in ("classes", *(p.name for p in indices))
-        }
-        out = {}
-        for p in indices:
-            path, ds = outputs.float_temp(grid, tmp, f"{p.name}_difference")
-            temps[f"{p.name}_difference"], out[p.name] = path, stack.enter_context(ds)
-        temps["transitions"] = tmp / "transitions.tif"
-        trans = stack.enter_context(
-            rasterio.open(
-                temps["transitions"], "w", **temp_profile(grid, 1, "uint8", change.TRANSITIONS_NODATA)
-            )
-        )
-        for window in grid.windows():
-            codes = change.transitions(
-                src["from", "classes"].read(1, window=window), src["to", "classes"].read(1, window=window)
-            )
-            trans.write(codes, 1, window=window)
-            counts += change.transition_counts(codes)
-            for p in indices:
-                diff = change.difference(
-                    src["to", p.name].read(1, window=window), src["from", p.name].read(1, window=window)
-                )
-                out[p.name].write(diff, 1, window=window)
-    files, assets = _finish_cogs(
-        temps, tmp, t.item_id, lambda key: "transitions" if key == "transitions" else "slope"
-    )
-    km2 = abs(grid.transform.a * grid.transform.e) / 1e6
-    legend = change.legend()
-    areas = {code: round(int(counts[int(code)]) * km2, 4) for code in legend if counts[int(code)]}
-    props = {**properties, "scoresby:legend": legend, "scoresby:transition_km2": areas}
-    doc = outputs.item(t.item_id, "change", t.place, grid, t.aoi, t.span, assets, props)
+    sources = {
+        (which, key): _asset_path(folder, iid, key)
+        for which, iid, folder in (("from", from_id, from_dir), ("to", to_id, to_dir))
+        for key in ("classes", *(p.name for p in indices))
+    }
+    temps, counts = change_temps(t.grid, (0, 0), sources, indices, tmp)
+    doc, files = finish_change(t, temps, counts, properties, tmp)
     outputs.publish_item(doc, t.folder, files, tmp)
     return doc
 
 
-class _TrendWork:
-    """Slope and p of every index for one block; each thread opens the periods' COGs for itself."""
-
-    def __init__(self, paths: dict[str, list[Path]], times: np.ndarray) -> None:
-        self.paths, self.times = paths, times
-        self.local = threading.local()
-        steady_malloc(TREND_MMAP_THRESHOLD)
-
-    def _sources(self) -> dict[str, list[Any]]:
-        sources = getattr(self.local, "sources", None)
-        if sources is None:
-            sources = self.local.sources = {k: [rasterio.open(p) for p in v] for k, v in self.paths.items()}
-        return sources
-
-    def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
-        """{"<index>_slope": ..., "<index>_p_value": ...} of a block."""
-        out = {}
-        for name, sources in self._sources().items():
-            values = np.stack([s.read(1, window=window) for s in sources])
-            out[f"{name}_slope"], out[f"{name}_p_value"] = theil_sen_mann_kendall(values, self.times)
-        return window, out
-
-    def close_thread(self) -> None:
-        """Close this thread's datasets."""
-        for sources in getattr(self.local, "sources", {}).values():
-            for s in sources:
-                s.close()
+def finish_change(
+    t: Target, temps: dict[str, Path], counts: np.ndarray, properties: dict[str, Any], tmp: Path
+) -> tuple[dict[str, Any], list[Path]]:
+    """A change's temps (whole AOI) and transition counts as COGs, quicklooks and its Item."""
+    files, assets = _finish_cogs(
+        temps, tmp, t.item_id, lambda key: "transitions" if key == "transitions" else "slope"
+    )
+    km2 = abs(t.grid.transform.a * t.grid.transform.e) / 1e6
+    legend = change.legend()
+    areas = {code: round(int(counts[int(code)]) * km2, 4) for code in legend if counts[int(code)]}
+    props = {**properties, "scoresby:legend": legend, "scoresby:transition_km2": areas}
+    return outputs.item(t.item_id, "change", t.place, t.grid, t.aoi, t.span, assets, props), files
 
 
 def make_trend(
@@ -242,27 +212,20 @@ def make_trend(
     tmp: Path,
 ) -> dict[str, Any]:
     """Theil-Sen slope (per year) and Mann-Kendall p of each index over the periods' composites."""
-    grid = t.grid
-    times = np.array([time for _, _, time in periods], dtype=np.float64)
+    times = [time for _, _, time in periods]
     paths = {p.name: [_asset_path(folder, iid, p.name) for iid, folder, _ in periods] for p in indices}
-    temps: dict[str, Path] = {}
-    with ExitStack() as stack:
-        out = {}
-        for p in indices:
-            for suffix in ("slope", "p_value"):
-                path, ds = outputs.float_temp(grid, tmp, f"{p.name}_{suffix}")
-                temps[f"{p.name}_{suffix}"], out[f"{p.name}_{suffix}"] = path, stack.enter_context(ds)
+    temps = trend_temps(t.grid, (0, 0), paths, times, tmp)
+    doc, files = finish_trend(t, temps, properties, tmp)
+    outputs.publish_item(doc, t.folder, files, tmp)
+    return doc
 
-        def write(done: tuple[Window, dict[str, np.ndarray]]) -> None:
-            window, layers = done
-            for key, data in layers.items():
-                out[key].write(data, 1, window=window)
 
-        run_blocks(_TrendWork(paths, times), list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write)
+def finish_trend(
+    t: Target, temps: dict[str, Path], properties: dict[str, Any], tmp: Path
+) -> tuple[dict[str, Any], list[Path]]:
+    """A trend's temps (whole AOI) as COGs, quicklooks and its Item."""
     files, assets = _finish_cogs(
         temps, tmp, t.item_id, lambda key: "slope" if key.endswith("_slope") else None
     )
     props = {**properties, "scoresby:references": REFERENCES}
-    doc = outputs.item(t.item_id, "trend", t.place, grid, t.aoi, t.span, assets, props)
-    outputs.publish_item(doc, t.folder, files, tmp)
-    return doc
+    return outputs.item(t.item_id, "trend", t.place, t.grid, t.aoi, t.span, assets, props), files

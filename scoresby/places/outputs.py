@@ -23,6 +23,7 @@ from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster import cog, ops, plots
 from scoresby.raster.bands import Grid, gdal_options, temp_profile
 from scoresby.report.places import transition_rgb
+from scoresby.stores import work_files
 from scoresby.stores.publish import publish
 
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -177,11 +178,21 @@ def item(
     }
 
 
-def publish_item(doc: dict[str, Any], folder: Path, files: Sequence[Path], tmp: Path) -> None:
-    """Publish a product's files with its Item (last) as one folder: all of it appears, or none."""
+def publish_item(doc: dict[str, Any], folder: Path | str, files: Sequence[Path], tmp: Path) -> None:
+    """Publish a product's files with its Item (last) as one folder: all of it appears, or none.
+
+    s3://: the files first, the Item last (stores/publish.py), then the old files the Item no longer names
+    are deleted, so a reader never finds an Item whose assets are missing.
+    """
     item_path = tmp / f"{doc['id']}.json"
     item_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    publish(doc["id"], [*files, item_path], str(folder))
+    dest = str(folder)
+    publish(doc["id"], [*files, item_path], dest)
+    if dest.startswith("s3://"):
+        keep = {p.name for p in files} | {item_path.name}
+        for name in work_files.list_names(dest):
+            if "/" not in name and name not in keep:
+                work_files.remove(work_files.join(dest, name))
 
 
 def index_meta(p: ProductRoles) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""Change and trend temps on a grid (the AOI's, or one tile of it) from the periods' published COGs.
+
+`offset` is the grid's (column, row) in the AOI grid the COGs lie on: a tile reads its window of them.
+The COGs are opened by GDAL path (a local file or /vsis3/...), window by window: memory stays a few blocks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from scoresby.places import change, outputs
+from scoresby.places.blocks import TREND_MMAP_THRESHOLD, place_gdal_options, run_blocks, steady_malloc
+from scoresby.places.sensor_view import ProductRoles
+from scoresby.places.trend import theil_sen_mann_kendall
+from scoresby.raster.bands import Grid, temp_profile
+
+TREND_BLOCK_PX = 512
+"""Trend blocks, aligned with the composites' 512 px COG tiles (each tile decoded once)."""
+
+
+def _shifted(window: Window, offset: tuple[int, int]) -> Window:
+    return Window(window.col_off + offset[0], window.row_off + offset[1], window.width, window.height)
+
+
+def change_temps(
+    grid: Grid,
+    offset: tuple[int, int],
+    sources: Mapping[tuple[str, str], str],
+    indices: Sequence[ProductRoles],
+    tmp: Path,
+    gdal_env: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Path], np.ndarray]:
+    """Index differences (to - from) and transitions; `sources[("from"|"to", key)]`: the COGs' paths.
+
+    Returns the temps and the pixel count of each transition code (34 bins).
+    """
+    counts = np.zeros(34, dtype=np.int64)
+    temps: dict[str, Path] = {}
+    with ExitStack() as stack:
+        stack.enter_context(rasterio.Env(**place_gdal_options(gdal_env)))
+        src = {k: stack.enter_context(rasterio.open(path)) for k, path in sources.items()}
+        out = {}
+        for p in indices:
+            path, ds = outputs.float_temp(grid, tmp, f"{p.name}_difference")
+            temps[f"{p.name}_difference"], out[p.name] = path, stack.enter_context(ds)
+        temps["transitions"] = tmp / "transitions.tif"
+        profile = temp_profile(grid, 1, "uint8", change.TRANSITIONS_NODATA)
+        trans = stack.enter_context(rasterio.open(temps["transitions"], "w", **profile))
+        for window in grid.windows():
+            at = _shifted(window, offset)
+            codes = change.transitions(
+                src["from", "classes"].read(1, window=at), src["to", "classes"].read(1, window=at)
+            )
+            trans.write(codes, 1, window=window)
+            counts += change.transition_counts(codes)
+            for p in indices:
+                diff = change.difference(
+                    src["to", p.name].read(1, window=at), src["from", p.name].read(1, window=at)
+                )
+                out[p.name].write(diff, 1, window=window)
+    return temps, counts
+
+
+class _TrendWork:
+    """Slope and p of every index for one block; each thread opens the periods' COGs for itself."""
+
+    def __init__(self, paths: dict[str, list[str]], times: np.ndarray, offset: tuple[int, int]) -> None:
+        self.paths, self.times, self.offset = paths, times, offset
+        self.local = threading.local()
+        steady_malloc(TREND_MMAP_THRESHOLD)
+
+    def _sources(self) -> dict[str, list[Any]]:
+        sources = getattr(self.local, "sources", None)
+        if sources is None:
+            sources = self.local.sources = {k: [rasterio.open(p) for p in v] for k, v in self.paths.items()}
+        return sources
+
+    def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
+        """{"<index>_slope": ..., "<index>_p_value": ...} of a block."""
+        out = {}
+        at = _shifted(window, self.offset)
+        for name, sources in self._sources().items():
+            values = np.stack([s.read(1, window=at) for s in sources])
+            out[f"{name}_slope"], out[f"{name}_p_value"] = theil_sen_mann_kendall(values, self.times)
+        return window, out
+
+    def close_thread(self) -> None:
+        """Close this thread's datasets."""
+        for sources in getattr(self.local, "sources", {}).values():
+            for s in sources:
+                s.close()
+
+
+def trend_temps(
+    grid: Grid,
+    offset: tuple[int, int],
+    paths: dict[str, list[str]],
+    times: Sequence[float],
+    tmp: Path,
+    gdal_env: Mapping[str, str] | None = None,
+) -> dict[str, Path]:
+    """Theil-Sen slope (per year) and Mann-Kendall p of each index; `paths[index]`: the periods' COGs."""
+    temps: dict[str, Path] = {}
+    with ExitStack() as stack:
+        out = {}
+        for name in paths:
+            for suffix in ("slope", "p_value"):
+                path, ds = outputs.float_temp(grid, tmp, f"{name}_{suffix}")
+                temps[f"{name}_{suffix}"], out[f"{name}_{suffix}"] = path, stack.enter_context(ds)
+
+        def write(done: tuple[Window, dict[str, np.ndarray]]) -> None:
+            window, layers = done
+            for key, data in layers.items():
+                out[key].write(data, 1, window=window)
+
+        work = _TrendWork(paths, np.array(times, dtype=np.float64), offset)
+        run_blocks(work, list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write, gdal_env)
+    return temps
