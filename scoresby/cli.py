@@ -36,6 +36,7 @@ COMMANDS = {
     "submit": "scoresby.commands.aws:submit_command",
     "rerun": "scoresby.commands.rerun:rerun_command",
     "view": "scoresby.commands.view:view_command",
+    "places": "scoresby.commands.places:places_command",
 }
 
 
@@ -185,6 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("run", metavar="RUN")
     rr.add_argument("--failed", action="store_true", required=True, help="resubmit only the failed scenes")
     stack_option(rr, default=DEFAULT_STACK)
+    pl = sub.add_parser("places", help="the AWS place stage's Batch jobs (the state machine runs these)")
+    pl_sub = pl.add_subparsers(dest="places_command", required=True, metavar="JOB")
+    for name, text in (
+        ("plan", "take stock of a round's place, claim what is out of date, write the job lists"),
+        ("tiles", "make tiles of one place product"),
+        ("assemble", "one place product's COGs and Item from its tiles"),
+        ("finish", "places.csv and the round's result.json; claims released"),
+    ):
+        job = pl_sub.add_parser(name, help=text)
+        job.add_argument(
+            "round", metavar="ROUND_URI", help="the round folder (s3://<work bucket>/places/<run>/<round>/)"
+        )
+        if name in ("plan", "finish"):
+            job.add_argument("--run-name", required=True, metavar="NAME", help="the run's name")
+            output_option(job, "the run's output (s3:// prefix or folder)", required=True)
+        else:
+            job.add_argument("--item", required=True, metavar="ITEM_ID", help="the place product's Item id")
+        if name == "tiles":
+            job.add_argument("--tiles", required=True, metavar="N,N,...", help="tile numbers, e.g. 0,1,2,3")
     return parser
 
 

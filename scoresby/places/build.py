@@ -11,7 +11,7 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,7 @@ def build_place_products(
         place=place,
         folder=Path(run_dir) / PLACES_DIR / place,
         aoi=the_aoi,
-        options=_checked(composites),
+        options=checked_options(composites),
         names=names,
         stretch=dict(stretch or (first.stretch if first else {})),
     )
@@ -184,12 +184,7 @@ class _Build:
 
         def step(target: Target, work: Path) -> None:
             files = {s: self.inv.files_of(s) for s in p.scenes}  # discovered here, not in the block threads
-            for f in files.values():
-                settings.gdal_env.update(f.gdal_env)
-            # VSI_CACHE is per open file: a composite holds dozens of scenes' files open at once.
-            settings.gdal_env["VSI_CACHE_SIZE"] = str(PER_FILE_VSI_CACHE)
-            if all(_local(f) for f in files.values()):
-                settings.gdal_env["VSI_CACHE"] = "FALSE"  # the OS caches local files already
+            reading_env(settings, files.values())
 
             def opener(sid: str) -> SceneReader:
                 return SceneReader(files[sid], self.grid)
@@ -224,7 +219,7 @@ class _Build:
             manifest.save(self.man_path, self.man)
 
 
-def _checked(composites: Mapping[str, Any]) -> dict[str, Any]:
+def checked_options(composites: Mapping[str, Any]) -> dict[str, Any]:
     """The option as a scene list gives it, or already normalised (change None = false), checked."""
     raw = dict(composites)
     if "change" in raw and raw["change"] is None:
@@ -236,6 +231,17 @@ def _checked(composites: Mapping[str, Any]) -> dict[str, Any]:
     if options is None:
         raise InvalidInput(problems)
     return options
+
+
+def reading_env(settings: ComposeSettings, files: Iterable[Any]) -> None:
+    """The scenes' read options (S3, requester pays) and the per-file read cache into the settings."""
+    files = list(files)
+    for f in files:
+        settings.gdal_env.update(f.gdal_env)
+    # VSI_CACHE is per open file: a composite holds dozens of scenes' files open at once.
+    settings.gdal_env["VSI_CACHE_SIZE"] = str(PER_FILE_VSI_CACHE)
+    if all(_local(f) for f in files):
+        settings.gdal_env["VSI_CACHE"] = "FALSE"  # the OS caches local files already
 
 
 def _local(files: Any) -> bool:

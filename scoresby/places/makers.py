@@ -42,7 +42,7 @@ class Target:
 
     item_id: str
     place: str
-    folder: Path
+    folder: Path | str
     grid: Grid
     aoi: Mapping[str, Any]
     span: tuple[str, str]

@@ -91,6 +91,7 @@ def derived_of(
     labels = list(done)
     change = options["change"]
     pairs: list[tuple[str, str]] = []
+    props: dict[str, Any]
     if change == "first-last":
         pairs = [(labels[0], labels[-1])] if len(labels) >= 2 else []
     elif change == "consecutive":

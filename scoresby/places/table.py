@@ -34,14 +34,12 @@ def rows_of(place: str, items: Mapping[str, Mapping[str, Any]]) -> list[dict[str
     return sorted(rows, key=lambda r: (r["start_datetime"] or "", r["period"] or ""))
 
 
-def write_table(folder: Path, place: str, items: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rewrite places.csv with this place's rows (other places' rows kept); return this place's rows."""
+def table_text(
+    existing: str | None, place: str, items: Mapping[str, Mapping[str, Any]]
+) -> tuple[str, list[dict[str, Any]]]:
+    """places.csv's new text from its old one (other places' rows kept) and this place's rows."""
     rows = rows_of(place, items)
-    path = folder / PLACES_CSV
-    others: list[dict[str, Any]] = []
-    if path.is_file():
-        with path.open(encoding="utf-8", newline="") as f:
-            others = [r for r in csv.DictReader(f) if r.get("place") != place]
+    others = [r for r in csv.DictReader(io.StringIO(existing or "")) if r.get("place") != place]
     everything = [*others, *rows]
     columns = list(_FIRST)
     for r in everything:
@@ -51,9 +49,17 @@ def write_table(folder: Path, place: str, items: Mapping[str, Mapping[str, Any]]
     writer.writeheader()
     for r in everything:
         writer.writerow({k: "" if r.get(k) is None else r.get(k) for k in columns})
+    return text.getvalue(), rows
+
+
+def write_table(folder: Path, place: str, items: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rewrite places.csv with this place's rows (other places' rows kept); return this place's rows."""
+    path = folder / PLACES_CSV
+    existing = path.read_text(encoding="utf-8") if path.is_file() else None
+    text, rows = table_text(existing, place, items)
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".places.", suffix=".tmp", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text.getvalue())
+        f.write(text)
     Path(tmp).replace(path)
     return rows
