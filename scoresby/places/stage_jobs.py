@@ -84,10 +84,18 @@ class _Context:
         return None
 
 
-def _gdal_env() -> dict[str, str]:
+def _gdal_env(folder: str) -> dict[str, str]:
+    """GDAL's options for reading the place folder: the scenes' S3 options, the folder never cached.
+
+    Later rounds rewrite the place's COGs at the same keys: GDAL's in-process cache of remote files must
+    not serve a process the bytes of an earlier version.
+    """
     from scoresby.discovery.sources import gdal_env_options
 
-    return gdal_env_options()
+    options = gdal_env_options()
+    if folder.startswith("s3://"):
+        options["CPL_VSIL_CURL_NON_CACHED"] = work_files.gdal_path(folder)
+    return options
 
 
 def tiles_job(round_uri: str, item_id: str, numbers: list[int]) -> list[int]:
@@ -146,7 +154,7 @@ def _composite_tile(ctx: _Context) -> Any:
 
 def _derived_tile(ctx: _Context) -> Any:
     """The change or trend tile maker: the periods' published COGs read in the tile's window."""
-    p, env = ctx.product, _gdal_env()
+    p, env = ctx.product, _gdal_env(ctx.folder)
 
     def make(grid: Grid, offset: tuple[int, int], tmp: Path) -> tuple[dict[str, Path], dict[str, Any]]:
         if p.kind == "change":
@@ -186,7 +194,7 @@ def assemble_job(round_uri: str, item_id: str, ledger: PlaceLedger) -> dict[str,
 
 def _finish(ctx: _Context, p: Product, tmp: Path) -> tuple[dict[str, Any], list[Path]]:
     """The local build's finish of the product, on its merged temps."""
-    env = _gdal_env()
+    env = _gdal_env(ctx.folder)
     target = Target(p.item_id, ctx.plan["place"], Path(tmp), ctx.grid, ctx.plan["aoi"], p.span)
     stretch = ctx.plan["stretch"]
     if p.kind == "composite":
