@@ -83,7 +83,7 @@ def _same_rows(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
 def test_s3_stage_equals_local_build_and_a_new_scene_redoes_one_period(
     moto_server_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Round 1 makes every Item as the local build does; round 2 (one scene) plans one period + change + trend."""
+    """Round 1 makes every Item as the local build does; round 2 (one scene) redoes one period + derived."""
     monkeypatch.setenv("SCORESBY_PLACE_TILE_PX", "512")
     monkeypatch.setenv("SCORESBY_PLACE_TILES_PER_JOB", "1")
     boto3.client("s3").create_bucket(Bucket=BUCKET)
