@@ -14,6 +14,7 @@ import rasterio
 from scoresby.cli import build_parser
 from scoresby.commands.places import places_command
 from scoresby.core.place_stage import JOB_LISTS, SCENES_FILE
+from scoresby.core.task_log import FAILED, TaskRecord
 from scoresby.places import manifest
 from scoresby.stores import work_files
 
@@ -75,14 +76,21 @@ def write_round(round_uri: str, composites: dict[str, Any], scenes: list[Any]) -
     work_files.write_text(work_files.join(round_uri, SCENES_FILE), json.dumps(doc))
 
 
-def run(argv: list[str], ledger: MemoryLedger) -> int:
+def run(argv: list[str], ledger: MemoryLedger, failed: tuple[str, ...] = ()) -> int:
     """One place-stage job in-process, exactly as the state machine's argv (after `scoresby`)."""
-    return places_command(build_parser().parse_args(["places", *argv[1:]]), ledger=ledger, task_log=_NoLog())
+    args = build_parser().parse_args(["places", *argv[1:]])
+    return places_command(args, ledger=ledger, task_log=TaskLogRows(failed))
 
 
-class _NoLog:
-    def records(self, run_name: str) -> list[Any]:
-        return []
+class TaskLogRows:
+    """The run's task-log rows as the plan job reads them: the `failed` scenes FAILED."""
+
+    def __init__(self, failed: tuple[str, ...]) -> None:
+        self.failed = failed
+
+    def records(self, run_name: str) -> list[TaskRecord]:
+        """FAILED rows of the failed scenes."""
+        return [TaskRecord(run_name, sid, FAILED) for sid in self.failed]
 
 
 def job_list(round_uri: str, name: str) -> list[dict[str, Any]]:

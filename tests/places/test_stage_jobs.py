@@ -127,6 +127,18 @@ def test_two_overlapping_rounds_never_claim_one_item(tmp_path: Path) -> None:
     assert len(c["composite-items"]) == 1 and ledger.claims[PLACE, f"{PLACE}_composite_2000"][0] == "r2"
 
 
+def test_scenes_failed_in_the_task_log_do_not_count(tmp_path: Path) -> None:
+    """The scenes of a summer whose task-log rows are FAILED: no composite of that summer is planned."""
+    aoi, made = synth.write_place(tmp_path / "scenes", years=(2000, 2001))
+    round_uri, output = str(tmp_path / "round"), str(tmp_path / "out")
+    write_round(round_uri, options(), scenes_of(aoi, made))
+    gone = tuple(s.scene_id for s in made if s.day.year == 2001)
+    argv = ["places", "plan", round_uri, "--run-name", RUN, "--output", output]
+    assert run(argv, MemoryLedger(), failed=gone) == 0
+    items = [j["command"][4] for j in job_list(round_uri, "composite-items")]
+    assert items == [f"{PLACE}_composite_2000"] and job_list(round_uri, "derived-items") == []
+
+
 @pytest.mark.parametrize(
     ("scenes_json", "message"),
     [
