@@ -1,6 +1,6 @@
 """The AWS place stage run job by job in-process against moto S3 equals the local build pixel for pixel.
 
-Tiles of 512 px (two tiles across the 600 x 300 px place, one tile a job), a polygon AOI whose outside
+Tiles of 512 px (two tiles across the 600 x 300 px place, one tile a job), a polygon AOI whose notch
 crosses both tiles, three summers (change and trend). A second round adding one scene plans one period's
 jobs plus its change and trend, and the result equals the local build's incremental run again.
 """
@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
+import rasterio
 
 from scoresby.places.build import build_place_products
 from scoresby.raster.quality import aoi_grid
@@ -28,10 +29,11 @@ RUN = "glacier"
 
 
 def polygon_aoi() -> dict[str, Any]:
-    """The synthetic place's bbox with its north-west corner cut off (the same grid, pixels outside it)."""
+    """The synthetic place's bbox with a V-shaped notch in the north across the tiles' border (col 512)."""
     aoi = synth.place_aoi()
     w, s, e, n = aoi["bbox"]
-    ring = [[w, s], [e, s], [e, n], [w + 0.4 * (e - w), n], [w, s + 0.5 * (n - s)], [w, s]]
+    x = [w + f * (e - w) for f in (0.70, 0.82, 0.95)]
+    ring = [[w, s], [e, s], [e, n], [x[2], n], [x[1], s + 0.5 * (n - s)], [x[0], n], [w, n], [w, s]]
     return {**aoi, "geometry": {"type": "Polygon", "coordinates": [ring]}}
 
 
@@ -93,6 +95,12 @@ def test_s3_stage_equals_local_build_and_a_new_scene_redoes_one_period(
     opts = options(trend=True)
     local_dir = tmp_path / "local" / RUN
     local = build_place_products(scenes, opts, local_dir)
+    clear = (
+        local_dir / "places" / PLACE / f"{PLACE}_composite_2000" / f"{PLACE}_composite_2000_clear_count.tif"
+    )
+    with rasterio.open(clear) as ds:
+        counts = ds.read(1)
+    assert counts[5, 500] == 0 and counts[5, 530] == 0 and counts[200, 500] > 0 and counts[200, 530] > 0
     output = f"s3://{BUCKET}/out"
     ledger = MemoryLedger()
 
@@ -144,3 +152,20 @@ def test_s3_stage_equals_local_build_and_a_new_scene_redoes_one_period(
     write_round(round3, opts, scenes_of(aoi, [extra]))
     third = run_round(round3, RUN, output, ledger)
     assert all(jobs == [] for jobs in third["lists"].values()) and third["result"]["made"] == []
+
+
+def test_s3_publish_removes_assets_the_new_item_no_longer_names(moto_server_env: str, tmp_path: Path) -> None:
+    """Publishing an Item again without one of its files deletes that file after the new Item is up."""
+    from scoresby.places.outputs import publish_item
+
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    dest = f"s3://{BUCKET}/out/run/places/{PLACE}/item"
+    files = []
+    for name in ("item_a.tif", "item_b.tif"):
+        (tmp_path / name).write_bytes(name.encode())
+        files.append(tmp_path / name)
+    publish_item({"id": "item", "assets": {}}, dest, files, tmp_path)
+    assert work_files.list_names(dest) == ["item.json", "item_a.tif", "item_b.tif"]
+    publish_item({"id": "item", "assets": {"a": {}}}, dest, files[:1], tmp_path)
+    assert work_files.list_names(dest) == ["item.json", "item_a.tif"]
+    assert json.loads(work_files.read_text(f"{dest}/item.json") or "{}")["assets"] == {"a": {}}
