@@ -98,8 +98,10 @@ def read_scenes(round_uri: str) -> tuple[dict[str, Any], list[Scene]]:
             scenes.append(parse_scene(raw))
         except PipelineError as exc:
             raise InvalidInput(f"{where}: scenes[{i}]: {one_line(exc)}") from exc
+    if not isinstance(doc["composites"], dict):
+        raise InvalidInput(f"{where}: composites: {doc['composites']!r} is not an object")
     try:
-        options = checked_options(doc["composites"] or {})
+        options = checked_options(doc["composites"])
     except InvalidInput as exc:
         raise InvalidInput(f"{where}: {one_line(exc)}") from exc
     if scenes and not scenes[0].aoi:
@@ -118,7 +120,7 @@ def plan_round(
     plan.update(place=None, products=[], wanted=[], retire=[], notes=[], tile_px=tile_px, per_job=per_job)
     if not scenes:
         plan["notes"].append("no scenes in this round; no place products")
-        return _write_plan(round_uri, plan, {})
+        return _write_plan(round_uri, plan, [])
     from scoresby.raster.quality import aoi_grid
 
     first = scenes[0]
@@ -171,12 +173,11 @@ def plan_round(
         scenes={s: man["scenes"][s] for p in todo for s in p.scenes},
         tiles=len(tile_windows(grid, tile_px)),
     )
-    return _write_plan(round_uri, plan, {"todo": todo})
+    return _write_plan(round_uri, plan, todo)
 
 
-def _write_plan(round_uri: str, plan: dict[str, Any], made: dict[str, list[Product]]) -> dict[str, Any]:
-    """Write plan.json, then the four job lists (the state machine reads the lists)."""
-    todo = made.get("todo", [])
+def _write_plan(round_uri: str, plan: dict[str, Any], todo: list[Product]) -> dict[str, Any]:
+    """Write plan.json, then the four job lists of the products `todo` (the state machine reads the lists)."""
     lists: dict[str, list[PlaceJob]] = {name: [] for name in JOB_LISTS}
     tiles, per_job = int(plan.get("tiles", 0)), int(plan["per_job"])
     for p in todo:
