@@ -102,6 +102,7 @@ def _landsat(
         level_patterns=LEVELS,
         rescaling=(C2_L2_SCALE, C2_L2_OFFSET),
         to_oli=to_oli,
+        layout="landsat",
     )
 
 
