@@ -14,12 +14,24 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from scoresby.core.contract import BatchJobTimes, JobFailure, JobRecordState, StateError, state_path
 from scoresby.core.task_log import FAILED, SUCCEEDED
 from scoresby.stores import job_rows
 from scoresby.stores.dynamo_log import PARTITION_KEY, SORT_KEY
 
-JOB_TIMES = {"JobId.$": "$.JobId", "StartedAt.$": "$.StartedAt", "StoppedAt.$": "$.StoppedAt"}
+JOB_TIMES = {f"{key}.$": state_path(BatchJobTimes, key) for key in BatchJobTimes.__annotations__}
 """What a submitJob.sync task keeps of DescribeJobs' job (StartedAt/StoppedAt are epoch milliseconds)."""
+RUN_NAME = state_path(JobRecordState, "run_name")
+FAILED_JOB = state_path(JobRecordState, "failed_job")
+"""Where a failed job's parsed description goes in the job's state."""
+
+
+def _key(payload: type, key: str) -> str:
+    """`key` of the contract's `payload` TypedDict (KeyError at synth if it has none), for relative paths."""
+    return state_path(payload, key).removeprefix("$.")
+
+
+_JOB_ID, _STARTED, _STOPPED = (_key(BatchJobTimes, k) for k in ("JobId", "StartedAt", "StoppedAt"))
 
 
 def record_job_times(
@@ -41,11 +53,14 @@ def record_job_times(
 
     item = {
         PARTITION_KEY: value.from_string(
-            sfn.JsonPath.format(job_rows.PARTITION_PREFIX + "{}", sfn.JsonPath.string_at("$.run_name"))
+            sfn.JsonPath.format(
+                job_rows.PARTITION_PREFIX + "{}",
+                sfn.JsonPath.string_at(state_path(JobRecordState, "run_name")),
+            )
         ),
-        SORT_KEY: value.from_string(sfn.JsonPath.string_at(f"{job_path}.JobId")),
-        job_rows.STARTED_MS: number(f"{job_path}.StartedAt"),
-        job_rows.STOPPED_MS: number(f"{job_path}.StoppedAt"),
+        SORT_KEY: value.from_string(sfn.JsonPath.string_at(f"{job_path}.{_JOB_ID}")),
+        job_rows.STARTED_MS: number(f"{job_path}.{_STARTED}"),
+        job_rows.STOPPED_MS: number(f"{job_path}.{_STOPPED}"),
         job_rows.JOB_NAME: value.from_string(job_name),
         job_rows.STATUS: value.from_string(status),
         job_rows.EXECUTION: value.from_string(sfn.JsonPath.string_at("$$.Execution.Name")),
@@ -104,12 +119,13 @@ def record_failed_job(
     Only States.TaskFailed carries the DescribeJobs JSON (what the failed-scene chain also parses); any other
     error (SubmitJob refused, retries exhausted) ran no job. A job that never started has no StartedAt.
     """
-    parsed = "$.failed_job"
+    job = f"{FAILED_JOB}.{_key(JobFailure, 'job')}"
+    error, cause = f"{error_path}.{_key(StateError, 'Error')}", f"{error_path}.{_key(StateError, 'Cause')}"
     put = record_job_times(
         scope,
         f"{prefix}RecordFailedJobTimes",
         task_table=task_table,
-        job_path=f"{parsed}.job",
+        job_path=job,
         job_name=job_name,
         status=FAILED,
         scenes_path=scenes_path,
@@ -120,9 +136,7 @@ def record_failed_job(
         sfn.Choice(scope, f"{prefix}FailedJobStarted?")
         .when(
             sfn.Condition.and_(
-                sfn.Condition.is_present(f"{parsed}.job.JobId"),
-                sfn.Condition.is_present(f"{parsed}.job.StartedAt"),
-                sfn.Condition.is_present(f"{parsed}.job.StoppedAt"),
+                *(sfn.Condition.is_present(f"{job}.{key}") for key in (_JOB_ID, _STARTED, _STOPPED)),
             ),
             put,
         )
@@ -131,15 +145,15 @@ def record_failed_job(
     parse = sfn.Pass(
         scope,
         f"{prefix}ParseFailedJob",
-        parameters={"job.$": f"States.StringToJson({error_path}.Cause)"},
-        result_path=parsed,
+        parameters={f"{_key(JobFailure, 'job')}.$": f"States.StringToJson({cause})"},
+        result_path=FAILED_JOB,
     )
     return (
         sfn.Choice(scope, f"{prefix}FailedJobDescribed?")
         .when(
             sfn.Condition.and_(
-                sfn.Condition.string_equals(f"{error_path}.Error", "States.TaskFailed"),
-                sfn.Condition.is_present(f"{error_path}.Cause"),
+                sfn.Condition.string_equals(error, "States.TaskFailed"),
+                sfn.Condition.is_present(cause),
             ),
             parse.next(started),
         )

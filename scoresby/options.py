@@ -7,6 +7,7 @@ between `process` (where to write) and `status` (where a run wrote).
 from __future__ import annotations
 
 import argparse
+from typing import TypeAlias
 
 from scoresby.core.contract import STACK_NAME
 
@@ -49,3 +50,7 @@ def stack_option(
 ) -> None:  # noqa: A002
     """--stack NAME: the deployed CloudFormation stack to read or start."""
     parser.add_argument("--stack", default=default, metavar="NAME", help=help)
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What `add_subparsers` returns: each command module's `add_parser` adds its parser to it (cli.py)."""

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoresby.commands.stack import (
     StackInfo,
@@ -37,9 +37,13 @@ from scoresby.core.contract import (
 )
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, PipelineError, one_line
 from scoresby.core.layout import list_key
-from scoresby.core.scene_list import RunPlan, load_scene_list
 from scoresby.core.summary import format_status, status_counts
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, TaskRecord
+from scoresby.options import DEFAULT_STACK, Subparsers, stack_option
+from scoresby.pricing import cost
+
+if TYPE_CHECKING:
+    from scoresby.core.scene_list import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,50 @@ def find_run(
 # Commands
 
 
+HELP_ORDER = 90
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby submit`: its parser, run by `submit_command`."""
+    sb = sub.add_parser("submit", help="start the AWS pipeline on a scene list")
+    sb.add_argument("scenes", metavar="SCENES.json")
+    stack_option(sb, f"CloudFormation stack (default: {DEFAULT_STACK})", default=DEFAULT_STACK)
+    sb.add_argument("--name", metavar="RUN", help="run name (default: the list's run_name)")
+    sb.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the expected time and cost; start nothing (no AWS needed)",
+    )
+    sb.add_argument(
+        "--spot-price",
+        type=float,
+        default=cost.SPOT_PRICE_DEFAULT.value,
+        metavar="USD",
+        help=f"--estimate: Spot price per r6i.large-hour (default {cost.SPOT_PRICE_DEFAULT.value}, "
+        f"assumed {cost.PRICES_READ_ON})",
+    )
+    sb.add_argument(
+        "--scenes-per-job",
+        type=int,
+        default=cost.default_scenes_per_job(),
+        metavar="N",
+        help="--estimate: the stack's scenesPerJob (default "
+        f"{cost.default_scenes_per_job()}: a job of full Landsat scenes runs ~5 min)",
+    )
+    sb.add_argument(
+        "--job-vcpus", type=int, default=cost.MEASURED_VCPUS, metavar="N", help="--estimate: jobVcpus"
+    )
+    sb.add_argument(
+        "--concurrency",
+        type=int,
+        default=100,
+        metavar="N",
+        help="--estimate: mapMaxConcurrency (default 100)",
+    )
+    sb.set_defaults(func=submit_command)
+
+
 def submit_command(args: argparse.Namespace) -> int:
     """`scoresby submit SCENES.json [--stack NAME] [--name RUN]`: validate, start; 2 bad list or no stack."""
     if getattr(args, "estimate", False):
@@ -120,6 +168,7 @@ def submit_command(args: argparse.Namespace) -> int:
     try:
         # A `search` block is expanded here, so the execution gets the scenes (large lists go via S3).
         from scoresby.commands.run import expand_search
+        from scoresby.core.scene_list import load_scene_list
 
         listed = load_scene_list(args.scenes, run_name=args.name)
         plan = expand_search(listed)

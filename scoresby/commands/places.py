@@ -17,8 +17,36 @@ from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInpu
 from scoresby.core.layout import check_name
 from scoresby.core.place_stage import PlaceLedger
 from scoresby.core.task_log import FAILED
+from scoresby.options import Subparsers, output_option
 
 log = logging.getLogger(__name__)
+
+HELP_ORDER = 110
+"""Where `scoresby --help` lists this command: last, as the state machine runs it, not a user."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby places plan|tiles|assemble|finish`: its parser, run by `places_command`."""
+    pl = sub.add_parser("places", help="the AWS place stage's Batch jobs (the state machine runs these)")
+    pl_sub = pl.add_subparsers(dest="places_command", required=True, metavar="JOB")
+    for name, text in (
+        ("plan", "take stock of a round's place, claim what is out of date, write the job lists"),
+        ("tiles", "make tiles of one place product"),
+        ("assemble", "one place product's COGs and Item from its tiles"),
+        ("finish", "places.csv and the round's result.json; claims released"),
+    ):
+        job = pl_sub.add_parser(name, help=text)
+        job.add_argument(
+            "round", metavar="ROUND_URI", help="the round folder (s3://<work bucket>/places/<run>/<round>/)"
+        )
+        if name in ("plan", "finish"):
+            job.add_argument("--run-name", required=True, metavar="NAME", help="the run's name")
+            output_option(job, "the run's output (s3:// prefix or folder)", required=True)
+        else:
+            job.add_argument("--item", required=True, metavar="ITEM_ID", help="the place product's Item id")
+        if name == "tiles":
+            job.add_argument("--tiles", required=True, metavar="N,N,...", help="tile numbers, e.g. 0,1,2,3")
+    pl.set_defaults(func=places_command)
 
 
 def _ledger(run_name: str) -> PlaceLedger:

@@ -9,9 +9,8 @@ import sys
 import traceback
 from argparse import Namespace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scoresby.commands.scene import SceneResult, process_scene
 from scoresby.core.errors import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -24,7 +23,11 @@ from scoresby.core.errors import (
     one_line,
 )
 from scoresby.core.json_input import load_json
-from scoresby.core.scene_list import Scene, parse_scene
+from scoresby.options import Subparsers, output_option, overwrite_option, products_option, run_name_option
+
+if TYPE_CHECKING:
+    from scoresby.commands.scene import SceneResult
+    from scoresby.core.scene_list import Scene
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ def load_scene_arg(value: str, products: str | None) -> Scene | list[Scene]:
 
     A JSON list of scene objects is a Batch job's batch (several scenes per job): a list of Scenes.
     """
+    from scoresby.core.scene_list import parse_scene
+
     override = [p.strip() for p in products.split(",") if p.strip()] if products is not None else None
     base_dir = None
     text = value
@@ -63,6 +68,7 @@ def load_scene_arg(value: str, products: str | None) -> Scene | list[Scene]:
 def run_scene_task(scene: Scene, output: str, *, run_name: str, overwrite: bool) -> SceneResult:
     """process_scene as one task: the place where task-log recording (SCORESBY_TASK_TABLE) hooks in."""
     from scoresby.commands.batch_job import record_job
+    from scoresby.commands.scene import process_scene
 
     with record_job(scene.scene_id, run_name, overwrite) as job:
         result = process_scene(scene, output, run_name=run_name, overwrite=job.overwrite)
@@ -90,6 +96,26 @@ def _error_line(exc: BaseException, scene_label: str) -> str:
     ):
         return f"scoresby: error: {message}"
     return f"scoresby: error: scene {scene_label}: {message}"
+
+
+HELP_ORDER = 10
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby process`: its parser, run by `process_command`."""
+    p = sub.add_parser("process", help="make the products of one scene (the Batch container runs this)")
+    p.add_argument(
+        "scene",
+        metavar="SCENE",
+        help="one scene object as inline JSON or a path to a JSON file; a JSON list of scene objects runs "
+        "them one after the other (a Batch job's scenes): a JSON line each, exit 1 if any failed",
+    )
+    output_option(p, "local folder or s3:// prefix", required=True)
+    products_option(p, "comma-separated products, overriding the scene's")
+    run_name_option(p, "run folder under DEST (default: adhoc)", default="adhoc")
+    overwrite_option(p, "replace outputs that already exist")
+    p.set_defaults(func=process_command)
 
 
 def process_command(args: Namespace) -> int:

@@ -12,14 +12,29 @@ from scoresby.commands.stack import StackInfo, execution_name, new_session
 from scoresby.core.contract import LIST_REFERENCE, STATE_MACHINE_OUTPUT
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput
 from scoresby.core.layout import split_s3_uri
-from scoresby.core.scene_list import parse_scene_list
 from scoresby.core.task_log import FAILED, TaskRecord
+from scoresby.options import DEFAULT_STACK, Subparsers, stack_option
 
 log = logging.getLogger(__name__)
 
 
+HELP_ORDER = 100
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby rerun`: its parser, run by `rerun_command`."""
+    rr = sub.add_parser("rerun", help="resubmit the failed scenes of an AWS run")
+    rr.add_argument("run", metavar="RUN")
+    rr.add_argument("--failed", action="store_true", required=True, help="resubmit only the failed scenes")
+    stack_option(rr, default=DEFAULT_STACK)
+    rr.set_defaults(func=rerun_command)
+
+
 def rerun_command(args: argparse.Namespace) -> int:
     """`scoresby rerun RUN --failed [--stack NAME]`: a new execution of the failed scenes; 2: no such run."""
+    from scoresby.core.scene_list import parse_scene_list
+
     session = new_session()
     found = find_run(args.stack, args.run, session, prefix="error")
     if found is None:
@@ -93,6 +108,8 @@ def original_scenes(
     The task log keeps only source and products; the newest execution named after the run wins. Looks at
     the newest `max_executions` executions of the state machine.
     """
+    from scoresby.core.scene_list import parse_scene_list
+
     sfn = session.client("stepfunctions")
     stem = execution_name(run_id, None).rsplit("-", 1)[0] + "-"
     specs: dict[str, Any] = {}

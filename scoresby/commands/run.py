@@ -11,19 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from scoresby.commands.dispatch import Dispatch
-from scoresby.commands.progress import progress_class
 from scoresby.core.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -36,13 +31,20 @@ from scoresby.core.errors import (
     one_line,
 )
 from scoresby.core.layout import DEFAULT_OUTPUT, run_dir_of, scene_files_of, task_log_path
-from scoresby.core.scene_list import RunPlan, load_scene_list
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
-from scoresby.places.after_run import update_places
-from scoresby.stores.publish import check_writable
-from scoresby.stores.run_files import write_report
-from scoresby.stores.run_lock import RunLock, RunLocked
-from scoresby.stores.sqlite_log import SqliteTaskLog, task_log_problem
+from scoresby.options import (
+    DEFAULT_SCENE_TIMEOUT_HELP,
+    Subparsers,
+    output_option,
+    overwrite_option,
+    products_option,
+    run_name_option,
+    scene_timeout_option,
+    workers_option,
+)
+
+if TYPE_CHECKING:
+    from scoresby.core.scene_list import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,15 @@ def run_plan(
     caller already holds the run lock (a watch round holds it from its search on). Raises RunLocked when
     another runner uses the same task log, StorageError when the task log or the output cannot be used.
     """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from scoresby.commands.dispatch import Dispatch
+    from scoresby.commands.progress import progress_class
+    from scoresby.places.after_run import update_places
+    from scoresby.stores.run_files import write_report
+    from scoresby.stores.run_lock import RunLock
+    from scoresby.stores.sqlite_log import SqliteTaskLog
+
     workers = workers or os.cpu_count() or 1
     run_dir = run_dir_of(output, plan.run_name)
     db_path = task_log_path(output)
@@ -200,6 +211,10 @@ def _write_collection(run_name: str, run_dir: str) -> dict[str, Any]:
 @contextmanager
 def task_log_errors(path: Path) -> Iterator[None]:
     """SQLite's errors (corrupt, truncated, read-only, full disk) as one StorageError naming the file."""
+    import sqlite3
+
+    from scoresby.stores.sqlite_log import task_log_problem
+
     try:
         yield
     except sqlite3.Error as exc:
@@ -239,8 +254,30 @@ def _stop_on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+HELP_ORDER = 20
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby run`: its parser, run by `run_command`."""
+    r = sub.add_parser("run", help="process a scene list on this machine")
+    r.add_argument("scenes", metavar="SCENES.json", help="scene list (full form, bare list or blog shape)")
+    output_option(r, "local folder or s3:// prefix (default: the list's, else ./output)")
+    workers_option(r)
+    run_name_option(r, "run name (default: the list's run_name)")
+    products_option(r, "comma-separated products, overriding the list's")
+    overwrite_option(r, "redo scenes that already succeeded")
+    scene_timeout_option(
+        r, f"fail a scene whose worker gives no result for this long ({DEFAULT_SCENE_TIMEOUT_HELP})"
+    )
+    r.set_defaults(func=run_command)
+
+
 def run_command(args: Any) -> int:
     """`scoresby run SCENES.json`: validate the list, process it, print the summary; return the exit code."""
+    from scoresby.stores.publish import check_writable
+    from scoresby.stores.run_lock import RunLocked
+
     products = [p.strip() for p in args.products.split(",")] if args.products else None
     if args.workers is not None and args.workers < 1:
         sys.stderr.write(f"scoresby run: --workers {args.workers} is not allowed; allowed: 1 or more\n")
@@ -252,6 +289,8 @@ def run_command(args: Any) -> int:
             f"scoresby run: --scene-timeout {timeout:g} is not allowed; allowed: 0 (none) or more\n"
         )
         return EXIT_INVALID
+    from scoresby.core.scene_list import load_scene_list
+
     try:
         plan = load_scene_list(args.scenes, output=args.output, run_name=args.run_name, products=products)
     except InvalidInput as exc:

@@ -9,16 +9,45 @@ from pathlib import Path
 from typing import Any
 
 from scoresby.core.errors import EXIT_INVALID, EXIT_OK, InvalidInput, one_line
-from scoresby.core.scene_list import parse_scene_list
-from scoresby.core.search import check_search, parse_bbox
-from scoresby.search.client import SearchError
-from scoresby.search.plan import searched_list
+from scoresby.options import Subparsers, output_option, products_option
+
+HELP_ORDER = 40
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby search`: its parser, run by `search_command`."""
+    se = sub.add_parser("search", help="find scenes by area and dates in a STAC API; prints a scene list")
+    se.add_argument(
+        "--stac", required=True, metavar="URL|PRESET", help="earth-search, landsatlook or an https:// URL"
+    )
+    se.add_argument("--collection", required=True, action="append", metavar="NAME", help="repeat for several")
+    se.add_argument("--bbox", metavar="W,S,E,N", help="area in degrees")
+    se.add_argument("--aoi", metavar="AREA.geojson", help="area as a GeoJSON geometry or feature")
+    se.add_argument("--datetime", required=True, metavar="START/END", help="e.g. 2013-04-01/.. (open end)")
+    se.add_argument("--max-cloud", type=float, metavar="PCT", help="only items with eo:cloud_cover <= PCT")
+    se.add_argument("--limit", type=int, metavar="N", help="at most N items")
+    se.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="HOST",
+        help="a private host, IP or network the API's assets may name (repeat; also SCORESBY_ALLOW_HOSTS)",
+    )
+    se.add_argument("--timeout", type=float, metavar="S", help="per-request timeout in seconds (default 30)")
+    products_option(se, "products of the list (default: the defaults)")
+    output_option(se, "output of the list (local folder or s3:// prefix)")
+    se.add_argument("-o", metavar="SCENES.json", help="write the list to a file instead of stdout")
+    se.set_defaults(func=search_command)
 
 
 def search_command(args: Any) -> int:
     """Print (or write with -o) the scene list of every matching item; 2 for bad flags or a failed search."""
     # urllib3 logs every retry of an unreachable API; the one error line below says what went wrong.
     logging.getLogger("urllib3").setLevel(logging.ERROR)
+    from scoresby.core.scene_list import parse_scene_list
+    from scoresby.search.client import SearchError
+    from scoresby.search.plan import searched_list
+
     logging.getLogger("scoresby.search.client").setLevel(logging.ERROR)  # skipped Items: written below
     try:
         spec = _spec(args)
@@ -57,6 +86,8 @@ def search_command(args: Any) -> int:
 
 def _spec(args: Any) -> Any:
     """The search flags as one validated SearchSpec (InvalidInput lists every bad flag)."""
+    from scoresby.core.search import check_search, parse_bbox
+
     problems: list[str] = []
     block: dict[str, Any] = {"stac": args.stac, "collections": args.collection, "datetime": args.datetime}
     if args.bbox is not None and args.aoi is not None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoresby.core.contract import OVERWRITE_KEY, TASK_TABLE_OUTPUT
 from scoresby.core.errors import PipelineError
-from scoresby.core.scene_list import RunPlan
-from scoresby.core.task_log import TaskRecord
+
+if TYPE_CHECKING:
+    from scoresby.core.scene_list import RunPlan
+    from scoresby.core.task_log import TaskRecord
 
 EXECUTION_NAME_MAX = 80
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -60,6 +61,8 @@ def execution_name(run_name: str, payload: Any) -> str:
     The same run name and input always give the same name, so submitting a list twice cannot start two
     executions; at most 80 characters of [A-Za-z0-9_-] (Step Functions' limit, safe for CloudWatch).
     """
+    import hashlib
+
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
     stem = _NAME_UNSAFE.sub("-", run_name)[: EXECUTION_NAME_MAX - len(digest) - 1].rstrip("-") or "run"

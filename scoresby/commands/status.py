@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -12,9 +11,23 @@ from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from scoresby.core.layout import DEFAULT_OUTPUT, task_log_path
 from scoresby.core.summary import format_status, status_counts
 from scoresby.core.task_log import FAILED, PENDING, RUNNING
-from scoresby.stores.sqlite_log import SqliteTaskLog, task_log_problem
+from scoresby.options import Subparsers, output_option, stack_option
 
 WATCH_INTERVAL_S = 2.0
+
+
+HELP_ORDER = 70
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby status`: its parser, run by `status_command`."""
+    s = sub.add_parser("status", help="per-status counts and failed scenes of a run (local or AWS)")
+    s.add_argument("run", nargs="?", metavar="RUN", help="run name (default: the latest)")
+    output_option(s, "where the local run wrote its outputs (default: ./output)")
+    stack_option(s, "read the AWS task log of this stack instead")
+    s.add_argument("--watch", action="store_true", help="refresh until the run finishes")
+    s.set_defaults(func=status_command)
 
 
 def status_command(args: Any) -> int:
@@ -35,6 +48,10 @@ def local_status(
     output: str, run: str | None, *, watch: bool = False, interval_s: float = WATCH_INTERVAL_S
 ) -> int:
     """Print the status of a local run from its SQLite task log (the latest run when `run` is None)."""
+    import sqlite3
+
+    from scoresby.stores.sqlite_log import task_log_problem
+
     path = task_log_path(output)
     try:
         return _local_status(path, run, watch, interval_s)
@@ -50,6 +67,8 @@ def local_status(
 
 
 def _local_status(path: Path, run: str | None, watch: bool, interval_s: float) -> int:
+    from scoresby.stores.sqlite_log import SqliteTaskLog
+
     with SqliteTaskLog(path, create=False) as task_log:
         runs = task_log.runs()
         if run is None:

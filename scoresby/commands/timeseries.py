@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scoresby.core.config import JobSettings
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput, one_line
 from scoresby.core.json_input import load_json
 from scoresby.core.layout import (
@@ -28,10 +26,9 @@ from scoresby.core.layout import (
     task_log_path,
     timelapse_name,
 )
-from scoresby.core.science_options import check_timelapse
 from scoresby.core.task_log import SKIPPED, SUCCEEDED, TaskRecord
 from scoresby.core.timeseries import by_place, is_cloudy, row_from_item, sort_rows, to_csv
-from scoresby.stores.run_files import read_json, write_run_file
+from scoresby.options import Subparsers, output_option, stack_option
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +42,8 @@ def _gdal_path(uri: str) -> str:
 
 def load_rows(run_dir: str, records: Sequence[TaskRecord]) -> list[dict[str, Any]]:
     """A row per finished scene from its STAC Item (the Item itself under "item", the COG under "cog")."""
+    from scoresby.stores.run_files import read_json
+
     rows = []
     for r in records:
         if r.status not in (SUCCEEDED, SKIPPED):
@@ -63,8 +62,11 @@ def update_timeseries(
     run_dir: str, records: Sequence[TaskRecord], timelapse: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """Write the run's time-series files; return what the summary and report show (None: no scene yet)."""
+    import tempfile
+
     from scoresby.discovery.sources import gdal_env_options
     from scoresby.raster.timeseries import mp4_unavailable, write_chart, write_timelapse
+    from scoresby.stores.run_files import write_run_file
 
     rows = load_rows(run_dir, records)
     if not rows:
@@ -129,6 +131,8 @@ def read_records(output: str, run_name: str, stack: str | None = None) -> list[T
         from scoresby.commands.stack import find_stack, read_run
 
         return read_run(find_stack(stack), run_name)
+    from scoresby.core.config import JobSettings
+
     settings = JobSettings.from_env()
     if settings.task_table:
         from scoresby.stores.dynamo_log import DynamoTaskLog
@@ -140,11 +144,32 @@ def read_records(output: str, run_name: str, stack: str | None = None) -> list[T
         return task_log.records(run_name)
 
 
+HELP_ORDER = 30
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby timeseries`: its parser, run by `timeseries_command`."""
+    ts = sub.add_parser(
+        "timeseries",
+        help="rebuild a run's timeseries.csv/.png and timelapses from its task log and STAC Items",
+    )
+    ts.add_argument("run", metavar="RUN", help="run name")
+    output_option(ts, "the run's output (folder or s3:// prefix)", required=True)
+    ts.add_argument(
+        "--timelapse", metavar="JSON", help="the run's timelapse option, e.g. '{\"max_cloud\": 40}'"
+    )
+    stack_option(ts, "an AWS run: read the task log of this stack")
+    ts.set_defaults(func=timeseries_command)
+
+
 def timeseries_command(args: Any) -> int:
     """`scoresby timeseries RUN --output DEST [--timelapse JSON] [--stack NAME]`: rebuild a run's series.
 
     Exit 0 also when no scene is done yet (nothing to build), 1 when building failed, 2 for bad arguments.
     """
+    from scoresby.core.science_options import check_timelapse
+
     try:
         run_name = check_name(args.run, "run name", "RUN")
         problems: list[str] = []

@@ -6,12 +6,11 @@ import logging
 import signal
 import sys
 import threading
-import webbrowser
 from pathlib import Path
 from typing import Any
 
 from scoresby.core.errors import EXIT_INVALID, EXIT_OK
-from scoresby.view.app import LocalRun, S3Run, ViewerApp
+from scoresby.options import Subparsers
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +21,28 @@ def make_server(run: str, port: int = 0) -> Any:
     """A threaded Werkzeug server of `run` bound to 127.0.0.1:`port` (0: a free port), not yet serving."""
     from werkzeug.serving import make_server as werkzeug_server
 
+    from scoresby.view.app import LocalRun, S3Run, ViewerApp  # Werkzeug and rasterio: not for `--help`
+
     source = S3Run(run) if run.startswith("s3://") else LocalRun(Path(run))
     app = ViewerApp(source)
     server = werkzeug_server(HOST, port, app, threaded=True)
     app.port = server.server_port
     return server
+
+
+HELP_ORDER = 80
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby view`: its parser, run by `view_command`."""
+    v = sub.add_parser("view", help="serve a run on 127.0.0.1 and open its map page (full-resolution COGs)")
+    v.add_argument(
+        "run", metavar="RUN", help="the run folder (<output>/<run_name>) or s3://bucket/prefix/run/"
+    )
+    v.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    v.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
+    v.set_defaults(func=view_command)
 
 
 def view_command(args: Any) -> int:
@@ -55,6 +71,8 @@ def view_command(args: Any) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         if not args.no_browser:
+            import webbrowser
+
             webbrowser.open(url)
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -12,10 +12,9 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoresby.commands.run import DEFAULT_SCENE_TIMEOUT_S, format_summary, prepare_output
-from scoresby.commands.watch_round import RoundResult, watch_round
 from scoresby.core.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -29,9 +28,17 @@ from scoresby.core.errors import (
 )
 from scoresby.core.json_input import load_json
 from scoresby.core.schedules import parse_every
-from scoresby.core.watch import parse_watch
-from scoresby.stores.publish import check_writable
-from scoresby.stores.run_lock import RunLocked
+from scoresby.options import (
+    DEFAULT_SCENE_TIMEOUT_HELP,
+    Subparsers,
+    output_option,
+    products_option,
+    scene_timeout_option,
+    workers_option,
+)
+
+if TYPE_CHECKING:
+    from scoresby.commands.watch_round import RoundResult
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,8 @@ def load_watch(path: str, *, output: str | None = None, products: list[str] | No
     """Read and validate a watch file (InvalidInput lists every problem)."""
     import os
 
+    from scoresby.core.watch import parse_watch
+
     try:
         with open(path, encoding="utf-8") as f:  # noqa: PTH123 - str paths, as core.scene_list
             text = f.read()
@@ -63,8 +72,28 @@ def load_watch(path: str, *, output: str | None = None, products: list[str] | No
     return parse_watch(load_json(text, path), output=output, products=products, base_dir=base_dir)
 
 
+HELP_ORDER = 50
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby watch`: its parser, run by `watch_command`."""
+    w = sub.add_parser("watch", help="keep a place up to date: search again, process only new scenes")
+    w.add_argument("watch", metavar="WATCH.json", help='a scene list with a "search" block open at the end')
+    when = w.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="one round, then exit (for cron; the default)")
+    when.add_argument("--every", metavar="PERIOD", help="a round every PERIOD (e.g. 16d, 12h) until stopped")
+    output_option(w, "local folder or s3:// prefix (default: the watch's, else ./output)")
+    workers_option(w)
+    products_option(w, "comma-separated products, overriding the watch's")
+    scene_timeout_option(w, f"as for run ({DEFAULT_SCENE_TIMEOUT_HELP})")
+    w.set_defaults(func=watch_command)
+
+
 def watch_command(args: Any, *, sleep: Callable[[float], None] = time.sleep) -> int:
     """Run rounds of a watch; the exit code of the last round (0, 1 failed scenes, 2, 75, 130, 143)."""
+    from scoresby.stores.publish import check_writable
+
     every_s = None
     if args.every is not None:
         try:
@@ -104,6 +133,9 @@ def watch_command(args: Any, *, sleep: Callable[[float], None] = time.sleep) -> 
 
 def _one_round(plan: Any, output: str, every_s: float | None, workers: int | None, timeout: Any) -> int:
     """One round with its report on stdout; a failed round is one line on stderr and an exit code."""
+    from scoresby.commands.watch_round import watch_round
+    from scoresby.stores.run_lock import RunLocked
+
     try:
         result = watch_round(
             plan, output, every_s=every_s, workers=workers, scene_timeout_s=timeout, progress=True

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoresby.core.contract import TASK_TABLE_OUTPUT, WATCHES_OUTPUT
 from scoresby.core.errors import EXIT_INVALID, EXIT_OK, PipelineError, one_line
@@ -15,11 +14,25 @@ from scoresby.core.layout import DEFAULT_OUTPUT, task_log_path
 from scoresby.core.schedules import next_run
 from scoresby.core.summary import status_counts
 from scoresby.core.task_log import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TaskRecord
-from scoresby.core.watch import WatchStatus, parse_time, to_iso
-from scoresby.stores.sqlite_log import task_log_problem
+from scoresby.options import Subparsers, output_option, stack_option
+
+if TYPE_CHECKING:
+    from scoresby.core.watch import WatchStatus
 
 """The stack output listing the deployed watches (infra/watch_schedules.py)."""
 COLUMNS = ("WATCH", "ROUNDS", "LAST ROUND", "OUTCOME", "DONE", "FAILED", "PENDING", "CURSOR", "NEXT ROUND")
+
+
+HELP_ORDER = 60
+"""Where `scoresby --help` lists this command."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """`scoresby watches`: its parser, run by `watches_command`."""
+    ws = sub.add_parser("watches", help="the watches of an output (or a stack) and their last rounds")
+    output_option(ws, "where the local watches write (default: ./output)")
+    stack_option(ws, "the watches deployed with this stack instead")
+    ws.set_defaults(func=watches_command)
 
 
 def watches_command(args: Any) -> int:
@@ -30,7 +43,9 @@ def watches_command(args: Any) -> int:
 
 
 def _local_watches(output: str) -> int:
-    from scoresby.stores.sqlite_log import SqliteTaskLog
+    import sqlite3
+
+    from scoresby.stores.sqlite_log import SqliteTaskLog, task_log_problem
     from scoresby.stores.watch_state import SqliteWatchState
 
     path = task_log_path(output)
@@ -49,6 +64,8 @@ def _local_watches(output: str) -> int:
 
 
 def _local_next(status: WatchStatus) -> str:
+    from scoresby.core.watch import parse_time, to_iso
+
     if status.round_outcome == "running" and status.round_finished is None:
         return "running now (or stopped mid-round)"
     if status.period_s is None:
@@ -62,6 +79,7 @@ def _aws_watches(stack_name: str) -> int:
     import boto3
 
     from scoresby.commands.stack import find_stack, read_run
+    from scoresby.core.watch import WatchStatus, parse_time
     from scoresby.stores.watch_dynamo import DynamoWatchState
 
     try:

@@ -6,7 +6,7 @@ scoresby/steps and the AWS commands import, so a renamed output or payload key c
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, get_type_hints, is_typeddict
 
 from scoresby.core.place_stage import PlaceRound
 
@@ -107,8 +107,75 @@ class SummaryResult(TypedDict):
     timeseries: str
 
 
+class BatchJobTimes(TypedDict):
+    """What a submitJob.sync task keeps of DescribeJobs' job (infra/job_times.JOB_TIMES); epoch ms."""
+
+    JobId: str
+    StartedAt: int
+    StoppedAt: int
+
+
+class DescribedJob(BatchJobTimes, total=False):
+    """A failed job's DescribeJobs JSON, parsed from its Catch's Cause; StatusReason is Batch's reason."""
+
+    StatusReason: str
+
+
+class StateError(TypedDict):
+    """A Catch's result: the error and its Cause (a failed Batch job's Cause is its DescribeJobs JSON)."""
+
+    Error: str
+    Cause: str
+
+
+class JobFailure(TypedDict):
+    """Where the state machine keeps a failed job's parsed description (`failure`, `failed_job`)."""
+
+    job: DescribedJob
+
+
+class SceneKey(TypedDict):
+    """A scene object of a job's `scenes` (Scene.to_dict()) as the failed-scene chain reads it."""
+
+    scene_id: str
+
+
+class UpdatedRow(TypedDict):
+    """A DynamoDB UpdateItem result with ReturnValues ALL_NEW: the row, attribute-value typed ({"S": ...})."""
+
+    Attributes: dict[str, Any]
+
+
+class FailedScene(TypedDict, total=False):
+    """One scene of a failed Batch job in the failed-scene chain's Map (infra/failed_scene.py)."""
+
+    scene: SceneKey
+    run_name: str
+    error: StateError  # the job's Catch
+    failure: JobFailure  # Batch's StatusReason (from the Cause, else the Cause text itself)
+    recorded: UpdatedRow  # the task-log row after the FAILED update
+    record_error: StateError
+    notify_error: StateError
+
+
+class JobRecordState(TypedDict, total=False):
+    """What the job-times states (infra/job_times) read of a job's state (RunState, JobInput) and add."""
+
+    run_name: str
+    failed_job: JobFailure
+
+
 def state_path(payload: type, *keys: str) -> str:
-    """The JSONPath `$.a.b` of a payload TypedDict's keys; KeyError (at synth) if `a` is not one of them."""
-    if keys[0] not in payload.__annotations__:
-        raise KeyError(f"{keys[0]!r} is not a key of {payload.__name__}")
+    """The JSONPath `$.a.b` of a payload TypedDict's keys; KeyError (at synth) for a key it does not have.
+
+    Each key is checked while the value before it is a TypedDict; below a plain dict the keys are free.
+    """
+    current: Any = payload
+    for key in keys:
+        if not is_typeddict(current):
+            break
+        hints = get_type_hints(current)
+        if key not in hints:
+            raise KeyError(f"{key!r} is not a key of {current.__name__}")
+        current = hints[key]
     return "$." + ".".join(keys)

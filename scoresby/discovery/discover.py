@@ -1,12 +1,13 @@
 """Scene discovery: find a scene's band files under its source, recognise sensor and level, read scale/offset.
 
 Sources are local folders, s3:// prefixes (listed with boto3 as requester) and https:// base URLs (probed
-with HEAD for the names the scene id implies). Recognised layouts:
+with HEAD for the names the scene id implies). Recognised layouts (`LAYOUTS`, named by `Sensor.layout`):
 
-* Landsat 8/9 Collection 2 Level-1 `<id>_B4.TIF` and Level-2 `<id>_SR_B4.TIF`, with `<id>_MTL.txt|json`;
+* Landsat 1-9 Collection 2 Level-1 `<id>_B4.TIF` and Level-2 `<id>_SR_B4.TIF`, with `<id>_MTL.txt|json|xml`;
 * pre-collection Landsat 8 `LC8…LGN00_B4.TIF` (or any `<prefix>_B4.TIF` with `<prefix>_MTL.txt`);
 * Sentinel-2 L2A COGs `B04.tif` (folder id or `<id>.json` STAC Item says Sentinel-2), tile folders
-  `R10m/B04.jp2`, and SAFE names `T29UNU_<time>_B04_60m.jp2|tif` with `MTD_MSIL2A.xml`.
+  `R10m/B04.jp2`, and SAFE names `T29UNU_<time>_B04_60m.jp2|tif` with `MTD_MSIL2A.xml`;
+* a sensor without a layout: its `Sensor.band_file` pattern (discovery/generic.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 import logging
 import posixpath
 import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
 from scoresby.core.scene_files import SceneFiles
@@ -25,8 +29,8 @@ from scoresby.discovery.names import (
     LANDSAT_C2_ID,
     LANDSAT_PRE_ID,
     SENTINEL2_BANDS,
-    family_hint,
     landsat_band,
+    layout_hint,
     sentinel2_band,
 )
 from scoresby.discovery.quality import with_quality
@@ -37,8 +41,29 @@ from scoresby.discovery.sentinel2_metadata import (
 )
 from scoresby.discovery.sources import HttpSource, ListedSource, Source, open_source
 from scoresby.discovery.stac_item import discover_item, is_item_source
+from scoresby.sensors import sensors
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A file layout with a discovery module of its own: its band-file matcher and its reader.
+
+    Several sensors share one (every Landsat sensor comes in product folders; the MTL and the id then tell
+    them apart), so a layout is found by its file names first and the sensor by its metadata after.
+    """
+
+    title: str
+    band: Callable[[str], Any]  # a file name -> its band match, or None
+    discover: Callable[[Scene, Source, list[Any], list[str]], SceneFiles]
+
+
+# `Sensor.layout` -> its Layout; a sensor without one is found by its `band_file` (discovery/generic.py).
+LAYOUTS = {
+    "landsat": Layout("Landsat", landsat_band, discover_landsat),
+    "sentinel-2": Layout("Sentinel-2", sentinel2_band, discover_sentinel2),
+}
 
 
 def discover_scene(scene: Scene) -> SceneFiles:
@@ -53,13 +78,14 @@ def discover_scene(scene: Scene) -> SceneFiles:
     names = source.list_names() if isinstance(source, ListedSource) else _probe_http(scene, source)
     if not names:
         raise SourceNotFound(scene.scene_id, f"source {scene.source!r} holds no files")
-    landsat = [m for m in (landsat_band(n) for n in names) if m]
-    sentinel2 = [m for m in (sentinel2_band(n) for n in names) if m]
-    generic = match_generic(scene, names) if not landsat and not sentinel2 else None
+    # The layouts the registered sensors come in, each with the band files it recognises.
+    used = dict.fromkeys(s.layout for s in sensors() if s.layout is not None)
+    matched = {key: bands for key in used if (bands := [m for m in map(LAYOUTS[key].band, names) if m])}
+    generic = match_generic(scene, names) if not matched else None
     if generic is not None:
         found = discover_generic(scene, source, *generic)
         return _checked(scene, with_quality(found, source, names))
-    if not landsat and not sentinel2:
+    if not matched:
         # A few names, each cut short and escaped, explain the error; the whole listing is not copied.
         shown = ", ".join(repr(posixpath.basename(n)[:40]) for n in names[:5])
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""
@@ -68,23 +94,15 @@ def discover_scene(scene: Scene) -> SceneFiles:
             f"no band files recognised in {scene.source!r} ({len(names)} files: {shown}{more}); "
             f"allowed: {'; '.join(ALLOWED_PATTERNS)}",
         )
-    # Two file layouts have discovery modules of their own: Landsat product folders (every Landsat sensor,
-    # told apart by the MTL and the id) and Sentinel-2 tiles; the layout is not the sensor.
-    if landsat and sentinel2:
-        layout = family_hint(scene)
-        if layout is None:
-            raise UnknownSensor(
-                scene.scene_id,
-                f"source {scene.source!r} holds both Landsat and Sentinel-2 band files; "
-                "set the scene's sensor or point source at one scene's folder",
-            )
-    else:
-        layout = "landsat" if landsat else "sentinel-2"
-    found = (
-        discover_landsat(scene, source, landsat, names)
-        if layout == "landsat"
-        else discover_sentinel2(scene, source, sentinel2, names)
-    )
+    # The layout is not the sensor: the layout's module reads the metadata that says which sensor it is.
+    layout = next(iter(matched)) if len(matched) == 1 else layout_hint(scene)
+    if layout not in matched:
+        raise UnknownSensor(
+            scene.scene_id,
+            f"source {scene.source!r} holds both {' and '.join(LAYOUTS[k].title for k in matched)} band "
+            "files; set the scene's sensor or point source at one scene's folder",
+        )
+    found = LAYOUTS[layout].discover(scene, source, matched[layout], names)
     found = with_quality(found, source, names)  # QA_PIXEL / SCL, for masks and statistics
     return _checked(scene, found)
 

@@ -211,7 +211,7 @@ def _landsat_sensor(
             f"id {product_id} says {from_id} but the MTL's SPACECRAFT_ID says {from_mtl} "
             f"(SENSOR_ID {mtl.instrument() if mtl else None!r})",
         )
-    given = scene.sensor if scene.sensor and sensor_named(scene.sensor).constellation == "landsat" else None
+    given = scene.sensor if scene.sensor and sensor_named(scene.sensor).layout == "landsat" else None
     sensor = from_mtl or from_id or given
     if sensor is None:
         raise UnknownSensor(

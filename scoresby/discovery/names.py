@@ -117,10 +117,10 @@ def sentinel2_band(name: str) -> Sentinel2Match | None:
     return Sentinel2Match(name, group, canonical_band(match.group("band")), resolution)
 
 
-def family_hint(scene: Scene) -> str | None:
-    """The constellation ('landsat', 'sentinel-2' ...) the scene's sensor or id says, else None."""
+def layout_hint(scene: Scene) -> str | None:
+    """The file layout ('landsat', 'sentinel-2': `Sensor.layout`) the scene's sensor or id says, else None."""
     name = scene.sensor or name_for_id(scene.scene_id)
-    return sensor_named(name).constellation if name else None
+    return sensor_named(name).layout if name else None
 
 
 def pick_group(scene: Scene, groups: Iterable[str], what: str) -> str:

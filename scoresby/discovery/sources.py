@@ -77,14 +77,14 @@ class Source(ABC):
         """The path GDAL/rasterio opens for `name`."""
 
     @abstractmethod
-    def read_text(self, name: str) -> str:
+    def read_text(self, name: str, max_bytes: int = MAX_METADATA_BYTES) -> str:
         """The text of a small metadata file; raises UnreadableRaster naming the file if unreadable."""
 
     def _unreadable(self, name: str, reason: str) -> UnreadableRaster:
         return UnreadableRaster(self.scene_id, f"cannot read metadata file {self.gdal_path(name)}: {reason}")
 
-    def _decode(self, name: str, data: bytes) -> str:
-        if len(data) > MAX_METADATA_BYTES:
+    def _decode(self, name: str, data: bytes, max_bytes: int = MAX_METADATA_BYTES) -> str:
+        if len(data) > max_bytes:
             raise self._unreadable(name, f"{len(data)} bytes, more than a metadata file can be")
         try:
             return data.decode("utf-8-sig")
@@ -154,16 +154,16 @@ class LocalSource(ListedSource):
         """Absolute local path."""
         return str(self.root / name)
 
-    def read_text(self, name: str) -> str:
+    def read_text(self, name: str, max_bytes: int = MAX_METADATA_BYTES) -> str:
         """Read a local metadata file."""
         path = self.root / name
         if not path.resolve().is_relative_to(self.root.resolve()):
             raise self._unreadable(name, "it is a link to a file outside the scene folder; not read")
         try:
             size = path.stat().st_size
-            if size > MAX_METADATA_BYTES:
+            if size > max_bytes:
                 raise self._unreadable(name, f"{size} bytes, more than a metadata file can be")
-            return self._decode(name, path.read_bytes())
+            return self._decode(name, path.read_bytes(), max_bytes)
         except OSError as exc:
             raise self._unreadable(name, str(exc)) from exc
 
@@ -257,7 +257,7 @@ class S3Source(ListedSource):
         """`/vsis3/bucket/prefix/name`."""
         return f"/vsis3/{self.bucket}/{self.prefix}{name}"
 
-    def read_text(self, name: str) -> str:
+    def read_text(self, name: str, max_bytes: int = MAX_METADATA_BYTES) -> str:
         """Read a metadata object through boto3 (requester pays)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -265,14 +265,14 @@ class S3Source(ListedSource):
             response = self.client.get_object(
                 Bucket=self.bucket, Key=self.prefix + name, RequestPayer="requester"
             )
-            if int(response.get("ContentLength", 0)) > MAX_METADATA_BYTES:
+            if int(response.get("ContentLength", 0)) > max_bytes:
                 raise self._unreadable(
                     name, f"{response['ContentLength']} bytes, more than a metadata file can be"
                 )
-            data = response["Body"].read()
+            data = response["Body"].read(max_bytes + 1)
         except (ClientError, BotoCoreError) as exc:
             raise self._unreadable(name, str(exc)) from exc
-        return self._decode(name, data)
+        return self._decode(name, data, max_bytes)
 
 
 class HttpSource(Source):
@@ -326,16 +326,16 @@ class HttpSource(Source):
         """`/vsicurl/<url>`."""
         return "/vsicurl/" + self.url(name)
 
-    def read_text(self, name: str) -> str:
+    def read_text(self, name: str, max_bytes: int = MAX_METADATA_BYTES) -> str:
         """GET a metadata file."""
         try:
             with urllib.request.urlopen(self.url(name), timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
-                data = response.read(MAX_METADATA_BYTES + 1)
+                data = response.read(max_bytes + 1)
         except urllib.error.HTTPError as exc:  # the status only: the server's reason phrase is its own text
             raise self._unreadable(name, f"HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise self._unreadable(name, str(getattr(exc, "reason", exc))) from exc
-        return self._decode(name, data)
+        return self._decode(name, data, max_bytes)
 
 
 def gdal_env_options() -> dict[str, str]:

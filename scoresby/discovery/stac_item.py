@@ -6,6 +6,7 @@ import json
 import posixpath
 import re
 import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from scoresby.core.href_policy import HrefRefused, allow_list, check_href
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
 from scoresby.core.warnings import AssumedRadiometryWarning, PlainDNWarning, note
+from scoresby.discovery.item_mtl import read_item_mtl
+from scoresby.discovery.landsat_mtl import Mtl, MtlError
 from scoresby.discovery.sources import aws_credentials_available, gdal_env_options, open_source
 from scoresby.sensors import Sensor, name_for_id, name_for_metadata, sensor_named
 
@@ -92,6 +95,22 @@ def discover_item(scene: Scene) -> SceneFiles:
         )
     notes = [f"bands and radiometry from the STAC Item {item.get('id')}"]
     defaulted = sorted(set(defaulted) & set(bands))
+    level = sensor.level_of(f"{item.get('id')} {item.get('collection')}")
+    if (
+        defaulted
+    ):  # no raster:bands scale: a Landsat Item's MTL asset has the rescaling (MSS Items never state it)
+        found = read_item_mtl(scene.scene_id, item, location, remote=remote, signed=signed)
+        if found is not None:
+            rescaled = _rescale_from_mtl(
+                scene.scene_id, found, level, bands, defaulted, sensor.file_bands.get(name)
+            )
+            if rescaled:
+                kind = "TOA, " if level == "L1" else ""
+                notes.append(
+                    f"reflectance of {', '.join(rescaled)}: {kind}DN * REFLECTANCE_MULT_BAND_n + "
+                    f"REFLECTANCE_ADD_BAND_n from the Item's {found[1]} asset"
+                )
+            defaulted = [b for b in defaulted if b not in rescaled]
     if defaulted:
         scale, offset = sensor.rescaling
         plain = (scale, offset) == (1.0, 0.0)
@@ -104,7 +123,7 @@ def discover_item(scene: Scene) -> SceneFiles:
     return SceneFiles(
         scene_id=scene.scene_id,
         sensor=name,
-        level=sensor.level_of(f"{item.get('id')} {item.get('collection')}"),
+        level=level,
         bands=bands,
         datetime=props.get("datetime"),
         notes=tuple(notes),
@@ -205,3 +224,28 @@ def _radiometry(asset: dict[str, Any], sensor: Sensor, band: str) -> tuple[float
     if band in QUALITY_ASSETS.values():
         return 1.0, 0.0
     return _stated(asset) or sensor.rescaling  # the sensor's rescaling when no metadata says
+
+
+def _rescale_from_mtl(
+    scene_id: str,
+    found: tuple[Mtl, str],
+    level: str,
+    bands: dict[str, BandFile],
+    defaulted: list[str],
+    file_bands: Mapping[str, str] | None,
+) -> list[str]:
+    """Give `defaulted` bands the MTL's REFLECTANCE_MULT/ADD_BAND_n (in place); the bands it rescaled."""
+    mtl, key = found
+    # The MTL numbers bands as the files do (Landsat 4-5 MSS: file B1 is catalogue B4).
+    file_number = {band: int(file[1:]) for file, band in (file_bands or {}).items()}
+    rescaled = []
+    for band in defaulted:
+        number = file_number.get(band) or (int(band[1:]) if re.fullmatch(r"B\d{1,2}", band) else None)
+        try:
+            rescaling = mtl.reflectance_rescaling(level, number) if number is not None else None
+        except MtlError as exc:
+            raise UnreadableRaster(scene_id, f"STAC Item asset {key}: {exc}") from exc
+        if rescaling is not None:
+            bands[band] = BandFile(band, bands[band].path, *rescaling)
+            rescaled.append(band)
+    return rescaled

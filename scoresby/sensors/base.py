@@ -43,7 +43,9 @@ class Sensor:
     reflectance per role, OLI = a + b * x, or None when there are none. `common_names` maps STAC
     `eo:common_name`s to band names; `level_patterns` (regex on a STAC Item's id and collection, level) the
     first match of which is the level; `rescaling` is DN -> reflectance when no metadata says; `band_file`
-    (a pattern with a `band` group) lets generic discovery find the files of a sensor without its own.
+    (a pattern with a `band` group) lets generic discovery find the files of a sensor without its own;
+    `layout` names the file layout with a discovery module of its own that its scenes come in ("landsat":
+    product folders with an MTL, "sentinel-2": tiles and SAFE with an MTD), None for `band_file` sensors.
     """
 
     key: str
@@ -67,6 +69,7 @@ class Sensor:
     level_patterns: tuple[tuple[str, str], ...] = (("", "L1"),)
     band_file: re.Pattern[str] | None = None
     rescaling: tuple[float, float] = (1.0, 0.0)
+    layout: str | None = None
 
     def band_for(self, role: str, available: tuple[str, ...] | None = None) -> str | None:
         """The band that plays `role` (among `available` when given, with substitutes), or None."""

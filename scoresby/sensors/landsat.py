@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from scoresby.sensors.base import QaBits, Sensor
 from scoresby.sensors.landsat_ids import IdNamer, WrsPlace
 
@@ -67,17 +69,50 @@ _TM = IdNamer("T", {4: "landsat-4", 5: "landsat-5"})
 _ETM = IdNamer("E", {7: "landsat-7"})
 _OLI = IdNamer("CO", {8: "landsat-8", 9: "landsat-9"})
 
-TM = Sensor(
-    key="landsat-tm",
-    title="Landsat 4-5 TM",
-    names=("landsat-4", "landsat-5"),
-    constellation="landsat",
-    instruments=("tm",),
+
+def _landsat(
+    key: str,
+    title: str,
+    names: tuple[str, ...],
+    instruments: tuple[str, ...],
+    *,
+    roles: Mapping[str, str],
+    files: Mapping[str, str],
+    metadata_ids: Mapping[str, str],
+    namer: IdNamer,
+    to_oli: Mapping[str, tuple[float, float]] | None = None,
+) -> Sensor:
+    """A Landsat 4-9 sensor with what TM, ETM+ and OLI share: C2 QA_PIXEL, WRS-2, L2 constants, presets."""
+    return Sensor(
+        key=key,
+        title=title,
+        names=names,
+        constellation="landsat",
+        instruments=instruments,
+        roles=roles,
+        max_pixels=MAX_PIXELS,
+        full_scene_px=FULL_SCENE_PX,
+        qa=QA_PIXEL,
+        file_bands={name: files for name in names},
+        metadata_ids=metadata_ids,
+        id_name=namer,
+        place_key=WrsPlace(namer),
+        search=SEARCH,
+        common_names=COMMON_NAMES,
+        level_patterns=LEVELS,
+        rescaling=(C2_L2_SCALE, C2_L2_OFFSET),
+        to_oli=to_oli,
+        layout="landsat",
+    )
+
+
+TM = _landsat(
+    "landsat-tm",
+    "Landsat 4-5 TM",
+    ("landsat-4", "landsat-5"),
+    ("tm",),
     roles=_ROLES,
-    max_pixels=MAX_PIXELS,
-    full_scene_px=FULL_SCENE_PX,
-    qa=QA_PIXEL,
-    file_bands={"landsat-4": _TM_ETM_FILES, "landsat-5": _TM_ETM_FILES},
+    files=_TM_ETM_FILES,
     # An MTL without SENSOR_ID on Landsat 4/5 is taken as TM (what Scoresby did before MSS was known);
     # every Collection 2 MSS MTL says SENSOR_ID = MSS.
     metadata_ids={
@@ -86,47 +121,29 @@ TM = Sensor(
         "LANDSAT_4/": "landsat-4",
         "LANDSAT_5/": "landsat-5",
     },
-    id_name=_TM,
-    place_key=WrsPlace(_TM),
-    search=SEARCH,
-    common_names=COMMON_NAMES,
-    level_patterns=LEVELS,
-    rescaling=(C2_L2_SCALE, C2_L2_OFFSET),
+    namer=_TM,
     to_oli=ROY_2016_ETM_TO_OLI,
 )
 
-ETM = Sensor(
-    key="landsat-etm",
-    title="Landsat 7 ETM+",
-    names=("landsat-7",),
-    constellation="landsat",
-    instruments=("etm+",),
+ETM = _landsat(
+    "landsat-etm",
+    "Landsat 7 ETM+",
+    ("landsat-7",),
+    ("etm+",),
     roles=_ROLES,
-    max_pixels=MAX_PIXELS,
-    full_scene_px=FULL_SCENE_PX,
-    qa=QA_PIXEL,
-    file_bands={"landsat-7": _TM_ETM_FILES},
+    files=_TM_ETM_FILES,
     metadata_ids={"LANDSAT_7/ETM": "landsat-7", "LANDSAT_7/ETM+": "landsat-7", "LANDSAT_7/": "landsat-7"},
-    id_name=_ETM,
-    place_key=WrsPlace(_ETM),
-    search=SEARCH,
-    common_names=COMMON_NAMES,
-    level_patterns=LEVELS,
-    rescaling=(C2_L2_SCALE, C2_L2_OFFSET),
+    namer=_ETM,
     to_oli=ROY_2016_ETM_TO_OLI,
 )
 
-OLI = Sensor(
-    key="landsat-oli",
-    title="Landsat 8-9 OLI",
-    names=("landsat-8", "landsat-9"),
-    constellation="landsat",
-    instruments=("oli", "tirs"),
+OLI = _landsat(
+    "landsat-oli",
+    "Landsat 8-9 OLI",
+    ("landsat-8", "landsat-9"),
+    ("oli", "tirs"),
     roles={"coastal": "B1", **_ROLES, "pan": "B8"},
-    max_pixels=MAX_PIXELS,
-    full_scene_px=FULL_SCENE_PX,
-    qa=QA_PIXEL,
-    file_bands={"landsat-8": _OLI_FILES, "landsat-9": _OLI_FILES},
+    files=_OLI_FILES,
     metadata_ids={
         "LANDSAT_8/OLI_TIRS": "landsat-8",
         "LANDSAT_8/OLI": "landsat-8",
@@ -135,10 +152,5 @@ OLI = Sensor(
         "LANDSAT_8/": "landsat-8",
         "LANDSAT_9/": "landsat-9",
     },
-    id_name=_OLI,
-    place_key=WrsPlace(_OLI),
-    search=SEARCH,
-    common_names=COMMON_NAMES,
-    level_patterns=LEVELS,
-    rescaling=(C2_L2_SCALE, C2_L2_OFFSET),
+    namer=_OLI,
 )

@@ -46,4 +46,5 @@ MSS = Sensor(
     # stactools' MSS Items: B4 green, B5 red, B6 nir08 (0.7-0.8 um), B7 nir09 (0.8-1.1 um).
     common_names={"green": "B4", "red": "B5", "nir08": "B6", "nir09": "B7"},
     level_patterns=(("", "L1"),),
+    layout="landsat",  # the same product folders as TM/OLI; the MTL's SENSOR_ID tells MSS apart
 )

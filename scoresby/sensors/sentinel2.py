@@ -79,4 +79,5 @@ SENTINEL2 = Sensor(
     },
     level_patterns=(("L1C", "L1C"), ("", "L2A")),
     rescaling=(1.0 / 10_000, 0.0),  # DN / QUANTIFICATION_VALUE when no metadata says otherwise
+    layout="sentinel-2",
 )

@@ -24,12 +24,11 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.errors import MissingBands, UnknownSensor
 from scoresby.core.scene_list import parse_scene
 from scoresby.core.search import PRESET_COLLECTIONS, check_search
 from scoresby.discovery.discover import discover_scene
-from scoresby.discovery.stac_item import discover_item
 from scoresby.sensors import sensor_named, sensor_of
 from scoresby.warnings import PlainDNWarning, ScoresbyWarning
 from tests import prerequisites
@@ -265,21 +264,6 @@ def test_mtl_contradicting_the_id_is_one_line_error(tmp_path: Path) -> None:
     message = str(err.value)
     assert "\n" not in message
     assert "says landsat-4 but the MTL's SPACECRAFT_ID says landsat-4-mss" in message
-
-
-def test_mss_stac_item_maps_common_names_to_bands() -> None:
-    need_data()
-    item = MSS_DIR / "LM01_L1GS_001010_19720908_20200909_02_T2_stac.json"
-    with pytest.warns(PlainDNWarning, match="no raster:bands scale, plain DN"):
-        files = discover_item(parse_scene({"source": str(item)}))
-    assert files.sensor == "landsat-1-mss"
-    assert all(f.scale == 1.0 and f.offset == 0.0 for f in files.bands.values())
-    assert {b: Path(f.path).name[-6:] for b, f in files.bands.items()} == {
-        "B4": "B4.TIF",
-        "B5": "B5.TIF",
-        "B6": "B6.TIF",
-        "B7": "B7.TIF",
-    }
 
 
 def test_search_preset_for_mss_items() -> None:

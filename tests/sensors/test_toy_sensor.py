@@ -18,7 +18,7 @@ from affine import Affine
 from rasterio.crs import CRS
 
 import scoresby
-from scoresby.commands.process import process_scene
+from scoresby.commands.scene import process_scene
 from scoresby.core.errors import MissingRole
 from scoresby.core.scene_list import parse_scene
 from scoresby.sensors import QaBits, Sensor, register, sensor_names, unregister
