@@ -22,7 +22,7 @@ from scoresby.core.place_stage import FAILED_FIELDS, FAILED_SK, PRODUCT_SK, SCEN
 from scoresby.stores.dynamo_log import PARTITION_KEY, SORT_KEY
 
 MANIFEST_VERSION = 1
-"""The `version` the manifest has (places.manifest.VERSION; a test keeps them equal: stores cannot import it)."""
+"""The manifest's `version` (places.manifest.VERSION, which stores cannot import; a test keeps them equal)."""
 BATCH_WRITE_MAX = 25
 """Items per BatchWriteItem (DynamoDB's limit)."""
 _CLAIM_FIELDS = ("claim_round", "claim_fingerprint", "claim_expires", "claimed_at")
@@ -82,7 +82,7 @@ class DynamoPlaceLedger:
     # --- reads ----------------------------------------------------------------------------------
 
     def manifest(self, place: str) -> dict[str, Any]:
-        """{"version", "scenes": {scene_id: entry}, "products": {item_id: fingerprint}}, as the file has it."""
+        """{"version", "scenes": {scene_id: entry}, "products": {item_id: fingerprint}}, as the file is."""
         scenes: dict[str, Any] = {}
         prefix = self._prefix(SCENE_SK, place)
         for item in self._query(prefix):

@@ -1,4 +1,4 @@
-"""DynamoPlaceLedger against moto: claims of overlapping rounds, leases, made/release/retire, failures, pages."""
+"""DynamoPlaceLedger against moto: claims of overlapping rounds, leases, made/release/retire, failures."""
 
 from __future__ import annotations
 
