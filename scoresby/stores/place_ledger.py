@@ -67,14 +67,18 @@ class DynamoPlaceLedger:
             raise ValueError(f"place {place!r}: not allowed in a ledger key; allowed: a name without '#'")
         return f"{kind}{place}#"
 
-    def _query(self, prefix: str) -> Iterator[dict[str, Any]]:
-        """Every item of the partition whose sort key starts with `prefix`, all pages (1 MB each)."""
+    def _query(self, prefix: str | None) -> Iterator[dict[str, Any]]:
+        """Every item of the partition (whose sort key starts with `prefix`), all pages (1 MB each)."""
+        condition, names, values = "#pk = :pk", {"#pk": PARTITION_KEY}, {":pk": {"S": self.partition}}
+        if prefix:
+            condition += " AND begins_with(#sk, :prefix)"
+            names["#sk"], values[":prefix"] = SORT_KEY, {"S": prefix}
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table_name,
-            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-            ExpressionAttributeValues={":pk": {"S": self.partition}, ":prefix": {"S": prefix}},
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
             ConsistentRead=True,
         ):
             yield from page.get("Items", [])
@@ -121,14 +125,39 @@ class DynamoPlaceLedger:
             out.append(record)
         return out
 
-    def rounds_failed(self) -> list[str]:
-        """Round ids with failed-job records, in key order (status shows the last round's)."""
-        rounds = []
-        for item in self._query(FAILED_SK):
-            round_id = item[SORT_KEY]["S"][len(FAILED_SK) :].split("#", 1)[0]
-            if round_id not in rounds:
-                rounds.append(round_id)
-        return rounds
+    def overview(self) -> dict[str, Any]:
+        """The run's place stage at a glance (one paginated Query of the partition), for `scoresby status`.
+
+        {"places": {place: {"scenes", "made", "claimed": {round: items}}}, "last_round", "failed"}: claims
+        are the unexpired ones (a running round's); the last round is the one that claimed or made an item
+        last, else the last with failed jobs; `failed` holds that round's failed jobs.
+        """
+        now = self._now()
+        places: dict[str, dict[str, Any]] = {}
+        failed: dict[str, list[dict[str, str]]] = {}
+        latest: tuple[float, str] | None = None
+        for item in self._query(None):
+            kind, _, rest = item[SORT_KEY]["S"].partition("#")
+            first, _, second = rest.partition("#")
+            if kind + "#" == FAILED_SK:
+                failed.setdefault(first, []).append(
+                    {"job_name": second} | {f: item.get(f, {}).get("S", "") for f in FAILED_FIELDS}
+                )
+                continue
+            place = places.setdefault(first, {"scenes": 0, "made": 0, "claimed": {}})
+            if kind + "#" == SCENE_SK:
+                place["scenes"] += 1
+                continue
+            place["made"] += int("fingerprint" in item)
+            for round_field, at_field in (("claim_round", "claimed_at"), ("made_round", "made_at")):
+                if round_field in item and at_field in item:
+                    stamp = (float(item[at_field]["N"]), item[round_field]["S"])
+                    latest = stamp if latest is None or stamp > latest else latest
+            if "claim_round" in item and float(item["claim_expires"]["N"]) > now:
+                claimed = place["claimed"]
+                claimed[item["claim_round"]["S"]] = claimed.get(item["claim_round"]["S"], 0) + 1
+        last = latest[1] if latest else (sorted(failed)[-1] if failed else None)
+        return {"places": places, "last_round": last, "failed": failed.get(last or "", [])}
 
     # --- writes ---------------------------------------------------------------------------------
 

@@ -174,7 +174,30 @@ def test_failures_of_a_round(ledger: DynamoPlaceLedger, client: Any) -> None:
         {"job_name": "scoresby-place-tile-2020-0-0", "error": "States.TaskFailed", "cause": cause},
     ]
     assert ledger.failures("r2") == []
-    assert ledger.rounds_failed() == ["r1", "r10"]
+    assert ledger.overview()["last_round"] == "r10"  # no products: the last round with failures
+
+
+def test_overview_counts_made_claimed_and_the_last_rounds_failures(
+    ledger: DynamoPlaceLedger, client: Any, clock: Clock
+) -> None:
+    ledger.remember_scenes("sund", {"LC08_A": entry("LC08_A"), "LC08_B": entry("LC08_B")})
+    assert ledger.claim("sund", "sund-2020", "fp", "r1", 60)
+    ledger.made("sund", "sund-2020", "fp", "r1")
+    state_machine_failure(client, "r1", "scoresby-place-tile-old", "States.TaskFailed", "old")
+    clock.t += 100
+    assert ledger.claim("sund", "sund-2021", "fp", "r2", 600)  # r2 is running
+    assert ledger.claim("sund", "sund-2022", "fp", "r2", 600)
+    clock.t -= 200  # r0 claimed before r1 made its item, with a lease that has run out by now
+    assert ledger.claim("north", "north-2019", "fp", "r0", 10)
+    clock.t += 200
+    state_machine_failure(client, "r2", "scoresby-place-tile-2021-0-0", "States.TaskFailed", "spot")
+    view = ledger.overview()
+    assert view["places"]["sund"] == {"scenes": 2, "made": 1, "claimed": {"r2": 2}}
+    assert view["places"]["north"]["claimed"] == {}
+    assert view["last_round"] == "r2"
+    assert view["failed"] == [
+        {"job_name": "scoresby-place-tile-2021-0-0", "error": "States.TaskFailed", "cause": "spot"}
+    ]
 
 
 def test_place_records_are_never_scene_rows(ledger: DynamoPlaceLedger, client: Any) -> None:
