@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import rasterio
+from affine import Affine
 from rasterio.shutil import copy
 from rasterio.windows import Window
 
@@ -44,7 +45,7 @@ from scoresby.raster.quality import aoi_grid  # noqa: E402
 def sub_grid(grid: Grid, col: int, row: int, size: int) -> Grid:
     """The SIZE x SIZE tile of `grid` at (col, row) (clipped at the grid's edge): a tile job's grid."""
     width, height = min(size, grid.width - col), min(size, grid.height - row)
-    return Grid(grid.crs, grid.transform * grid.transform.translation(col, row), width, height)
+    return Grid(grid.crs, grid.transform @ Affine.translation(col, row), width, height)
 
 
 def tile(spec: dict[str, Any], col: int, row: int, size: int, tmp: str) -> dict[str, Any]:
