@@ -1,4 +1,4 @@
-"""bench/place_bench.py runs end to end on a tiny workload: tile jobs, the choice, the reads, the estimates."""
+"""bench/place_bench.py runs end to end on a tiny workload: tile jobs, the choice, reads, estimates."""
 
 from __future__ import annotations
 
