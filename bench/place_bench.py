@@ -385,6 +385,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{fig['source_file_bytes'] / MiB:.1f} MiB); a 40-summer Scoresby backfill keeps {gb:.0f} GB: "
             f"${place_cost.ard_storage_usd_month(gb):.2f} a month ({place_cost.S3_STANDARD_GB_MONTH.source})"
         )
+        keep = place_cost.ard_storage_usd_month(fig["ard_bytes_per_mpx_obs"] / 1e9)
+        reread = gets_per_mpx_obs * cost.S3_GET.value
+        log(
+            f"per megapixel-observation: keeping its ARD copy ${keep:.2e} a month, reading its source bands "
+            f"again ${reread:.2e} (GETs): ARD pays only when an observation is read {keep / reread:.0f}+ "
+            "times a month; a round re-reads the observations of the periods it remakes once"
+        )
     for name, est in estimates(best.s_per_mpx_obs, gets_per_mpx_obs, best.size).items():
         log(f"estimate, {name}:")
         for line in estimate_lines(name, est):
