@@ -24,21 +24,21 @@ from scoresby.pricing.cost import (
     usd_per_vcpu_hour,
 )
 
-BENCH = "make bench 2026-12-06 23:22-23:34 UTC (bench/place_bench.py, 2 runs), 2 shared vCPU, load 4.5-9"
+BENCH = "make bench 2026-12-06 23:22-23:40 UTC (bench/place_bench.py, 3 runs), 2 shared vCPU, load 4.5-9.5"
 TILE_PX = 4096
 """Tile side in AOI pixels, chosen by bench/place_bench.py: per AOI megapixel a 4096 px tile job costs 12-21
-job-seconds against 27 at 2048 px and 70-73 at 1024 px (the 60 s job start shared by more pixels), at a
+job-seconds against 27-29 at 2048 px and 67-73 at 1024 px (the 60 s job start shared by more pixels), at a
 peak RSS of 448-471 MiB (321-336 at 2048 px): docs/OPERATIONS.md, "The place stage"."""
 TILE_S_PER_MPX_OBS = Figure(
-    0.48,
+    0.41,
     "s per megapixel-observation",
-    f"{BENCH}: compose() of a tile, median, harmonised, 4 products; 0.32-0.64 at 4096 px, 0.47-0.48 at "
-    "2048 px on a busy machine; the middle figure",
+    f"{BENCH}: compose() of a 4096 px tile, median, harmonised, 4 products; median of 0.32-0.64 on a busy "
+    "machine (0.47-0.53 at 2048 px)",
 )
 """Composite tile job time (without the job start) per megapixel per observation of the tile."""
 TILE_PEAK_RSS_MIB = Figure(471.0, "MiB", f"{BENCH}: peak RSS of a 4096 px tile's compose, 10 observations")
 ASSEMBLY_S_PER_MPX = Figure(
-    2.0, "s per megapixel", f"{BENCH}: a tile's 12 layers written as DEFLATE COGs with overviews (1.9-2.1)"
+    2.1, "s per megapixel", f"{BENCH}: a tile's 12 layers written as DEFLATE COGs with overviews (1.9-2.6)"
 )
 """A period's assembly (its assets as COGs with overviews, per AOI megapixel); Item and quicklooks aside."""
 CHANGE_S_PER_MPX = Figure(
