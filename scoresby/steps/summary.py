@@ -135,15 +135,23 @@ def place_outcome(
             "status": FAILED,
             "error": f"{where} could not be read: {' '.join(str(exc).split())}",
         }
-    failed = _failed_jobs([f for f in result.get("failed") or [] if isinstance(f, dict)], recorded)
+    failed = _failed_jobs([f for f in _list(result.get("failed")) if isinstance(f, dict)], recorded)
+    jobs = result.get("jobs")
     return outcome | {
         "status": FAILED if failed else SUCCEEDED,
         "place": result.get("place"),
-        "made": [str(i) for i in result.get("made") or []],
+        "made": [str(i) for i in _list(result.get("made"))],
         "failed": failed,
-        "notes": [str(n) for n in result.get("notes") or []],
-        "jobs": {str(k): v for k, v in (result.get("jobs") or {}).items() if isinstance(v, int)},
+        "notes": [str(n) for n in _list(result.get("notes"))],
+        "jobs": {
+            str(k): v for k, v in (jobs if isinstance(jobs, dict) else {}).items() if isinstance(v, int)
+        },
     }
+
+
+def _list(value: Any) -> list[Any]:
+    """A result.json list field, or [] when it is missing or not a list."""
+    return value if isinstance(value, list) else []
 
 
 def _failed_jobs(listed: list[dict[str, Any]], recorded: list[dict[str, str]]) -> list[dict[str, str]]:

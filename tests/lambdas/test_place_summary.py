@@ -140,6 +140,17 @@ def test_a_round_that_made_nothing(run: Any, s3: Any) -> None:
     assert "made 0 item(s) (nothing had changed)" in result["message"]
 
 
+def test_a_malformed_result_keeps_what_it_can(run: Any, s3: Any) -> None:
+    put_result(s3, {"place": "sund", "made": "sund_2020", "failed": [1, {"item": "x"}], "jobs": [3]})
+    summary.handler(EVENT, None)
+    places = written(s3)["places"]
+    assert places["made"] == [] and places["jobs"] == {} and places["notes"] == []
+    assert places["failed"] == [{"item": "x", "reason": ""}] and places["status"] == "FAILED"
+    put_result(s3, ["not", "an", "object"])
+    summary.handler(EVENT, None)
+    assert "expected an object, got list" in written(s3)["places"]["error"]
+
+
 def test_without_a_place_stage_nothing_is_added(run: Any, s3: Any) -> None:
     result = summary.handler({"run_name": RUN, "output": OUTPUT_ROOT}, None)
     assert "places" not in written(s3)
