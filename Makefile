@@ -116,14 +116,15 @@ demo: install
 # The benchmark compares against the GDAL command-line tools (Debian's gdal-bin) in the same run. Its container
 # part runs $(IMAGE), built here on a Docker engine as in test-image (bench/with_engine.sh); without Docker it
 # says so and the rest still runs. BENCH_ARGS adds run_bench.py options (e.g. --runs 1 --save-figures).
-# The composite part compares against odc-stac + dask in the bench-only venv (peer-env).
+# The composite part compares against odc-stac + dask in the bench-only venv (peer-env); the place part
+# (bench/place_bench.py) measures a place-stage tile job, its reads from S3 and the AWS place-stage estimate.
 bench: install peer-env install-chromium
 	@command -v gdal_translate >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin python3-gdal >/dev/null; }
 	@$(MAKE) --no-print-directory install-docker || echo "bench: could not install docker.io; the container part is not measured"
 	bench/with_engine.sh $(IMAGE) bash -c '$(BIN)/python bench/run_bench.py $(BENCH_ARGS) && $(BIN)/python bench/science_bench.py \
-	  && $(BIN)/python bench/composite_bench.py && $(BIN)/python bench/report_bench.py'
+	  && $(BIN)/python bench/composite_bench.py && $(BIN)/python bench/place_bench.py && $(BIN)/python bench/report_bench.py'
 
 # The import contract (.importlinter) keeps worker's layers: commands -> stores | raster | discovery -> core.
 lint: install

@@ -1,4 +1,4 @@
-"""Summary Lambda: {"run_name", "output", "counts", "timeseries"} in, the e-mail's subject and message out.
+"""Summary Lambda: {"run_name", "output", "counts", "timeseries"[, "places", "place_stage"]} in, the mail out.
 
 The work (summary.json, cost, the e-mail text) is scoresby.steps.summary.summarize_run.
 """

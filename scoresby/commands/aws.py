@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scoresby.commands.place_status import aws_place_lines
 from scoresby.commands.stack import (
     StackInfo,
     StackNotFound,
@@ -217,6 +218,8 @@ def aws_status_command(args: argparse.Namespace) -> int:
     if args.watch:
         records = watch_run(lambda: read_run(stack, args.run, session), interval_s=WATCH_INTERVAL_S)
     say(format_status(args.run, records, f"DynamoDB {stack.require(TASK_TABLE_OUTPUT)}"))
+    for line in aws_place_lines(stack.require(TASK_TABLE_OUTPUT), args.run, session.client("dynamodb")):
+        say(line)
     return EXIT_FAILED if any(r.status == FAILED for r in records) else EXIT_OK
 
 

@@ -6,10 +6,13 @@ import argparse
 import sys
 from collections import Counter
 
+from scoresby.commands.place_estimate import place_stage_estimate
 from scoresby.core.errors import EXIT_INVALID, EXIT_OK, InvalidInput
 from scoresby.core.scene_list import RunPlan, load_scene_list
 from scoresby.pricing import cost
 from scoresby.sensors import name_for_id
+
+PLACE_STAGE = "place stage (composites, change, trend)"
 
 
 def scenes_by_sensor(plan: RunPlan) -> dict[str, int]:
@@ -17,8 +20,15 @@ def scenes_by_sensor(plan: RunPlan) -> dict[str, int]:
     return dict(Counter(s.sensor or name_for_id(s.scene_id) or "unknown" for s in plan.scenes))
 
 
-def format_estimate(plan: RunPlan, est: cost.Estimate, *, spot_price: float, scenes_per_job: int) -> str:
-    """The printed estimate: scenes, jobs, time, one line per cost item, the assumptions."""
+def format_estimate(
+    plan: RunPlan,
+    est: cost.Estimate,
+    *,
+    spot_price: float,
+    scenes_per_job: int,
+    place: tuple[list[str], float] | None = None,
+) -> str:
+    """The printed estimate: scenes, jobs, time, one line per cost item (the place stage one), assumptions."""
     n = sum(est.scenes.values())
     by = ", ".join(f"{f} {k:,}" for f, k in sorted(est.scenes.items()))
     products = max((len(s.products) for s in plan.scenes), default=0)
@@ -35,13 +45,17 @@ def format_estimate(plan: RunPlan, est: cost.Estimate, *, spot_price: float, sce
         f"  time-series job: 1 after the scene jobs, {est.timeseries_s:.0f} s "
         f"({cost.JOB_START_S.value:g} s job start + {cost.TIMESERIES_SCENE_S.value * 1000:g} ms per scene, "
         f"{cost.TIMESERIES_SCENE_S.source}); assumed to run, as the stack runs it whenever a scene is done",
-        f"  wall time: about {_duration(est.wall_s)}",
+        f"  wall time: about {_duration(est.wall_s)}" + (" (without the place stage)" if place else ""),
+        *(place[0] if place else []),
         f"  cost in USD (us-east-1 prices read {cost.PRICES_READ_ON}; "
         f"Spot ${spot_price:g} per r6i.large-hour):",
     ]
-    width = max(len(k) for k in est.costs)
-    lines += [f"    {item:<{width}}  ${usd:,.4f}" for item, usd in est.costs.items()]
-    lines.append(f"    {'total':<{width}}  ${est.total:,.2f}")
+    costs = dict(est.costs)
+    if place:
+        costs[PLACE_STAGE] = place[1]
+    width = max(len(k) for k in costs)
+    lines += [f"    {item:<{width}}  ${usd:,.4f}" for item, usd in costs.items()]
+    lines.append(f"    {'total':<{width}}  ${sum(costs.values()):,.2f}")
     if products > cost.DEFAULT_PRODUCTS_MEASURED:
         lines.append(
             f"  note: some scenes ask for {products} products; the time per scene was measured for "
@@ -84,5 +98,7 @@ def estimate_command(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         products_per_scene=sum(products) / len(products),
     )
-    sys.stdout.write(format_estimate(plan, est, spot_price=spot_price, scenes_per_job=scenes_per_job))
+    place = place_stage_estimate(plan, spot_price=spot_price, job_vcpus=args.job_vcpus)
+    text = format_estimate(plan, est, spot_price=spot_price, scenes_per_job=scenes_per_job, place=place)
+    sys.stdout.write(text)
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""`scoresby status [RUN] [--output DEST] [--watch]`: per-status counts and failed scenes of a run."""
+"""`scoresby status [RUN] [--output DEST] [--watch]`: per-status counts, failed scenes, place products."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scoresby.commands.place_status import local_place_lines
 from scoresby.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from scoresby.core.layout import DEFAULT_OUTPUT, task_log_path
 from scoresby.core.summary import format_status, status_counts
@@ -54,7 +55,7 @@ def local_status(
 
     path = task_log_path(output)
     try:
-        return _local_status(path, run, watch, interval_s)
+        return _local_status(output, path, run, watch, interval_s)
     except FileNotFoundError:
         sys.stderr.write(
             f"scoresby status: no task log at {path.resolve()}; "
@@ -66,7 +67,7 @@ def local_status(
         return EXIT_INVALID
 
 
-def _local_status(path: Path, run: str | None, watch: bool, interval_s: float) -> int:
+def _local_status(output: str, path: Path, run: str | None, watch: bool, interval_s: float) -> int:
     from scoresby.stores.sqlite_log import SqliteTaskLog
 
     with SqliteTaskLog(path, create=False) as task_log:
@@ -84,6 +85,7 @@ def _local_status(path: Path, run: str | None, watch: bool, interval_s: float) -
             records = task_log.records(run)
             counts = status_counts(records)
             sys.stdout.write(format_status(run, records, str(Path(task_log.path).resolve())) + "\n")
+            sys.stdout.write("".join(f"{line}\n" for line in local_place_lines(output, run)))
             sys.stdout.flush()
             if not watch or counts[PENDING] + counts[RUNNING] == 0:
                 return EXIT_FAILED if counts[FAILED] else EXIT_OK

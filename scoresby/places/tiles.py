@@ -25,13 +25,15 @@ from rasterio.windows import Window
 from scoresby.core.errors import InvalidInput
 from scoresby.places.compose import BLOCK_PX, Temps, empty_temps, open_temps
 from scoresby.places.sensor_view import ROLES, ProductRoles
+from scoresby.pricing import places as pricing_places
 from scoresby.raster.bands import TEMP_TILE, Grid
 from scoresby.stores import work_files
 
-TILE_PX = 2048
-"""Tile side in pixels (a multiple of BLOCK_PX). docs/PLACES.md: why this size (measured by `make bench`)."""
-TILES_PER_JOB = 4
-"""Tiles one Batch job makes, one after the other (fewer jobs: less start-up and scheduling per tile)."""
+TILE_PX = pricing_places.TILE_PX
+"""Tile side in pixels (a multiple of BLOCK_PX), the cheapest in bench/place_bench.py (pricing/places.py)."""
+TILES_PER_JOB = 1
+"""Tiles one Batch job makes, one after the other. At 4096 px one tile already spreads the job start over
+16.8 Mpx (12-21 job-s per AOI Mpx against 27-29 at 2048 px): more tiles a job would only cut parallelism."""
 TILE_PX_ENV = "SCORESBY_PLACE_TILE_PX"
 TILES_PER_JOB_ENV = "SCORESBY_PLACE_TILES_PER_JOB"
 """Settings of the plan job (the bench varies them); the plan document carries them to the other jobs."""

@@ -1,4 +1,4 @@
-"""The run's e-mail: the subject line and the message (counts, cost, outputs, time series, failed scenes).
+"""The run's e-mail: the subject line and the message (counts, cost, outputs, time series, places, failures).
 
 Pure text from the summary step's figures; SNS limits the subject to 100 characters.
 """
@@ -14,6 +14,8 @@ SUBJECT_MAX = 100
 MESSAGE_MAX_FAILURES = 50
 MESSAGE_MAX_STATS = 30
 """Scenes whose statistics the e-mail lists (all of them are in summary.json and timeseries.csv)."""
+MESSAGE_MAX_PLACE_ITEMS = 20
+"""Place items made or failed that the e-mail names (all of them are in summary.json's `places`)."""
 MAIL_STATS = (("cloud_percent", "cloud"), ("snow_ice_percent", "snow/ice"), ("water_percent", "water"))
 
 
@@ -119,4 +121,34 @@ def compose_science(run_root: str, summary: dict[str, Any], outcome: dict[str, A
             lines.append(f"  {scene['scene_id']}: {figures}")
         if len(with_stats) > MESSAGE_MAX_STATS:
             lines.append(f"  ... and {len(with_stats) - MESSAGE_MAX_STATS} more (see summary.json)")
+    return lines
+
+
+def compose_places(places: dict[str, Any] | None) -> list[str]:
+    """The e-mail's place-stage lines: items made, failed items with their reason, notes, the stage's cost."""
+    if not places:
+        return []
+    lines = ["", f"Place products (round {places.get('round') or 'unknown'}):"]
+    if places.get("error"):
+        lines.append(f"  the place stage failed: {places['error']} (the scene results stay)")
+    made = places.get("made") or []
+    if made or not places.get("error"):
+        shown = ", ".join(made[:MESSAGE_MAX_PLACE_ITEMS]) + (
+            " ..." if len(made) > MESSAGE_MAX_PLACE_ITEMS else ""
+        )
+        lines.append(f"  made {len(made)} item(s)" + (f": {shown}" if made else " (nothing had changed)"))
+    failed = places.get("failed") or []
+    if failed:
+        lines.append(f"  failed {len(failed)} (a later round makes them again):")
+        lines += [f"    {f['item']}: {f['reason']}" for f in failed[:MESSAGE_MAX_PLACE_ITEMS]]
+        if len(failed) > MESSAGE_MAX_PLACE_ITEMS:
+            lines.append(f"    ... and {len(failed) - MESSAGE_MAX_PLACE_ITEMS} more (see summary.json)")
+    lines += [f"  {note}" for note in (places.get("notes") or [])[:MESSAGE_MAX_PLACE_ITEMS]]
+    cost = places.get("cost")
+    if cost:
+        lines.append(
+            f"  place stage compute: {cost['jobs']} Batch job(s) ran {cost['busy_s'] / 3600:.2f} h, "
+            f"{cost['vcpu_hours']:.3f} vCPU-hours, about ${cost['compute_usd']:.4f} "
+            f"(apart from the scene jobs above)"
+        )
     return lines

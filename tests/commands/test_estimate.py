@@ -50,3 +50,52 @@ def test_estimate_of_an_invalid_list_names_the_problem(
     path.write_text(json.dumps([{"source": "s3://b/x/", "products": ["nvdi"]}]))
     assert scoresby(["submit", str(path), "--estimate"]) == 2
     assert "nvdi" in capsys.readouterr().err
+
+
+def _place_list(tmp_path: Path, composites: object) -> Path:
+    """Landsat scenes of three summers (two on one day: one observation) and one winter scene."""
+    days = ["20140720", "20140805", "20140805", "20150712", "20160801", "20161220"]
+    scenes = [
+        {
+            "source": f"s3://usgs-landsat/x/LC08_L2SP_{200 + i:03d}010_{d}_20200911_02_T1/",
+            "products": ["ndvi"],
+        }
+        for i, d in enumerate(days)
+    ]
+    doc = {"run_name": "sund", "aoi": {"bbox": [-26.0, 70.0, -25.0, 70.5]}, "scenes": scenes}
+    if composites is not None:
+        doc["composites"] = composites
+    path = tmp_path / "places.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_estimate_prices_the_place_stage_on_its_own_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scoresby.commands.estimate import PLACE_STAGE
+    from scoresby.pricing import places as pc
+
+    composites = {"period": "year", "months": [7, 8], "change": "consecutive"}
+    assert scoresby(["submit", str(_place_list(tmp_path, composites)), "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert "place stage (composites): 3 period(s) with 4 observation(s)" in out
+    line = next(x for x in out.splitlines() if x.strip().startswith(PLACE_STAGE))
+    place_usd = float(line.split("$")[1].replace(",", ""))
+    assert place_usd > 0
+    # the same figure from the estimator: 3 periods, 4/3 observations each, 2 consecutive pairs, no trend
+    from scoresby.core.scene_list import load_scene_list
+    from scoresby.raster.quality import aoi_grid
+
+    grid = aoi_grid(load_scene_list(str(tmp_path / "places.json")).scenes[0].aoi or {})
+    est = pc.place_estimate(grid.width, grid.height, periods_made=3, observations=4 / 3, indices=1, changes=2,
+                            trend=False)  # fmt: skip
+    assert place_usd == pytest.approx(est.total, abs=1e-4)
+    assert f"{est.tiles} tiles of {pc.TILE_PX} px" in out
+
+
+def test_estimate_without_composites_has_no_place_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert scoresby(["submit", str(_place_list(tmp_path, None)), "--estimate"]) == 0
+    assert "place stage" not in capsys.readouterr().out
