@@ -733,11 +733,13 @@ def _path_length(states: dict[str, Any], start: str, *, first_choice: bool = Fal
 def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
     definition: dict[str, Any],
 ) -> None:
-    maps = [s for s in definition["States"].values() if s["Type"] == "Map"]
+    # the scene Maps (the place stage's Maps: tests/infra/test_place_stage.py)
+    maps = [s for n, s in definition["States"].items() if s["Type"] == "Map" and n.startswith("Scenes")]
+    assert len(maps) == 2
     per_job = {_path_length(m["ItemProcessor"]["States"], m["ItemProcessor"]["StartAt"]) for m in maps}
     assert per_job == {cost.TRANSITIONS_PER_JOB}  # inline and Distributed Map alike
     # the run's own states on success: init, choice, the map, the time series (count, choice, command,
-    # job, its times), summary, publish
+    # job, its times), the place-stage choice (a list without composites), summary, publish
     assert _path_length(definition["States"], definition["StartAt"]) == cost.TRANSITIONS_PER_RUN
     # a failed job that started: its times (choice, parse, choice, PutItem), its map of scenes (then JobDone,
     # on the success path too), and per scene the failure chain up to SceneDone
