@@ -4,8 +4,8 @@
 context, one moto resource per template resource the run needs (buckets, the task table with the template's
 key schema and GSI, the SNS topic plus an SQS subscription to read what it sends, the Batch compute
 environment/queue/job definitions (scene and place jobs), both Lambda functions, the state machine), then
-resolves the state machine's DefinitionString (Fn::Join / Ref / Fn::GetAtt / Fn::Sub) against them. Nothing of the definition is
-hand-written here.
+resolves the state machine's DefinitionString (Fn::Join / Ref / Fn::GetAtt / Fn::Sub) against them. Nothing
+of the definition is hand-written here.
 
 `WorkerContainer` plays the Batch container: `docker run` of the worker image (`make image`) with exactly
 the submitted job's command, environment, vCPUs, memory, read-only root and scratch volume; its AWS calls
