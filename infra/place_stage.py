@@ -11,6 +11,8 @@ finish job, which ends the stage there. Nothing in it fails the run; without `$.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_dynamodb as dynamodb
@@ -28,6 +30,9 @@ from scoresby.core.task_log import SUCCEEDED
 from scoresby.stores.dynamo_log import PARTITION_KEY, SORT_KEY
 
 STAGE = state_path(RunState, "place_stage")
+RUN_NAME = state_path(RunState, "run_name")
+if state_path(PlaceJobInput, "run_name") != RUN_NAME:  # the jobs rows and env read it on either level
+    raise KeyError("RunState and PlaceJobInput must carry the run name at the same path")
 PLACE_JOB = "$.place_job"
 """Where the plan and finish jobs' command is built (a scratch key of the run state)."""
 BATCH_JOB = "$.batch_job"
@@ -57,7 +62,12 @@ class _Stage:
         self.table, self.retry_errors = task_table, retry_errors
 
     def submit(
-        self, construct_id: str, job_name: str, command: list[str], **kwargs: object
+        self,
+        construct_id: str,
+        job_name: str,
+        command: list[str],
+        result_selector: dict[str, Any],
+        result_path: str,
     ) -> tasks.BatchSubmitJob:
         """submitJob.sync of one place job (the Batch throttling errors retried, failed jobs not)."""
         run = tasks.BatchSubmitJob(
@@ -68,10 +78,11 @@ class _Stage:
             job_definition_arn=self.definition.job_definition_arn,
             container_overrides=tasks.BatchContainerOverrides(
                 command=command,
-                environment={config.RUN_ID: sfn.JsonPath.string_at("$.run_name")},
+                environment={config.RUN_ID: sfn.JsonPath.string_at(RUN_NAME)},
             ),
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            **kwargs,  # type: ignore[arg-type]
+            result_selector=result_selector,
+            result_path=result_path,
         )
         run.add_retry(
             errors=self.retry_errors,
