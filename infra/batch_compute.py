@@ -122,7 +122,7 @@ class BatchCompute(Construct):
             description="Scoresby worker job: read input scenes, write products, update the task log, "
             "read a run's rows for its time series",
         )
-        self._grant_input_reads(input_buckets)
+        grant_input_reads(self.job_role, input_buckets)
         grant_object_writes(output_bucket, self.job_role, output_objects, read=True)
         acknowledge(
             self.job_role,
@@ -135,13 +135,33 @@ class BatchCompute(Construct):
         # The time-series job after the Map (`scoresby timeseries`) reads its run's rows: Query only.
         grant_run_reads(task_table, self.job_role)
 
+        self._image, self._vcpus, self._table_name = image, job_vcpus, task_table.table_name
+        self._timeout, self._attempts = job_timeout, job_attempts
+        self.job_definition = self.define_job(
+            self, "WorkerJob", role=self.job_role, memory_mib=job_memory_mib, container_id="Container"
+        )
+
+    def define_job(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role: iam.IRole,
+        memory_mib: int,
+        container_id: str = "Container",
+    ) -> batch.EcsJobDefinition:
+        """A job definition of the worker image on this queue's Spot instances, with `role` as its job role.
+
+        Same image, vCPUs, timeout, read-only root, scratch volume, log group and Spot-reclaim retry as every
+        job of the stack; only the role and the memory differ (the scene jobs' and the place jobs').
+        """
         container = batch.EcsEc2ContainerDefinition(
-            self,
-            "Container",
-            image=image,
-            cpu=job_vcpus,
-            memory=Size.mebibytes(job_memory_mib),
-            job_role=self.job_role,
+            scope,
+            container_id,
+            image=self._image,
+            cpu=self._vcpus,
+            memory=Size.mebibytes(memory_mib),
+            job_role=role,
             logging=ecs.LogDriver.aws_logs(stream_prefix="scoresby", log_group=self.log_group),
             # The image is never written to; scratch files go to a Docker volume on the instance's encrypted
             # disk (not tmpfs, which would count against the job's memory). tests/image runs it this way.
@@ -150,7 +170,7 @@ class BatchCompute(Construct):
             environment={
                 # GDAL's settings (requester pays, no remote folder listing, ...) are applied by the
                 # worker itself around every read (scoresby/discovery/discover.py gdal_env_options).
-                config.TASK_TABLE: task_table.table_name,
+                config.TASK_TABLE: self._table_name,
             },
         )
         acknowledge(
@@ -160,12 +180,12 @@ class BatchCompute(Construct):
             "Resource '*'); image pulls themselves are limited to the asset repository.",
             finding="Resource::*",
         )
-        self.job_definition = batch.EcsJobDefinition(
-            self,
-            "WorkerJob",
+        return batch.EcsJobDefinition(
+            scope,
+            construct_id,
             container=container,
-            timeout=job_timeout,
-            retry_attempts=job_attempts,
+            timeout=self._timeout,
+            retry_attempts=self._attempts,
             retry_strategies=[
                 batch.RetryStrategy.of(
                     batch.Action.RETRY, batch.Reason.custom(on_status_reason=SPOT_RECLAIM_REASON)
@@ -175,30 +195,31 @@ class BatchCompute(Construct):
             propagate_tags=True,
         )
 
-    def _grant_input_reads(self, input_buckets: tuple[str, ...]) -> None:
-        """List and get on the input buckets only (requester-pays needs no extra action, only the header)."""
-        if not input_buckets:
-            return
-        partition = Stack.of(self).partition
-        self.job_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ListInputBuckets",
-                actions=["s3:ListBucket"],
-                resources=[f"arn:{partition}:s3:::{b}" for b in input_buckets],
-            )
+
+def grant_input_reads(role: iam.IRole, input_buckets: tuple[str, ...]) -> None:
+    """List and get on the input buckets only (requester-pays needs no extra action, only the header)."""
+    if not input_buckets:
+        return
+    partition = Stack.of(role).partition
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ListInputBuckets",
+            actions=["s3:ListBucket"],
+            resources=[f"arn:{partition}:s3:::{b}" for b in input_buckets],
         )
-        self.job_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadInputObjects",
-                actions=["s3:GetObject"],
-                resources=[f"arn:{partition}:s3:::{b}/*" for b in input_buckets],
-            )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="ReadInputObjects",
+            actions=["s3:GetObject"],
+            resources=[f"arn:{partition}:s3:::{b}/*" for b in input_buckets],
         )
-        for bucket in input_buckets:
-            acknowledge(
-                self.job_role,
-                "IAM5",
-                f"Jobs read any scene of the input bucket {bucket}; scene keys are only known at run time. "
-                "Read-only (s3:GetObject).",
-                finding=f"Resource::arn:<AWS::Partition>:s3:::{bucket}/*",
-            )
+    )
+    for bucket in input_buckets:
+        acknowledge(
+            role,
+            "IAM5",
+            f"Jobs read any scene of the input bucket {bucket}; scene keys are only known at run time. "
+            "Read-only (s3:GetObject).",
+            finding=f"Resource::arn:<AWS::Partition>:s3:::{bucket}/*",
+        )

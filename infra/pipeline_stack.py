@@ -13,6 +13,7 @@ from infra.batch_compute import BatchCompute
 from infra.image_repository import ImageRepository
 from infra.network import Network
 from infra.notifications import Notifications
+from infra.place_jobs import PlaceJobs
 from infra.run_functions import RunFunctions
 from infra.scene_workflow import SceneWorkflow
 from infra.settings import PipelineSettings
@@ -80,6 +81,16 @@ class PipelineStack(Stack):
             job_attempts=settings.job_attempts,
             log_retention=retention,
         )
+        places = PlaceJobs(
+            self,
+            "PlaceJobs",
+            compute=compute,
+            task_table=table,
+            output_bucket=storage.output_bucket,
+            output_objects=storage.output_objects,
+            work_bucket=storage.items_bucket,
+            input_buckets=settings.input_buckets,
+        )
         notifications = Notifications(self, "Notifications", email=settings.notification_email)
         functions = RunFunctions(
             self,
@@ -101,6 +112,7 @@ class PipelineStack(Stack):
             summary_function=functions.summary_function,
             job_queue=compute.job_queue,
             job_definition=compute.job_definition,
+            place_job_definition=places.job_definition,
             task_table=table,
             topic=notifications.topic,
             items_bucket=storage.items_bucket,

@@ -19,7 +19,7 @@ from infra.lambda_deps import RUNTIME, check_layer
 from infra.nag import acknowledge, token_text
 from infra.storage import grant_object_writes
 from infra.task_log_table import grant_planning, grant_run_reads
-from scoresby.core import config
+from scoresby.core import config, place_stage
 from scoresby.core.layout import ITEMS_PREFIX, LISTS_PREFIX, TIMESERIES_JSON
 
 # Subpackages of `scoresby` the Lambdas import, shipped whole: `sensors`, `core`, `pricing` and `report` are
@@ -169,6 +169,24 @@ class RunFunctions(Construct):
                 resources=[output_bucket.bucket_arn],
                 conditions={"StringLike": {"s3:prefix": [output_objects]}},
             )
+        )
+        # A place round's result.json (written by the place stage's finish job) goes into summary.json and
+        # the mail. ListBucket: a missing result.json (no finish job ran) answers 404, not 403.
+        rounds = f"{place_stage.ROUNDS_PREFIX}*/{place_stage.RESULT_FILE}"
+        iam.Grant.add_to_principal(
+            grantee=self.summary_function,
+            actions=["s3:GetObject"],
+            resource_arns=[items_bucket.arn_for_objects(rounds)],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.summary_function, actions=["s3:ListBucket"], resource_arns=[items_bucket.bucket_arn]
+        )
+        acknowledge(
+            self.summary_function.role,  # type: ignore[arg-type]
+            "IAM5",
+            "The summary function reads the place round's result.json in the work bucket "
+            "(places/<run>/<round>/result.json); run and round are known only at run time.",
+            finding=f"Resource::{token_text(self, items_bucket.bucket_arn)}/{rounds}",
         )
         acknowledge(
             self.summary_function.role,  # type: ignore[arg-type]

@@ -1,14 +1,11 @@
 """The run's state machine: init → Map over jobs (submitJob.sync; Catch → per scene FAILED + SNS) → series
-→ summary → SNS."""
+→ place stage (when the list has composites) → summary → SNS."""
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -18,11 +15,14 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.failed_scene import failed_scene_chain
+from infra.item_reader import PrefixJsonItemReader
 from infra.job_times import JOB_TIMES, record_failed_job, record_succeeded_job
-from infra.nag import acknowledge, arn_prefix, token_text
+from infra.place_stage import place_stage_states
 from infra.timeseries_step import timeseries_step
+from infra.workflow_grants import acknowledge_generated_permissions, grant_batch_polling
 from scoresby.core import config
-from scoresby.core.contract import JobInput, RunState, state_path
+from scoresby.core.contract import JobInput, RunState, SummaryInput, state_path
+from scoresby.core.layout import ITEMS_PREFIX
 
 BATCH_THROTTLING_ERRORS = (
     "Batch.AWSBatchException",
@@ -48,6 +48,7 @@ class SceneWorkflow(Construct):
         summary_function: lambda_.IFunction,
         job_queue: batch.IJobQueue,
         job_definition: batch.IJobDefinition,
+        place_job_definition: batch.IJobDefinition,
         task_table: dynamodb.ITable,
         topic: sns.ITopic,
         items_bucket: s3.IBucket,
@@ -124,8 +125,10 @@ class SceneWorkflow(Construct):
         distributed_map = sfn.DistributedMap(
             self,
             "ScenesFromS3",
-            item_reader=sfn.S3JsonItemReader(
-                bucket=items_bucket, key=sfn.JsonPath.string_at(state_path(RunState, "items_s3", "key"))
+            item_reader=PrefixJsonItemReader(
+                bucket=items_bucket,
+                key=sfn.JsonPath.string_at(state_path(RunState, "items_s3", "key")),
+                key_prefix=ITEMS_PREFIX,
             ),
             item_selector=item_selector,
             max_concurrency=max_concurrency,
@@ -136,21 +139,6 @@ class SceneWorkflow(Construct):
         )
         distributed_map.item_processor(self._scene_chain("Distributed"))
 
-        summarize = tasks.LambdaInvoke(
-            self,
-            "Summarize",
-            lambda_function=summary_function,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "run_name": sfn.JsonPath.string_at(state_path(RunState, "run_name")),
-                    "output": sfn.JsonPath.string_at(state_path(RunState, "output")),
-                    "counts": sfn.JsonPath.object_at(state_path(RunState, "counts")),
-                    "timeseries": sfn.JsonPath.object_at(state_path(RunState, "timeseries")),
-                }
-            ),
-            payload_response_only=True,
-            result_path="$.summary",
-        )
         publish = tasks.SnsPublish(
             self,
             "PublishSummary",
@@ -160,15 +148,30 @@ class SceneWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,
             output_path="$.summary",
         )
-        summarize.add_catch(run_error, errors=[sfn.Errors.ALL], result_path="$.error")
-        summarize.next(publish)
+        # Two summary tasks, as a missing key cannot be passed on: a run with a place stage hands the
+        # summary where its result is (`places`) and how the stage ended (`place_stage`).
+        summarize = self._summarize("Summarize", summary_function, run_error, publish, ())
+        summarize_places = self._summarize(
+            "SummarizePlaces", summary_function, run_error, publish, ("places", "place_stage")
+        )
+        stage = place_stage_states(
+            self,
+            job_queue=job_queue,
+            job_definition=place_job_definition,
+            task_table=task_table,
+            work_bucket=items_bucket,
+            max_concurrency=max_concurrency,
+            retry_errors=list(BATCH_THROTTLING_ERRORS),
+            then=summarize_places,
+            without=summarize,
+        )
         series = timeseries_step(
             self,
             job_queue=job_queue,
             job_definition=job_definition,
             task_table=task_table,
             retry_errors=list(BATCH_THROTTLING_ERRORS),
-            then=summarize,
+            then=stage,
         )
         inline_map.next(series)
         distributed_map.next(series)
@@ -197,75 +200,37 @@ class SceneWorkflow(Construct):
             tracing_enabled=True,
             comment="Scoresby: one scene list through AWS Batch",
         )
-        # submitJob.sync also describes jobs and, when an execution is stopped, terminates them; CDK's
-        # BatchSubmitJob grants only SubmitJob (and the EventBridge rule it waits on).
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["batch:DescribeJobs"], resources=["*"])
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["batch:TerminateJob"],
-                resources=[Stack.of(self).format_arn(service="batch", resource="job", resource_name="*")],
-            )
-        )
-        self._acknowledge_generated_permissions(init_function, summary_function, items_bucket)
+        grant_batch_polling(self.state_machine)
+        acknowledge_generated_permissions(self.state_machine, init_function, summary_function, items_bucket)
 
-    def _acknowledge_generated_permissions(
-        self, init_function: lambda_.IFunction, summary_function: lambda_.IFunction, items_bucket: s3.IBucket
-    ) -> None:
-        """Wildcards in the policies CDK's Step Functions integrations generate, each with its reason."""
-        sm = self.state_machine
-        name = {
-            "Fn::Select": [
-                6,
-                {"Fn::Split": [":", {"Ref": Stack.of(self).resolve(sm.state_machine_arn)["Ref"]}]},
-            ]
+    def _summarize(
+        self,
+        construct_id: str,
+        function: lambda_.IFunction,
+        run_error: sfn.IChainable,
+        publish: sfn.IChainable,
+        extra: tuple[str, ...],
+    ) -> sfn.IChainable:
+        """The summary Lambda on SummaryInput (run_name, output, counts, timeseries and `extra`), then SNS."""
+        payload = {
+            "run_name": sfn.JsonPath.string_at(state_path(RunState, "run_name")),
+            "output": sfn.JsonPath.string_at(state_path(RunState, "output")),
+            "counts": sfn.JsonPath.object_at(state_path(RunState, "counts")),
+            "timeseries": sfn.JsonPath.object_at(state_path(RunState, "timeseries")),
         }
-        executions = arn_prefix(self, "states") + "execution:" + json.dumps(name, separators=(",", ":"))
-        findings = [
-            (
-                "Resource::*",
-                "X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs "
-                "vended delivery (logs:CreateLogDelivery, ...) have no resource-level permissions; "
-                "batch:DescribeJobs/TerminateJob neither (submitJob.sync polls and cancels jobs).",
-            ),
-            (
-                f"Resource::{token_text(self, init_function.function_arn)}:*",
-                "LambdaInvoke's grant covers versions and aliases (ARN:*) of this one function only.",
-            ),
-            (
-                f"Resource::{token_text(self, summary_function.function_arn)}:*",
-                "LambdaInvoke's grant covers versions and aliases (ARN:*) of this one function only.",
-            ),
-            (
-                f"Resource::{arn_prefix(self, 'batch')}job/*",
-                "Stopping an execution terminates its running Batch jobs, whose ids exist only at run time.",
-            ),
-            (
-                f"Resource::{arn_prefix(self, 'batch')}job-definition/*",
-                "BatchSubmitJob grants SubmitJob on job-definition/* as a job definition ARN carries its "
-                "revision; the job queue is a single ARN, so jobs still go only to this stack's queue.",
-            ),
-            (
-                f"Resource::arn:<AWS::Partition>:s3:::{token_text(self, items_bucket.bucket_name)}/*",
-                "The Distributed Map's ItemReader reads the run's item list, whose key is made at run time, "
-                "from the stack's own work bucket (read-only).",
-            ),
-            (
-                "Action::kms:GenerateDataKey*",
-                "Publishing to the KMS-encrypted topic needs GenerateDataKey* on the topic's own key only.",
-            ),
-            (
-                f"Resource::{executions}:*",
-                "A Distributed Map starts child executions of this state machine; names are made at runtime.",
-            ),
-            (
-                f"Resource::{executions}/Scenes:*",
-                "A Distributed Map manages the child executions of its 'Scenes' map run (run-time names).",
-            ),
-        ]
-        for finding, reason in findings:
-            acknowledge(sm, "IAM5", reason, finding=finding)
+        payload |= {key: sfn.JsonPath.object_at(state_path(RunState, key)) for key in extra}
+        for key in payload:
+            state_path(SummaryInput, key)  # KeyError at synth for a key the summary does not take
+        task = tasks.LambdaInvoke(
+            self,
+            construct_id,
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            result_path="$.summary",
+        )
+        task.add_catch(run_error, errors=[sfn.Errors.ALL], result_path="$.error")
+        return task.next(publish)
 
     def _quiet_round(self, topic: sns.ITopic, quiet_rounds: str) -> sfn.IChainable:
         """A watch round with nothing new: end at once, after one notification line if so configured."""

@@ -306,11 +306,8 @@ def start_and_report(
         if plan.search is not None and not plan.scenes:
             count = "its search block (too many scenes to send inline; the init function expands it)"
         say(f"{verb} run {plan.run_name}: {count}, execution {started.execution_name}")
-    if plan.composites is not None:  # issue 22: the place stage on AWS is not built yet
-        err(
-            f"note: run {plan.run_name}: `composites` (place products) are made by local runs only; this AWS "
-            "run makes the scene products (run `scoresby run` on the same list for the place products)"
-        )
+    if plan.composites is not None:  # issue 22: the state machine's place stage after the scene jobs
+        say(f"place products: made by the place stage after the scene jobs, in {plan.run_name}/places/")
     say(f"run id: {plan.run_name}")
     say(f"execution: {started.execution_arn}")
     say(f"console: {console_link(stack.region, started.execution_arn)}")

@@ -86,6 +86,15 @@ class JobInput(TypedDict):
     overwrite: Literal["true", "false"]
 
 
+class PlaceJobInput(TypedDict):
+    """The state of one place job in a place Map: its item (core.place_stage.PlaceJob), run and round."""
+
+    job_name: str
+    command: list[str]
+    run_name: str
+    round: str
+
+
 class SummaryInput(TypedDict, total=False):
     """What the Summarize task passes the summary function (built from RunState in infra/scene_workflow)."""
 

@@ -98,9 +98,10 @@ TRANSITIONS_PER_FAILED_JOB = 5
 scenes (tests/infra); not estimated."""
 TRANSITIONS_PER_FAILED_SCENE = 6
 """States per scene of a failed job, first branch of each Choice (tests/infra); not estimated."""
-TRANSITIONS_PER_RUN = 11
+TRANSITIONS_PER_RUN = 12
 """States outside the Map on the success path: init, nothing-new choice, inline choice, map, the time series'
-count, choice, command, job and its times, summary, publish (tests/infra)."""
+count, choice, command, job and its times, the place-stage choice, summary, publish (tests/infra); a run with
+composites adds the place stage's states."""
 DYNAMODB_WRITES_PER_SCENE = 3
 """PENDING PutItem at planning, RUNNING and SUCCEEDED UpdateItems from the job (tests/lambdas count them)."""
 DYNAMODB_WRITES_PER_JOB = 1

@@ -19,6 +19,7 @@ from scoresby.core.errors import InvalidInput
 from scoresby.core.json_input import load_json
 from scoresby.core.layout import LISTS_PREFIX, items_key
 from scoresby.core.scene_list import RunPlan, Scene, parse_scene_list
+from scoresby.steps.place_round import start_place_round
 from scoresby.steps.watch_round import check_watch_event, plan_watch_round
 from scoresby.stores.dynamo_log import DynamoTaskLog
 from scoresby.stores.watch_dynamo import DynamoWatchState
@@ -31,6 +32,13 @@ INLINE_MAX_BYTES = 128 * 1024
 """Serialized items above this go to S3: half of Step Functions' 256 KiB state payload, leaving room."""
 
 __all__ = ["InvalidInput", "plan_run"]
+
+
+def _s3_client() -> Any:
+    """boto3's S3 client, made only when the run needs S3 (imported late: tests point it at moto)."""
+    import boto3
+
+    return boto3.client("s3")
 
 
 def _check_event(event: Any) -> tuple[Any, bool]:
@@ -54,10 +62,7 @@ def _load_list_reference(doc: Any, settings: InitSettings, s3_client: Any) -> An
             f"{LIST_REFERENCE}: {uri!r} is not allowed; allowed: {allowed}<name>.json as the only field "
             "(besides overwrite)"
         )
-    if s3_client is None:
-        import boto3
-
-        s3_client = boto3.client("s3")
+    s3_client = s3_client or _s3_client()
     key = uri[len(f"s3://{settings.items_bucket}/") :]
     try:
         body = s3_client.get_object(Bucket=settings.items_bucket, Key=key)["Body"].read()
@@ -142,14 +147,14 @@ def plan_run(
     if watch_info is not None:
         state["watch"] = watch_info
         counts["new_items"] = watch_info["new_items"]
+    if plan.composites is not None and not state["quiet"]:  # the place stage after the time series
+        s3_client = s3_client or _s3_client()
+        state["places"] = start_place_round(plan, settings.items_bucket, s3_client)
     body = json.dumps(items, separators=(",", ":"))
     if len(items) <= INLINE_MAX_ITEMS and len(body.encode("utf-8")) <= INLINE_MAX_BYTES:
         state["inline"], state["items"] = True, items
     else:
-        if s3_client is None:
-            import boto3
-
-            s3_client = boto3.client("s3")
+        s3_client = s3_client or _s3_client()
         key = items_key(plan.run_name, uuid.uuid4().hex)
         s3_client.put_object(
             Bucket=settings.items_bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json"

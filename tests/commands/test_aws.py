@@ -143,7 +143,9 @@ def test_submit_starts_one_execution_and_prints_run_id_and_console_link(aws, tmp
     ]
 
 
-def test_submit_of_a_list_with_composites_says_the_place_products_are_local_only(aws, tmp_path, capsys):
+def test_submit_of_a_list_with_composites_says_the_place_stage_makes_the_place_products(
+    aws, tmp_path, capsys
+):
     doc = {
         "run_name": "sund-place",
         "aoi": {"bbox": [-27.0, 70.2, -24.5, 71.2]},
@@ -153,8 +155,9 @@ def test_submit_of_a_list_with_composites_says_the_place_products_are_local_only
     assert main(["submit", str(write_list(tmp_path, doc)), "--stack", STACK]) == 0
     captured = capsys.readouterr()
     assert "run id: sund-place" in captured.out
-    (note,) = [line for line in captured.err.splitlines() if "composites" in line]
-    assert note.startswith("note: run sund-place:") and "local runs only" in note
+    assert "local runs only" not in captured.out + captured.err  # issue 22: AWS runs make them too
+    (line,) = [line for line in captured.out.splitlines() if line.startswith("place products:")]
+    assert "place stage" in line and "sund-place/places/" in line
 
 
 def test_submitting_the_same_list_twice_starts_one_execution(aws, tmp_path, capsys):

@@ -3,9 +3,9 @@
 `synthesize_template` runs app.py's `build_app` once; `deploy_template` creates, in the current `mock_aws`
 context, one moto resource per template resource the run needs (buckets, the task table with the template's
 key schema and GSI, the SNS topic plus an SQS subscription to read what it sends, the Batch compute
-environment/queue/job definition, both Lambda functions, the state machine), then resolves the state
-machine's DefinitionString (Fn::Join / Ref / Fn::GetAtt / Fn::Sub) against them. Nothing of the definition is
-hand-written here.
+environment/queue/job definitions (scene and place jobs), both Lambda functions, the state machine), then
+resolves the state machine's DefinitionString (Fn::Join / Ref / Fn::GetAtt / Fn::Sub) against them. Nothing
+of the definition is hand-written here.
 
 `WorkerContainer` plays the Batch container: `docker run` of the worker image (`make image`) with exactly
 the submitted job's command, environment, vCPUs, memory, read-only root and scratch volume; its AWS calls
@@ -270,18 +270,18 @@ def deploy_template(template: dict[str, Any]) -> MotoStack:
         computeEnvironmentOrder=_camel(qprops["ComputeEnvironmentOrder"]),
     )["jobQueueArn"]
     refs[queue_id] = {"Ref": job_queue_arn, "JobQueueArn": job_queue_arn}
-    jd_id, jd = only(template, "AWS::Batch::JobDefinition")
-    jprops = resolve(jd["Properties"], refs)
-    job_definition_arn = batch.register_job_definition(
-        jobDefinitionName=jd_id,
-        type=jprops["Type"],
-        containerProperties=_camel(jprops["ContainerProperties"]),
-        retryStrategy=_camel(jprops.get("RetryStrategy", {})),
-        timeout=_camel(jprops.get("Timeout", {})),
-        platformCapabilities=jprops.get("PlatformCapabilities", ["EC2"]),
-        propagateTags=jprops.get("PropagateTags", False),
-    )["jobDefinitionArn"]
-    refs[jd_id] = {"Ref": job_definition_arn}
+    for jd_id, jd in resources_of(template, "AWS::Batch::JobDefinition").items():  # scene and place jobs
+        jprops = resolve(jd["Properties"], refs)
+        job_definition_arn = batch.register_job_definition(
+            jobDefinitionName=jd_id,
+            type=jprops["Type"],
+            containerProperties=_camel(jprops["ContainerProperties"]),
+            retryStrategy=_camel(jprops.get("RetryStrategy", {})),
+            timeout=_camel(jprops.get("Timeout", {})),
+            platformCapabilities=jprops.get("PlatformCapabilities", ["EC2"]),
+            propagateTags=jprops.get("PropagateTags", False),
+        )["jobDefinitionArn"]
+        refs[jd_id] = {"Ref": job_definition_arn}
 
     lam = boto3.client("lambda")
     for layer_id in resources_of(template, "AWS::Lambda::LayerVersion"):  # the init function's search layer
@@ -515,10 +515,17 @@ class WorkerContainer:
 
 
 def scene_runs(runs: list[ContainerRun]) -> list[ContainerRun]:
-    """The scene jobs among `runs`: without the run's one time-series job after the Map."""
+    """The scene jobs among `runs`: without the time-series job after the Map and the place stage's jobs."""
     from infra.timeseries_step import TIMESERIES_JOB_NAME
 
-    return [r for r in runs if r.job_name != TIMESERIES_JOB_NAME]
+    return [r for r in runs if r.job_name != TIMESERIES_JOB_NAME and not is_place_job(r)]
+
+
+def is_place_job(run: ContainerRun) -> bool:
+    """A job of the place stage (plan, an item of one of its job lists, finish): by its Batch job name."""
+    from scoresby.core.place_stage import PLACE_JOB_PREFIX
+
+    return run.job_name.startswith(PLACE_JOB_PREFIX)
 
 
 # ---------------------------------------------------------------------------------------------------

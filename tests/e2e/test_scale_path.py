@@ -78,6 +78,7 @@ def distributed_map(stack: harness.MotoStack) -> dict[str, Any]:
         (k, v)
         for k, v in stack.definition["States"].items()
         if v["Type"] == "Map"
+        and k.startswith("Scenes")  # the place stage's Maps: test_place_stage_e2e.py
         and v.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
     ]
     return state
@@ -147,7 +148,11 @@ def test_the_distributed_map_reads_the_item_list_the_init_function_writes(world)
     assert choice["Default"] == name or any(
         c["Next"] == name and c.get("BooleanEquals") is False for c in choice["Choices"]
     )
-    [inline] = [v for v in stack.definition["States"].values() if v["Type"] == "Map" and v is not dmap]
+    [inline] = [
+        v
+        for k, v in stack.definition["States"].items()
+        if v["Type"] == "Map" and k.startswith("Scenes") and v is not dmap
+    ]
     assert inline["MaxConcurrency"] == dmap["MaxConcurrency"] and inline["Next"] == dmap["Next"]
     # one scene chain, two copies: the same states apart from their name prefix
     shape = {k.removeprefix("Distributed"): v["Type"] for k, v in dmap["ItemProcessor"]["States"].items()}

@@ -136,7 +136,7 @@ def test_each_job_ran_as_a_container_of_the_image_with_the_jobs_command_env_and_
     container: harness.WorkerContainer = world["container"]
     if container.image is None:
         prerequisites.missing("Batch jobs ran as host processes (no Docker)")
-    _, job_definition = harness.only(template, "AWS::Batch::JobDefinition")
+    _, job_definition = harness.only(template, "AWS::Batch::JobDefinition", "BatchWorkerJob")
     props = job_definition["Properties"]["ContainerProperties"]
     limits = {r["Type"]: r["Value"] for r in props["ResourceRequirements"]}
     assert props["ReadonlyRootFilesystem"] is True

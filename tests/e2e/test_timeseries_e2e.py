@@ -47,6 +47,7 @@ def series_run(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) 
             s3.upload_file(str(f), SOURCES_BUCKET, f"glacier/{scene.scene_id}/{f.name}")
         entry["source"] = f"s3://{SOURCES_BUCKET}/glacier/{scene.scene_id}/"
     doc["run_name"] = RUN
+    del doc["composites"]  # this module is about the time series; the place stage: test_places_e2e.py
     jobs_before = len(world["container"].runs)
     described = stack.wait(stack.start(RUN, doc), timeout_s=600)
     return {

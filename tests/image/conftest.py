@@ -55,9 +55,9 @@ class JobDefinition:
 
 @pytest.fixture(scope="session")
 def job_definition(tmp_path_factory: pytest.TempPathFactory) -> JobDefinition:
-    """app.py's job definition, synthesized once: the limits, root filesystem, volumes and retry strategy."""
+    """app.py's scene job definition, synthesized once: limits, root filesystem, volumes, retry strategy."""
     template = harness.synthesize_template(tmp_path_factory.mktemp("cdk.out"))
-    _, job = harness.only(template, "AWS::Batch::JobDefinition")
+    _, job = harness.only(template, "AWS::Batch::JobDefinition", "BatchWorkerJob")  # the scene jobs
     props = job["Properties"]
     container = props["ContainerProperties"]
     # Only the fields a container run needs; the rest (image URI, roles, log group) are references.

@@ -98,6 +98,17 @@ def test_no_output_bucket_is_created_and_jobs_write_under_the_prefix_of_the_give
     ]
     assert "arn:<AWS::Partition>:s3:::usgs-landsat/*" in reads
     assert not any("sentinel" in r for r in reads)
+    place_puts = [
+        join_to_text(r)
+        for s in policy_statements(synth, "PlaceJobsJobRole")
+        if "s3:PutObject" in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    ]
+    # the place jobs: the places/ part of a run under the given prefix, and their rounds in the work bucket
+    assert sorted(place_puts) == [
+        "<StorageWorkD07184AE.Arn>/places/*",
+        "arn:<AWS::Partition>:s3:::my-products/scoresby/*/places/*",
+    ]
 
 
 def test_functions_default_to_the_given_bucket(synth: Synth) -> None:
@@ -113,7 +124,8 @@ def test_functions_default_to_the_given_bucket(synth: Synth) -> None:
 def test_other_settings_reach_the_template(synth: Synth) -> None:
     ce = synth.only("AWS::Batch::ComputeEnvironment")["Properties"]["ComputeResources"]
     assert ce["InstanceTypes"] == ["r5"]
-    assert synth.only("AWS::Batch::JobDefinition")["Properties"]["RetryStrategy"]["Attempts"] == 2
+    for job in synth.resources("AWS::Batch::JobDefinition").values():  # the scene and the place jobs
+        assert job["Properties"]["RetryStrategy"]["Attempts"] == 2
     retention = {
         g["Properties"].get("RetentionInDays") for g in synth.resources("AWS::Logs::LogGroup").values()
     }

@@ -91,12 +91,12 @@ def test_the_time_series_job_records_its_times_on_success_and_failure(
     assert run["Next"] == "RecordTimeseriesJobTimes"
     item = _item(states["RecordTimeseriesJobTimes"], "$.timeseries.job", "SUCCEEDED")
     assert item["job_name"] == {"S": "scoresby-timeseries"} and "scenes" not in item
-    assert states["RecordTimeseriesJobTimes"]["Next"] == "Summarize"
+    assert states["RecordTimeseriesJobTimes"]["Next"] == "PlaceStage?"
     assert run["Catch"][0]["Next"] == "TimeseriesFailedJobDescribed?"
     parse = states["TimeseriesParseFailedJob"]
     assert parse["Parameters"] == {"job.$": "States.StringToJson($.timeseries.Cause)"}
     _item(states["TimeseriesRecordFailedJobTimes"], "$.failed_job.job", "FAILED")
-    assert states["TimeseriesFailedJobDescribed?"]["Default"] == "Summarize"
+    assert states["TimeseriesFailedJobDescribed?"]["Default"] == "PlaceStage?"
 
 
 def test_the_state_machine_may_only_put_items_into_the_task_table(synth: Synth) -> None:

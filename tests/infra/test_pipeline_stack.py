@@ -79,7 +79,7 @@ def test_instances_require_imdsv2_out_of_reach_of_containers_and_encrypt_their_d
 
 
 def test_job_definition_retries_only_spot_reclaims_and_times_out(synth: Synth) -> None:
-    job = synth.only("AWS::Batch::JobDefinition")["Properties"]
+    job = synth.only("AWS::Batch::JobDefinition", "BatchWorkerJob")["Properties"]
     assert job["RetryStrategy"] == {
         "Attempts": 3,
         "EvaluateOnExit": [
@@ -172,15 +172,19 @@ def test_summary_function_gets_every_variable_its_settings_read(synth: Synth) ->
 def test_batch_job_gets_its_variables_from_the_definition_and_the_state_machine(
     synth: Synth, states: dict[str, dict[str, Any]]
 ) -> None:
-    container = synth.only("AWS::Batch::JobDefinition")["Properties"]["ContainerProperties"]
-    assert set(config.JobSettings.ENV_VARS) <= {e["Name"] for e in container["Environment"]}
-    submits = [s for s in states.values() if s.get("Resource", "").endswith(":states:::batch:submitJob.sync")]
-    assert len(submits) == 3  # inline and distributed map, and the time series after them
-    for submit in submits:
-        overrides = submit["Parameters"]["ContainerOverrides"]["Environment"]
+    for job in synth.resources("AWS::Batch::JobDefinition").values():  # the scene and the place jobs
+        container = job["Properties"]["ContainerProperties"]
+        assert set(config.JobSettings.ENV_VARS) <= {e["Name"] for e in container["Environment"]}
+    submits = [
+        n for n, s in states.items() if s.get("Resource", "").endswith(":states:::batch:submitJob.sync")
+    ]
+    # inline and distributed map, the time series after them, the place stage's plan, four Maps and finish
+    assert len(submits) == 9
+    for name in submits:
+        overrides = states[name]["Parameters"]["ContainerOverrides"]["Environment"]
         names = {e["Name"] for e in overrides}
-        if submit is states["RunTimeseries"]:
-            assert names == {config.RUN_ID}  # it overwrites nothing but the run's series
+        if name == "RunTimeseries" or name.startswith("Place"):
+            assert names == {config.RUN_ID}  # they overwrite nothing but the run's series and places
         else:
             assert names == set(config.JobSettings.PER_JOB_ENV_VARS)
 
@@ -729,11 +733,13 @@ def _path_length(states: dict[str, Any], start: str, *, first_choice: bool = Fal
 def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
     definition: dict[str, Any],
 ) -> None:
-    maps = [s for s in definition["States"].values() if s["Type"] == "Map"]
+    # the scene Maps (the place stage's Maps: tests/infra/test_place_stage.py)
+    maps = [s for n, s in definition["States"].items() if s["Type"] == "Map" and n.startswith("Scenes")]
+    assert len(maps) == 2
     per_job = {_path_length(m["ItemProcessor"]["States"], m["ItemProcessor"]["StartAt"]) for m in maps}
     assert per_job == {cost.TRANSITIONS_PER_JOB}  # inline and Distributed Map alike
     # the run's own states on success: init, choice, the map, the time series (count, choice, command,
-    # job, its times), summary, publish
+    # job, its times), the place-stage choice (a list without composites), summary, publish
     assert _path_length(definition["States"], definition["StartAt"]) == cost.TRANSITIONS_PER_RUN
     # a failed job that started: its times (choice, parse, choice, PutItem), its map of scenes (then JobDone,
     # on the success path too), and per scene the failure chain up to SceneDone
@@ -749,7 +755,12 @@ def test_the_cost_estimate_counts_the_state_transitions_of_this_definition(
 
 def test_the_estimate_counts_one_task_table_write_per_batch_job(states: dict[str, dict[str, Any]]) -> None:
     jobs = [n for n, s in states.items() if s.get("Resource", "").endswith(":batch:submitJob.sync")]
-    puts = [s for s in states.values() if s.get("Resource", "").endswith(":dynamodb:putItem")]
+    puts = [
+        s
+        for s in states.values()
+        if s.get("Resource", "").endswith(":dynamodb:putItem")
+        and "jobs:" in s["Parameters"]["Item"]["run_id"].get("S.$", "")  # not a failed place job's record
+    ]
     # each job writes one row on success and one on failure, never both
     assert len(puts) == 2 * len(jobs) and cost.DYNAMODB_WRITES_PER_JOB == 1
 

@@ -50,7 +50,9 @@ def test_both_maps_go_to_the_count_of_done_scenes_then_the_choice(states: dict[s
     assert {"Variable": "$.done.Count", "NumericEquals": 0} in rule["And"]
     assert {"Variable": "$.done.LastEvaluatedKey", "IsPresent": False} in rule["And"]
     assert states["NoTimeseries"]["ResultPath"] == "$.timeseries"
-    assert states["NoTimeseries"]["Next"] == "Summarize"
+    assert (
+        states["NoTimeseries"]["Next"] == "PlaceStage?"
+    )  # then the summary (tests/infra/test_place_stage.py)
 
 
 def test_the_time_series_job_runs_scoresby_timeseries_and_never_fails_the_run(
@@ -76,11 +78,11 @@ def test_the_time_series_job_runs_scoresby_timeseries_and_never_fails_the_run(
     assert job["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.timeseries", "Next": "TimeseriesFailedJobDescribed?"}
     ]
-    assert states["RecordTimeseriesJobTimes"]["Next"] == "Summarize"
+    assert states["RecordTimeseriesJobTimes"]["Next"] == "PlaceStage?"
     [retry] = job["Retry"]
     assert "States.TaskFailed" not in retry["ErrorEquals"]
-    summarize = states["Summarize"]
-    assert summarize["Parameters"]["timeseries.$"] == "$.timeseries"
+    for summarize in (states["Summarize"], states["SummarizePlaces"]):
+        assert summarize["Parameters"]["timeseries.$"] == "$.timeseries"
 
 
 def test_the_count_may_query_the_task_table_only(synth: Synth) -> None:
@@ -99,7 +101,11 @@ def test_the_summary_function_reads_only_the_runs_json_files(synth: Synth) -> No
         if "s3:GetObject" in as_list(s["Action"])
         for r in as_list(s["Resource"])
     ]
-    # timeseries.json and the STAC Items that collection.json links (issue 24)
-    assert reads == ["<StorageOutputBB69BB33.Arn>/products/*.json"]
-    (listing,) = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
+    # timeseries.json and the STAC Items that collection.json links (issue 24); a place round's result
+    assert reads == [
+        "<StorageOutputBB69BB33.Arn>/products/*.json",
+        "<StorageWorkD07184AE.Arn>/places/*/result.json",
+    ]
+    listing, work_listing = [s for s in statements if "s3:ListBucket" in as_list(s["Action"])]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["products/*"]}}
+    assert join_to_text(work_listing["Resource"]) == "<StorageWorkD07184AE.Arn>"  # names only: 404, not 403
