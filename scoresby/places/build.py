@@ -75,7 +75,11 @@ def build_place_products(
         raise PipelineError("composites: needs the run's aoi")
     place = place_of("", the_aoi)
     if str(run_dir).startswith("s3://"):
-        return PlaceResult(place, str(run_dir), notes=["place products: made for local outputs only for now"])
+        return PlaceResult(
+            place,
+            str(run_dir),
+            notes=["place products: a local run makes them in a local output; on AWS the place stage does"],
+        )
     names = list(products or (first.products if first else ()))
     build = _Build(
         place=place,
