@@ -138,13 +138,44 @@ def _utc(iso: str | None) -> Any:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
+MAKERS = ("composite", "change", "trend")
+"""build.py's make_<kind> steps whose seconds `full` reports (the rest: inventory, manifest, places.csv)."""
+
+
 def full(spec: dict[str, Any], run_dir: str) -> dict[str, Any]:
-    """The places package's whole step (every asset, COGs, quicklooks, Items, places.csv), as after a run."""
+    """The places package's whole step (every asset, COGs, quicklooks, Items, places.csv), as after a run.
+
+    Besides the step's seconds: those of each kind of product made (build.make_<kind>) and the rest.
+    """
+    import scoresby.places.build as build_module
+
     t0 = time.perf_counter()
-    plan = parse_scene_list(spec)
-    result = build_place_products(plan.scenes, plan.composites or {}, run_dir)
+    spent = dict.fromkeys(MAKERS, 0.0)
+    originals = {k: getattr(build_module, f"make_{k}") for k in MAKERS if hasattr(build_module, f"make_{k}")}
+
+    def timed(kind: str, step: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return step(*args, **kwargs)
+            finally:
+                spent[kind] += time.perf_counter() - t
+
+        return run
+
+    for kind, step in originals.items():
+        setattr(build_module, f"make_{kind}", timed(kind, step))
+    try:
+        plan = parse_scene_list(spec)
+        result = build_place_products(plan.scenes, plan.composites or {}, run_dir)
+    finally:
+        for kind, step in originals.items():
+            setattr(build_module, f"make_{kind}", step)
+    total = time.perf_counter() - t0
     return {
-        "total_s": time.perf_counter() - t0,
+        "total_s": total,
+        **{f"{k}_s": v for k, v in spent.items()},
+        "rest_s": total - sum(spent.values()),
         "made": len(result.made),
         "items": len(result.items),
         "notes": result.notes[:3],
