@@ -56,8 +56,9 @@ def _chunk(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     down = (diff < 0).view(np.uint8).sum(axis=0, dtype=np.int64)
     s = (up - down).astype(np.float64)
     tied = up + down < npairs
-    # Median of the valid pairs' slopes: rows of pixels, NaN sorts last (numpy's SIMD sort of short
-    # float32 rows beats a partition 5x), and a pixel with k valid periods has k(k-1)/2 valid pairs.
+    # Median of the valid pairs' slopes: rows of pixels, NaN sorts last, and a pixel with k valid periods
+    # has k(k-1)/2 valid pairs (numpy's SIMD sort of short float32 rows is as fast as a partition at one
+    # kth and 9x faster than at two; a kth per pixel would need a Python loop).
     np.divide(diff, dt[:, None], out=diff)
     slopes = np.ascontiguousarray(diff.T)
     del diff
