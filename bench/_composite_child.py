@@ -21,6 +21,7 @@ Each mode prints its phases' seconds as JSON on the last line.
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import threading
 import time
@@ -43,10 +44,8 @@ from scoresby.places.blocks import (  # noqa: E402
     run_blocks,
     steady_malloc,
 )
-from scoresby.places.build import build_place_products  # noqa: E402
 from scoresby.places.compose import BLOCK_PX, ComposeSettings, _Composer  # noqa: E402
 from scoresby.places.composite import reduce  # noqa: E402
-from scoresby.places.makers import TREND_BLOCK_PX  # noqa: E402
 from scoresby.places.observations import SceneDate, group  # noqa: E402
 from scoresby.places.reader import SceneReader  # noqa: E402
 from scoresby.places.sensor_view import ROLES  # noqa: E402
@@ -120,6 +119,7 @@ def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
 
         run_blocks(work, list(grid.windows(BLOCK_PX, BLOCK_PX)), write)
     return {
+        "cpu_s": cpu_seconds(),
         "setup_s": setup_s,
         "read_s": work.read_s,  # summed over the block threads
         "reduce_s": work.reduce_s,
@@ -138,17 +138,57 @@ def _utc(iso: str | None) -> Any:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
+MAKERS = ("composite", "change", "trend")
+"""build.py's make_<kind> steps whose seconds `full` reports (the rest: inventory, manifest, places.csv)."""
+
+
 def full(spec: dict[str, Any], run_dir: str) -> dict[str, Any]:
-    """The places package's whole step (every asset, COGs, quicklooks, Items, places.csv), as after a run."""
+    """The places package's whole step (every asset, COGs, quicklooks, Items, places.csv), as after a run.
+
+    Besides the step's seconds: those of each kind of product made (build.make_<kind>) and the rest.
+    """
+    # Imported here, not at the top: the products' makers bring matplotlib (quicklooks), about 0.45 s of
+    # imports that the `median` mode, timed against the peer, does not use.
+    import scoresby.places.build as build_module
+
     t0 = time.perf_counter()
-    plan = parse_scene_list(spec)
-    result = build_place_products(plan.scenes, plan.composites or {}, run_dir)
+    spent = dict.fromkeys(MAKERS, 0.0)
+    originals = {k: getattr(build_module, f"make_{k}") for k in MAKERS if hasattr(build_module, f"make_{k}")}
+
+    def timed(kind: str, step: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return step(*args, **kwargs)
+            finally:
+                spent[kind] += time.perf_counter() - t
+
+        return run
+
+    for kind, step in originals.items():
+        setattr(build_module, f"make_{kind}", timed(kind, step))
+    try:
+        plan = parse_scene_list(spec)
+        result = build_module.build_place_products(plan.scenes, plan.composites or {}, run_dir)
+    finally:
+        for kind, step in originals.items():
+            setattr(build_module, f"make_{kind}", step)
+    total = time.perf_counter() - t0
     return {
-        "total_s": time.perf_counter() - t0,
+        "total_s": total,
+        "cpu_s": cpu_seconds(),
+        **{f"{k}_s": v for k, v in spent.items()},
+        "rest_s": total - sum(spent.values()),
         "made": len(result.made),
         "items": len(result.items),
         "notes": result.notes[:3],
     }
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far, every thread, the imports included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def synthetic_block(periods: int, shape: tuple[int, int], seed: int) -> np.ndarray:
@@ -191,6 +231,8 @@ class _TrendWork:
 
 def trend(spec: dict[str, Any]) -> dict[str, Any]:
     """The trend step over synthetic composites, make_trend's blocks in its threads; seconds and pixels."""
+    from scoresby.places.makers import TREND_BLOCK_PX
+
     periods, width, height = int(spec["periods"]), int(spec["width"]), int(spec["height"])
     windows = [
         Window(c, r, min(TREND_BLOCK_PX, width - c), min(TREND_BLOCK_PX, height - r))

@@ -254,21 +254,40 @@ def incremental(size: int, passes: int, log: Log = print) -> tuple[list[str], di
     added = _run(_child("full", folder / "spec.json", inc_dir), "adding one scene")
     log(f"adding one scene: {added.wall:.1f} s ({load_text()})")
     ratio = added.wall / scratch.wall
+    s_info, a_info = child_info(scratch), child_info(added)
+    step_ratio = a_info.get("total_s", float("nan")) / s_info.get("total_s", float("nan"))
+    a_cpu, s_cpu = a_info.get("cpu_s", float("nan")), s_info.get("cpu_s", float("nan"))
     return [
         f"incremental: {len(full_spec['scenes'])} scenes ({2 * passes} a summer), 12 summers, "
         f"{size} x {size} px AOI, products "
         f"{', '.join(PRODUCTS)}, change first-last and trend:",
         f"  from scratch {scratch.wall:.1f} s (peak RSS {scratch.maxrss / MiB:.1f} MiB); "
         f"adding the last scene "
-        f"{added.wall:.1f} s ({child_info(added).get('made')} Items made again); {load_text()}",
+        f"{added.wall:.1f} s ({a_info.get('made')} Items made again); {load_text()}",
+        f"    from scratch: {breakdown(scratch.wall, s_info)}",
+        f"    adding one:   {breakdown(added.wall, a_info)}",
         ratio_line("adding one scene / from scratch", ratio, TARGET_INCREMENTAL),
+        f"  (the step alone, build_place_products without the process's start and imports: "
+        f"{step_ratio:.2f}x; CPU seconds of the processes, which the shared machine's load moves less: "
+        f"{a_cpu:.1f} / {s_cpu:.1f} = {a_cpu / s_cpu:.2f}x)",
         "  (scenes a summer: the bench's choice; the issue's place has 30-60 observations a summer, so 2 a "
         "summer, the first workload, is far below it and 8 still below)",
     ], {
         f"incremental{passes}_scratch_s": scratch.wall,
         f"incremental{passes}_add_s": added.wall,
         f"incremental{passes}_ratio": ratio,
+        f"incremental{passes}_step_ratio": step_ratio,
+        f"incremental{passes}_cpu_ratio": a_cpu / s_cpu,
     }
+
+
+def breakdown(wall: float, info: dict[str, Any]) -> str:
+    """A `full` child's wall split: start and imports, each kind of product, the rest of the step."""
+    parts = {k[:-2]: info[k] for k in ("composite_s", "change_s", "trend_s", "rest_s") if k in info}
+    start = wall - info.get("total_s", wall)  # the interpreter, the imports, reading the spec
+    return f"{wall:.1f} s = start and imports {start:.1f} s + " + " + ".join(
+        f"{k} {v:.1f} s" for k, v in parts.items()
+    )
 
 
 def trend(periods: int, blocks: int, log: Log = print) -> tuple[list[str], dict[str, float]]:

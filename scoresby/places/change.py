@@ -12,7 +12,7 @@ TRANSITIONS_NODATA = 0
 
 def difference(to: np.ndarray, from_: np.ndarray) -> np.ndarray:
     """to - from as float32, NaN where either is NaN."""
-    return (to.astype(np.float32) - from_.astype(np.float32)).astype(np.float32)
+    return np.subtract(to, from_, dtype=np.float32)
 
 
 def transitions(from_classes: np.ndarray, to_classes: np.ndarray) -> np.ndarray:

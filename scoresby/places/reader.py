@@ -39,20 +39,32 @@ class _Band:
             src_nodata = ds.nodata if ds.nodata is not None else nodata
             self.source = grid.warped(ds, stack, resampling=resampling, src_nodata=src_nodata, nodata=nodata)
 
-    def read(self, window: Window) -> np.ndarray:
-        """The block's values; outside the file: nodata."""
+    def read(self, window: Window, out: np.ndarray | None = None) -> np.ndarray:
+        """The block's values (into `out` when given); outside the file: nodata."""
         if self.offset is None:
-            return np.asarray(self.source.read(1, window=window))
+            data = np.asarray(self.source.read(1, window=window))
+            if out is None:
+                return data
+            out[...] = data
+            return out
         dc, dr = self.offset
         h, w = int(window.height), int(window.width)
         c0, r0 = int(window.col_off) + dc, int(window.row_off) + dr
         cs, rs = max(c0, 0), max(r0, 0)
         ce, re = min(c0 + w, self.ds.width), min(r0 + h, self.ds.height)
-        out = np.full((h, w), self.nodata, dtype=self.ds.dtypes[0])
+        dtype = self.ds.dtypes[0]
+        into = out if out is not None and out.dtype == dtype else np.empty((h, w), dtype=dtype)
+        if (cs, rs, ce, re) != (c0, r0, c0 + w, r0 + h):
+            into.fill(self.nodata)  # the block reaches outside the file
         if ce > cs and re > rs:
-            part = self.ds.read(1, window=Window(cs, rs, ce - cs, re - rs))
-            out[rs - r0 : re - r0, cs - c0 : ce - c0] = part
-        return out
+            # Straight into the caller's array: no second copy of the block.
+            self.ds.read(
+                1, window=Window(cs, rs, ce - cs, re - rs), out=into[rs - r0 : re - r0, cs - c0 : ce - c0]
+            )
+        if out is not None and into is not out:
+            out[...] = into
+            return out
+        return into
 
 
 def _lattice_offset(ds: Any, grid: Grid) -> tuple[int, int] | None:
@@ -132,14 +144,18 @@ class SceneReader:
         if not self.covers(window):
             return None
         try:
-            qa = self.qa.read(window).astype(np.uint16)
+            qa = self.qa.read(window).astype(np.uint16, copy=False)
             clear = clear_of(self.qa_bits, qa)
             if not clear.any():
                 return None
             dn = np.empty((len(ROLES), *clear.shape), dtype=self.dn_dtype) if out is None else out
+            unsigned = dn.dtype.kind == "u"
             for i, band in enumerate(self.bands):
-                dn[i] = band.read(window)
-                clear &= dn[i] > 0
+                band.read(window, out=dn[i])
+                if unsigned:  # DN > 0 is DN != 0: one pass, no temporary
+                    np.logical_and(clear, dn[i], out=clear)
+                else:
+                    clear &= dn[i] > 0
         except RasterioError as exc:
             raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
         return dn, clear
@@ -147,9 +163,15 @@ class SceneReader:
     def reflectance(self, dn: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Reflectance (6, h, w) float32 of the roles' DN: DN x scale + offset in float32 (into `out`)."""
         refl = np.empty(dn.shape, dtype=np.float32) if out is None else out
+        # `out` is often strided (one observation of a stack whose last axis is the observations): the
+        # arithmetic then runs in a contiguous role buffer and each role is copied into `out` once.
+        part = None if refl[0].flags.c_contiguous else np.empty(dn.shape[1:], dtype=np.float32)
         for i, (scale, offset) in enumerate(self.rescaling):
-            np.multiply(dn[i], np.float32(scale), out=refl[i], casting="unsafe")
-            refl[i] += np.float32(offset)
+            into = refl[i] if part is None else part
+            np.multiply(dn[i], np.float32(scale), out=into, casting="unsafe")
+            into += np.float32(offset)
+            if part is not None:
+                refl[i] = part
         return refl
 
 

@@ -124,6 +124,25 @@ def test_report_helpers() -> None:
     m = cb.Measured(1.0, 1, 1, 0, stdout='log line\n{"total_s": 2.5}\n')
     assert cb.child_info(m) == {"total_s": 2.5}
     assert "load" in cb.load_text()
+    info = {"total_s": 8.0, "composite_s": 5.0, "change_s": 1.0, "trend_s": 1.5, "rest_s": 0.5, "made": 3}
+    assert cb.breakdown(10.0, info) == (
+        "10.0 s = start and imports 2.0 s + composite 5.0 s + change 1.0 s + trend 1.5 s + rest 0.5 s"
+    )
+
+
+def test_full_step_reports_the_seconds_of_each_kind_of_product(
+    scenes: list[wl.BenchScene], tmp_path: Path
+) -> None:
+    import scoresby.places.build as build_module
+
+    before = build_module.make_composite
+    info = child.full(cb.spec_of(scenes, PARAMS), str(tmp_path / "run"))
+    assert build_module.make_composite is before  # the timing wrappers are taken off again
+    assert info["made"] == 1 and info["items"] == 1  # one summer: one composite, no change or trend
+    assert info["composite_s"] > 0 and info["change_s"] == 0 and info["trend_s"] == 0
+    assert info["rest_s"] >= 0 and info["cpu_s"] > 0
+    assert info["total_s"] == pytest.approx(info["composite_s"] + info["rest_s"])
+    assert (tmp_path / "run" / "places" / "aoi-bench").is_dir()
 
 
 def test_items_of_gives_the_peer_the_scoresby_grid(scenes: list[wl.BenchScene]) -> None:
