@@ -159,15 +159,16 @@ def assert_equal_to_local(stack: harness.MotoStack, local_run: Path, tmp: Path) 
         copy.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(stack.output_bucket, f"products/{RUN}/places/{rel}", str(copy))
         with rasterio.open(local_places / rel) as a, rasterio.open(copy) as b:
-            assert (a.crs, a.transform, a.shape, a.count, a.dtypes, a.nodata) == (
+            # str(): a NaN nodata equals itself only as text
+            assert (a.crs, a.transform, a.shape, a.count, a.dtypes, str(a.nodata)) == (
                 b.crs,
                 b.transform,
                 b.shape,
                 b.count,
                 b.dtypes,
-                b.nodata,
+                str(b.nodata),
             ), rel
-            assert a.overviews(1) == b.overviews(1) and b.overviews(1), rel
+            assert a.overviews(1) == b.overviews(1), rel  # none below 512 px: the glacier AOI is smaller
             np.testing.assert_array_equal(a.read(), b.read(), err_msg=rel)  # NaN where NaN
 
 
