@@ -43,7 +43,7 @@ LAST = 2021
 
 def split_scene(scene: glacier.SeriesScene, root: Path, path: int, day: date) -> Path:
     """A copy of one glacier scene as WRS path `path` on `day`, keeping only that path's columns."""
-    # Row 010: path 000 on 15 August must not be the glacier's own id (the time-series e2e would find it done).
+    # Row 010: path 000 on 15 August must not be the glacier's own id (the time-series e2e would skip it).
     sid = f"LC08_L2SP_{path:03d}010_{day:%Y%m%d}_{day + timedelta(days=11):%Y%m%d}_02_T1"
     folder = root / sid
     folder.mkdir(parents=True)
