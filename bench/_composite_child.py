@@ -6,9 +6,10 @@
 
 SPEC.json is a scene list ({"scenes", "aoi", "products", "composites"}). `median` is the like-with-like
 figure against the odc-stac peer, made of the places package's own parts: discovery, one observation per
-sensor and solar day (observations.group), compose's per-block reading (_Composer.stacks: SceneReader's
-windowed uint16 reads on the AOI lattice, merged, made float32 STACK_PX at a time) and the median
-(composite.reduce), run over compose.BLOCK_PX blocks in blocks.run_blocks' threads under the places' GDAL
+sensor and solar day (observations.group), compose's per-block reading (_Composer.parts: SceneReader's
+windowed uint16 reads on the AOI lattice, merged, handed on STACK_PX at a time) and the median
+(held.Part.composite: composite.reduce_dn on the DN where one sensor's map serves, else composite.reduce
+on the float32 stack), run over compose.BLOCK_PX blocks in blocks.run_blocks' threads under the places' GDAL
 cache bound, a float32 GeoTIFF written block by block; what
 compose does besides (classes, frequencies, indices, visuals) is left out, as the peer does not do it.
 `trend` feeds trend.theil_sen_mann_kendall synthetic composites (an index falling 0.002 a year plus noise,
@@ -45,7 +46,6 @@ from scoresby.places.blocks import (  # noqa: E402
     steady_malloc,
 )
 from scoresby.places.compose import BLOCK_PX, ComposeSettings, _Composer  # noqa: E402
-from scoresby.places.composite import reduce  # noqa: E402
 from scoresby.places.observations import SceneDate, group  # noqa: E402
 from scoresby.places.reader import SceneReader  # noqa: E402
 from scoresby.places.sensor_view import ROLES  # noqa: E402
@@ -72,12 +72,9 @@ class _MedianWork:
         inside = np.ones((int(window.height), int(window.width)), dtype=bool)
         values = np.empty((len(ROLES), *inside.shape), dtype=np.float32)
         read_s = reduce_s = 0.0
-        for part, stack, clears in self.composer.stacks(window, inside):
-            count = np.zeros(stack.shape[1:3], dtype=np.uint16)
-            for clear in clears:
-                count += clear
+        for part, observed in self.composer.parts(window, inside):
             t1 = time.perf_counter()
-            values[(slice(None), *part)] = reduce(stack, count, "median", None)
+            values[(slice(None), *part)] = observed.composite("median", None)
             t2 = time.perf_counter()
             read_s, reduce_s = read_s + t1 - t0, reduce_s + t2 - t1
             t0 = t2

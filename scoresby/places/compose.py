@@ -23,7 +23,8 @@ from rasterio.windows import Window
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.places import composite as comp
 from scoresby.places.blocks import COMPOSE_MMAP_THRESHOLD, place_gdal_options, run_blocks, steady_malloc
-from scoresby.places.harmonize import harmonize, harmonize_in_place
+from scoresby.places.harmonize import harmonize
+from scoresby.places.held import Held, Part
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
@@ -133,11 +134,11 @@ class _Composer:
         n = len(clears)
         return (stack if n == stack.shape[-1] else np.ascontiguousarray(stack[..., :n])), clears
 
-    def hold(self, window: Window, inside: np.ndarray) -> _Held | None:
+    def hold(self, window: Window, inside: np.ndarray) -> Held | None:
         """The block's observations as uint16 DN, merged scene by scene; None when a scene's DN is wider."""
         pool = self.pool()
         n, shape = len(self.observations), inside.shape
-        held = _Held(
+        held = Held(
             np.empty((n, len(ROLES), *shape), dtype=np.uint16),
             np.zeros((n, *shape), dtype=bool),
             np.zeros((n, *shape), dtype=np.uint8),  # calloc: pages only touched where a later scene wins
@@ -190,6 +191,20 @@ class _Composer:
                 else:
                     yield (part, *held.stack(part))
 
+    def parts(self, window: Window, inside: np.ndarray) -> Iterator[tuple[Any, Part]]:
+        """(slices in the block, Part) of each STACK_PX part of a block: DN form where one map serves."""
+        held = self.hold(window, inside)
+        h, w = inside.shape
+        for r in range(0, h, STACK_PX):
+            for c in range(0, w, STACK_PX):
+                part = (slice(r, min(r + STACK_PX, h)), slice(c, min(c + STACK_PX, w)))
+                if held is None:
+                    sub = Window(window.col_off + c, window.row_off + r, part[1].stop - c, part[0].stop - r)
+                    stack, clears = self.observe(sub, inside[part])
+                    yield part, Part(clears, stack=stack)
+                else:
+                    yield part, held.part(part)
+
     def block(self, window: Window) -> _BlockOut:
         """Composite, counts, frequencies, classes and indices of one block, made STACK_PX at a time."""
         shape = (int(window.height), int(window.width))
@@ -198,23 +213,23 @@ class _Composer:
             transform = rasterio.windows.transform(window, self.grid.transform)
             inside = ~geometry_mask(self.settings.outside, shape, transform)
         layers: dict[str, np.ndarray] = {}
-        for part, stack, clears in self.stacks(window, inside):
-            for name, data in self.layers(stack, clears).items():
+        for part, observed in self.parts(window, inside):
+            for name, data in self.layers(observed).items():
                 if name not in layers:
                     layers[name] = np.empty((*data.shape[:-2], *shape), dtype=data.dtype)
                 layers[name][(..., *part)] = data
         return _BlockOut(window, layers, int(inside.sum()))
 
-    def layers(self, stack: np.ndarray, clears: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """Composite, counts, frequencies, classes and indices of one stack (6, h, w, obs)."""
-        clear_count = np.zeros(stack.shape[1:3], dtype=np.uint16)
-        for clear in clears:
-            clear_count += clear
-        obs_classes = comp.classify(stack[_G], stack[_N], stack[_S])
+    def layers(self, observed: Part) -> dict[str, np.ndarray]:
+        """Composite, counts, frequencies, classes and indices of one part's observations."""
+        clear_count = observed.clear_count()
+        g, n, s = observed.roles([_G, _N, _S])
+        obs_classes = comp.classify(g, n, s)
+        del g, n, s
         snow_f, water_f = comp.frequencies(obs_classes, clear_count)
         del obs_classes
-        composite = comp.reduce(stack, clear_count, self.settings.method, self.settings.percentile)
-        del stack
+        composite = observed.composite(self.settings.method, self.settings.percentile)
+        del observed
         classes = comp.classify(composite[_G], composite[_N], composite[_S])
         classes[clear_count == 0] = comp.UNKNOWN
         layers = {
@@ -230,37 +245,6 @@ class _Composer:
                 ops.index_of(p.formula, inputs) if p.formula else ops.normalized_difference(*inputs)
             )
         return layers
-
-
-@dataclass
-class _Held:
-    """A block's observations: DN (obs, 6, h, w), clear (obs, h, w), which part won (obs, h, w), parts."""
-
-    dn: np.ndarray
-    clear: np.ndarray
-    source: np.ndarray
-    parts: list[list[tuple[SceneReader, Any]]]  # per observation: (reader, harmonisation) of its scenes
-
-    def stack(self, part: Any) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The float32 stack (6, h, w, obs) and clear masks of the observations clear in a part."""
-        keep = [k for k in range(len(self.parts)) if self.clear[(k, *part)].any()]
-        h, w = (s.stop - s.start for s in part)
-        stack = np.empty((len(ROLES), h, w, len(keep)), dtype=np.float32)
-        clears = []
-        for j, k in enumerate(keep):
-            dn, clear = self.dn[(k, slice(None), *part)], self.clear[(k, *part)]
-            (reader, coeffs), *others = self.parts[k]
-            if others:
-                refl = harmonize(reader.reflectance(dn), ROLES, coeffs)
-                for i, (other, other_coeffs) in enumerate(others, start=1):
-                    won = self.source[(k, *part)] == i
-                    refl[:, won] = harmonize(other.reflectance(dn), ROLES, other_coeffs)[:, won]
-                stack[..., j] = refl
-            else:  # one scene: its reflectance made in the stack itself
-                harmonize_in_place(reader.reflectance(dn, out=stack[..., j]), ROLES, coeffs)
-            np.copyto(stack[..., j], np.float32(np.nan), where=~clear)
-            clears.append(clear)
-        return stack, clears
 
 
 def compose(
