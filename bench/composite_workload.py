@@ -55,7 +55,8 @@ class Params:
     paths: int = 2
     first: str = "2020-07-01"
     step_days: int = 16
-    per_date: int = 1  # passes per date, 16 days apart (several summer dates of one year)
+    per_date: int = 1  # passes per date, `revisit_days` apart (several summer dates of one year)
+    revisit_days: int = 16  # one Landsat's revisit; 8 with Landsat 8 and 9 together
     seed: int = 21
     version: int = 2  # bump when the generator's output changes
 
@@ -111,11 +112,11 @@ def scene_id_of(day: date, path: int) -> str:
 def scene_dates(params: Params) -> list[tuple[date, int]]:
     """(date, path) of every scene; the east path passes 7 days after the west one (another solar day).
 
-    With `per_date` > 1 each date is `per_date` passes 16 days apart (e.g. 4 summer passes of a year).
+    With `per_date` > 1 each date is `per_date` passes `revisit_days` apart (e.g. 4 summer passes a year).
     """
     first = date.fromisoformat(params.first)
     return [
-        (first + timedelta(days=params.step_days * i + 16 * j + 7 * p), p)
+        (first + timedelta(days=params.step_days * i + params.revisit_days * j + 7 * p), p)
         for i in range(params.dates)
         for j in range(params.per_date)
         for p in range(params.paths)
