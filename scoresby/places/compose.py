@@ -172,27 +172,14 @@ class _Composer:
                 held.parts.append(parts)
         return held
 
-    def stacks(
-        self, window: Window, inside: np.ndarray
-    ) -> Iterator[tuple[Any, np.ndarray, list[np.ndarray]]]:
-        """(slices in the block, stack (6, h, w, obs) float32, clear masks) of each STACK_PX part of a block.
+    def parts(
+        self, window: Window, inside: np.ndarray, *, dn_form: bool = True
+    ) -> Iterator[tuple[Any, Part]]:
+        """(slices in the block, Part) of each STACK_PX part of a block: DN form where one map serves.
 
-        Reflectance is made from the held DN exactly as from a scene read (DN x scale + offset in float32,
-        then the harmonisation), so the stack's values are the same as `observe`'s.
+        A float-form part's stack is made from the held DN exactly as from a scene read (DN x scale +
+        offset in float32, then the harmonisation), so its values are the same as `observe`'s.
         """
-        held = self.hold(window, inside)
-        h, w = inside.shape
-        for r in range(0, h, STACK_PX):
-            for c in range(0, w, STACK_PX):
-                part = (slice(r, min(r + STACK_PX, h)), slice(c, min(c + STACK_PX, w)))
-                if held is None:
-                    sub = Window(window.col_off + c, window.row_off + r, part[1].stop - c, part[0].stop - r)
-                    yield (part, *self.observe(sub, inside[part]))
-                else:
-                    yield (part, *held.stack(part))
-
-    def parts(self, window: Window, inside: np.ndarray) -> Iterator[tuple[Any, Part]]:
-        """(slices in the block, Part) of each STACK_PX part of a block: DN form where one map serves."""
         held = self.hold(window, inside)
         h, w = inside.shape
         for r in range(0, h, STACK_PX):
@@ -203,7 +190,7 @@ class _Composer:
                     stack, clears = self.observe(sub, inside[part])
                     yield part, Part(clears, stack=stack)
                 else:
-                    yield part, held.part(part)
+                    yield part, held.part(part, dn_form=dn_form)
 
     def block(self, window: Window) -> _BlockOut:
         """Composite, counts, frequencies, classes and indices of one block, made STACK_PX at a time."""

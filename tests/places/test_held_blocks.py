@@ -39,7 +39,8 @@ def test_held_stacks_equal_scene_reads(built: Any) -> None:
         for window in grid.windows(BLOCK_PX, BLOCK_PX):
             inside = np.ones((int(window.height), int(window.width)), dtype=bool)
             inside[::7] = False  # an AOI polygon's outside: not clear in either path
-            for part, stack, clears in composer.stacks(window, inside):
+            for part, observed in composer.parts(window, inside, dn_form=False):
+                stack, clears = observed.stack, observed.clears
                 sub = window.__class__(
                     window.col_off + part[1].start,
                     window.row_off + part[0].start,
