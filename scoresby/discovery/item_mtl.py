@@ -19,6 +19,19 @@ MAX_MTL_BYTES = 2 * 1024 * 1024
 """An MTL is 10-20 kB; an asset over 2 MiB is not one and is refused before it is read whole."""
 
 
+def item_href(scene_id: str, label: str, href: Any, location: str | None, *, remote: bool) -> str:
+    """An Item asset's href as its provenance allows it (core/href_policy.py); UnreadableRaster if refused.
+
+    A local Item's relative hrefs resolve against its absolute folder; `label` prefixes the reason.
+    """
+    if location is not None and not urllib.parse.urlsplit(location).scheme:
+        location = str(Path(location).absolute())
+    try:
+        return check_href(href, location, remote=remote, allow_hosts=allow_list())
+    except HrefRefused as exc:
+        raise UnreadableRaster(scene_id, f"STAC Item asset {label}{exc}") from exc
+
+
 def mtl_asset(item: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """The Item's MTL asset (its key and the asset), None when it has none."""
     assets = {str(k).lower(): (str(k), v) for k, v in item["assets"].items() if isinstance(v, dict)}
@@ -39,12 +52,7 @@ def read_item_mtl(
     key, asset = found
     alternate = (asset.get("alternate") or {}).get("s3") or {}
     href = alternate.get("href") if signed and alternate.get("href") else asset.get("href")
-    if location is not None and not urllib.parse.urlsplit(location).scheme:
-        location = str(Path(location).absolute())
-    try:
-        href = check_href(href, location, remote=remote, allow_hosts=allow_list())
-    except HrefRefused as exc:
-        raise UnreadableRaster(scene_id, f"STAC Item asset {key}: {exc}") from exc
+    href = item_href(scene_id, f"{key}: ", href, location, remote=remote)
     parts = urllib.parse.urlsplit(href)
     if parts.scheme.lower() in ("s3", "https"):
         folder, name = posixpath.split(parts.path)

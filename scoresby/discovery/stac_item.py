@@ -7,16 +7,14 @@ import posixpath
 import re
 import urllib.parse
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from scoresby.core.catalogue_items import self_href
 from scoresby.core.errors import SourceNotFound, UnknownSensor, UnreadableRaster
-from scoresby.core.href_policy import HrefRefused, allow_list, check_href
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
 from scoresby.core.warnings import AssumedRadiometryWarning, PlainDNWarning, note
-from scoresby.discovery.item_mtl import read_item_mtl
+from scoresby.discovery.item_mtl import item_href, read_item_mtl
 from scoresby.discovery.landsat_mtl import Mtl, MtlError
 from scoresby.discovery.sources import aws_credentials_available, gdal_env_options, open_source
 from scoresby.sensors import Sensor, name_for_id, name_for_metadata, sensor_named
@@ -191,12 +189,7 @@ def _href(asset: dict[str, Any]) -> str | None:
 
 def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool, remote: bool = False) -> str:
     """A GDAL path for an asset href allowed by the Item's provenance (core/href_policy.py)."""
-    if location is not None and not urllib.parse.urlsplit(location).scheme:
-        location = str(Path(location).absolute())
-    try:
-        href = check_href(href, location, remote=remote, allow_hosts=allow_list())
-    except HrefRefused as exc:
-        raise UnreadableRaster(scene_id, f"STAC Item asset {exc}") from exc
+    href = item_href(scene_id, "", href, location, remote=remote)
     scheme = urllib.parse.urlsplit(href).scheme.lower()
     if not scheme:
         return href
