@@ -77,19 +77,24 @@ def job_name(*parts: str) -> str:
     return f"{name[: MAX_JOB_NAME - 11]}-{digest}"
 
 
-def read_scenes(round_uri: str) -> tuple[dict[str, Any], list[Scene]]:
-    """The round's checked `composites` option and scenes; InvalidInput naming the file and field."""
-    where = work_files.join(round_uri, SCENES_FILE)
+def _read_json(where: str, missing: str) -> Any:
+    """A round file's JSON; InvalidInput in one line when it cannot be read, is not there or is not JSON."""
     try:
         text = work_files.read_text(where)
     except Exception as exc:  # noqa: BLE001 - a bucket that is not there or not ours: one line
         raise InvalidInput(f"{where}: cannot read: {one_line(exc)}") from exc
     if text is None:
-        raise InvalidInput(f"{where}: not found")
+        raise InvalidInput(f"{where}: {missing}")
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except ValueError as exc:
         raise InvalidInput(f"{where}: not JSON: {one_line(exc)}") from exc
+
+
+def read_scenes(round_uri: str) -> tuple[dict[str, Any], list[Scene]]:
+    """The round's checked `composites` option and scenes; InvalidInput naming the file and field."""
+    where = work_files.join(round_uri, SCENES_FILE)
+    doc = _read_json(where, "not found")
     if not isinstance(doc, dict) or not isinstance(doc.get("scenes"), list) or "composites" not in doc:
         raise InvalidInput(f'{where}: must be {{"composites": {{...}}, "scenes": [...]}}')
     scenes = []
@@ -201,16 +206,7 @@ def _write_plan(round_uri: str, plan: dict[str, Any], todo: list[Product]) -> di
 def load_plan(round_uri: str) -> dict[str, Any]:
     """The round's plan document; InvalidInput when the plan job has not written it."""
     where = work_files.join(round_uri, PLAN_FILE)
-    try:
-        text = work_files.read_text(where)
-    except Exception as exc:  # noqa: BLE001 - one line
-        raise InvalidInput(f"{where}: cannot read: {one_line(exc)}") from exc
-    if text is None:
-        raise InvalidInput(f"{where}: not found (run `scoresby places plan` first)")
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise InvalidInput(f"{where}: not JSON: {one_line(exc)}") from exc
+    doc = _read_json(where, "not found (run `scoresby places plan` first)")
     if not isinstance(doc, dict) or doc.get("version") != PLAN_VERSION:
         raise InvalidInput(f"{where}: not a version {PLAN_VERSION} place plan")
     return doc
