@@ -3,7 +3,8 @@
     .venv/bin/python bench/composite_bench.py [--runs N] [--size PX] [--skip-scaling] [--trend-blocks N] ...
 
 1. Like with like: the six median reflectance bands of 10 dates x 2 paths (each path 60 % of a 2,000 px AOI
-   at 30 m; bench/composite_workload.py) on the AOI grid as a float32 GeoTIFF. Peer: odc-stac 0.5 + dask in
+   at 30 m; bench/composite_workload.py) on the AOI grid as a float32 GeoTIFF (DEFLATE, both sides with
+   Scoresby's GDAL compression threads, cog.COG_OPTIONS NUM_THREADS). Peer: odc-stac 0.5 + dask in
    the bench-only venv `.venv-peer` (`make peer-env`, bench/peer-requirements.txt), bench/_peer_composite.py.
    Scoresby: the places package's reader, observations and reduce (bench/_composite_child.py median).
    Interleaved, medians of --runs; wall and peak RSS of each child process (bench/_launch.py: os.wait4's
@@ -39,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import composite_workload as workload  # noqa: E402
 from bench.run_bench import Measured, MiB, machine, measure  # noqa: E402
+from scoresby.raster.cog import COG_OPTIONS  # noqa: E402
 from scoresby.raster.quality import aoi_grid  # noqa: E402
 
 OUT = REPO / "bench-output" / "composite"
@@ -161,6 +163,7 @@ def like_with_like(
             str(PEER),
             str(folder / "items.json"),
             str(folder / "peer.tif"),
+            COG_OPTIONS["NUM_THREADS"],  # the GeoTIFF compressed in as many GDAL threads as Scoresby's
         ],
         "scoresby": _child("median", folder / "spec.json", folder / "scoresby.tif"),
     }
@@ -300,12 +303,16 @@ def incremental(
 
 
 def breakdown(wall: float, info: dict[str, Any]) -> str:
-    """A `full` child's wall split: start and imports, each kind of product, the rest of the step."""
-    parts = {k[:-2]: info[k] for k in ("composite_s", "change_s", "trend_s", "rest_s") if k in info}
+    """A `full` child's wall split: start and imports, the composites, change and trend, the rest."""
     start = wall - info.get("total_s", wall)  # the interpreter, the imports, reading the spec
-    return f"{wall:.1f} s = start and imports {start:.1f} s + " + " + ".join(
-        f"{k} {v:.1f} s" for k, v in parts.items()
-    )
+    parts = [f"composite {info.get('composite_s', float('nan')):.1f} s"]
+    if "derived_s" in info:  # change and trend are made side by side: their span, and each one's own
+        parts.append(
+            f"change and trend side by side {info['derived_s']:.1f} s "
+            f"(change {info.get('change_s', 0):.1f} s, trend {info.get('trend_s', 0):.1f} s)"
+        )
+    parts.append(f"rest {info.get('rest_s', float('nan')):.1f} s")
+    return f"{wall:.1f} s = start and imports {start:.1f} s + " + " + ".join(parts)
 
 
 def trend(periods: int, blocks: int, log: Log = print) -> tuple[list[str], dict[str, float]]:

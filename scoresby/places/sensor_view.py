@@ -54,8 +54,8 @@ def quality_bits(sensor: str) -> QaBits | None:
 
 def clear_of(qa: QaBits, values: np.ndarray) -> np.ndarray:
     """Pixels a composite may use: QA says data, and no cloud, dilated cloud, shadow or cirrus."""
-    q = masks.quality_of(qa, values)
-    return q.valid & ~q.not_clear
+    # masks.Quality's valid & ~not_clear in one pass over the values (one AND for QA bits), not five.
+    return ~masks.qa_flags(qa, values, (*qa.fill, *qa.cloud, *qa.dilated, *qa.shadow, *qa.cirrus))
 
 
 @dataclass(frozen=True)
