@@ -116,12 +116,25 @@ def _chunk_counts(
         g, r, n, s = (_reflectance(dn[k], *rescaling[k]) for k in ("green", "red", "nir", "swir1"))
         snow, water = snow_and_water(g, n, s, clear)
         land = clear & ~snow & ~water & (r >= 0) & (n >= 0) & ((n + r) > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ndvi = (n - r) / (n + r)  # a plain divide, then a masked sum: 5x faster than divide(where=)
         n_snow, n_water, n_land = (int(np.count_nonzero(m)) for m in (snow, water, land))
-        ndvi_sum = float(np.sum(ndvi, where=land, dtype=np.float64))
+        ndvi_sum = _land_ndvi_sum(n, r, land)
     counts = [shape[0] * shape[1], *(np.count_nonzero(m) for m in (valid, cloud, shadow, clear))]
     return WindowCounts(np.array([*counts, n_snow, n_water, n_land], dtype=np.int64), ndvi_sum)
+
+
+def _land_ndvi_sum(nir: np.ndarray, red: np.ndarray, land: np.ndarray) -> float:
+    """The sum of NDVI over `land` (where NIR + red > 0), as float64.
+
+    Off land the numerator is made 0 and the denominator 1 (x * True = x, x + False = x: land pixels keep
+    their exact float32 NDVI), so a plain sum replaces a masked one: 4x faster than sum(where=).
+    """
+    num = nir - red
+    num *= land
+    den = nir + red
+    den *= land
+    den += ~land
+    num /= den
+    return float(num.sum(dtype=np.float64))
 
 
 @dataclass
