@@ -12,7 +12,7 @@ from scoresby.core.stretch import parse_stretch
 from scoresby.core.timeseries import CSV_FIELDS, by_place, is_cloudy, row_from_item, to_csv
 from scoresby.raster import masks
 from scoresby.raster.ops import resolve_stretch
-from scoresby.raster.stats import SceneStats, window_counts
+from scoresby.raster.stats import SceneStats, _land_ndvi_sum, window_counts
 from scoresby.sensors.landsat import QA_PIXEL
 from scoresby.sensors.sentinel2 import SCL
 
@@ -76,6 +76,17 @@ def test_cloud_over_valid_and_snow_over_clear() -> None:
     assert r["valid_percent"] == 75.0  # 6 of 8: one nodata, one fill
     assert r["cloud_percent"] == round(100 * 2 / 6, 3)
     assert r["snow_ice_percent"] == 100.0 and r["snow_ice_km2"] == pytest.approx(4 * 900 / 1e6)
+
+
+def test_land_ndvi_sum_counts_land_only_and_no_nan_or_inf_from_off_land_pixels() -> None:
+    nir = np.array([[0.30, 0.0, -0.05, 0.20, 0.40]], dtype=np.float32)
+    red = np.array([[0.10, 0.0, 0.05, -0.20, 0.40]], dtype=np.float32)
+    # off land: 0/0 (NaN), -0.05/0 and 0.4/0 (inf) NDVI; on land the first and the last pixel
+    land = np.array([[True, False, False, False, True]])
+    ndvi = (nir - red) / (nir + red)  # float32, as the masked sum had it on land
+    expected = float(np.float64(ndvi[0, 0]) + np.float64(ndvi[0, 4]))
+    assert _land_ndvi_sum(nir, red, land) == expected
+    assert _land_ndvi_sum(nir, red, np.zeros_like(land)) == 0.0
 
 
 def test_reflectance_stretch_means_the_same_for_landsat_and_sentinel2() -> None:
