@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.image as mpimg
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
@@ -29,7 +28,7 @@ from scoresby.stores.publish import publish
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 STAC_VERSION = "1.0.0"
 PROJ_SCHEMA = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
-PNG_OPTIONS = {"compress_level": 1}
+PNG_LEVEL = 1
 """zlib level of the change and trend quicklooks: at PIL's default (6) a PNG took 0.2 s, and PNG encoding
 was 2 of the 6 s of adding one scene to a 12-summer place; level 1 is faster for slightly larger files."""
 
@@ -70,17 +69,13 @@ class CogJob:
 
 
 def finish_all(jobs: Sequence[CogJob]) -> None:
-    """COGs of several temps in WORKER_THREADS threads (GDAL compresses without the GIL), then their
-    quicklooks one by one (matplotlib is not thread-safe)."""
+    """COGs of several temps, each followed by its quicklook, in WORKER_THREADS threads (GDAL compresses and
+    PIL encodes the PNG without the GIL; the colour maps are matplotlib's, each call its own copy)."""
 
     def one(job: CogJob) -> None:
         with rasterio.Env(**gdal_options({})):
             cog.write_cog(job.temp, job.dest)
         job.temp.unlink()
-
-    with ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="scoresby-cog") as pool:
-        list(pool.map(one, jobs))
-    for job in jobs:
         png = job.dest.with_suffix(".png")
         if job.quicklook == "transitions":
             transitions_png(job.dest, png)
@@ -88,6 +83,9 @@ def finish_all(jobs: Sequence[CogJob]) -> None:
             slope_png(job.dest, png)
         elif job.quicklook is not None:
             plots.write_quicklook(job.dest, png, job.product, job.quicklook)
+
+    with ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="scoresby-cog") as pool:
+        list(pool.map(one, jobs))
 
 
 def _decimated(path: Path) -> np.ndarray:
@@ -105,7 +103,7 @@ def transitions_png(cog_path: Path, png: Path) -> None:
             sel = codes == 10 * a + b
             rgba[sel, :3] = transition_rgb(10 * a + b)
             rgba[sel, 3] = 255
-    mpimg.imsave(png, rgba, pil_kwargs=PNG_OPTIONS)
+    plots.write_png(png, rgba, PNG_LEVEL)
 
 
 def slope_png(cog_path: Path, png: Path) -> None:
@@ -117,7 +115,7 @@ def slope_png(cog_path: Path, png: Path) -> None:
     span = float(np.percentile(np.abs(values[finite]), 98)) if finite.any() else 1.0
     rgba = matplotlib.colormaps["RdBu"](np.clip(values / (2 * (span or 1.0)) + 0.5, 0, 1), bytes=True)
     rgba[..., 3] = np.where(finite, 255, 0)
-    mpimg.imsave(png, rgba, pil_kwargs=PNG_OPTIONS)
+    plots.write_png(png, rgba, PNG_LEVEL)
 
 
 def float_temp(grid: Grid, tmp: Path, name: str) -> tuple[Path, Any]:

@@ -13,11 +13,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.image as mpimg  # noqa: E402
 import numpy as np  # noqa: E402
 import rasterio  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
 from rasterio.enums import Resampling  # noqa: E402
 
 from scoresby.raster.ops import INDEX_BINS, INDEX_RANGE  # noqa: E402
@@ -27,6 +27,13 @@ logger = logging.getLogger(__name__)
 QUICKLOOK_MAX_PX = 1024
 INDEX_CMAPS = {"ndvi": "RdYlGn", "ndsi": "RdBu", "ndwi": "BrBG"}
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
+
+
+def write_png(png_path: Path, rgba: np.ndarray, compress_level: int = 6) -> None:
+    """An (h, w, 4) uint8 array as an RGBA PNG (PIL encodes without the GIL: callers may use threads)."""
+    Image.fromarray(np.ascontiguousarray(rgba), "RGBA").save(
+        png_path, format="PNG", compress_level=compress_level
+    )
 
 
 def decimated_shape(width: int, height: int, max_px: int = QUICKLOOK_MAX_PX) -> tuple[int, int]:
@@ -63,7 +70,7 @@ def write_quicklook(cog_path: Path, png_path: Path, product: str, kind: str) -> 
         rgb = data[:3] if kind == "visual" else np.stack([_display_stretch(b, valid) for b in data[:3]])
         alpha = np.where(valid, 255, 0).astype(np.uint8)
         rgba = np.concatenate([rgb.astype(np.uint8), alpha[None]]).transpose(1, 2, 0)
-    mpimg.imsave(png_path, np.ascontiguousarray(rgba))
+    write_png(png_path, rgba)
 
 
 def _stairs_outline(counts: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
