@@ -51,7 +51,6 @@ from scoresby.places.reader import SceneReader  # noqa: E402
 from scoresby.places.sensor_view import ROLES  # noqa: E402
 from scoresby.places.trend import theil_sen_mann_kendall  # noqa: E402
 from scoresby.raster.bands import temp_profile  # noqa: E402
-from scoresby.raster.cog import COG_OPTIONS  # noqa: E402
 from scoresby.raster.quality import aoi_grid  # noqa: E402
 
 
@@ -98,15 +97,15 @@ def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
     sensors = {sid: f.sensor for sid, f in found.items()}
     composer = _Composer(observations, lambda sid: SceneReader(found[sid], grid), sensors, grid, settings)
     work = _MedianWork(composer)
-    # As the peer writes it (float32, DEFLATE, GDAL's compression threads as Scoresby's COGs use them), in
-    # tiles of the blocks' size: a 512 px tile written in four 256 px parts would be held in GDAL's cache
-    # until complete, which is the bench's doing.
+    # As the peer writes it (float32, DEFLATE), in tiles of the blocks' size: a 512 px tile written in
+    # four 256 px parts would be held in GDAL's cache until complete, which is the bench's doing. No GDAL
+    # compression threads (NUM_THREADS): they took the tail of the write off the wall, but held a row of
+    # tiles more, which grew with the AOI's width (4x AOI: +25 MiB, peak 1.11x the 1x AOI's).
     profile = temp_profile(grid, len(ROLES), "float32", float("nan")) | {
         "blockxsize": BLOCK_PX,
         "blockysize": BLOCK_PX,
         "compress": "deflate",
         "interleave": "pixel",
-        "num_threads": COG_OPTIONS["NUM_THREADS"],
     }
     write_s = [0.0]
     setup_s = time.perf_counter() - t0

@@ -1,12 +1,11 @@
 """The composite benchmark's peer, run in the bench-only venv (.venv-peer, `make peer-env`): odc-stac + dask.
 
-    .venv-peer/bin/python bench/_peer_composite.py ITEMS.json OUT.tif [NUM_THREADS]
+    .venv-peer/bin/python bench/_peer_composite.py ITEMS.json OUT.tif
 
 ITEMS.json: {"items": [paths of STAC Item files], "grid": {"crs", "transform", "width", "height"}}. It does
 what an odc-stac user writes for a median composite: `odc.stac.load(items, groupby="solar_day",
 chunks={"x": 1024, "y": 1024})` on the AOI's grid, the QA_PIXEL fill/cloud/shadow/cirrus mask,
-`.median("time")`, surface reflectance (C2 L2 scale and offset) and a float32 GeoTIFF, 512 px tiles, DEFLATE
-compressed in NUM_THREADS GDAL threads (default 1; the bench passes Scoresby's own, cog.COG_OPTIONS).
+`.median("time")`, surface reflectance (C2 L2 scale and offset) and a float32 GeoTIFF, 512 px tiles, DEFLATE.
 Only this venv's packages are imported (not scoresby).
 """
 
@@ -63,7 +62,6 @@ def main(items_json: str, out: str) -> int:
         "blockxsize": 512,
         "blockysize": 512,
         "compress": "deflate",
-        "num_threads": sys.argv[3] if len(sys.argv) > 3 else "1",
     }
     with rasterio.open(out, "w", **profile) as dst:
         dst.write(values)

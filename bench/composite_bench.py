@@ -3,8 +3,7 @@
     .venv/bin/python bench/composite_bench.py [--runs N] [--size PX] [--skip-scaling] [--trend-blocks N] ...
 
 1. Like with like: the six median reflectance bands of 10 dates x 2 paths (each path 60 % of a 2,000 px AOI
-   at 30 m; bench/composite_workload.py) on the AOI grid as a float32 GeoTIFF (DEFLATE, both sides with
-   Scoresby's GDAL compression threads, cog.COG_OPTIONS NUM_THREADS). Peer: odc-stac 0.5 + dask in
+   at 30 m; bench/composite_workload.py) on the AOI grid as a float32 GeoTIFF. Peer: odc-stac 0.5 + dask in
    the bench-only venv `.venv-peer` (`make peer-env`, bench/peer-requirements.txt), bench/_peer_composite.py.
    Scoresby: the places package's reader, observations and reduce (bench/_composite_child.py median).
    Interleaved, medians of --runs; wall and peak RSS of each child process (bench/_launch.py: os.wait4's
@@ -40,7 +39,6 @@ sys.path.insert(0, str(REPO))
 
 from bench import composite_workload as workload  # noqa: E402
 from bench.run_bench import Measured, MiB, machine, measure  # noqa: E402
-from scoresby.raster.cog import COG_OPTIONS  # noqa: E402
 from scoresby.raster.quality import aoi_grid  # noqa: E402
 
 OUT = REPO / "bench-output" / "composite"
@@ -163,7 +161,6 @@ def like_with_like(
             str(PEER),
             str(folder / "items.json"),
             str(folder / "peer.tif"),
-            COG_OPTIONS["NUM_THREADS"],  # the GeoTIFF compressed in as many GDAL threads as Scoresby's
         ],
         "scoresby": _child("median", folder / "spec.json", folder / "scoresby.tif"),
     }
