@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -15,12 +15,13 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import rasterio  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 from rasterio.enums import Resampling  # noqa: E402
 
 from scoresby.raster.ops import INDEX_BINS, INDEX_RANGE  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,11 @@ def _histogram_axes() -> Iterator[tuple[Figure, Any]]:
     with _idle_lock:
         cached = _idle_figures.pop() if _idle_figures else None
     if cached is None:
+        # Imported here: the figure machinery (axes, projections, the Agg canvas) is 0.1 s of imports that
+        # quicklook-only processes (place products, the AWS place jobs) never use.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
         fig = Figure(figsize=(6.4, 3.6), dpi=100)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
