@@ -98,9 +98,7 @@ def median(spec: dict[str, Any], out: str) -> dict[str, Any]:
     composer = _Composer(observations, lambda sid: SceneReader(found[sid], grid), sensors, grid, settings)
     work = _MedianWork(composer)
     # As the peer writes it (float32, DEFLATE), in tiles of the blocks' size: a 512 px tile written in
-    # four 256 px parts would be held in GDAL's cache until complete, which is the bench's doing. No GDAL
-    # compression threads (NUM_THREADS): they took the tail of the write off the wall, but held a row of
-    # tiles more, which grew with the AOI's width (4x AOI: +25 MiB, peak 1.11x the 1x AOI's).
+    # four 256 px parts would be held in GDAL's cache until complete, which is the bench's doing.
     profile = temp_profile(grid, len(ROLES), "float32", float("nan")) | {
         "blockxsize": BLOCK_PX,
         "blockysize": BLOCK_PX,
@@ -144,15 +142,14 @@ MAKERS = ("composite", "change", "trend")
 def full(spec: dict[str, Any], run_dir: str) -> dict[str, Any]:
     """The places package's whole step (every asset, COGs, quicklooks, Items, places.csv), as after a run.
 
-    Besides the step's seconds: those of each kind of product made (build.make_<kind>: the change and the
-    trend are made side by side, so their span together is `derived_s`) and the rest.
+    Besides the step's seconds: those of each kind of product made (build.make_<kind>) and the rest.
     """
     # Imported here, not at the top: the products' makers bring matplotlib (quicklooks), about 0.45 s of
     # imports that the `median` mode, timed against the peer, does not use.
     import scoresby.places.build as build_module
 
     t0 = time.perf_counter()
-    spans: dict[str, list[tuple[float, float]]] = {k: [] for k in MAKERS}
+    spent = dict.fromkeys(MAKERS, 0.0)
     originals = {k: getattr(build_module, f"make_{k}") for k in MAKERS if hasattr(build_module, f"make_{k}")}
 
     def timed(kind: str, step: Any) -> Any:
@@ -161,7 +158,7 @@ def full(spec: dict[str, Any], run_dir: str) -> dict[str, Any]:
             try:
                 return step(*args, **kwargs)
             finally:
-                spans[kind].append((t, time.perf_counter()))
+                spent[kind] += time.perf_counter() - t
 
         return run
 
@@ -174,16 +171,11 @@ def full(spec: dict[str, Any], run_dir: str) -> dict[str, Any]:
         for kind, step in originals.items():
             setattr(build_module, f"make_{kind}", step)
     total = time.perf_counter() - t0
-    derived = spans["change"] + spans["trend"]
-    derived_s = max(e for _, e in derived) - min(s for s, _ in derived) if derived else 0.0
-    composite_s = sum(e - s for s, e in spans["composite"])
     return {
         "total_s": total,
         "cpu_s": cpu_seconds(),
-        "composite_s": composite_s,
-        **{f"{k}_s": sum(e - s for s, e in spans[k]) for k in ("change", "trend")},
-        "derived_s": derived_s,
-        "rest_s": total - composite_s - derived_s,
+        **{f"{k}_s": v for k, v in spent.items()},
+        "rest_s": total - sum(spent.values()),
         "made": len(result.made),
         "items": len(result.items),
         "notes": result.notes[:3],

@@ -300,16 +300,12 @@ def incremental(
 
 
 def breakdown(wall: float, info: dict[str, Any]) -> str:
-    """A `full` child's wall split: start and imports, the composites, change and trend, the rest."""
+    """A `full` child's wall split: start and imports, each kind of product, the rest of the step."""
+    parts = {k[:-2]: info[k] for k in ("composite_s", "change_s", "trend_s", "rest_s") if k in info}
     start = wall - info.get("total_s", wall)  # the interpreter, the imports, reading the spec
-    parts = [f"composite {info.get('composite_s', float('nan')):.1f} s"]
-    if "derived_s" in info:  # change and trend are made side by side: their span, and each one's own
-        parts.append(
-            f"change and trend side by side {info['derived_s']:.1f} s "
-            f"(change {info.get('change_s', 0):.1f} s, trend {info.get('trend_s', 0):.1f} s)"
-        )
-    parts.append(f"rest {info.get('rest_s', float('nan')):.1f} s")
-    return f"{wall:.1f} s = start and imports {start:.1f} s + " + " + ".join(parts)
+    return f"{wall:.1f} s = start and imports {start:.1f} s + " + " + ".join(
+        f"{k} {v:.1f} s" for k, v in parts.items()
+    )
 
 
 def trend(periods: int, blocks: int, log: Log = print) -> tuple[list[str], dict[str, float]]:

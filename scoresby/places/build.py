@@ -10,10 +10,8 @@ import json
 import logging
 import shutil
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,7 +126,6 @@ class _Build:
         self.wanted: set[str] = set()
         self.tmp_root = folder / f".tmp-{uuid.uuid4().hex[:8]}"
         self.inv = Inventory()
-        self.lock = threading.Lock()  # the manifest and the result, shared by the derived products' threads
 
     def run(self, scenes: Sequence[Scene], exclude: Collection[str]) -> None:
         """Every step, in order; the temp folder goes whatever happens."""
@@ -144,14 +141,8 @@ class _Build:
             made = [c for c in (self._composite(p) for p in plist) if c is not None]
             derived, notes = derived_of(self.place, made, self.options, bool(self.indices))
             self.result.notes += notes
-            # Change and trend read only published composites and write their own folders: made side by
-            # side, one fills the cores while the other waits on its serial parts (quicklooks, publishing).
-            before = len(self.result.made)
-            threads = max(1, min(2, len(derived)))
-            with ThreadPoolExecutor(threads, thread_name_prefix="scoresby-derived") as pool:
-                list(pool.map(self._derived, derived))
-            order = {p.item_id: i for i, p in enumerate(derived)}  # `made` in plan order, as made one by one
-            self.result.made[before:] = sorted(self.result.made[before:], key=order.__getitem__)
+            for product in derived:
+                self._derived(product)
             self._retire()
         finally:
             shutil.rmtree(self.tmp_root, ignore_errors=True)
@@ -164,9 +155,8 @@ class _Build:
         self, item_id: str, fp: str, step: Callable[[Target, Path], object], span: tuple[str, str]
     ) -> bool:
         """Run one product's step in its own temp folder unless it is current; False when it failed."""
-        with self.lock:
-            self.wanted.add(item_id)
-            current = self.man["products"].get(item_id) == fp
+        self.wanted.add(item_id)
+        current = self.man["products"].get(item_id) == fp
         if current and (self.folder / item_id / f"{item_id}.json").is_file():
             return True
         work = Path(tempfile.mkdtemp(dir=self.tmp_root))
@@ -176,15 +166,13 @@ class _Build:
         except (
             PipelineError
         ) as exc:  # a scene that cannot be read: the product stays as it was, retried later
-            with self.lock:
-                self.result.notes.append(f"{item_id} not made: {one_line(exc)}")
+            self.result.notes.append(f"{item_id} not made: {one_line(exc)}")
             return (self.folder / item_id / f"{item_id}.json").is_file()
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        with self.lock:
-            self.man["products"][item_id] = fp
-            manifest.save(self.man_path, self.man)
-            self.result.made.append(item_id)
+        self.man["products"][item_id] = fp
+        manifest.save(self.man_path, self.man)
+        self.result.made.append(item_id)
         log.info("place product %s made", item_id)
         return True
 
