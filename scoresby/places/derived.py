@@ -17,7 +17,7 @@ import rasterio
 from rasterio.windows import Window
 
 from scoresby.places import change, outputs
-from scoresby.places.blocks import TREND_MMAP_THRESHOLD, place_gdal_options, run_blocks, steady_malloc
+from scoresby.places.blocks import TREND_MMAP_THRESHOLD, run_blocks, steady_malloc
 from scoresby.places.sensor_view import ProductRoles
 from scoresby.places.trend import theil_sen_mann_kendall
 from scoresby.raster.bands import Grid, temp_profile
@@ -28,6 +28,41 @@ TREND_BLOCK_PX = 512
 
 def _shifted(window: Window, offset: tuple[int, int]) -> Window:
     return Window(window.col_off + offset[0], window.row_off + offset[1], window.width, window.height)
+
+
+class _ChangeWork:
+    """Transitions and index differences of one block; each thread opens the two composites' COGs."""
+
+    def __init__(
+        self, sources: Mapping[tuple[str, str], str], names: list[str], offset: tuple[int, int]
+    ) -> None:
+        self.sources, self.names, self.offset = sources, names, offset
+        self.local = threading.local()
+
+    def _open(self) -> dict[tuple[str, str], Any]:
+        src = getattr(self.local, "src", None)
+        if src is None:
+            src = self.local.src = {k: rasterio.open(path) for k, path in self.sources.items()}
+        return src
+
+    def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
+        """{"transitions": codes, "<index>": to - from} of a block."""
+        src, at = self._open(), _shifted(window, self.offset)
+        out = {
+            "transitions": change.transitions(
+                src["from", "classes"].read(1, window=at), src["to", "classes"].read(1, window=at)
+            )
+        }
+        for name in self.names:
+            out[name] = change.difference(
+                src["to", name].read(1, window=at), src["from", name].read(1, window=at)
+            )
+        return window, out
+
+    def close_thread(self) -> None:
+        """Close this thread's datasets."""
+        for ds in getattr(self.local, "src", {}).values():
+            ds.close()
 
 
 def change_temps(
@@ -45,27 +80,24 @@ def change_temps(
     counts = np.zeros(34, dtype=np.int64)
     temps: dict[str, Path] = {}
     with ExitStack() as stack:
-        stack.enter_context(rasterio.Env(**place_gdal_options(gdal_env)))
-        src = {k: stack.enter_context(rasterio.open(path)) for k, path in sources.items()}
         out = {}
         for p in indices:
             path, ds = outputs.float_temp(grid, tmp, f"{p.name}_difference")
             temps[f"{p.name}_difference"], out[p.name] = path, stack.enter_context(ds)
         temps["transitions"] = tmp / "transitions.tif"
         profile = temp_profile(grid, 1, "uint8", change.TRANSITIONS_NODATA)
-        trans = stack.enter_context(rasterio.open(temps["transitions"], "w", **profile))
-        for window in grid.windows():
-            at = _shifted(window, offset)
-            codes = change.transitions(
-                src["from", "classes"].read(1, window=at), src["to", "classes"].read(1, window=at)
-            )
-            trans.write(codes, 1, window=window)
-            counts += change.transition_counts(codes)
-            for p in indices:
-                diff = change.difference(
-                    src["to", p.name].read(1, window=at), src["from", p.name].read(1, window=at)
-                )
-                out[p.name].write(diff, 1, window=window)
+        out["transitions"] = stack.enter_context(rasterio.open(temps["transitions"], "w", **profile))
+
+        def write(done: tuple[Window, dict[str, np.ndarray]]) -> None:
+            nonlocal counts
+            window, layers = done
+            counts += change.transition_counts(layers["transitions"])
+            for key, data in layers.items():
+                out[key].write(data, 1, window=window)
+
+        work = _ChangeWork(sources, [p.name for p in indices], offset)
+        # The COGs' 512 px tiles, as the trend's blocks: each tile decoded once, in the block threads.
+        run_blocks(work, list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write, gdal_env)
     return temps, counts
 
 
