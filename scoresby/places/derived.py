@@ -30,24 +30,37 @@ def _shifted(window: Window, offset: tuple[int, int]) -> Window:
     return Window(window.col_off + offset[0], window.row_off + offset[1], window.width, window.height)
 
 
+class _ThreadDatasets:
+    """COGs opened once in each block thread (a GDAL dataset is not shared between threads), by key."""
+
+    def __init__(self, paths: Mapping[Any, str]) -> None:
+        self.paths = paths
+        self.local = threading.local()
+
+    def get(self) -> dict[Any, Any]:
+        """This thread's datasets, opened on first use."""
+        src = getattr(self.local, "src", None)
+        if src is None:
+            src = self.local.src = {k: rasterio.open(path) for k, path in self.paths.items()}
+        return src
+
+    def close(self) -> None:
+        """Close this thread's datasets."""
+        for ds in getattr(self.local, "src", {}).values():
+            ds.close()
+
+
 class _ChangeWork:
-    """Transitions and index differences of one block; each thread opens the two composites' COGs."""
+    """Transitions and index differences of one block, from the two composites' COGs."""
 
     def __init__(
         self, sources: Mapping[tuple[str, str], str], names: list[str], offset: tuple[int, int]
     ) -> None:
-        self.sources, self.names, self.offset = sources, names, offset
-        self.local = threading.local()
-
-    def _open(self) -> dict[tuple[str, str], Any]:
-        src = getattr(self.local, "src", None)
-        if src is None:
-            src = self.local.src = {k: rasterio.open(path) for k, path in self.sources.items()}
-        return src
+        self.sources, self.names, self.offset = _ThreadDatasets(sources), names, offset
 
     def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
         """{"transitions": codes, "<index>": to - from} of a block."""
-        src, at = self._open(), _shifted(window, self.offset)
+        src, at = self.sources.get(), _shifted(window, self.offset)
         out = {
             "transitions": change.transitions(
                 src["from", "classes"].read(1, window=at), src["to", "classes"].read(1, window=at)
@@ -61,8 +74,7 @@ class _ChangeWork:
 
     def close_thread(self) -> None:
         """Close this thread's datasets."""
-        for ds in getattr(self.local, "src", {}).values():
-            ds.close()
+        self.sources.close()
 
 
 def change_temps(
@@ -102,33 +114,26 @@ def change_temps(
 
 
 class _TrendWork:
-    """Slope and p of every index for one block; each thread opens the periods' COGs for itself."""
+    """Slope and p of every index for one block, from the periods' COGs."""
 
     def __init__(self, paths: dict[str, list[str]], times: np.ndarray, offset: tuple[int, int]) -> None:
-        self.paths, self.times, self.offset = paths, times, offset
-        self.local = threading.local()
+        self.periods = {name: len(v) for name, v in paths.items()}
+        self.sources = _ThreadDatasets({(name, i): p for name, v in paths.items() for i, p in enumerate(v)})
+        self.times, self.offset = times, offset
         steady_malloc(TREND_MMAP_THRESHOLD)
-
-    def _sources(self) -> dict[str, list[Any]]:
-        sources = getattr(self.local, "sources", None)
-        if sources is None:
-            sources = self.local.sources = {k: [rasterio.open(p) for p in v] for k, v in self.paths.items()}
-        return sources
 
     def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
         """{"<index>_slope": ..., "<index>_p_value": ...} of a block."""
         out = {}
-        at = _shifted(window, self.offset)
-        for name, sources in self._sources().items():
-            values = np.stack([s.read(1, window=at) for s in sources])
+        src, at = self.sources.get(), _shifted(window, self.offset)
+        for name, n in self.periods.items():
+            values = np.stack([src[name, i].read(1, window=at) for i in range(n)])
             out[f"{name}_slope"], out[f"{name}_p_value"] = theil_sen_mann_kendall(values, self.times)
         return window, out
 
     def close_thread(self) -> None:
         """Close this thread's datasets."""
-        for sources in getattr(self.local, "sources", {}).values():
-            for s in sources:
-                s.close()
+        self.sources.close()
 
 
 def trend_temps(
