@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scoresby.core.place_options import check_composites
+from scoresby.core.scene_files import SceneFiles
 from scoresby.core.scene_list import parse_scene
+from scoresby.discovery.discover import discover_scene
 from scoresby.places.build import PlaceResult, build_place_products
+from scoresby.places.observations import SceneDate
 from tests.places import synth
 
 PRODUCTS = ["true_color", "ndsi", "ndvi", "evi"]
@@ -29,6 +33,18 @@ def scenes_of(aoi: dict[str, Any], made: list[synth.Synth]) -> list[Any]:
         parse_scene({"scene_id": s.scene_id, "source": str(s.folder), "aoi": aoi, "products": PRODUCTS})
         for s in made
     ]
+
+
+def place_dates(
+    aoi: dict[str, Any], made: list[synth.Synth]
+) -> tuple[dict[str, SceneFiles], list[SceneDate], float]:
+    """The synthetic scenes discovered (by id), their SceneDates and the place's centre longitude."""
+    found = {f.scene_id: f for f in (discover_scene(s) for s in scenes_of(aoi, made))}
+    dates = [
+        SceneDate(f.scene_id, f.sensor, datetime.fromisoformat(str(f.datetime).replace("Z", "+00:00")))
+        for f in found.values()
+    ]
+    return found, dates, (aoi["bbox"][0] + aoi["bbox"][2]) / 2
 
 
 @pytest.fixture(scope="package")

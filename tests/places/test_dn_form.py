@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pytest
 
-from scoresby.discovery.discover import discover_scene
 from scoresby.places import composite as comp
 from scoresby.places.compose import BLOCK_PX, ComposeSettings, _Composer
-from scoresby.places.observations import SceneDate, group
+from scoresby.places.observations import group
 from scoresby.places.reader import SceneReader
 from scoresby.raster.quality import aoi_grid
-from tests.places.conftest import scenes_of
+from tests.places.conftest import place_dates
 
 
 @pytest.mark.parametrize(("method", "q"), [("median", None), ("min", None), ("max", None), ("p", 25.0)])
@@ -44,12 +42,7 @@ def test_compose_parts_in_dn_form_give_the_float_forms_layers(built: Any) -> Non
     """The synthetic place (TM/ETM+/OLI, same-day rows), one sensor and all: DN-form == float-form layers."""
     _run_dir, aoi, made, _result = built
     grid = aoi_grid(aoi)
-    found = {f.scene_id: f for f in (discover_scene(s) for s in scenes_of(aoi, made))}
-    lon = (aoi["bbox"][0] + aoi["bbox"][2]) / 2
-    dates = [
-        SceneDate(f.scene_id, f.sensor, datetime.fromisoformat(str(f.datetime).replace("Z", "+00:00")))
-        for f in found.values()
-    ]
+    found, dates, lon = place_dates(aoi, made)
     forms = {"dn": 0, "float": 0}
     oli = [d for d in dates if d.sensor.startswith("landsat-8")]
     assert oli and len(oli) < len(dates)

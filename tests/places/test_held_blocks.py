@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from scoresby.discovery.discover import discover_scene
 from scoresby.places.compose import BLOCK_PX, ComposeSettings, _Composer
-from scoresby.places.observations import SceneDate, group
+from scoresby.places.observations import group
 from scoresby.places.reader import SceneReader
 from scoresby.raster.quality import aoi_grid
-from tests.places.conftest import scenes_of
+from tests.places.conftest import place_dates
 
 
 def test_held_stacks_equal_scene_reads(built: Any) -> None:
     """Every scene of the place (TM/ETM+ harmonised, same-day rows merged): stacks identical to observe's."""
     _run_dir, aoi, made, _result = built
     grid = aoi_grid(aoi)
-    found = {f.scene_id: f for f in (discover_scene(s) for s in scenes_of(aoi, made))}
-    lon = (aoi["bbox"][0] + aoi["bbox"][2]) / 2
-    dates = [
-        SceneDate(f.scene_id, f.sensor, datetime.fromisoformat(str(f.datetime).replace("Z", "+00:00")))
-        for f in found.values()
-    ]
+    found, dates, lon = place_dates(aoi, made)
     observations = group(dates, lon)
     assert any(len(o.scene_ids) > 1 for o in observations)  # same-day rows: merged in the held path too
     composer = _Composer(
