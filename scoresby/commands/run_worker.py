@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 from scoresby.core.errors import EXIT_TERMINATED, PipelineError, SceneError, Terminated, one_line
 from scoresby.core.scene_list import Scene
+from scoresby.core.warnings import ScoresbyWarning
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,9 @@ def worker_main(conn: Connection, log_level: int, parent_pid: int, temp_root: st
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # As in the command line (cli.main): each one is a note in the scene's STAC Item already; printed here
+    # it would be a source line through the progress bar. A spawned worker does not inherit the filter.
+    warnings.simplefilter("ignore", ScoresbyWarning)
     while True:
         try:
             job = conn.recv()

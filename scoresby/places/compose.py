@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 import rasterio
-import rasterio.windows
-from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
@@ -30,6 +28,7 @@ from scoresby.places.reader import ReaderPool, SceneReader
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
 from scoresby.raster import ops
 from scoresby.raster.bands import Grid, temp_profile
+from scoresby.raster.quality import outside_mask
 
 BLOCK_PX = 512
 """Blocks a thread reads at once, aligned with 512 px COG tiles: each scene's window is read (decoded) once
@@ -197,8 +196,7 @@ class _Composer:
         shape = (int(window.height), int(window.width))
         inside = np.ones(shape, dtype=bool)
         if self.settings.outside is not None:
-            transform = rasterio.windows.transform(window, self.grid.transform)
-            inside = ~geometry_mask(self.settings.outside, shape, transform)
+            inside = ~outside_mask(self.settings.outside, window, self.grid)
         layers: dict[str, np.ndarray] = {}
         for part, observed in self.parts(window, inside):
             for name, data in self.layers(observed).items():

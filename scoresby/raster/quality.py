@@ -1,22 +1,30 @@
-"""Reading a scene's quality band (QA_PIXEL / SCL) onto the target grid, and the grid of a run's AOI."""
+"""A scene's quality band (QA_PIXEL / SCL) on the target grid; a run's AOI grid and its polygon mask."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.features import geometry_mask
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
 
 from scoresby.core.errors import UnreadableRaster
 from scoresby.core.scene_files import BandFile
 from scoresby.raster.bands import Grid
+
+# rasterize's in-memory raster now and then warns that it has no geotransform although the mask is right
+# (rasterio's MEM dataset; odc-geo issue 131): on a console the line would only alarm. Warning filters are
+# process-wide, so this is set once here, narrowly, not around each (threaded) call.
+warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module="rasterio.features")
 
 # Flags and classes are categories: a bilinear mean of two bit patterns is a third, meaningless one.
 QUALITY_RESAMPLING = Resampling.nearest
@@ -64,6 +72,12 @@ def aoi_grid(aoi: dict[str, Any]) -> Grid:
     width = max(1, math.ceil((east - left) / res))
     height = max(1, math.ceil((top - south) / res))
     return Grid(crs, from_origin(left, top, res, res), width, height)
+
+
+def outside_mask(outside: list[dict[str, Any]], window: Window, grid: Grid) -> np.ndarray:
+    """True where a window's pixels lie outside the AOI's polygon (`outside_geometry`)."""
+    shape = (int(window.height), int(window.width))
+    return geometry_mask(outside, shape, window_transform(window, grid.transform))
 
 
 def outside_geometry(aoi: dict[str, Any] | None, grid: Grid) -> list[dict[str, Any]] | None:

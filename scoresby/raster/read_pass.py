@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
-import rasterio.windows
-from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
 from scoresby.core.products import PRODUCTS
 from scoresby.raster import bands as scene_io
 from scoresby.raster import masks
 from scoresby.raster import ops as raster_ops
+from scoresby.raster.quality import outside_mask
 from scoresby.raster.stats import STATS_ROLES, SceneStats, WindowCounts, window_counts
 from scoresby.sensors import sensor_of
 
@@ -150,8 +149,7 @@ class Pass1:
         drop = masks.masked(quality, self.mask) if quality is not None else None
         outside = None
         if self.outside is not None:
-            transform = rasterio.windows.transform(window, self.grid.transform)
-            outside = geometry_mask(self.outside, (int(window.height), int(window.width)), transform)
+            outside = outside_mask(self.outside, window, self.grid)
             drop = outside if drop is None else drop | outside
         product_data = data
         if drop is not None:
