@@ -1,13 +1,13 @@
 """Reading a scene's reflectance by role and its QA onto the AOI grid, one block at a time.
 
-A file already on the AOI's pixel lattice (same CRS and pixel size, whole-pixel offset) is read directly,
-only the part inside the block; anything else goes through a WarpedVRT onto the grid (bilinear for
-reflectance, nearest for the QA bits). Nothing of a scene is kept between blocks except open datasets.
+A file that is a translation of the AOI grid (same CRS and pixel size; Grid.lattice_shift) is read directly,
+only the part inside the block, shifted by whole pixels (the nearest, for an offset of a fraction of one);
+anything else goes through a WarpedVRT onto the grid (bilinear for reflectance, nearest for the QA bits).
+Nothing of a scene is kept between blocks except open datasets.
 """
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -33,7 +33,7 @@ class _Band:
     def __init__(self, ds: Any, grid: Grid, resampling: Resampling, nodata: int, stack: ExitStack) -> None:
         self.ds = ds
         self.nodata = nodata
-        self.offset: tuple[int, int] | None = _lattice_offset(ds, grid)
+        self.offset: tuple[int, int] | None = grid.lattice_shift(ds)
         self.source: Any = ds
         if self.offset is None:
             src_nodata = ds.nodata if ds.nodata is not None else nodata
@@ -65,25 +65,6 @@ class _Band:
             out[...] = into
             return out
         return into
-
-
-def _lattice_offset(ds: Any, grid: Grid) -> tuple[int, int] | None:
-    """(col, row) of the grid's origin in the file's pixels when both share one lattice, else None."""
-    t, g = ds.transform, grid.transform
-    if (
-        ds.crs != grid.crs
-        or t.b
-        or t.d
-        or g.b
-        or g.d
-        or not math.isclose(t.a, g.a)
-        or not math.isclose(t.e, g.e)
-    ):
-        return None
-    col, row = (g.c - t.c) / t.a, (g.f - t.f) / t.e
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-        return None
-    return round(col), round(row)
 
 
 class SceneReader:

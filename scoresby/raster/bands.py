@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -47,7 +48,8 @@ In bytes: rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64, so a bar
 (and a 500x slowdown), not 128 MB."""
 
 RESAMPLING = Resampling.bilinear
-"""Resampling of coarser bands onto the finest grid (reflectance, so bilinear is fine)."""
+"""Resampling of coarser bands onto the finest grid (reflectance, so bilinear is fine); a file that is only a
+translation of the grid is shifted instead (Grid.lattice_shift)."""
 
 ALLOWED_DTYPES = ("uint8", "uint16", "int16")
 
@@ -75,16 +77,39 @@ class Grid:
         return west, south, east, north
 
     def aligned(self, ds: Any) -> bool:
-        """True when dataset `ds` has this grid's transform and size (it can be read without warping)."""
-        return bool(ds.transform.almost_equals(self.transform)) and (ds.width, ds.height) == (
-            self.width,
-            self.height,
+        """True when dataset `ds` has this grid's CRS, transform and size (it can be read without warping)."""
+        return (
+            ds.crs == self.crs
+            and bool(ds.transform.almost_equals(self.transform))
+            and (ds.width, ds.height) == (self.width, self.height)
         )
+
+    def lattice_shift(self, ds: Any) -> tuple[int, int] | None:
+        """(col, row) of this grid's origin in `ds`'s pixels when `ds` is a translation of the grid (same CRS
+        and pixel size, north up), else None: whole pixels, or the nearest for a fraction of one.
+
+        Such a file is shifted, not resampled: Landsat Collection 2 pixels lie half a pixel (15 m) off a
+        30 m grid snapped to multiples of 30, and a bilinear read would blend four pixels into each, mixing
+        cloud edges into clear pixels that the QA (read by nearest) calls clear. The shift is GDAL's nearest
+        neighbour (an exact half goes to the next pixel, as its warper does).
+        """
+        t, g = ds.transform, self.transform
+        if ds.crs != self.crs or t.b or t.d or g.b or g.d:
+            return None
+        if not (math.isclose(t.a, g.a) and math.isclose(t.e, g.e)):
+            return None
+        col, row = (g.c - t.c) / t.a, (g.f - t.f) / t.e
+        return math.floor(col + 0.5 + 1e-6), math.floor(row + 0.5 + 1e-6)
 
     def warped(
         self, ds: Any, stack: ExitStack, *, resampling: Resampling, src_nodata: float | None, nodata: float
     ) -> Any:
-        """`ds` warped onto this grid (a WarpedVRT closed with `stack`); outside `ds`: `nodata`."""
+        """`ds` warped onto this grid (a WarpedVRT closed with `stack`); outside `ds`: `nodata`.
+
+        A translation of the grid (`lattice_shift`) is read by nearest neighbour whatever `resampling` says.
+        """
+        if self.lattice_shift(ds) is not None:
+            resampling = Resampling.nearest
         return stack.enter_context(
             WarpedVRT(
                 ds,

@@ -1,4 +1,5 @@
-"""Scenes off the AOI's lattice (another UTM zone) are warped onto it; outside a polygon AOI is empty."""
+"""Scenes off the AOI's lattice are warped onto it (another UTM zone) or shifted (half a pixel off); outside a
+polygon AOI is empty."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from rasterio.enums import Resampling
 from rasterio.transform import from_origin
+from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform, transform_bounds
 
 from scoresby.core.errors import InvalidInput
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.scene_list import parse_scene
 from scoresby.places.build import build_place_products
+from scoresby.raster.quality import aoi_grid
 from tests.places import synth
 
 LAND_NDVI = (synth.LAND[3] - synth.LAND[2]) / (synth.LAND[3] + synth.LAND[2])
@@ -91,3 +95,60 @@ def test_bad_option_from_python_is_invalid_input(tmp_path: Path) -> None:
     scene = parse_scene({"source": str(tmp_path), "scene_id": "x", "aoi": aoi})
     with pytest.raises(InvalidInput, match="composites.method: 'average' is not a method"):
         build_place_products([scene], {"method": "average"}, tmp_path / "run")
+
+
+def test_landsat_half_pixel_offset_is_shifted_not_blended(tmp_path: Path) -> None:
+    """A scene 15 m off the AOI's 30 m lattice (as Landsat Collection 2 is): each composite pixel is one
+    source pixel, GDAL's nearest neighbour, and a cloudy source pixel leaves out exactly its own pixel."""
+    aoi = synth.place_aoi()
+    grid = aoi_grid(aoi)
+    sid = synth.scene_id("landsat-8", 912, 911, date(2006, 7, 20))
+    folder = tmp_path / "scenes" / sid
+    folder.mkdir(parents=True)
+    height, width = grid.height + 2, grid.width + 2
+    t = grid.transform
+    profile = {"driver": "GTiff", "dtype": "uint16", "count": 1, "width": width, "height": height}
+    profile |= {"crs": grid.crs, "transform": from_origin(t.c - 45.0, t.f + 15.0, 30.0, 30.0)}
+    rng = np.random.default_rng(6)
+    dn = {}
+    for band, value in zip(synth.PREFIX["landsat-8"][1], synth.LAND, strict=True):
+        base = round((value - LANDSAT_C2_L2_OFFSET) / LANDSAT_C2_L2_SCALE)
+        dn[band] = (base + rng.integers(-900, 900, (height, width))).astype(np.uint16)  # every pixel its own
+        with rasterio.open(folder / f"{sid}_SR_{band}.TIF", "w", nodata=0, **profile) as dst:
+            dst.write(dn[band], 1)
+    qa = np.full((height, width), synth.QA_CLEAR, np.uint16)
+    qa[100, 200] = synth.QA_CLOUD
+    with rasterio.open(folder / f"{sid}_QA_PIXEL.TIF", "w", nodata=1, **profile) as dst:
+        dst.write(qa, 1)
+    scene = parse_scene({"source": str(folder), "aoi": aoi, "products": ["ndvi"]})
+    build_place_products([scene], {"months": [7]}, tmp_path / "run")
+    item_id = "aoi-synth_composite_2006"
+    out = tmp_path / "run" / "places" / "aoi-synth" / item_id
+    with rasterio.open(out / f"{item_id}_ndvi.tif") as ds:
+        ndvi = ds.read(1)
+    with rasterio.open(out / f"{item_id}_clear_count.tif") as ds:
+        count = ds.read(1)
+
+    def nearest(band: str) -> np.ndarray:  # GDAL's own nearest-neighbour read onto the AOI grid
+        with (
+            rasterio.open(folder / f"{sid}_SR_{band}.TIF") as src,
+            WarpedVRT(
+                src,
+                crs=grid.crs,
+                transform=grid.transform,
+                width=grid.width,
+                height=grid.height,
+                resampling=Resampling.nearest,
+            ) as vrt,
+        ):
+            return vrt.read(1).astype(np.float64) * LANDSAT_C2_L2_SCALE + LANDSAT_C2_L2_OFFSET
+
+    red, nir = nearest("B4"), nearest("B5")
+    # Offset (1.5, 0.5) pixels: GDAL's nearest takes source pixel (row + 1, col + 2) for AOI pixel (row, col).
+    assert np.array_equal(
+        nearest("B4"),
+        dn["B4"][1 : grid.height + 1, 2 : grid.width + 2] * LANDSAT_C2_L2_SCALE + LANDSAT_C2_L2_OFFSET,
+    )
+    clear = count == 1
+    assert not clear[99, 198] and clear.sum() == clear.size - 1  # the cloudy pixel alone, not its neighbours
+    np.testing.assert_allclose(ndvi[clear], ((nir - red) / (nir + red))[clear], atol=2e-6)

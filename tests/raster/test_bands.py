@@ -173,3 +173,19 @@ def test_missing_bands_lists_every_product_and_what_is_available(make_band: Make
         "scene S2X: product 'ndvi' needs band 'B08' not in scene; "
         "product 'false_color_ice' needs bands 'B12', 'B8A' not in scene; available: B02, B03, B04"
     )
+
+
+def test_a_translation_of_the_grid_is_shifted_to_the_nearest_pixel(make_band: MakeBand) -> None:
+    """Landsat's 15 m offset from a 30 m grid: each output pixel is one source pixel, not a blend of four."""
+    data = np.arange(1, 401, dtype=np.uint16).reshape(20, 20)
+    path = make_band("B4", data, res=30.0, x0=500_015.0, y0=4_000_015.0)
+    grid = scene_io.Grid(UTM, from_origin(500_040.0, 3_999_970.0, 30.0, 30.0), 10, 10)
+    with rasterio.open(path) as ds:
+        assert grid.lattice_shift(ds) == (1, 2)  # offsets (0.83, 1.5): the nearest, an exact half upwards
+        other = scene_io.Grid(UTM, from_origin(500_040.0, 3_999_970.0, 20.0, 20.0), 10, 10)
+        assert other.lattice_shift(ds) is None  # another pixel size: resampled
+        assert scene_io.Grid(CRS.from_epsg(32630), grid.transform, 10, 10).lattice_shift(ds) is None
+    with ExitStack() as stack:
+        reader = scene_io.open_bands("S", {"B4": BandFile("B4", str(path))}, stack)["B4"]
+        reader.align(grid, stack)
+        np.testing.assert_array_equal(reader.read(Window(0, 0, 10, 10)), data[2:12, 1:11])
