@@ -33,7 +33,7 @@ TILE_PX = pricing_places.TILE_PX
 """Tile side in pixels (a multiple of BLOCK_PX), the cheapest in bench/place_bench.py (pricing/places.py)."""
 TILES_PER_JOB = 1
 """Tiles one Batch job makes, one after the other. At 4096 px one tile already spreads the job start over
-16.8 Mpx (12-21 job-s per AOI Mpx against 27-29 at 2048 px): more tiles a job would only cut parallelism."""
+16.8 Mpx (6.7-6.9 job-s per AOI Mpx against 18 at 2048 px): more tiles a job would only cut parallelism."""
 TILE_PX_ENV = "SCORESBY_PLACE_TILE_PX"
 TILES_PER_JOB_ENV = "SCORESBY_PLACE_TILES_PER_JOB"
 """Settings of the plan job (the bench varies them); the plan document carries them to the other jobs."""

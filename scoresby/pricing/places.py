@@ -24,21 +24,21 @@ from scoresby.pricing.cost import (
     usd_per_vcpu_hour,
 )
 
-BENCH = "make bench 2026-12-06 23:22-23:40 UTC (bench/place_bench.py, 3 runs), 2 shared vCPU, load 4.5-9.5"
+BENCH = "bench/place_bench.py 2026-12-07 05:26-05:28 UTC (3 runs at 4096 px), 2 shared vCPU, load 0.8-1.7"
 TILE_PX = 4096
-"""Tile side in AOI pixels, chosen by bench/place_bench.py: per AOI megapixel a 4096 px tile job costs 12-21
-job-seconds against 27-29 at 2048 px and 67-73 at 1024 px (the 60 s job start shared by more pixels), at a
-peak RSS of 448-471 MiB (321-336 at 2048 px): docs/OPERATIONS.md, "The place stage"."""
+"""Tile side in AOI pixels, chosen by bench/place_bench.py: per AOI megapixel a 4096 px tile job costs 6.7-6.9
+job-seconds against 18 at 2048 px and 62 at 1024 px (the 60 s job start shared by more pixels), at a peak RSS
+of 431-434 MiB (312 at 2048 px): docs/OPERATIONS.md, "The place stage"."""
 TILE_S_PER_MPX_OBS = Figure(
-    0.41,
+    0.121,
     "s per megapixel-observation",
-    f"{BENCH}: compose() of a 4096 px tile, median, harmonised, 4 products; median of 0.32-0.64 on a busy "
-    "machine (0.47-0.53 at 2048 px)",
+    f"{BENCH}: compose() of a 4096 px tile, median, harmonised, 4 products; median of 0.117-0.124 "
+    "(0.141 at 2048 px)",
 )
 """Composite tile job time (without the job start) per megapixel per observation of the tile."""
-TILE_PEAK_RSS_MIB = Figure(471.0, "MiB", f"{BENCH}: peak RSS of a 4096 px tile's compose, 10 observations")
+TILE_PEAK_RSS_MIB = Figure(434.0, "MiB", f"{BENCH}: peak RSS of a 4096 px tile's compose, 10 observations")
 ASSEMBLY_S_PER_MPX = Figure(
-    2.1, "s per megapixel", f"{BENCH}: a tile's 12 layers written as DEFLATE COGs with overviews (1.9-2.6)"
+    0.57, "s per megapixel", f"{BENCH}: a tile's 12 layers written as DEFLATE COGs with overviews (0.55-0.66)"
 )
 """A period's assembly (its assets as COGs with overviews, per AOI megapixel); Item and quicklooks aside."""
 CHANGE_S_PER_MPX = Figure(
@@ -47,9 +47,10 @@ CHANGE_S_PER_MPX = Figure(
     "assumption, not measured: reading two composites and writing the differences costs about an assembly",
 )
 TREND_US_PER_PX = Figure(
-    4.0,
+    2.8,
     "us per pixel and index, 40 periods",
-    "make bench 2026-12-06 (bench/composite_bench.py trend over the Scoresby Sund AOI, bench/README.md)",
+    "make bench 2026-12-07 04:00-04:27 UTC (bench/composite_bench.py trend over the Scoresby Sund AOI, "
+    "2.79 us; bench/README.md)",
 )
 TREND_PERIODS_MEASURED = 40
 SOURCE_GETS_PER_MPX_OBS = Figure(
