@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from rasterio.warp import transform, transform_bounds
 from scoresby.core.errors import InvalidInput
 from scoresby.core.products import LANDSAT_C2_L2_OFFSET, LANDSAT_C2_L2_SCALE
 from scoresby.core.scene_list import parse_scene
-from scoresby.places.build import build_place_products
+from scoresby.places.build import PlaceResult, build_place_products
 from scoresby.raster.quality import aoi_grid
 from tests.places import synth
 
@@ -42,6 +43,21 @@ def _uniform_scene(root: Path, day: date, crs: str, bounds: tuple[float, float, 
     return folder
 
 
+def _one_scene_composite(
+    folder: Path, aoi: dict[str, Any], run: Path, year: int
+) -> tuple[PlaceResult, np.ndarray, np.ndarray]:
+    """The July composite of one scene: the result, its clear count and its NDVI."""
+    scene = parse_scene({"source": str(folder), "aoi": aoi, "products": ["ndvi"]})
+    result = build_place_products([scene], {"months": [7]}, run)
+    item_id = f"aoi-synth_composite_{year}"
+    out = run / "places" / "aoi-synth" / item_id
+    with rasterio.open(out / f"{item_id}_clear_count.tif") as ds:
+        count = ds.read(1)
+    with rasterio.open(out / f"{item_id}_ndvi.tif") as ds:
+        ndvi = ds.read(1)
+    return result, count, ndvi
+
+
 def test_scene_in_another_zone_is_warped(tmp_path: Path) -> None:
     """A UTM 25N scene lands on the 24N AOI grid: counted where it covers, with its reflectance."""
     aoi = synth.place_aoi()
@@ -50,19 +66,12 @@ def test_scene_in_another_zone_is_warped(tmp_path: Path) -> None:
         "EPSG:4326", "EPSG:32625", west, south, (west + east) / 2, north, densify_pts=21
     )
     folder = _uniform_scene(tmp_path / "scenes", date(2005, 7, 20), "EPSG:32625", bounds)
-    scene = parse_scene({"source": str(folder), "aoi": aoi, "products": ["ndvi"]})
-    result = build_place_products([scene], {"months": [7]}, tmp_path / "run")
-    item_id = "aoi-synth_composite_2005"
-    folder_out = tmp_path / "run" / "places" / "aoi-synth" / item_id
-    with rasterio.open(folder_out / f"{item_id}_clear_count.tif") as ds:
-        count = ds.read(1)
-    with rasterio.open(folder_out / f"{item_id}_ndvi.tif") as ds:
-        ndvi = ds.read(1)
+    result, count, ndvi = _one_scene_composite(folder, aoi, tmp_path / "run", 2005)
     h, w = count.shape
     assert (count[5 : h - 5, 5 : int(0.45 * w)] == 1).all()  # the western half, away from the warped edges
     assert (count[:, int(0.55 * w) :] == 0).all()
     np.testing.assert_allclose(ndvi[count == 1], LAND_NDVI, atol=1e-3)
-    assert result.items[item_id]["properties"]["scoresby:observations"] == 1
+    assert result.items["aoi-synth_composite_2005"]["properties"]["scoresby:observations"] == 1
 
 
 def test_polygon_aoi_outside_is_nodata(tmp_path: Path) -> None:
@@ -120,14 +129,7 @@ def test_landsat_half_pixel_offset_is_shifted_not_blended(tmp_path: Path) -> Non
     qa[100, 200] = synth.QA_CLOUD
     with rasterio.open(folder / f"{sid}_QA_PIXEL.TIF", "w", nodata=1, **profile) as dst:
         dst.write(qa, 1)
-    scene = parse_scene({"source": str(folder), "aoi": aoi, "products": ["ndvi"]})
-    build_place_products([scene], {"months": [7]}, tmp_path / "run")
-    item_id = "aoi-synth_composite_2006"
-    out = tmp_path / "run" / "places" / "aoi-synth" / item_id
-    with rasterio.open(out / f"{item_id}_ndvi.tif") as ds:
-        ndvi = ds.read(1)
-    with rasterio.open(out / f"{item_id}_clear_count.tif") as ds:
-        count = ds.read(1)
+    _, count, ndvi = _one_scene_composite(folder, aoi, tmp_path / "run", 2006)
 
     def nearest(band: str) -> np.ndarray:  # GDAL's own nearest-neighbour read onto the AOI grid
         with (
