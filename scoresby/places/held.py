@@ -58,9 +58,7 @@ class Part:
         out = np.empty((len(indices), *dn.shape[1:]), dtype=np.float32)
         missing = ~np.stack(self.clears, axis=-1) if self.clears else None
         for j, i in enumerate(indices):
-            scale, offset = reader.rescaling[i]
-            np.multiply(dn[i], np.float32(scale), out=out[j], casting="unsafe")
-            out[j] += np.float32(offset)
+            reader.role_reflectance(i, dn[i], out[j])
             harmonize_in_place(out[j : j + 1], [ROLES[i]], self.coeffs)
             if missing is not None:
                 np.copyto(out[j], np.float32(np.nan), where=missing)

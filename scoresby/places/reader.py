@@ -147,13 +147,19 @@ class SceneReader:
         # `out` is often strided (one observation of a stack whose last axis is the observations): the
         # arithmetic then runs in a contiguous role buffer and each role is copied into `out` once.
         part = None if refl[0].flags.c_contiguous else np.empty(dn.shape[1:], dtype=np.float32)
-        for i, (scale, offset) in enumerate(self.rescaling):
+        for i in range(len(self.rescaling)):
             into = refl[i] if part is None else part
-            np.multiply(dn[i], np.float32(scale), out=into, casting="unsafe")
-            into += np.float32(offset)
+            self.role_reflectance(i, dn[i], into)
             if part is not None:
                 refl[i] = part
         return refl
+
+    def role_reflectance(self, i: int, dn: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Reflectance of role i's DN into `out`: DN x scale + offset, in float32 (every path's one rule)."""
+        scale, offset = self.rescaling[i]
+        np.multiply(dn, np.float32(scale), out=out, casting="unsafe")
+        out += np.float32(offset)
+        return out
 
 
 def _extent(ds: Any, grid: Grid) -> tuple[float, float, float, float]:
