@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -138,9 +139,14 @@ class _Build:
             self.result.notes.append(f"place {self.place}: no scene falls in a period; no composite made")
         self.tmp_root.mkdir()
         try:
-            made = [c for c in (self._composite(p) for p in plist) if c is not None]
+            composites = [
+                composite_of(self.place, p, self.inv, self.man, self.options, self.common) for p in plist
+            ]
+            self._announce(composites, "composites")
+            made = [c for c in map(self._composite, plist, composites) if c is not None]
             derived, notes = derived_of(self.place, made, self.options, bool(self.indices))
             self.result.notes += notes
+            self._announce(derived, "change and trend maps")
             for product in derived:
                 self._derived(product)
             self._retire()
@@ -151,14 +157,29 @@ class _Build:
             if doc is not None:
                 self.result.items[item_id] = doc
 
+    def _current(self, item_id: str, fp: str) -> bool:
+        """True when the product was made from the same inputs and its Item is published."""
+        return (
+            self.man["products"].get(item_id) == fp and (self.folder / item_id / f"{item_id}.json").is_file()
+        )
+
+    def _announce(self, products: Sequence[Product], what: str) -> None:
+        """One progress line: how many of the place's products of a kind are to be made."""
+        todo = sum(not self._current(p.item_id, p.fingerprint) for p in products)
+        current = len(products) - todo
+        if products:
+            state = f"{todo} to make, {current} current" if todo and current else f"{todo} to make"
+            state = state if todo else "all current"
+            log.info("place %s: %d %s, %s", self.place, len(products), what, state)
+
     def _make(
         self, item_id: str, fp: str, step: Callable[[Target, Path], object], span: tuple[str, str]
     ) -> bool:
         """Run one product's step in its own temp folder unless it is current; False when it failed."""
         self.wanted.add(item_id)
-        current = self.man["products"].get(item_id) == fp
-        if current and (self.folder / item_id / f"{item_id}.json").is_file():
+        if self._current(item_id, fp):
             return True
+        started = time.monotonic()
         work = Path(tempfile.mkdtemp(dir=self.tmp_root))
         target = Target(item_id, self.place, self.folder / item_id, self.grid, self.aoi, span)
         try:
@@ -173,12 +194,11 @@ class _Build:
         self.man["products"][item_id] = fp
         manifest.save(self.man_path, self.man)
         self.result.made.append(item_id)
-        log.info("place product %s made", item_id)
+        log.info("place product %s made in %.1f s", item_id, time.monotonic() - started)
         return True
 
-    def _composite(self, p: Period) -> Product | None:
-        """Make the period's composite unless current; the product when it exists (None: not made)."""
-        product = composite_of(self.place, p, self.inv, self.man, self.options, self.common)
+    def _composite(self, p: Period, product: Product) -> Product | None:
+        """Make the period's composite `product` unless current; the product if it exists (None: not made)."""
         obs = group([self.inv.dates[s] for s in p.scenes], self.lon)
         method = self.options["method"]
         settings = ComposeSettings(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from scoresby.places.build import build_place_products
 from scoresby.raster.quality import aoi_grid
@@ -19,7 +21,7 @@ def _mtimes(folder: Path) -> dict[str, int]:
     return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
 
 
-def test_one_added_scene_remakes_one_period(tmp_path: Path) -> None:
+def test_one_added_scene_remakes_one_period(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A scene added to 2002 remakes its composite, change and trend; 2000 and 2001 keep their files."""
     aoi, made = synth.write_place(tmp_path / "scenes", years=(2000, 2001, 2002))
     run_dir = tmp_path / "run"
@@ -46,8 +48,13 @@ def test_one_added_scene_remakes_one_period(tmp_path: Path) -> None:
         np.zeros(shape, dtype=bool),
         synth.surface(2002, 3, shape),
     )
-    third = build_place_products(scenes_of(aoi, [extra]), options(trend=True), run_dir)
+    with caplog.at_level(logging.INFO, logger="scoresby.places.build"):
+        third = build_place_products(scenes_of(aoi, [extra]), options(trend=True), run_dir)
     assert sorted(third.made) == ["aoi-synth_change_2000_2002", "aoi-synth_composite_2002", "aoi-synth_trend"]
+    progress = [r.getMessage() for r in caplog.records]
+    assert progress[0] == "place aoi-synth: 3 composites, 1 to make, 2 current"
+    assert "place aoi-synth: 2 change and trend maps, 2 to make" in progress
+    assert sum(m.startswith("place product aoi-synth_") and " made in " in m for m in progress) == 3
     after = _mtimes(place)
     for year in (2000, 2001):
         keys = [k for k in before if k.startswith(f"aoi-synth_composite_{year}/")]
