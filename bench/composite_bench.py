@@ -240,13 +240,14 @@ the issue's place (30-60 observations a summer), all within months 7-9."""
 
 
 def incremental(
-    size: int, passes: int, log: Log = print, *, paths: int = 2, revisit: int = 16
+    size: int, passes: int, log: Log = print, *, paths: int = 2, revisit: int = 16, runs: int = 1
 ) -> tuple[list[str], dict[str, float]]:
     """A 12-summer place: from scratch, and adding its last scene to the place made without it.
 
     `passes` summer passes of each of the `paths` paths a year, `revisit` days apart (scenes per summer =
     paths x passes). 1 pass of 2 paths (2 scenes a summer) is the first, smallest workload; DENSE the
-    issue's density.
+    issue's density. The place without its last scene is made once; then `runs` times, interleaved, the
+    place from scratch and the last scene added to a copy of it: medians.
     """
     params = workload.Params(
         size=size,
@@ -261,15 +262,23 @@ def incremental(
     full_spec = spec_of(scenes, params)
     base_spec = spec_of(scenes[:-1], params)
     (folder / "base.json").write_text(json.dumps(base_spec))
-    scratch_dir, inc_dir = folder / "scratch-run", folder / "incremental-run"
-    for d in (scratch_dir, inc_dir):
+    scratch_dir, base_dir, inc_dir = folder / "scratch-run", folder / "base-run", folder / "incremental-run"
+    for d in (scratch_dir, base_dir, inc_dir):
         shutil.rmtree(d, ignore_errors=True)
-    scratch = _run(_child("full", folder / "spec.json", scratch_dir), "place from scratch")
-    log(f"12 summers from scratch: {scratch.wall:.1f} s ({load_text()})")
-    base = _run(_child("full", folder / "base.json", inc_dir), "place without its last scene")
+    base = _run(_child("full", folder / "base.json", base_dir), "place without its last scene")
     log(f"12 summers without the last scene: {base.wall:.1f} s ({load_text()})")
-    added = _run(_child("full", folder / "spec.json", inc_dir), "adding one scene")
-    log(f"adding one scene: {added.wall:.1f} s ({load_text()})")
+    scratches, addeds = [], []
+    for _ in range(runs):
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+        os.sync()  # the previous run's files written back now, not during this one
+        scratches.append(_run(_child("full", folder / "spec.json", scratch_dir), "place from scratch"))
+        log(f"12 summers from scratch: {scratches[-1].wall:.1f} s ({load_text()})")
+        shutil.rmtree(inc_dir, ignore_errors=True)
+        shutil.copytree(base_dir, inc_dir)
+        os.sync()
+        addeds.append(_run(_child("full", folder / "spec.json", inc_dir), "adding one scene"))
+        log(f"adding one scene: {addeds[-1].wall:.1f} s ({load_text()})")
+    scratch, added = _median_run(scratches), _median_run(addeds)
     ratio = added.wall / scratch.wall
     tag = str(passes) if (paths, revisit) == (2, 16) else f"{paths}x{passes}r{revisit}"
     s_info, a_info = child_info(scratch), child_info(added)
@@ -286,6 +295,9 @@ def incremental(
         f"    from scratch: {breakdown(scratch.wall, s_info)}",
         f"    adding one:   {breakdown(added.wall, a_info)}",
         ratio_line("adding one scene / from scratch", ratio, TARGET_INCREMENTAL),
+        f"  (medians of {runs} interleaved runs; each run's ratio: "
+        + " / ".join(f"{a.wall / s.wall:.3f}" for s, a in zip(scratches, addeds, strict=True))
+        + ")",
         f"  (the step alone, build_place_products without the process's start and imports: "
         f"{step_ratio:.2f}x; CPU seconds of the processes, which the shared machine's load moves less: "
         f"{a_cpu:.1f} / {s_cpu:.1f} = {a_cpu / s_cpu:.2f}x)",
@@ -297,6 +309,11 @@ def incremental(
         f"incremental{tag}_step_ratio": step_ratio,
         f"incremental{tag}_cpu_ratio": a_cpu / s_cpu,
     }
+
+
+def _median_run(runs: list[Measured]) -> Measured:
+    """The run of median wall time (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda m: m.wall)[(len(runs) - 1) // 2]
 
 
 def breakdown(wall: float, info: dict[str, Any]) -> str:
@@ -331,7 +348,9 @@ def trend(periods: int, blocks: int, log: Log = print) -> tuple[list[str], dict[
 def main(argv: list[str] | None = None) -> int:
     """Run the parts, print and save the report (bench-output/composite/results.txt, figures.json)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--runs", type=int, default=3, help="interleaved runs of each side and of each incremental case"
+    )
     ap.add_argument("--size", type=int, default=2000, help="AOI side in pixels (default 2000)")
     ap.add_argument("--dates", type=int, default=10)
     ap.add_argument("--incremental-size", type=int, default=1000, help="AOI side of the 12-summer place")
@@ -362,12 +381,12 @@ def main(argv: list[str] | None = None) -> int:
         figs |= more
     if not args.skip_incremental:
         for passes in args.incremental_passes:
-            part, more = incremental(args.incremental_size, passes)
+            part, more = incremental(args.incremental_size, passes, runs=args.runs)
             lines += ["", *part]
             figs |= more
     if not args.skip_dense:
         paths, passes, revisit = DENSE
-        part, more = incremental(args.incremental_size, passes, paths=paths, revisit=revisit)
+        part, more = incremental(args.incremental_size, passes, paths=paths, revisit=revisit, runs=args.runs)
         lines += ["", *part]
         figs |= more
     if not args.skip_trend:
