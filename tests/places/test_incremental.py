@@ -48,6 +48,7 @@ def test_one_added_scene_remakes_one_period(tmp_path: Path, caplog: pytest.LogCa
         np.zeros(shape, dtype=bool),
         synth.surface(2002, 3, shape),
     )
+    caplog.clear()  # the records of this build only (another test may have set INFO for the earlier ones)
     with caplog.at_level(logging.INFO, logger="scoresby.places.build"):
         third = build_place_products(scenes_of(aoi, [extra]), options(trend=True), run_dir)
     assert sorted(third.made) == ["aoi-synth_change_2000_2002", "aoi-synth_composite_2002", "aoi-synth_trend"]
