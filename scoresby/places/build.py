@@ -165,12 +165,17 @@ class _Build:
 
     def _announce(self, products: Sequence[Product], what: str) -> None:
         """One progress line: how many of the place's products of a kind are to be made."""
+        if not products:
+            return
         todo = sum(not self._current(p.item_id, p.fingerprint) for p in products)
         current = len(products) - todo
-        if products:
-            state = f"{todo} to make, {current} current" if todo and current else f"{todo} to make"
-            state = state if todo else "all current"
-            log.info("place %s: %d %s, %s", self.place, len(products), what, state)
+        if not todo:
+            state = "all current"
+        elif current:
+            state = f"{todo} to make, {current} current"
+        else:
+            state = f"{todo} to make"
+        log.info("place %s: %d %s, %s", self.place, len(products), what, state)
 
     def _make(
         self, item_id: str, fp: str, step: Callable[[Target, Path], object], span: tuple[str, str]
