@@ -95,15 +95,20 @@ def _decimated(path: Path) -> np.ndarray:
 
 
 def transitions_png(cog_path: Path, png: Path) -> None:
-    """Transition codes as colours: unchanged classes pale, changes in the to-class colour, unknown clear."""
-    codes = _decimated(cog_path)
-    rgba = np.zeros((*codes.shape, 4), dtype=np.uint8)
+    """Transition codes as colours: unchanged classes pale, changes in the to-class colour, unknown clear.
+
+    A palette PNG whose pixel values are the codes themselves (an unknown class on either date: transparent).
+    """
+    palette = np.zeros((100, 4), dtype=np.uint8)
     for a in (1, 2, 3):
         for b in (1, 2, 3):
-            sel = codes == 10 * a + b
-            rgba[sel, :3] = transition_rgb(10 * a + b)
-            rgba[sel, 3] = 255
-    plots.write_png(png, rgba, PNG_LEVEL)
+            palette[10 * a + b] = (*transition_rgb(10 * a + b), 255)
+    codes = _decimated(cog_path)
+    plots.write_palette_png(png, np.where(codes < len(palette), codes, 0), palette, PNG_LEVEL)
+
+
+SLOPE_LEVELS = 255
+"""Colours of the slope scale; palette index SLOPE_LEVELS is the transparent one (no trend)."""
 
 
 def slope_png(cog_path: Path, png: Path) -> None:
@@ -113,9 +118,12 @@ def slope_png(cog_path: Path, png: Path) -> None:
     values = _decimated(cog_path)
     finite = np.isfinite(values)
     span = float(np.percentile(np.abs(values[finite]), 98)) if finite.any() else 1.0
-    rgba = matplotlib.colormaps["RdBu"](np.clip(values / (2 * (span or 1.0)) + 0.5, 0, 1), bytes=True)
-    rgba[..., 3] = np.where(finite, 255, 0)
-    plots.write_png(png, rgba, PNG_LEVEL)
+    with np.errstate(invalid="ignore"):
+        scaled = np.clip(values / (2 * (span or 1.0)) + 0.5, 0, 1) * (SLOPE_LEVELS - 1) + 0.5
+    codes = np.where(finite, scaled, SLOPE_LEVELS).astype(np.uint8)
+    palette = np.zeros((SLOPE_LEVELS + 1, 4), dtype=np.uint8)
+    palette[:SLOPE_LEVELS] = matplotlib.colormaps["RdBu"](np.linspace(0, 1, SLOPE_LEVELS), bytes=True)
+    plots.write_palette_png(png, codes, palette, PNG_LEVEL)
 
 
 def float_temp(grid: Grid, tmp: Path, name: str) -> tuple[Path, Any]:

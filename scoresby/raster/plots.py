@@ -37,6 +37,20 @@ def write_png(png_path: Path, rgba: np.ndarray, compress_level: int = 6) -> None
     )
 
 
+def write_palette_png(
+    png_path: Path, codes: np.ndarray, palette: np.ndarray, compress_level: int = 6
+) -> None:
+    """An (h, w) uint8 array of palette indices as a PNG with an RGBA palette (palette[i]: index i's colour).
+
+    One byte a pixel instead of four: a quarter of the data to filter and deflate, and a smaller file.
+    """
+    rgba = np.zeros((256, 4), dtype=np.uint8)
+    rgba[: len(palette)] = palette
+    image = Image.fromarray(np.ascontiguousarray(codes, dtype=np.uint8), "P")
+    image.putpalette(rgba[:, :3].tobytes(), "RGB")
+    image.save(png_path, format="PNG", compress_level=compress_level, transparency=rgba[:, 3].tobytes())
+
+
 def decimated_shape(width: int, height: int, max_px: int = QUICKLOOK_MAX_PX) -> tuple[int, int]:
     """(rows, cols) of a read decimated by the smallest integer factor that fits in max_px.
 

@@ -90,7 +90,7 @@ def test_polygon_aoi_outside_is_nodata(tmp_path: Path) -> None:
     ) as ds:
         count = ds.read(1)
         rows, cols = np.mgrid[0 : ds.height, 0 : ds.width]
-        xs, ys = ds.transform * (cols.ravel() + 0.5, rows.ravel() + 0.5)
+        xs, ys = rasterio.transform.xy(ds.transform, rows.ravel(), cols.ravel())  # pixel centres
         lon, lat = (np.array(v).reshape(count.shape) for v in transform(ds.crs, "EPSG:4326", xs, ys))
     # Where a pixel centre lies in the lon/lat triangle (a margin for edges drawn straight in UTM).
     t = (lon - west) / (mid - west) + (lat - south) / (north - south)
