@@ -1,8 +1,8 @@
 """Reading a scene's reflectance by role and its QA onto the AOI grid, one block at a time.
 
-A file that is a translation of the AOI grid (same CRS and pixel size; Grid.lattice_shift) is read directly,
-only the part inside the block, shifted by whole pixels (the nearest, for an offset of a fraction of one);
-anything else goes through a WarpedVRT onto the grid (bilinear for reflectance, nearest for the QA bits).
+Each file is read through raster.bands.OnGrid: a translation of the AOI grid (Landsat's half-pixel offset)
+directly, only the part inside the block, shifted; anything else through a WarpedVRT onto the grid (bilinear
+for reflectance, nearest for the QA bits).
 Nothing of a scene is kept between blocks except open datasets.
 """
 
@@ -23,48 +23,14 @@ from scoresby.core.errors import UnreadableRaster
 from scoresby.core.scene_files import SceneFiles
 from scoresby.places.sensor_view import ROLES, clear_of, role_bands
 from scoresby.raster.band_files import open_band
-from scoresby.raster.bands import Grid
+from scoresby.raster.bands import Grid, OnGrid
 from scoresby.sensors import sensor_named
 
 
-class _Band:
-    """One file on the grid: direct window reads when it lies on the grid's lattice, else a WarpedVRT."""
-
-    def __init__(self, ds: Any, grid: Grid, resampling: Resampling, nodata: int, stack: ExitStack) -> None:
-        self.ds = ds
-        self.nodata = nodata
-        self.offset: tuple[int, int] | None = grid.lattice_shift(ds)
-        self.source: Any = ds
-        if self.offset is None:
-            src_nodata = ds.nodata if ds.nodata is not None else nodata
-            self.source = grid.warped(ds, stack, resampling=resampling, src_nodata=src_nodata, nodata=nodata)
-
-    def read(self, window: Window, out: np.ndarray | None = None) -> np.ndarray:
-        """The block's values (into `out` when given); outside the file: nodata."""
-        if self.offset is None:
-            data = np.asarray(self.source.read(1, window=window))
-            if out is None:
-                return data
-            out[...] = data
-            return out
-        dc, dr = self.offset
-        h, w = int(window.height), int(window.width)
-        c0, r0 = int(window.col_off) + dc, int(window.row_off) + dr
-        cs, rs = max(c0, 0), max(r0, 0)
-        ce, re = min(c0 + w, self.ds.width), min(r0 + h, self.ds.height)
-        dtype = self.ds.dtypes[0]
-        into = out if out is not None and out.dtype == dtype else np.empty((h, w), dtype=dtype)
-        if (cs, rs, ce, re) != (c0, r0, c0 + w, r0 + h):
-            into.fill(self.nodata)  # the block reaches outside the file
-        if ce > cs and re > rs:
-            # Straight into the caller's array: no second copy of the block.
-            self.ds.read(
-                1, window=Window(cs, rs, ce - cs, re - rs), out=into[rs - r0 : re - r0, cs - c0 : ce - c0]
-            )
-        if out is not None and into is not out:
-            out[...] = into
-            return out
-        return into
+def _on_grid(ds: Any, grid: Grid, resampling: Resampling, nodata: int, stack: ExitStack) -> OnGrid:
+    """A file on the grid; its declared nodata (else `nodata`) reads as `nodata`."""
+    src_nodata = ds.nodata if ds.nodata is not None else nodata
+    return OnGrid(ds, grid, stack, resampling=resampling, src_nodata=src_nodata, nodata=nodata)
 
 
 class SceneReader:
@@ -86,13 +52,13 @@ class SceneReader:
                 open_band(self.scene_id, qa.band, files.quality.path, limit, name)
             )
             self.qa_bits = qa
-            self.qa = _Band(qa_ds, grid, Resampling.nearest, qa.nodata, self.stack)
+            self.qa = _on_grid(qa_ds, grid, Resampling.nearest, qa.nodata, self.stack)
             self.bands = []
             self.rescaling = []
             for role in ROLES:
                 bf = files.bands[bands[role]]
                 ds = self.stack.enter_context(open_band(self.scene_id, bands[role], bf.path, limit, name))
-                self.bands.append(_Band(ds, grid, Resampling.bilinear, 0, self.stack))
+                self.bands.append(_on_grid(ds, grid, Resampling.bilinear, 0, self.stack))
                 self.rescaling.append((bf.scale, bf.offset))
             self.extent = _extent(qa_ds, grid)
             self.dn_dtype = np.result_type(*(b.ds.dtypes[0] for b in self.bands))

@@ -101,33 +101,75 @@ class Grid:
         col, row = (g.c - t.c) / t.a, (g.f - t.f) / t.e
         return math.floor(col + 0.5 + 1e-6), math.floor(row + 0.5 + 1e-6)
 
-    def warped(
-        self, ds: Any, stack: ExitStack, *, resampling: Resampling, src_nodata: float | None, nodata: float
-    ) -> Any:
-        """`ds` warped onto this grid (a WarpedVRT closed with `stack`); outside `ds`: `nodata`.
-
-        A translation of the grid (`lattice_shift`) is read by nearest neighbour whatever `resampling` says.
-        """
-        if self.lattice_shift(ds) is not None:
-            resampling = Resampling.nearest
-        return stack.enter_context(
-            WarpedVRT(
-                ds,
-                crs=self.crs,
-                transform=self.transform,
-                width=self.width,
-                height=self.height,
-                resampling=resampling,
-                src_nodata=src_nodata,
-                nodata=nodata,
-            )
-        )
-
     def windows(self, rows: int = WINDOW_ROWS, cols: int = WINDOW_COLS) -> Iterator[Window]:
         """Windows of at most rows x cols, row by row from the top left (aligned to source and temp tiles)."""
         for row in range(0, self.height, rows):
             for col in range(0, self.width, cols):
                 yield Window(col, row, min(cols, self.width - col), min(rows, self.height - row))
+
+
+class OnGrid:
+    """One band of a file read window by window on a grid; outside the file: `nodata`.
+
+    A translation of the grid (`Grid.lattice_shift`: the grid itself, or Landsat's half-pixel offset) is read
+    directly, shifted by whole pixels: GDAL's nearest neighbour, without a warper. Anything else goes
+    through a WarpedVRT with `resampling`. Either way the file's nodata (`src_nodata`) reads as `nodata`.
+    """
+
+    def __init__(
+        self,
+        ds: Any,
+        grid: Grid,
+        stack: ExitStack,
+        *,
+        resampling: Resampling,
+        src_nodata: float | None,
+        nodata: float,
+    ) -> None:
+        self.ds, self.src_nodata, self.nodata = ds, src_nodata, nodata
+        self.offset = grid.lattice_shift(ds)
+        self.vrt: Any = None
+        if self.offset is None:
+            self.vrt = stack.enter_context(
+                WarpedVRT(
+                    ds,
+                    crs=grid.crs,
+                    transform=grid.transform,
+                    width=grid.width,
+                    height=grid.height,
+                    resampling=resampling,
+                    src_nodata=src_nodata,
+                    nodata=nodata,
+                )
+            )
+
+    def read(self, window: Window, out: np.ndarray | None = None) -> np.ndarray:
+        """The window's values in the file's data type (into `out` when given)."""
+        if self.offset is None:
+            data = np.asarray(self.vrt.read(1, window=window))
+            if out is None:
+                return data
+            out[...] = data
+            return out
+        dc, dr = self.offset
+        h, w = int(window.height), int(window.width)
+        c0, r0 = int(window.col_off) + dc, int(window.row_off) + dr
+        cs, rs = max(c0, 0), max(r0, 0)
+        ce, re = min(c0 + w, self.ds.width), min(r0 + h, self.ds.height)
+        dtype = self.ds.dtypes[0]
+        into = out if out is not None and out.dtype == dtype else np.empty((h, w), dtype=dtype)
+        if (cs, rs, ce, re) != (c0, r0, c0 + w, r0 + h):
+            into.fill(self.nodata)  # the window reaches outside the file
+        if ce > cs and re > rs:
+            inside = into[rs - r0 : re - r0, cs - c0 : ce - c0]
+            self.ds.read(1, window=Window(cs, rs, ce - cs, re - rs), out=inside)  # no second copy
+            if self.src_nodata is not None and self.src_nodata != self.nodata:
+                nan = isinstance(self.src_nodata, float) and math.isnan(self.src_nodata)
+                inside[np.isnan(inside) if nan else inside == self.src_nodata] = self.nodata
+        if out is not None and into is not out:
+            out[...] = into
+            return out
+        return into
 
 
 class BandReader:
@@ -139,31 +181,35 @@ class BandReader:
         self.path = path
         self.dataset = dataset
         self.nodata = dataset.nodata
-        self.source: Any = dataset
+        self.on_grid: OnGrid | None = None  # None: read on the file's own grid
 
     def align(self, grid: Grid, stack: ExitStack) -> None:
-        """Read through a WarpedVRT unless the file already lies on the grid."""
+        """Read on `grid` (OnGrid: shifted when the file is a translation of it, else resampled)."""
         ds = self.dataset
-        if grid.aligned(ds):
-            return
         # 0 is fill for these sensors; a declared nodata wins. The warper leaves nodata out of the kernel.
         src_nodata = self.nodata if self.nodata is not None else 0
-        self.source = grid.warped(ds, stack, resampling=RESAMPLING, src_nodata=src_nodata, nodata=0)
-        logger.debug(
-            "scene %s: band %s resampled (%s) from %dx%d onto %dx%d",
-            self.scene_id,
-            self.band,
-            RESAMPLING.name,
-            ds.width,
-            ds.height,
-            grid.width,
-            grid.height,
-        )
+        self.on_grid = OnGrid(ds, grid, stack, resampling=RESAMPLING, src_nodata=src_nodata, nodata=0)
+        if self.on_grid.vrt is not None:
+            logger.debug(
+                "scene %s: band %s resampled (%s) from %dx%d onto %dx%d",
+                self.scene_id,
+                self.band,
+                RESAMPLING.name,
+                ds.width,
+                ds.height,
+                grid.width,
+                grid.height,
+            )
 
     def read(self, window: Window) -> np.ndarray:
         """uint16 DN of a window, nodata pixels set to 0."""
         try:
-            data = self.source.read(1, window=window)
+            if self.on_grid is not None:
+                data = self.on_grid.read(window)  # nodata already 0
+            else:
+                data = self.dataset.read(1, window=window)
+                if self.nodata is not None and self.nodata != 0:
+                    data[data == self.nodata] = 0
         except RasterioError as exc:
             raise UnreadableRaster(
                 self.scene_id,
@@ -174,8 +220,6 @@ class BandReader:
             data = np.where(data < 0, 0, data).astype(np.uint16)
         elif data.dtype != np.uint16:
             data = data.astype(np.uint16)
-        if self.nodata is not None and self.source is self.dataset and self.nodata != 0:
-            data[data == self.nodata] = 0
         return data
 
 

@@ -19,7 +19,7 @@ from rasterio.windows import transform as window_transform
 
 from scoresby.core.errors import UnreadableRaster
 from scoresby.core.scene_files import BandFile
-from scoresby.raster.bands import Grid
+from scoresby.raster.bands import Grid, OnGrid
 
 # rasterize's in-memory raster now and then warns that it has no geotransform although the mask is right
 # (rasterio's MEM dataset; odc-geo issue 131): on a console the line would only alarm. Warning filters are
@@ -42,17 +42,15 @@ class QualityReader:
             ds = stack.enter_context(rasterio.open(band.path))
         except RasterioError as exc:
             raise UnreadableRaster(scene_id, f"quality band {band.band} file {band.path}: {exc}") from exc
-        self.source: Any = ds
-        if not grid.aligned(ds) or ds.crs != grid.crs:
-            # Outside the band's footprint: fill / no data.
-            self.source = grid.warped(
-                ds, stack, resampling=QUALITY_RESAMPLING, src_nodata=ds.nodata, nodata=self.nodata
-            )
+        # Outside the band's footprint: fill / no data.
+        self.on_grid = OnGrid(
+            ds, grid, stack, resampling=QUALITY_RESAMPLING, src_nodata=ds.nodata, nodata=self.nodata
+        )
 
     def read(self, window: Window) -> np.ndarray:
         """Raw QA bits / SCL classes of a window (uint16)."""
         try:
-            return np.asarray(self.source.read(1, window=window), dtype=np.uint16)
+            return np.asarray(self.on_grid.read(window), dtype=np.uint16)
         except RasterioError as exc:
             raise UnreadableRaster(
                 self.scene_id, f"quality band {self.band} file {self.path} cannot be read: {exc}"

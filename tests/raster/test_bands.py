@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.crs import CRS
+from rasterio.enums import Resampling
 from rasterio.transform import from_origin
+from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from rio_cogeo.cogeo import cog_validate
 
@@ -189,3 +191,45 @@ def test_a_translation_of_the_grid_is_shifted_to_the_nearest_pixel(make_band: Ma
         reader = scene_io.open_bands("S", {"B4": BandFile("B4", str(path))}, stack)["B4"]
         reader.align(grid, stack)
         np.testing.assert_array_equal(reader.read(Window(0, 0, 10, 10)), data[2:12, 1:11])
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "int16"])
+def test_shifted_reads_equal_gdal_nearest_inside_and_outside_the_file(
+    make_band: MakeBand, dtype: str
+) -> None:
+    """OnGrid's direct, shifted reads give what GDAL's nearest-neighbour warper gives: on the file, where a
+    window reaches past its edges (nodata), and where the file says nodata (a declared 65535 / -9999)."""
+    rng = np.random.default_rng(8)
+    data = rng.integers(1, 30000, (37, 41)).astype(dtype)
+    declared = 65535 if dtype == "uint16" else -9999
+    data[5:9, 3:20] = declared
+    path = make_band("B4", data, res=30.0, x0=500_015.0, y0=4_000_015.0, nodata=declared)
+    # The grid starts 3.5 px west and 2.5 px north of the file and reaches past its other edges.
+    grid = scene_io.Grid(UTM, from_origin(499_910.0, 4_000_090.0, 30.0, 30.0), 50, 45)
+    windows = [Window(0, 0, 50, 45), Window(0, 0, 16, 16), Window(16, 16, 16, 16), Window(40, 30, 10, 15)]
+    with ExitStack() as stack:
+        ds = stack.enter_context(rasterio.open(path))
+        on_grid = scene_io.OnGrid(
+            ds, grid, stack, resampling=Resampling.bilinear, src_nodata=declared, nodata=0
+        )
+        assert on_grid.vrt is None and on_grid.offset == (-3, -2)  # shifted, not warped
+        vrt = stack.enter_context(
+            WarpedVRT(
+                ds,
+                crs=grid.crs,
+                transform=grid.transform,
+                width=grid.width,
+                height=grid.height,
+                resampling=Resampling.nearest,
+                src_nodata=declared,
+                nodata=0,
+            )
+        )
+        for window in windows:
+            want = vrt.read(1, window=window)
+            np.testing.assert_array_equal(on_grid.read(window), want)
+            out = np.full((int(window.height), int(window.width)), 7, dtype=dtype)
+            assert on_grid.read(window, out) is out
+            np.testing.assert_array_equal(out, want)
+        whole = vrt.read(1)
+        assert (whole == 0).sum() > 17 * 4 and (whole == declared).sum() == 0  # edges and nodata both 0
