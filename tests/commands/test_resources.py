@@ -51,7 +51,12 @@ def test_peak_rss_bounded_and_flat_with_scene_size(tmp_path: Path) -> None:
     # peak is flat (measured: 314 MiB at 3500 px, 319 at 5000, ~340 at 7801 and at 11031).
     small = write_landsat_l2_scene(tmp_path / "small" / SCENE_ID, width=3600, height=3600)
     large = write_landsat_l2_scene(tmp_path / "large" / SCENE_ID, width=5100, height=5100)  # 2x the pixels
-    rss_small = peak_rss_mib(small, tmp_path / "out-small")
-    rss_large = peak_rss_mib(large, tmp_path / "out-large")
-    assert rss_small < LIMIT_MIB and rss_large < LIMIT_MIB, (rss_small, rss_large)
-    assert rss_large < 1.15 * rss_small, (rss_small, rss_large)
+    # The peak moves by 5-10 % from run to run with the threads' timing (how many windows are in flight
+    # when GDAL's cache is full): the lower of two interleaved runs of each size is compared.
+    runs: dict[str, list[float]] = {"small": [], "large": []}
+    for i in range(2):
+        for name, source in (("small", small), ("large", large)):
+            runs[name].append(peak_rss_mib(source, tmp_path / f"out-{name}-{i}"))
+    rss_small, rss_large = min(runs["small"]), min(runs["large"])
+    assert max(runs["small"] + runs["large"]) < LIMIT_MIB, runs
+    assert rss_large < 1.15 * rss_small, runs
