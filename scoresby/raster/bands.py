@@ -76,14 +76,6 @@ class Grid:
         west, south, east, north = rasterio.transform.array_bounds(self.height, self.width, self.transform)
         return west, south, east, north
 
-    def aligned(self, ds: Any) -> bool:
-        """True when dataset `ds` has this grid's CRS, transform and size (it can be read without warping)."""
-        return (
-            ds.crs == self.crs
-            and bool(ds.transform.almost_equals(self.transform))
-            and (ds.width, ds.height) == (self.width, self.height)
-        )
-
     def lattice_shift(self, ds: Any) -> tuple[int, int] | None:
         """(col, row) of this grid's origin in `ds`'s pixels when `ds` is a translation of the grid (same CRS
         and pixel size, north up), else None: whole pixels, or the nearest for a fraction of one.
