@@ -139,11 +139,16 @@ class OnGrid:
         """The window's values in the file's data type (into `out` when given)."""
         if self.offset is None:
             data = np.asarray(self.vrt.read(1, window=window))
-            if out is None:
-                return data
-            out[...] = data
-            return out
-        dc, dr = self.offset
+        else:
+            data = self._shifted(self.offset, window, out)
+        if out is None or data is out:
+            return data
+        out[...] = data
+        return out
+
+    def _shifted(self, offset: tuple[int, int], window: Window, out: np.ndarray | None) -> np.ndarray:
+        """The window read straight from the file, shifted (into `out` when it has the file's data type)."""
+        dc, dr = offset
         h, w = int(window.height), int(window.width)
         c0, r0 = int(window.col_off) + dc, int(window.row_off) + dr
         cs, rs = max(c0, 0), max(r0, 0)
@@ -158,9 +163,6 @@ class OnGrid:
             if self.src_nodata is not None and self.src_nodata != self.nodata:
                 nan = isinstance(self.src_nodata, float) and math.isnan(self.src_nodata)
                 inside[np.isnan(inside) if nan else inside == self.src_nodata] = self.nodata
-        if out is not None and into is not out:
-            out[...] = into
-            return out
         return into
 
 
@@ -173,7 +175,7 @@ class BandReader:
         self.path = path
         self.dataset = dataset
         self.nodata = dataset.nodata
-        self.on_grid: OnGrid | None = None  # None: read on the file's own grid
+        self.on_grid: OnGrid | None = None  # set by align(), before any read
 
     def align(self, grid: Grid, stack: ExitStack) -> None:
         """Read on `grid` (OnGrid: shifted when the file is a translation of it, else resampled)."""
@@ -195,13 +197,9 @@ class BandReader:
 
     def read(self, window: Window) -> np.ndarray:
         """uint16 DN of a window, nodata pixels set to 0."""
+        assert self.on_grid is not None, "align() first"  # noqa: S101 - open_bands' callers align every band
         try:
-            if self.on_grid is not None:
-                data = self.on_grid.read(window)  # nodata already 0
-            else:
-                data = self.dataset.read(1, window=window)
-                if self.nodata is not None and self.nodata != 0:
-                    data[data == self.nodata] = 0
+            data = self.on_grid.read(window)  # nodata already 0
         except RasterioError as exc:
             raise UnreadableRaster(
                 self.scene_id,
