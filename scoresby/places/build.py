@@ -22,8 +22,8 @@ from scoresby.core.place_options import check_composites, percentile_of
 from scoresby.core.places import place_of
 from scoresby.core.scene_list import Scene
 from scoresby.core.stretch import StretchSpec
-from scoresby.places import manifest
-from scoresby.places.compose import ComposeSettings
+from scoresby.places import manifest, reuse
+from scoresby.places.compose import ComposeSettings, layer_specs
 from scoresby.places.inventory import Inventory, Period, take_stock
 from scoresby.places.makers import Target, make_change, make_composite, make_trend
 from scoresby.places.observations import group
@@ -121,6 +121,7 @@ class _Build:
         self.grid: Grid = aoi_grid(aoi)
         self.outside = outside_geometry(aoi, self.grid)
         self.common = common_of(options, names, dict(stretch), aoi, self.grid)
+        self.settings = manifest.fingerprint(self.common)  # what every composite is made with
         self.lon = (aoi["bbox"][0] + aoi["bbox"][2]) / 2  # the solar day of the place's centre
         self.man_path = folder / "manifest.json"
         self.man = manifest.load(self.man_path)
@@ -178,9 +179,17 @@ class _Build:
         log.info("place %s: %d %s, %s", self.place, len(products), what, state)
 
     def _make(
-        self, item_id: str, fp: str, step: Callable[[Target, Path], object], span: tuple[str, str]
+        self,
+        item_id: str,
+        fp: str,
+        step: Callable[[Target, Path], object],
+        span: tuple[str, str],
+        inputs: dict[str, Any] | None = None,
     ) -> bool:
-        """Run one product's step in its own temp folder unless it is current; False when it failed."""
+        """Run one product's step in its own temp folder unless it is current; False when it failed.
+
+        `inputs`: what the product is made from, recorded with its fingerprint (reuse.py).
+        """
         self.wanted.add(item_id)
         if self._current(item_id, fp):
             return True
@@ -197,6 +206,10 @@ class _Build:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self.man["products"][item_id] = fp
+        if inputs is None:
+            self.man["inputs"].pop(item_id, None)
+        else:
+            self.man["inputs"][item_id] = inputs
         manifest.save(self.man_path, self.man)
         self.result.made.append(item_id)
         log.info("place product %s made in %.1f s", item_id, time.monotonic() - started)
@@ -210,6 +223,8 @@ class _Build:
             method, percentile_of(method), self.options["harmonize"], self.roles, self.outside
         )
         sensors = {s: self.inv.dates[s].sensor for s in p.scenes}
+        keys = {s: self.man["scenes"][s]["key"] for s in p.scenes}
+        inputs = reuse.inputs_record(self.settings, keys)
 
         def step(target: Target, work: Path) -> None:
             files = {s: self.inv.files_of(s) for s in p.scenes}  # discovered here, not in the block threads
@@ -218,9 +233,26 @@ class _Build:
             def opener(sid: str) -> SceneReader:
                 return SceneReader(files[sid], self.grid)
 
-            make_composite(target, obs, opener, sensors, settings, self.stretch, product.props, work)
+            earlier = reuse.earlier_of(
+                self.man["inputs"].get(target.item_id),
+                _read_item(self.folder, target.item_id),
+                Path(target.folder),
+                self.settings,
+                keys,
+                layer_specs(self.indices),
+                self.grid,
+            )
+            args = (target, obs, opener, sensors, settings, self.stretch, product.props)
+            try:
+                make_composite(*args, work, earlier)
+            except reuse.EarlierUnreadable as exc:
+                log.warning("%s: %s; made whole", target.item_id, exc)
+                shutil.rmtree(work, ignore_errors=True)
+                work.mkdir()
+                make_composite(*args, work)
 
-        return product if self._make(product.item_id, product.fingerprint, step, product.span) else None
+        made = self._make(product.item_id, product.fingerprint, step, product.span, inputs)
+        return product if made else None
 
     def _derived(self, product: Product) -> None:
         """Make a change or trend Item unless current."""
@@ -244,6 +276,7 @@ class _Build:
                 target.rename(gone)
                 shutil.rmtree(gone, ignore_errors=True)
             del self.man["products"][item_id]
+            self.man["inputs"].pop(item_id, None)
             self.result.notes.append(f"{item_id}: its scenes are gone; removed")
             manifest.save(self.man_path, self.man)
 

@@ -7,6 +7,7 @@ each with its own datasets; written in order).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -25,6 +26,7 @@ from scoresby.places.harmonize import harmonize
 from scoresby.places.held import Held, Part
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
+from scoresby.places.reuse import Earlier, EarlierLayers
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
 from scoresby.raster import ops
 from scoresby.raster.bands import Grid, temp_profile
@@ -36,6 +38,7 @@ into uint16 DN, (observations, 6, 512, 512) x 2 bytes, not once per stack block 
 STACK_PX = 128
 """The float32 stack and its sort are made STACK_PX x STACK_PX at a time out of the held DN."""
 _G, _N, _S = ROLES.index("green"), ROLES.index("nir"), ROLES.index("swir1")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,6 +71,7 @@ class _BlockOut:
     window: Window
     layers: dict[str, np.ndarray]
     inside: int
+    made: int  # pixels made (the rest read back from the earlier composite)
 
 
 def to_dn(refl: np.ndarray) -> np.ndarray:
@@ -87,16 +91,21 @@ class _Composer:
         sensors: dict[str, str],
         grid: Grid,
         settings: ComposeSettings,
+        earlier: Earlier | None = None,
     ) -> None:
         self.observations, self.opener, self.sensors = observations, opener, sensors
         self.grid, self.settings = grid, settings
         self.indices = [p for p in settings.products if p.kind == "index"]
         self.local = threading.local()
+        self.earlier = EarlierLayers(earlier) if earlier is not None else None
+        self.added = earlier.added if earlier is not None else ()
         steady_malloc(COMPOSE_MMAP_THRESHOLD)
 
     def close_thread(self) -> None:
         """Close this thread's readers."""
         self.pool().close()
+        if self.earlier is not None:
+            self.earlier.close_thread()
 
     def pool(self) -> ReaderPool:
         """This thread's readers."""
@@ -192,18 +201,60 @@ class _Composer:
                     yield part, held.part(part, dn_form=dn_form)
 
     def block(self, window: Window) -> _BlockOut:
-        """Composite, counts, frequencies, classes and indices of one block, made STACK_PX at a time."""
+        """Composite, counts, frequencies, classes and indices of one block (see reuse.py for `earlier`)."""
         shape = (int(window.height), int(window.width))
         inside = np.ones(shape, dtype=bool)
         if self.settings.outside is not None:
             inside = ~outside_mask(self.settings.outside, window, self.grid)
+        if self.earlier is None:
+            return _BlockOut(window, self.made(window, inside), int(inside.sum()), inside.size)
+        layers = self.earlier.read(window)
+        sub = self.to_remake(window, inside)
+        if sub is None:
+            return _BlockOut(window, layers, int(inside.sum()), 0)
+        rows, cols = sub
+        part = Window(
+            window.col_off + cols.start,
+            window.row_off + rows.start,
+            cols.stop - cols.start,
+            rows.stop - rows.start,
+        )
+        for name, data in self.made(part, inside[sub]).items():
+            layers[name][(..., *sub)] = data
+        return _BlockOut(window, layers, int(inside.sum()), int(part.width * part.height))
+
+    def to_remake(self, window: Window, inside: np.ndarray) -> tuple[slice, slice] | None:
+        """The rectangle of a block around the pixels an added scene's QA says clear, on STACK_PX lines.
+
+        On the same STACK_PX lines as a whole block's parts, so each pixel is made as a build from scratch
+        makes it. None when no added scene is clear in the block.
+        """
+        changed = np.zeros(inside.shape, dtype=bool)
+        pool = self.pool()
+        for scene_id in self.added:
+            clear = pool(scene_id).qa_clear(window)
+            if clear is not None:
+                changed |= clear
+        changed &= inside
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        if not rows.size:
+            return None
+        h, w = inside.shape
+        return (
+            slice(rows[0] // STACK_PX * STACK_PX, min(h, -(-(rows[-1] + 1) // STACK_PX) * STACK_PX)),
+            slice(cols[0] // STACK_PX * STACK_PX, min(w, -(-(cols[-1] + 1) // STACK_PX) * STACK_PX)),
+        )
+
+    def made(self, window: Window, inside: np.ndarray) -> dict[str, np.ndarray]:
+        """Every layer of a window of a block, made from the observations STACK_PX at a time."""
+        shape = inside.shape
         layers: dict[str, np.ndarray] = {}
         for part, observed in self.parts(window, inside):
             for name, data in self.layers(observed).items():
                 if name not in layers:
                     layers[name] = np.empty((*data.shape[:-2], *shape), dtype=data.dtype)
                 layers[name][(..., *part)] = data
-        return _BlockOut(window, layers, int(inside.sum()))
+        return layers
 
     def layers(self, observed: Part) -> dict[str, np.ndarray]:
         """Composite, counts, frequencies, classes and indices of one part's observations."""
@@ -239,9 +290,14 @@ def compose(
     grid: Grid,
     settings: ComposeSettings,
     tmp: Path,
+    earlier: Earlier | None = None,
 ) -> Temps:
-    """Write the composite's temps (`dn`, each index, clear_count, frequencies, classes) over every block."""
-    composer = _Composer(observations, opener, sensors, grid, settings)
+    """Write the composite's temps (`dn`, each index, clear_count, frequencies, classes) over every block.
+
+    With `earlier` (reuse.py), only the pixels around those an added scene's QA says clear are made; the
+    rest are read back from the published composite.
+    """
+    composer = _Composer(observations, opener, sensors, grid, settings, earlier)
     temps = empty_temps(composer.indices)
     with ExitStack() as stack:
         stack.enter_context(
@@ -250,6 +306,15 @@ def compose(
         out = open_temps(grid, layer_specs(composer.indices), tmp, temps, stack)
         windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
         run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
+    if earlier is not None:
+        log.info(
+            "composite made again where its %d added scenes are clear: %d of %d px (%.0f %%), "
+            "the rest read back from the published composite",
+            len(earlier.added),
+            temps.counts["made"],
+            grid.width * grid.height,
+            100.0 * temps.counts["made"] / (grid.width * grid.height),
+        )
     return temps
 
 
@@ -269,7 +334,7 @@ def empty_temps(indices: Sequence[ProductRoles]) -> Temps:
     """Temps with zero figures (before any block is added)."""
     temps = Temps()
     temps.hists = {r: np.zeros(ops.N_DN, dtype=np.int64) for r in ROLES}
-    temps.counts = {"pixels": 0, "clear": 0, "snow_ice": 0, "water": 0}
+    temps.counts = {"pixels": 0, "clear": 0, "snow_ice": 0, "water": 0, "made": 0}
     temps.index_sums = {p.name: 0.0 for p in indices}
     temps.index_counts = {p.name: 0 for p in indices}
     return temps
@@ -308,6 +373,7 @@ def _write(done: _BlockOut, out: dict[str, Any], temps: Temps) -> None:
         temps.index_counts[name] += int(finite.sum())
     clear_count, classes = layers["clear_count"], layers["classes"]
     temps.counts["pixels"] += done.inside
+    temps.counts["made"] += done.made
     temps.counts["clear"] += int(np.count_nonzero(clear_count))
     temps.counts["snow_ice"] += int(np.count_nonzero(classes == comp.SNOW_ICE))
     temps.counts["water"] += int(np.count_nonzero(classes == comp.WATER))

@@ -16,6 +16,7 @@ from scoresby.places.compose import ComposeSettings, Temps, compose
 from scoresby.places.derived import TREND_BLOCK_PX, change_temps, trend_temps
 from scoresby.places.observations import Observation
 from scoresby.places.reader import SceneReader
+from scoresby.places.reuse import Earlier
 from scoresby.places.sensor_view import ROLES, ProductRoles
 from scoresby.raster.bands import Grid
 
@@ -70,9 +71,10 @@ def make_composite(
     stretch: Mapping[str, StretchSpec],
     properties: dict[str, Any],
     tmp: Path,
+    earlier: Earlier | None = None,
 ) -> dict[str, Any]:
-    """Compose, write every asset as a COG, publish with the Item; return the Item."""
-    temps = compose(observations, opener, sensors, t.grid, settings, tmp)
+    """Compose (from `earlier` where it holds: reuse.py), write each asset as a COG, publish with the Item."""
+    temps = compose(observations, opener, sensors, t.grid, settings, tmp, earlier)
     doc, files = finish_composite(t, temps, settings.products, stretch, properties, tmp)
     outputs.publish_item(doc, t.folder, files, tmp)
     return doc

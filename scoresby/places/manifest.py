@@ -1,8 +1,10 @@
 """The place manifest: what each published place product was made from, so a later run redoes only changes.
 
 `<place>/manifest.json` = {"version", "scenes": {scene_id: {"key", "sensor", "datetime"}}, "products":
-{item_id: fingerprint}}. It is rewritten (atomically) after each product is published, so a run killed
-mid-way leaves every finished product recorded and the next run makes the rest.
+{item_id: fingerprint}, "inputs": {composite item_id: {"settings", "scenes": {scene_id: key}}}} (inputs: what
+a composite was made from, so one that only gained scenes is made again only where they are: reuse.py).
+It is rewritten (atomically) after each product is published, so a run killed mid-way leaves every finished
+product recorded and the next run makes the rest.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ def load(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         doc = None
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
-        return {"version": VERSION, "scenes": {}, "products": {}}
-    doc.setdefault("scenes", {})
-    doc.setdefault("products", {})
+        return {"version": VERSION, "scenes": {}, "products": {}, "inputs": {}}
+    for key in ("scenes", "products", "inputs"):
+        if not isinstance(doc.get(key), dict):
+            doc[key] = {}
     return doc
 
 

@@ -88,12 +88,9 @@ class SceneReader:
     def read_dn(self, window: Window, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
         """(the six roles' DN (6, h, w) as stored, or into `out`; clear (h, w)) of a block, None when nothing
         is clear (then `out` is left as it was)."""
-        if not self.covers(window):
-            return None
         try:
-            qa = self.qa.read(window).astype(np.uint16, copy=False)
-            clear = clear_of(self.qa_bits, qa)
-            if not clear.any():
+            clear = self.qa_clear(window)
+            if clear is None or not clear.any():
                 return None
             dn = np.empty((len(ROLES), *clear.shape), dtype=self.dn_dtype) if out is None else out
             unsigned = dn.dtype.kind == "u"
@@ -106,6 +103,15 @@ class SceneReader:
         except RasterioError as exc:
             raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
         return dn, clear
+
+    def qa_clear(self, window: Window) -> np.ndarray | None:
+        """Where the QA band says clear in a block (h, w), None outside the scene's bounding box."""
+        if not self.covers(window):
+            return None
+        try:
+            return clear_of(self.qa_bits, self.qa.read(window).astype(np.uint16, copy=False))
+        except RasterioError as exc:
+            raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
 
     def reflectance(self, dn: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Reflectance (6, h, w) float32 of the roles' DN: DN x scale + offset in float32 (into `out`)."""

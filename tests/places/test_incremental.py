@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from datetime import date
@@ -10,11 +11,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+import rasterio
 
+from scoresby.places import reuse
 from scoresby.places.build import build_place_products
+from scoresby.places.compose import layer_specs
+from scoresby.places.sensor_view import product_roles
 from scoresby.raster.quality import aoi_grid
 from tests.places import synth
-from tests.places.conftest import options, scenes_of
+from tests.places.conftest import PRODUCTS, options, scenes_of
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
@@ -112,3 +117,90 @@ def test_season_and_sensors(tmp_path: Path) -> None:
         props["start_datetime"] == "2002-06-01T00:00:00Z" and props["end_datetime"] == "2002-08-31T23:59:59Z"
     )
     assert any("sensors outside composites.sensors" in n for n in result.notes)
+
+
+def _assets(place: Path, item_id: str) -> dict[str, np.ndarray]:
+    """Every COG of an Item, read whole, by file name without the Item id."""
+    out = {}
+    for cog in sorted((place / item_id).glob("*.tif")):
+        with rasterio.open(cog) as ds:
+            out[cog.name.removeprefix(item_id)] = ds.read()
+    return out
+
+
+def test_added_scene_is_made_where_it_is_clear_and_equals_a_build_from_scratch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A composite that gained a scene is made again only around where that scene is clear, and every COG
+    of it, of the change and of the trend equals a build from scratch bit for bit.
+
+    The added scene is the first (by id) of two same-day rows of one path: in their overlap it wins the
+    merge, so the observation changes there too.
+    """
+    aoi, made = synth.write_place(tmp_path / "scenes", years=(2000, 2001, 2002))
+    added = next(s for s in made if s.day == date(2002, 7, 10) and "_910910_" in s.scene_id)
+    same_day = [s for s in made if s.day == added.day and s is not added]
+    assert same_day and all(s.scene_id > added.scene_id for s in same_day)
+    grid = aoi_grid(aoi)
+    run_dir, scratch_dir = tmp_path / "run", tmp_path / "scratch"
+    build_place_products(scenes_of(aoi, [s for s in made if s is not added]), options(trend=True), run_dir)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="scoresby.places"):
+        result = build_place_products(scenes_of(aoi, made), options(trend=True), run_dir)
+    remade = ["aoi-synth_change_2000_2002", "aoi-synth_composite_2002", "aoi-synth_trend"]
+    assert sorted(result.made) == remade
+    # Rows 0-173 and columns 0-371 are the scene's: on 128 px lines, 256 x 384 px of the first 512 px block;
+    # the second block (columns 512-599) is read back whole.
+    total = grid.width * grid.height
+    message = (
+        f"composite made again where its 1 added scenes are clear: {256 * 384} of {total} px "
+        f"({100 * 256 * 384 / total:.0f} %), the rest read back from the published composite"
+    )
+    assert message in [r.getMessage() for r in caplog.records]
+    scratch = build_place_products(scenes_of(aoi, made), options(trend=True), scratch_dir)
+    place, fresh = run_dir / "places" / "aoi-synth", scratch_dir / "places" / "aoi-synth"
+    for item_id in result.made:
+        mine, theirs = _assets(place, item_id), _assets(fresh, item_id)
+        assert mine.keys() == theirs.keys() and mine
+        for name, data in mine.items():
+            np.testing.assert_array_equal(data, theirs[name], err_msg=f"{item_id}{name}")
+        assert result.items[item_id]["properties"] == scratch.items[item_id]["properties"]
+    composite = _assets(place, "aoi-synth_composite_2002")
+    assert composite["_clear_count.tif"][0, : int(0.58 * grid.height), : int(0.62 * grid.width)].min() >= 1
+
+
+def test_composite_made_whole_unless_it_only_gained_scenes(tmp_path: Path) -> None:
+    """reuse.earlier_of: the published composite serves only with the recorded inputs, the same settings,
+    every earlier scene unchanged, an added scene, and every layer's COG on the grid."""
+    aoi, made = synth.write_place(tmp_path / "scenes", years=(2002,))
+    run_dir = tmp_path / "run"
+    build_place_products(scenes_of(aoi, made[:-2]), options(), run_dir)
+    place = run_dir / "places" / "aoi-synth"
+    item_id = "aoi-synth_composite_2002"
+    man = json.loads((place / "manifest.json").read_text())
+    record = man["inputs"][item_id]
+    item = json.loads((place / item_id / f"{item_id}.json").read_text())
+    grid = aoi_grid(aoi)
+    specs = layer_specs([r for r in map(product_roles, PRODUCTS) if r is not None and r.kind == "index"])
+    keys = {**record["scenes"], "LC08_added": "k"}
+
+    def earlier(**over: Any) -> reuse.Earlier | None:
+        args = {"record": record, "item": item, "settings": record["settings"], "keys": keys} | over
+        return reuse.earlier_of(
+            args["record"], args["item"], place / item_id, args["settings"], args["keys"], specs, grid
+        )
+
+    found = earlier()
+    assert found is not None and found.added == ("LC08_added",)
+    assert set(found.files) == set(specs) and all(p.is_file() for p in found.files.values())
+    assert found.files["dn"].name == f"{item_id}_reflectance.tif"
+    assert earlier(keys=dict(record["scenes"])) is None  # nothing added
+    assert earlier(settings="other") is None  # method, products, stretch, AOI or grid changed
+    first = next(iter(record["scenes"]))
+    assert earlier(keys={**keys, first: "changed"}) is None  # an earlier scene's source changed
+    assert earlier(keys={k: v for k, v in keys.items() if k != first}) is None  # a scene removed
+    other = {**item, "properties": {**item["properties"], "scoresby:scenes": sorted(keys)}}
+    assert earlier(item=other) is None  # published from other scenes than recorded (killed mid-way)
+    assert earlier(record=None) is None and earlier(item=None) is None
+    (place / item_id / f"{item_id}_ndsi.tif").unlink()
+    assert earlier() is None  # a layer's COG is gone
