@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scoresby.core.errors import InvalidInput, PipelineError, one_line
 from scoresby.core.place_options import check_composites, percentile_of
@@ -24,6 +24,7 @@ from scoresby.core.scene_list import Scene
 from scoresby.core.stretch import StretchSpec
 from scoresby.places import manifest, reuse
 from scoresby.places.compose import ComposeSettings, layer_specs
+from scoresby.places.derived import trend_specs
 from scoresby.places.inventory import Inventory, Period, take_stock
 from scoresby.places.makers import Target, make_change, make_composite, make_trend
 from scoresby.places.observations import group
@@ -34,6 +35,7 @@ from scoresby.places.table import write_table
 from scoresby.raster.bands import Grid
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PLACES_DIR = "places"
 PER_FILE_VSI_CACHE = 256 * 1024
@@ -128,6 +130,8 @@ class _Build:
         self.wanted: set[str] = set()
         self.tmp_root = folder / f".tmp-{uuid.uuid4().hex[:8]}"
         self.inv = Inventory()
+        self.remade: dict[str, tuple[str | None, reuse.Cells | None]] = {}
+        """Composites made in this build: (fingerprint before, the cells made again; None: made whole)."""
 
     def run(self, scenes: Sequence[Scene], exclude: Collection[str]) -> None:
         """Every step, in order; the temp folder goes whatever happens."""
@@ -148,8 +152,9 @@ class _Build:
             derived, notes = derived_of(self.place, made, self.options, bool(self.indices))
             self.result.notes += notes
             self._announce(derived, "change and trend maps")
+            fingerprints = {c.item_id: c.fingerprint for c in made}
             for product in derived:
-                self._derived(product)
+                self._derived(product, fingerprints)
             self._retire()
         finally:
             shutil.rmtree(self.tmp_root, ignore_errors=True)
@@ -242,30 +247,56 @@ class _Build:
                 layer_specs(self.indices),
                 self.grid,
             )
-            args = (target, obs, opener, sensors, settings, self.stretch, product.props)
-            try:
-                make_composite(*args, work, earlier)
-            except reuse.EarlierUnreadable as exc:
-                log.warning("%s: %s; made whole", target.item_id, exc)
-                shutil.rmtree(work, ignore_errors=True)
-                work.mkdir()
-                make_composite(*args, work)
+            args = (target, obs, opener, sensors, settings, self.stretch, product.props, work)
+            _doc, cells = _from_earlier(work, earlier, lambda e: make_composite(*args, e))
+            self.remade[target.item_id] = (previous, cells)
 
+        previous = self.man["products"].get(product.item_id)
         made = self._make(product.item_id, product.fingerprint, step, product.span, inputs)
         return product if made else None
 
-    def _derived(self, product: Product) -> None:
-        """Make a change or trend Item unless current."""
+    def _derived(self, product: Product, fingerprints: Mapping[str, str]) -> None:
+        """Make a change or trend Item unless current.
+
+        A trend is made again only where its composites were (reuse.py): its per-pixel sorts cost more
+        than reading its published layers back. A change map is made whole: reading back cost it more.
+        """
         folders = [(iid, self.folder / iid) for iid in product.inputs]
+        if product.kind == "change":
 
-        def step(target: Target, work: Path) -> None:
-            if product.kind == "change":
+            def step(target: Target, work: Path) -> None:
                 make_change(target, (folders[0], folders[1]), self.indices, product.props, work)
-            else:
-                periods = [(iid, f, t) for (iid, f), t in zip(folders, product.times, strict=True)]
-                make_trend(target, periods, self.indices, product.props, work)
 
-        self._make(product.item_id, product.fingerprint, step, product.span)
+            self._make(product.item_id, product.fingerprint, step, product.span)
+            return
+        inputs = [(iid, fingerprints[iid]) for iid in product.inputs]
+        periods = [(iid, f, t) for (iid, f), t in zip(folders, product.times, strict=True)]
+
+        def remake(target: Target, work: Path) -> None:
+            doc = _read_item(self.folder, target.item_id)
+            earlier = reuse.derived_earlier_of(
+                self.man["inputs"].get(target.item_id),
+                doc,
+                ((doc or {}).get("properties") or {}).get("scoresby:period_items"),
+                Path(target.folder),
+                self.settings,
+                inputs,
+                self.remade,
+                trend_specs([p.name for p in self.indices]),
+                self.grid,
+            )
+            if earlier is not None and earlier.cells is not None:
+                log.info(
+                    "%s made again where its composites were (%.0f %% of the AOI), the rest read back",
+                    target.item_id,
+                    100.0 * earlier.cells.map.mean(),
+                )
+            _from_earlier(
+                work, earlier, lambda e: make_trend(target, periods, self.indices, product.props, work, e)
+            )
+
+        record = reuse.derived_record(self.settings, inputs)
+        self._make(product.item_id, product.fingerprint, remake, product.span, record)
 
     def _retire(self) -> None:
         """Unpublish products no longer wanted (a period that lost its scenes): renamed away, then removed."""
@@ -279,6 +310,17 @@ class _Build:
             self.man["inputs"].pop(item_id, None)
             self.result.notes.append(f"{item_id}: its scenes are gone; removed")
             manifest.save(self.man_path, self.man)
+
+
+def _from_earlier(work: Path, earlier: reuse.Earlier | None, make: Callable[[reuse.Earlier | None], T]) -> T:
+    """make(earlier), or make(None) in an emptied `work` when the published product cannot be read back."""
+    try:
+        return make(earlier)
+    except reuse.EarlierUnreadable as exc:
+        log.warning("%s; made whole", exc)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        return make(None)
 
 
 def checked_options(composites: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +26,7 @@ from scoresby.places.harmonize import harmonize
 from scoresby.places.held import Held, Part
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
-from scoresby.places.reuse import Earlier, EarlierLayers
+from scoresby.places.reuse import Cells, Earlier, EarlierLayers
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
 from scoresby.raster import ops
 from scoresby.raster.bands import Grid, temp_profile
@@ -62,6 +62,7 @@ class Temps:
     counts: dict[str, int] = field(default_factory=dict)
     index_sums: dict[str, float] = field(default_factory=dict)
     index_counts: dict[str, int] = field(default_factory=dict)
+    cells: Cells | None = None  # made from an earlier composite: the STACK_PX cells made again
 
 
 @dataclass
@@ -71,7 +72,7 @@ class _BlockOut:
     window: Window
     layers: dict[str, np.ndarray]
     inside: int
-    made: int  # pixels made (the rest read back from the earlier composite)
+    made: tuple[slice, slice] | None  # the rectangle made (the rest read back from the earlier composite)
 
 
 def to_dn(refl: np.ndarray) -> np.ndarray:
@@ -207,11 +208,12 @@ class _Composer:
         if self.settings.outside is not None:
             inside = ~outside_mask(self.settings.outside, window, self.grid)
         if self.earlier is None:
-            return _BlockOut(window, self.made(window, inside), int(inside.sum()), inside.size)
+            whole = (slice(0, shape[0]), slice(0, shape[1]))
+            return _BlockOut(window, self.made(window, inside), int(inside.sum()), whole)
         layers = self.earlier.read(window)
         sub = self.to_remake(window, inside)
         if sub is None:
-            return _BlockOut(window, layers, int(inside.sum()), 0)
+            return _BlockOut(window, layers, int(inside.sum()), None)
         rows, cols = sub
         part = Window(
             window.col_off + cols.start,
@@ -221,7 +223,7 @@ class _Composer:
         )
         for name, data in self.made(part, inside[sub]).items():
             layers[name][(..., *sub)] = data
-        return _BlockOut(window, layers, int(inside.sum()), int(part.width * part.height))
+        return _BlockOut(window, layers, int(inside.sum()), sub)
 
     def to_remake(self, window: Window, inside: np.ndarray) -> tuple[slice, slice] | None:
         """The rectangle of a block around the pixels an added scene's QA says clear, on STACK_PX lines.
@@ -299,11 +301,13 @@ def compose(
     """
     composer = _Composer(observations, opener, sensors, grid, settings, earlier)
     temps = empty_temps(composer.indices)
+    if earlier is not None:
+        temps.cells = Cells(grid, STACK_PX)
     with ExitStack() as stack:
         stack.enter_context(
             rasterio.Env(**place_gdal_options(settings.gdal_env))
         )  # bounds GDAL's block cache
-        out = open_temps(grid, layer_specs(composer.indices), tmp, temps, stack)
+        out = open_temps(grid, layer_specs(composer.indices), tmp, temps.paths, stack)
         windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
         run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
     if earlier is not None:
@@ -341,14 +345,18 @@ def empty_temps(indices: Sequence[ProductRoles]) -> Temps:
 
 
 def open_temps(
-    grid: Grid, specs: dict[str, tuple[int, str, float | None]], tmp: Path, temps: Temps, stack: ExitStack
+    grid: Grid,
+    specs: Mapping[str, tuple[int, str, float | None]],
+    tmp: Path,
+    paths: dict[str, Path],
+    stack: ExitStack,
 ) -> dict[str, Any]:
-    """The temp GTiffs of `specs` on the grid, open for writing (closed with `stack`); paths into `temps`."""
+    """The temp GTiffs of `specs` on the grid, open for writing (closed with `stack`); paths into `paths`."""
     out = {}
     for name, (count, dtype, nodata) in specs.items():
-        temps.paths[name] = tmp / f"{name}.tif"
+        paths[name] = tmp / f"{name}.tif"
         profile = temp_profile(grid, count, dtype, nodata)
-        out[name] = stack.enter_context(rasterio.open(temps.paths[name], "w", **profile))
+        out[name] = stack.enter_context(rasterio.open(paths[name], "w", **profile))
     if "dn" in out:
         out["dn"].descriptions = ROLES
         out["dn"].scales = (LANDSAT_C2_L2_SCALE,) * len(ROLES)
@@ -373,7 +381,11 @@ def _write(done: _BlockOut, out: dict[str, Any], temps: Temps) -> None:
         temps.index_counts[name] += int(finite.sum())
     clear_count, classes = layers["clear_count"], layers["classes"]
     temps.counts["pixels"] += done.inside
-    temps.counts["made"] += done.made
+    if done.made is not None:
+        rows, cols = done.made
+        temps.counts["made"] += (rows.stop - rows.start) * (cols.stop - cols.start)
+        if temps.cells is not None:
+            temps.cells.mark(done.window, done.made)
     temps.counts["clear"] += int(np.count_nonzero(clear_count))
     temps.counts["snow_ice"] += int(np.count_nonzero(classes == comp.SNOW_ICE))
     temps.counts["water"] += int(np.count_nonzero(classes == comp.WATER))

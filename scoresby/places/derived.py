@@ -16,11 +16,13 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from scoresby.places import change, outputs
+from scoresby.places import change
 from scoresby.places.blocks import TREND_MMAP_THRESHOLD, run_blocks, steady_malloc
+from scoresby.places.compose import open_temps
+from scoresby.places.reuse import Earlier, EarlierLayers
 from scoresby.places.sensor_view import ProductRoles
 from scoresby.places.trend import theil_sen_mann_kendall
-from scoresby.raster.bands import Grid, temp_profile
+from scoresby.raster.bands import Grid
 
 TREND_BLOCK_PX = 512
 """Trend blocks, aligned with the composites' 512 px COG tiles (each tile decoded once)."""
@@ -50,6 +52,49 @@ class _ThreadDatasets:
             ds.close()
 
 
+def change_specs(indices: Sequence[ProductRoles]) -> dict[str, tuple[int, str, float | None]]:
+    """Every temp a change map has: name -> (bands, dtype, nodata)."""
+    return {
+        **{f"{p.name}_difference": (1, "float32", float("nan")) for p in indices},
+        "transitions": (1, "uint8", change.TRANSITIONS_NODATA),
+    }
+
+
+def trend_specs(indices: Sequence[str]) -> dict[str, tuple[int, str, float | None]]:
+    """Every temp a trend map of these indices has: name -> (bands, dtype, nodata)."""
+    return {f"{n}_{suffix}": (1, "float32", float("nan")) for n in indices for suffix in ("slope", "p_value")}
+
+
+class _Partly:
+    """A block work made only in the cells to make again; elsewhere the published product's layers."""
+
+    def __init__(self, work: Any, earlier: Earlier) -> None:
+        if earlier.cells is None:
+            raise ValueError("a trend map is made again in cells")
+        self.work, self.cells, self.layers = work, earlier.cells, EarlierLayers(earlier)
+
+    def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
+        """The published layers of a block, made again in the rectangle of its cells to make."""
+        layers = self.layers.read(window)
+        rect = self.cells.rect(window)
+        if rect is not None:
+            rows, cols = rect
+            part = Window(
+                window.col_off + cols.start,
+                window.row_off + rows.start,
+                cols.stop - cols.start,
+                rows.stop - rows.start,
+            )
+            for name, data in self.work.block(part)[1].items():
+                layers[name][rect] = data
+        return window, layers
+
+    def close_thread(self) -> None:
+        """Close this thread's datasets."""
+        self.work.close_thread()
+        self.layers.close_thread()
+
+
 class _ChangeWork:
     """Transitions and index differences of one block, from the two composites' COGs."""
 
@@ -59,7 +104,7 @@ class _ChangeWork:
         self.sources, self.names, self.offset = _ThreadDatasets(sources), names, offset
 
     def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
-        """{"transitions": codes, "<index>": to - from} of a block."""
+        """{"transitions": codes, "<index>_difference": to - from} of a block."""
         src, at = self.sources.get(), _shifted(window, self.offset)
         out = {
             "transitions": change.transitions(
@@ -67,7 +112,7 @@ class _ChangeWork:
             )
         }
         for name in self.names:
-            out[name] = change.difference(
+            out[f"{name}_difference"] = change.difference(
                 src["to", name].read(1, window=at), src["from", name].read(1, window=at)
             )
         return window, out
@@ -92,13 +137,7 @@ def change_temps(
     counts = np.zeros(34, dtype=np.int64)
     temps: dict[str, Path] = {}
     with ExitStack() as stack:
-        out = {}
-        for p in indices:
-            path, ds = outputs.float_temp(grid, tmp, f"{p.name}_difference")
-            temps[f"{p.name}_difference"], out[p.name] = path, stack.enter_context(ds)
-        temps["transitions"] = tmp / "transitions.tif"
-        profile = temp_profile(grid, 1, "uint8", change.TRANSITIONS_NODATA)
-        out["transitions"] = stack.enter_context(rasterio.open(temps["transitions"], "w", **profile))
+        out = open_temps(grid, change_specs(indices), tmp, temps, stack)
 
         def write(done: tuple[Window, dict[str, np.ndarray]]) -> None:
             nonlocal counts
@@ -143,21 +182,30 @@ def trend_temps(
     times: Sequence[float],
     tmp: Path,
     gdal_env: Mapping[str, str] | None = None,
+    earlier: Earlier | None = None,
 ) -> dict[str, Path]:
-    """Theil-Sen slope (per year) and Mann-Kendall p of each index; `paths[index]`: the periods' COGs."""
+    """Theil-Sen slope (per year) and Mann-Kendall p of each index; `paths[index]`: the periods' COGs.
+
+    With `earlier` (the AOI's grid only), made again in its cells only (reuse.py).
+    """
     temps: dict[str, Path] = {}
     with ExitStack() as stack:
-        out = {}
-        for name in paths:
-            for suffix in ("slope", "p_value"):
-                path, ds = outputs.float_temp(grid, tmp, f"{name}_{suffix}")
-                temps[f"{name}_{suffix}"], out[f"{name}_{suffix}"] = path, stack.enter_context(ds)
+        out = open_temps(grid, trend_specs(list(paths)), tmp, temps, stack)
 
         def write(done: tuple[Window, dict[str, np.ndarray]]) -> None:
             window, layers = done
             for key, data in layers.items():
                 out[key].write(data, 1, window=window)
 
-        work = _TrendWork(paths, np.array(times, dtype=np.float64), offset)
+        work = _partly(_TrendWork(paths, np.array(times, dtype=np.float64), offset), earlier, offset)
         run_blocks(work, list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write, gdal_env)
     return temps
+
+
+def _partly(work: Any, earlier: Earlier | None, offset: tuple[int, int]) -> Any:
+    """The work itself, or made again only in `earlier`'s cells (on the AOI's grid: no tile offset)."""
+    if earlier is None:
+        return work
+    if offset != (0, 0):
+        raise ValueError("a tile is made whole")
+    return _Partly(work, earlier)

@@ -16,7 +16,7 @@ from scoresby.places.compose import ComposeSettings, Temps, compose
 from scoresby.places.derived import TREND_BLOCK_PX, change_temps, trend_temps
 from scoresby.places.observations import Observation
 from scoresby.places.reader import SceneReader
-from scoresby.places.reuse import Earlier
+from scoresby.places.reuse import Cells, Earlier
 from scoresby.places.sensor_view import ROLES, ProductRoles
 from scoresby.raster.bands import Grid
 
@@ -72,12 +72,15 @@ def make_composite(
     properties: dict[str, Any],
     tmp: Path,
     earlier: Earlier | None = None,
-) -> dict[str, Any]:
-    """Compose (from `earlier` where it holds: reuse.py), write each asset as a COG, publish with the Item."""
+) -> tuple[dict[str, Any], Cells | None]:
+    """Compose (from `earlier` where it holds: reuse.py), write each asset as a COG, publish with the Item.
+
+    Returns the Item and, when made from `earlier`, the cells made again.
+    """
     temps = compose(observations, opener, sensors, t.grid, settings, tmp, earlier)
     doc, files = finish_composite(t, temps, settings.products, stretch, properties, tmp)
     outputs.publish_item(doc, t.folder, files, tmp)
-    return doc
+    return doc, temps.cells
 
 
 def finish_composite(
@@ -212,11 +215,13 @@ def make_trend(
     indices: Sequence[ProductRoles],
     properties: dict[str, Any],
     tmp: Path,
+    earlier: Earlier | None = None,
 ) -> dict[str, Any]:
-    """Theil-Sen slope (per year) and Mann-Kendall p of each index over the periods' composites."""
+    """Theil-Sen slope (per year) and Mann-Kendall p of each index over the periods' composites (made again
+    only in `earlier`'s cells when given: reuse.py)."""
     times = [time for _, _, time in periods]
     paths = {p.name: [_asset_path(folder, iid, p.name) for iid, folder, _ in periods] for p in indices}
-    temps = trend_temps(t.grid, (0, 0), paths, times, tmp)
+    temps = trend_temps(t.grid, (0, 0), paths, times, tmp, earlier=earlier)
     doc, files = finish_trend(t, temps, properties, tmp)
     outputs.publish_item(doc, t.folder, files, tmp)
     return doc

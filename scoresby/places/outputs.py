@@ -126,12 +126,6 @@ def slope_png(cog_path: Path, png: Path) -> None:
     plots.write_palette_png(png, codes, palette, PNG_LEVEL)
 
 
-def float_temp(grid: Grid, tmp: Path, name: str) -> tuple[Path, Any]:
-    """A new float32 temp GTiff on the grid (NaN nodata), opened for writing."""
-    path = tmp / f"{name}.tif"
-    return path, rasterio.open(path, "w", **temp_profile(grid, 1, "float32", float("nan")))
-
-
 def item(
     item_id: str,
     kind: str,

@@ -12,8 +12,9 @@ recording it never reuses one made from other scenes.
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,15 +31,57 @@ ASSET_OF_LAYER = {"dn": "reflectance"}
 
 
 class EarlierUnreadable(Exception):
-    """A published composite's COG could not be read back (the composite is then made whole)."""
+    """A published product's COG could not be read back (the product is then made whole)."""
+
+
+class Cells:
+    """Which `px` x `px` cells of a grid were made again: where a composite's pixels may have changed."""
+
+    def __init__(self, grid: Grid, px: int) -> None:
+        self.px = px
+        self.map = np.zeros((-(-grid.height // px), -(-grid.width // px)), dtype=bool)
+
+    def mark(self, window: Window, rect: tuple[slice, slice]) -> None:
+        """Mark the cells of a rectangle of a block (block offsets and the rectangle on `px` lines)."""
+        r0, c0, px = int(window.row_off), int(window.col_off), self.px
+        rows, cols = rect
+        top, bottom = (r0 + rows.start) // px, -(-(r0 + rows.stop) // px)
+        self.map[top:bottom, (c0 + cols.start) // px : -(-(c0 + cols.stop) // px)] = True
+
+    def __or__(self, other: Cells) -> Cells:
+        """The cells marked in either."""
+        if (self.px, self.map.shape) != (other.px, other.map.shape):
+            raise ValueError("cells of different grids")
+        out = copy.copy(self)
+        out.map = self.map | other.map
+        return out
+
+    def rect(self, window: Window) -> tuple[slice, slice] | None:
+        """The rectangle of a block (block coordinates) around its marked cells, None when none is."""
+        r0, c0, px = int(window.row_off), int(window.col_off), self.px
+        h, w = int(window.height), int(window.width)
+        part = self.map[r0 // px : -(-(r0 + h) // px), c0 // px : -(-(c0 + w) // px)]
+        rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+        if not rows.size:
+            return None
+        top, left = r0 // px * px - r0, c0 // px * px - c0  # the first cell's corner in the block
+        return (
+            slice(max(0, top + rows[0] * px), min(h, top + (rows[-1] + 1) * px)),
+            slice(max(0, left + cols[0] * px), min(w, left + (cols[-1] + 1) * px)),
+        )
 
 
 @dataclass(frozen=True)
 class Earlier:
-    """The published composite a remake starts from: each layer's COG, and the scenes added since."""
+    """The published product a remake starts from: each layer's COG, and what changed since.
+
+    A composite: the scenes `added` (its pixels are made again around where they are clear). A trend map:
+    the `cells` its composites were made again in (its pixels are made again there).
+    """
 
     files: dict[str, Path]
-    added: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    cells: Cells | None = None
 
 
 def inputs_record(settings: str, keys: Mapping[str, str]) -> dict[str, Any]:
@@ -71,11 +114,60 @@ def earlier_of(
     if any(keys.get(sid) != key for sid, key in before.items()):
         return None  # a scene was removed or changed
     added = tuple(sorted(set(keys) - set(before)))
+    files = _files(item, folder, specs, grid)
+    return Earlier(files, added) if added and files else None
+
+
+def derived_record(settings: str, inputs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """What a trend map is made from, for the manifest: the settings, its composites' fingerprints."""
+    return {"settings": settings, "inputs": [list(pair) for pair in inputs]}
+
+
+def derived_earlier_of(
+    record: Any,
+    item: Mapping[str, Any] | None,
+    published_inputs: Any,
+    folder: Path,
+    settings: str,
+    inputs: Sequence[tuple[str, str]],
+    remade: Mapping[str, tuple[str | None, Cells | None]],
+    specs: Mapping[str, tuple[int, str, float | None]],
+    grid: Grid,
+) -> Earlier | None:
+    """The published trend map in `folder` to start from, None when it must be made whole.
+
+    `inputs`: its composites now, (item id, fingerprint) in order; `published_inputs`: the composites' ids
+    its published Item names; `remade`: the composites made again in this build, by id: (fingerprint
+    before, the cells made again, None when made whole). It serves when the settings are the recorded ones
+    and every composite is either the recorded one or was that one before this build made it again in cells.
+    """
+    if not isinstance(record, dict) or record.get("settings") != settings or item is None:
+        return None
+    before = record.get("inputs")
+    ids = [iid for iid, _ in inputs]
+    if not isinstance(before, list) or published_inputs != ids:
+        return None
+    if [pair[0] if isinstance(pair, list) and len(pair) == 2 else None for pair in before] != ids:
+        return None
+    cells: Cells | None = None
+    for (iid, fp_before), (_, fp_now) in zip(before, inputs, strict=True):
+        if fp_before == fp_now:
+            continue
+        previous, made = remade.get(iid, (None, None))
+        if made is None or previous != fp_before:
+            return None
+        cells = made if cells is None else cells | made
+    files = _files(item, folder, specs, grid)
+    return Earlier(files, cells=cells) if cells is not None and files else None
+
+
+def _files(
+    item: Mapping[str, Any], folder: Path, specs: Mapping[str, tuple[int, str, float | None]], grid: Grid
+) -> dict[str, Path]:
+    """Each layer's published COG, {} unless every one is on the grid with the layer's bands and type."""
     item_id = str(item.get("id", ""))
     files = {name: folder / f"{item_id}_{ASSET_OF_LAYER.get(name, name)}.tif" for name in specs}
-    if not added or not all(_fits(files[name], spec, grid) for name, spec in specs.items()):
-        return None
-    return Earlier(files, added)
+    return files if all(_fits(files[name], spec, grid) for name, spec in specs.items()) else {}
 
 
 def _fits(path: Path, spec: tuple[int, str, float | None], grid: Grid) -> bool:
@@ -107,7 +199,7 @@ class EarlierLayers:
                 for name, ds in datasets.items()
             }
         except (OSError, RasterioError) as exc:
-            raise EarlierUnreadable(f"the published composite cannot be read back: {exc}") from exc
+            raise EarlierUnreadable(f"a published COG cannot be read back: {exc}") from exc
 
     def _datasets(self) -> dict[str, Any]:
         datasets = getattr(self.local, "datasets", None)

@@ -144,7 +144,7 @@ def merge_tiles(
     temps = temps if temps is not None else Temps()
     with ExitStack() as stack:
         stack.enter_context(rasterio.Env(**gdal_env))
-        out = open_temps(grid, specs, tmp, temps, stack)
+        out = open_temps(grid, specs, tmp, temps.paths, stack)
         for n, tile in enumerate(tile_windows(grid, tile_px)):
             folder = tile_uri(work, n)
             for name, dst in out.items():

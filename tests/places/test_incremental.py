@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+from rasterio.windows import Window
 
 from scoresby.places import reuse
 from scoresby.places.build import build_place_products
 from scoresby.places.compose import layer_specs
+from scoresby.places.derived import trend_specs
 from scoresby.places.sensor_view import product_roles
 from scoresby.raster.quality import aoi_grid
 from tests.places import synth
@@ -131,8 +133,8 @@ def _assets(place: Path, item_id: str) -> dict[str, np.ndarray]:
 def test_added_scene_is_made_where_it_is_clear_and_equals_a_build_from_scratch(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A composite that gained a scene is made again only around where that scene is clear, and every COG
-    of it, of the change and of the trend equals a build from scratch bit for bit.
+    """A composite that gained a scene is made again only around where that scene is clear, its trend only
+    there too, and every COG of them and of the change equals a build from scratch bit for bit.
 
     The added scene is the first (by id) of two same-day rows of one path: in their overlap it wins the
     merge, so the observation changes there too.
@@ -156,7 +158,14 @@ def test_added_scene_is_made_where_it_is_clear_and_equals_a_build_from_scratch(
         f"composite made again where its 1 added scenes are clear: {256 * 384} of {total} px "
         f"({100 * 256 * 384 / total:.0f} %), the rest read back from the published composite"
     )
-    assert message in [r.getMessage() for r in caplog.records]
+    messages = [r.getMessage() for r in caplog.records]
+    assert message in messages
+    # 2 x 3 of the 3 x 5 cells of 128 px (the map counts the edge cells whole); the change map is made whole.
+    assert (
+        "aoi-synth_trend made again where its composites were (40 % of the AOI), the rest read back"
+        in messages
+    )
+    assert not [m for m in messages if m.startswith("aoi-synth_change_2000_2002 made again")]
     scratch = build_place_products(scenes_of(aoi, made), options(trend=True), scratch_dir)
     place, fresh = run_dir / "places" / "aoi-synth", scratch_dir / "places" / "aoi-synth"
     for item_id in result.made:
@@ -204,3 +213,40 @@ def test_composite_made_whole_unless_it_only_gained_scenes(tmp_path: Path) -> No
     assert earlier(record=None) is None and earlier(item=None) is None
     (place / item_id / f"{item_id}_ndsi.tif").unlink()
     assert earlier() is None  # a layer's COG is gone
+
+
+def test_trend_made_whole_unless_its_composites_were_made_again_in_cells(tmp_path: Path) -> None:
+    """reuse.derived_earlier_of: a published trend serves only when each changed composite was the recorded
+    one before this build made it again in cells (a run killed before recording the trend makes it whole)."""
+    aoi, made = synth.write_place(tmp_path / "scenes", years=(2000, 2001, 2002))
+    run_dir = tmp_path / "run"
+    build_place_products(scenes_of(aoi, made), options(trend=True), run_dir)
+    place = run_dir / "places" / "aoi-synth"
+    item_id = "aoi-synth_trend"
+    record = json.loads((place / "manifest.json").read_text())["inputs"][item_id]
+    item = json.loads((place / item_id / f"{item_id}.json").read_text())
+    grid = aoi_grid(aoi)
+    specs = trend_specs(["ndsi", "ndvi", "evi"])
+    ids = [iid for iid, _ in record["inputs"]]
+    assert ids == item["properties"]["scoresby:period_items"] and len(ids) == 3
+    cells = reuse.Cells(grid, 128)
+    cells.mark(Window(0, 0, 512, 300), (slice(0, 128), slice(0, 256)))
+    now = [(ids[0], record["inputs"][0][1]), (ids[1], record["inputs"][1][1]), (ids[2], "new")]
+    remade: dict[str, tuple[str | None, reuse.Cells | None]] = {ids[2]: (record["inputs"][2][1], cells)}
+
+    def earlier(**over: Any) -> reuse.Earlier | None:
+        args = {"record": record, "named": ids, "inputs": now, "remade": remade} | over
+        return reuse.derived_earlier_of(
+            args["record"], item, args["named"], place / item_id, record["settings"], args["inputs"],
+            args["remade"], specs, grid,
+        )  # fmt: skip
+
+    found = earlier()
+    assert found is not None and found.cells is not None and found.cells.map.sum() == 2
+    assert set(found.files) == set(specs)
+    assert earlier(remade={ids[2]: (record["inputs"][2][1], None)}) is None  # the composite was made whole
+    assert earlier(remade={ids[2]: ("other", cells)}) is None  # it was not the recorded one before
+    assert earlier(remade={}) is None  # changed in an earlier run (killed before the trend was recorded)
+    assert earlier(named=ids[:2]) is None  # the published trend is of other periods
+    assert earlier(inputs=now[:2]) is None  # a period gone
+    assert earlier(record=None) is None
