@@ -26,7 +26,7 @@ from scoresby.places.harmonize import harmonize
 from scoresby.places.held import Held, Part
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
-from scoresby.places.reuse import Cells, Earlier, EarlierLayers
+from scoresby.places.reuse import Cells, Earlier, EarlierLayers, within
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
 from scoresby.raster import ops
 from scoresby.raster.bands import Grid, temp_profile
@@ -214,14 +214,7 @@ class _Composer:
         sub = self.to_remake(window, inside)
         if sub is None:
             return _BlockOut(window, layers, int(inside.sum()), None)
-        rows, cols = sub
-        part = Window(
-            window.col_off + cols.start,
-            window.row_off + rows.start,
-            cols.stop - cols.start,
-            rows.stop - rows.start,
-        )
-        for name, data in self.made(part, inside[sub]).items():
+        for name, data in self.made(within(window, sub), inside[sub]).items():
             layers[name][(..., *sub)] = data
         return _BlockOut(window, layers, int(inside.sum()), sub)
 
@@ -241,10 +234,14 @@ class _Composer:
         rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
         if not rows.size:
             return None
-        h, w = inside.shape
+        (h, w), (r0, r1), (c0, c1) = (
+            inside.shape,
+            (int(rows[0]), int(rows[-1]) + 1),
+            (int(cols[0]), int(cols[-1]) + 1),
+        )
         return (
-            slice(rows[0] // STACK_PX * STACK_PX, min(h, -(-(rows[-1] + 1) // STACK_PX) * STACK_PX)),
-            slice(cols[0] // STACK_PX * STACK_PX, min(w, -(-(cols[-1] + 1) // STACK_PX) * STACK_PX)),
+            slice(r0 // STACK_PX * STACK_PX, min(h, -(-r1 // STACK_PX) * STACK_PX)),
+            slice(c0 // STACK_PX * STACK_PX, min(w, -(-c1 // STACK_PX) * STACK_PX)),
         )
 
     def made(self, window: Window, inside: np.ndarray) -> dict[str, np.ndarray]:

@@ -19,7 +19,7 @@ from rasterio.windows import Window
 from scoresby.places import change
 from scoresby.places.blocks import TREND_MMAP_THRESHOLD, run_blocks, steady_malloc
 from scoresby.places.compose import open_temps
-from scoresby.places.reuse import Earlier, EarlierLayers
+from scoresby.places.reuse import Earlier, EarlierLayers, within
 from scoresby.places.sensor_view import ProductRoles
 from scoresby.places.trend import theil_sen_mann_kendall
 from scoresby.raster.bands import Grid
@@ -78,14 +78,7 @@ class _Partly:
         layers = self.layers.read(window)
         rect = self.cells.rect(window)
         if rect is not None:
-            rows, cols = rect
-            part = Window(
-                window.col_off + cols.start,
-                window.row_off + rows.start,
-                cols.stop - cols.start,
-                rows.stop - rows.start,
-            )
-            for name, data in self.work.block(part)[1].items():
+            for name, data in self.work.block(within(window, rect))[1].items():
                 layers[name][rect] = data
         return window, layers
 

@@ -66,9 +66,20 @@ class Cells:
             return None
         top, left = r0 // px * px - r0, c0 // px * px - c0  # the first cell's corner in the block
         return (
-            slice(max(0, top + rows[0] * px), min(h, top + (rows[-1] + 1) * px)),
-            slice(max(0, left + cols[0] * px), min(w, left + (cols[-1] + 1) * px)),
+            slice(max(0, top + int(rows[0]) * px), min(h, top + (int(rows[-1]) + 1) * px)),
+            slice(max(0, left + int(cols[0]) * px), min(w, left + (int(cols[-1]) + 1) * px)),
         )
+
+
+def within(window: Window, rect: tuple[slice, slice]) -> Window:
+    """The window of a rectangle (rows, cols) of a block."""
+    rows, cols = rect
+    return Window(
+        window.col_off + cols.start,
+        window.row_off + rows.start,
+        cols.stop - cols.start,
+        rows.stop - rows.start,
+    )
 
 
 @dataclass(frozen=True)

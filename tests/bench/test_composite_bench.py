@@ -164,3 +164,13 @@ def test_trend_blocks_are_synthetic_composites_with_gaps() -> None:
     info = child.trend({"periods": 6, "width": 600, "height": 40, "blocks": 1})
     assert info["pixels"] == 512 * 40 and info["all_pixels"] == 600 * 40
     assert 0 < info["step_s"] <= info["wall_s"]
+
+
+def test_forget_inputs_empties_each_place_manifests_record(tmp_path: Path) -> None:
+    """The made-whole baseline of the incremental bench: the record of inputs goes, the rest stays."""
+    path = tmp_path / "places" / "aoi-bench" / "manifest.json"
+    path.parent.mkdir(parents=True)
+    doc = {"version": 1, "scenes": {"a": {"key": "k"}}, "products": {"p": "f"}, "inputs": {"p": {"x": 1}}}
+    path.write_text(json.dumps(doc))
+    cb.forget_inputs(tmp_path)
+    assert json.loads(path.read_text()) == {**doc, "inputs": {}}
