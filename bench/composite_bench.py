@@ -10,8 +10,9 @@
    ru_maxrss). Targets: wall <= 0.33x, peak RSS <= 0.25x the peer's. The two GeoTIFFs are compared.
 2. The full composite step (build_place_products: every asset, COGs, quicklooks, Items) on the same scenes.
 3. Scaling: the median on an AOI 4x larger (2x per side); peak RSS <= 1.1x the smaller's.
-4. Incremental: a 12-summer place (2 paths a summer); adding its last scene to the place made without it,
-   against making the place from scratch (<= 1/8). Beside it, the same add with the composite and trend
+4. Incremental: a 12-summer place (2, 8 and 32 scenes a summer; the dense one on a 1,000 and a 2,000 px AOI,
+   the like-with-like AOI's size); adding its last scene to the place made without it, against making the
+   place from scratch (<= 1/8). Beside it, the same add with the composite and trend
    made whole (places/reuse.py's partial remake off): what the partial remake saves.
 5. Trend: theil_sen_mann_kendall over 40 periods of synthetic composites, 512 px blocks of the Scoresby Sund
    AOI (7,300 x 5,600 px); --trend-blocks N times N blocks and scales the time to the whole AOI (0: all).
@@ -290,6 +291,7 @@ def incremental(
     scratch, added, whole = _median_run(scratches), _median_run(addeds), _median_run(wholes)
     ratio = added.wall / scratch.wall
     tag = str(passes) if (paths, revisit) == (2, 16) else f"{paths}x{passes}r{revisit}"
+    tag += "" if size == 1000 else f"_{size}px"
     s_info, a_info, w_info = child_info(scratch), child_info(added), child_info(whole)
     step_ratio = a_info.get("total_s", float("nan")) / s_info.get("total_s", float("nan"))
     a_cpu, s_cpu = a_info.get("cpu_s", float("nan")), s_info.get("cpu_s", float("nan"))
@@ -381,6 +383,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[1, 4],
         help="summer passes a year per path (default 1 4: 2 and 8 scenes a summer)",
     )
+    ap.add_argument(
+        "--dense-sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 2000],
+        help="AOI sides of the dense 12-summer place (default 1000 2000: 2000 is the like-with-like AOI's)",
+    )
     ap.add_argument("--trend-periods", type=int, default=40)
     ap.add_argument("--trend-blocks", type=int, default=16, help="512 px blocks timed (0: the whole AOI)")
     for part in ("full", "scaling", "incremental", "dense", "trend"):
@@ -406,9 +415,10 @@ def main(argv: list[str] | None = None) -> int:
             figs |= more
     if not args.skip_dense:
         paths, passes, revisit = DENSE
-        part, more = incremental(args.incremental_size, passes, paths=paths, revisit=revisit, runs=args.runs)
-        lines += ["", *part]
-        figs |= more
+        for size in args.dense_sizes:
+            part, more = incremental(size, passes, paths=paths, revisit=revisit, runs=args.runs)
+            lines += ["", *part]
+            figs |= more
     if not args.skip_trend:
         part, more = trend(args.trend_periods, args.trend_blocks)
         lines += ["", *part]
