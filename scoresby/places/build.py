@@ -6,6 +6,7 @@ products whose inputs changed are made again (manifest.py); each is published wh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -230,6 +231,7 @@ class _Build:
         sensors = {s: self.inv.dates[s].sensor for s in p.scenes}
         keys = {s: self.man["scenes"][s]["key"] for s in p.scenes}
         inputs = reuse.inputs_record(self.settings, keys)
+        previous = self.man["products"].get(product.item_id)
 
         def step(target: Target, work: Path) -> None:
             files = {s: self.inv.files_of(s) for s in p.scenes}  # discovered here, not in the block threads
@@ -251,9 +253,14 @@ class _Build:
             _doc, cells = _from_earlier(work, earlier, lambda e: make_composite(*args, e))
             self.remade[target.item_id] = (previous, cells)
 
-        previous = self.man["products"].get(product.item_id)
-        made = self._make(product.item_id, product.fingerprint, step, product.span, inputs)
-        return product if made else None
+        if not self._make(product.item_id, product.fingerprint, step, product.span, inputs):
+            return None
+        published = self.man["products"].get(product.item_id)
+        if published != product.fingerprint:
+            # Not made now (a scene could not be read) but published before: what the change and trend read
+            # is the earlier composite, so they are fingerprinted on it and made again once it is made.
+            return dataclasses.replace(product, fingerprint=published or "")
+        return product
 
     def _derived(self, product: Product, fingerprints: Mapping[str, str]) -> None:
         """Make a change or trend Item unless current.

@@ -250,3 +250,32 @@ def test_trend_made_whole_unless_its_composites_were_made_again_in_cells(tmp_pat
     assert earlier(named=ids[:2]) is None  # the published trend is of other periods
     assert earlier(inputs=now[:2]) is None  # a period gone
     assert earlier(record=None) is None
+
+
+def test_composite_that_cannot_be_made_keeps_its_trend_on_the_published_one(tmp_path: Path) -> None:
+    """A period whose new scene cannot be read keeps its published composite, and the trend stays made from
+    that one; once the scene reads, the composite and the trend are made again (not left current)."""
+    aoi, made = synth.write_place(tmp_path / "scenes", years=(2000, 2001, 2002))
+    run_dir = tmp_path / "run"
+    build_place_products(scenes_of(aoi, made), options(trend=True), run_dir)
+    grid = aoi_grid(aoi)
+    shape = (grid.height, grid.width)
+    day = date(2002, 9, 2)
+    sid = synth.scene_id("landsat-8", 911, 910, day)
+    args = (grid, sid, "landsat-8", day, np.ones(shape, dtype=bool), np.zeros(shape, dtype=bool))
+    extra = synth.write_scene(tmp_path / "scenes", *args, synth.surface(2002, 3, shape))
+    band = extra.folder / f"{sid}_SR_B4.TIF"
+    good = band.read_bytes()
+    band.write_bytes(good[: len(good) // 3])  # cut short: the header reads, the pixels do not
+    scenes = scenes_of(aoi, [*made, extra])
+    broken = build_place_products(scenes, options(trend=True), run_dir)
+    assert "aoi-synth_composite_2002" not in broken.made
+    assert any(n.startswith("aoi-synth_composite_2002 not made:") for n in broken.notes), broken.notes
+    assert "aoi-synth_trend" not in broken.made and "aoi-synth_change_2000_2002" not in broken.made
+    band.write_bytes(good)
+    mended = build_place_products(scenes, options(trend=True), run_dir)
+    assert sorted(mended.made) == [
+        "aoi-synth_change_2000_2002",
+        "aoi-synth_composite_2002",
+        "aoi-synth_trend",
+    ]
