@@ -5,9 +5,11 @@ classes, frequencies, indices). So when a period gained scenes and lost none, an
 any earlier scene changed, a pixel can differ from the published composite only where an added scene's QA
 says clear. compose.py makes those pixels again (per block, the STACK_PX-aligned rectangle around them,
 exactly as a build from scratch makes it) and reads the rest back from the published COGs, which hold the
-temps' values losslessly. The manifest records what each composite was made from (`inputs_record`); the
-published Item's own scene list must agree with it, so a run killed between publishing a composite and
-recording it never reuses one made from other scenes.
+temps' values losslessly. A trend pixel depends on that pixel's composites alone, so the trend is made
+again only in the cells its composites were made again in (`derived_earlier_of`). The manifest records what
+each composite and trend was made from (`inputs_record`, `derived_record`); the published Item's own scene
+or period list must agree with it, so a run killed between publishing a product and recording it never
+reuses one made from other inputs.
 """
 
 from __future__ import annotations
