@@ -280,11 +280,9 @@ class _Build:
         periods = [(iid, f, t) for (iid, f), t in zip(folders, product.times, strict=True)]
 
         def remake(target: Target, work: Path) -> None:
-            doc = _read_item(self.folder, target.item_id)
             earlier = reuse.derived_earlier_of(
                 self.man["inputs"].get(target.item_id),
-                doc,
-                ((doc or {}).get("properties") or {}).get("scoresby:period_items"),
+                _read_item(self.folder, target.item_id),
                 Path(target.folder),
                 self.settings,
                 inputs,

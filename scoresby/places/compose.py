@@ -72,7 +72,7 @@ class _BlockOut:
     window: Window
     layers: dict[str, np.ndarray]
     inside: int
-    made: tuple[slice, slice] | None  # the rectangle made (the rest read back from the earlier composite)
+    made: tuple[slice, slice] | None  # from an earlier composite: the rectangle made again (None: none)
 
 
 def to_dn(refl: np.ndarray) -> np.ndarray:
@@ -208,8 +208,7 @@ class _Composer:
         if self.settings.outside is not None:
             inside = ~outside_mask(self.settings.outside, window, self.grid)
         if self.earlier is None:
-            whole = (slice(0, shape[0]), slice(0, shape[1]))
-            return _BlockOut(window, self.made(window, inside), int(inside.sum()), whole)
+            return _BlockOut(window, self.made(window, inside), int(inside.sum()), None)
         layers = self.earlier.read(window)
         sub = self.to_remake(window, inside)
         if sub is None:
@@ -307,14 +306,15 @@ def compose(
         out = open_temps(grid, layer_specs(composer.indices), tmp, temps.paths, stack)
         windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
         run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
-    if earlier is not None:
+    if earlier is not None and temps.cells is not None:
+        made, total = temps.cells.pixels(), grid.width * grid.height
         log.info(
             "composite made again where its %d added scenes are clear: %d of %d px (%.0f %%), "
             "the rest read back from the published composite",
             len(earlier.added),
-            temps.counts["made"],
-            grid.width * grid.height,
-            100.0 * temps.counts["made"] / (grid.width * grid.height),
+            made,
+            total,
+            100.0 * made / total,
         )
     return temps
 
@@ -335,7 +335,7 @@ def empty_temps(indices: Sequence[ProductRoles]) -> Temps:
     """Temps with zero figures (before any block is added)."""
     temps = Temps()
     temps.hists = {r: np.zeros(ops.N_DN, dtype=np.int64) for r in ROLES}
-    temps.counts = {"pixels": 0, "clear": 0, "snow_ice": 0, "water": 0, "made": 0}
+    temps.counts = {"pixels": 0, "clear": 0, "snow_ice": 0, "water": 0}
     temps.index_sums = {p.name: 0.0 for p in indices}
     temps.index_counts = {p.name: 0 for p in indices}
     return temps
@@ -378,11 +378,8 @@ def _write(done: _BlockOut, out: dict[str, Any], temps: Temps) -> None:
         temps.index_counts[name] += int(finite.sum())
     clear_count, classes = layers["clear_count"], layers["classes"]
     temps.counts["pixels"] += done.inside
-    if done.made is not None:
-        rows, cols = done.made
-        temps.counts["made"] += (rows.stop - rows.start) * (cols.stop - cols.start)
-        if temps.cells is not None:
-            temps.cells.mark(done.window, done.made)
+    if done.made is not None and temps.cells is not None:
+        temps.cells.mark(done.window, done.made)
     temps.counts["clear"] += int(np.count_nonzero(clear_count))
     temps.counts["snow_ice"] += int(np.count_nonzero(classes == comp.SNOW_ICE))
     temps.counts["water"] += int(np.count_nonzero(classes == comp.WATER))

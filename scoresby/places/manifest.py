@@ -1,8 +1,10 @@
 """The place manifest: what each published place product was made from, so a later run redoes only changes.
 
 `<place>/manifest.json` = {"version", "scenes": {scene_id: {"key", "sensor", "datetime"}}, "products":
-{item_id: fingerprint}, "inputs": {composite item_id: {"settings", "scenes": {scene_id: key}}}} (inputs: what
-a composite was made from, so one that only gained scenes is made again only where they are: reuse.py).
+{item_id: fingerprint}, "inputs": {item_id: record}}. `inputs` says what a composite ({"settings",
+"scenes": {scene_id: key}}) or a trend ({"settings", "inputs": [[composite item_id, fingerprint], ...]}) was
+made from, so a composite that only gained scenes, and its trend, are made again only where they are
+(reuse.py).
 It is rewritten (atomically) after each product is published, so a run killed mid-way leaves every finished
 product recorded and the next run makes the rest.
 """

@@ -101,7 +101,7 @@ class SceneReader:
                 else:
                     clear &= dn[i] > 0
         except RasterioError as exc:
-            raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
+            raise self._unreadable(exc) from exc
         return dn, clear
 
     def qa_clear(self, window: Window) -> np.ndarray | None:
@@ -111,7 +111,10 @@ class SceneReader:
         try:
             return clear_of(self.qa_bits, self.qa.read(window).astype(np.uint16, copy=False))
         except RasterioError as exc:
-            raise UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}") from exc
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: RasterioError) -> UnreadableRaster:
+        return UnreadableRaster(self.scene_id, f"cannot be read for composites: {exc}")
 
     def reflectance(self, dn: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Reflectance (6, h, w) float32 of the roles' DN: DN x scale + offset in float32 (into `out`)."""

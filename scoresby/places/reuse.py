@@ -40,7 +40,7 @@ class Cells:
     """Which `px` x `px` cells of a grid were made again: where a composite's pixels may have changed."""
 
     def __init__(self, grid: Grid, px: int) -> None:
-        self.px = px
+        self.px, self.height, self.width = px, grid.height, grid.width
         self.map = np.zeros((-(-grid.height // px), -(-grid.width // px)), dtype=bool)
 
     def mark(self, window: Window, rect: tuple[slice, slice]) -> None:
@@ -57,6 +57,12 @@ class Cells:
         out = copy.copy(self)
         out.map = self.map | other.map
         return out
+
+    def pixels(self) -> int:
+        """The grid's pixels in marked cells (the last row and column of cells may be partial)."""
+        heights = np.minimum(self.px, self.height - self.px * np.arange(self.map.shape[0]))
+        widths = np.minimum(self.px, self.width - self.px * np.arange(self.map.shape[1]))
+        return int((heights[:, None] * widths[None, :])[self.map].sum())
 
     def rect(self, window: Window) -> tuple[slice, slice] | None:
         """The rectangle of a block (block coordinates) around its marked cells, None when none is."""
@@ -139,7 +145,6 @@ def derived_record(settings: str, inputs: Sequence[tuple[str, str]]) -> dict[str
 def derived_earlier_of(
     record: Any,
     item: Mapping[str, Any] | None,
-    published_inputs: Any,
     folder: Path,
     settings: str,
     inputs: Sequence[tuple[str, str]],
@@ -149,8 +154,8 @@ def derived_earlier_of(
 ) -> Earlier | None:
     """The published trend map in `folder` to start from, None when it must be made whole.
 
-    `inputs`: its composites now, (item id, fingerprint) in order; `published_inputs`: the composites' ids
-    its published Item names; `remade`: the composites made again in this build, by id: (fingerprint
+    `inputs`: its composites now, (item id, fingerprint) in order, which its published Item must name as its
+    `scoresby:period_items`; `remade`: the composites made again in this build, by id: (fingerprint
     before, the cells made again, None when made whole). It serves when the settings are the recorded ones
     and every composite is either the recorded one or was that one before this build made it again in cells.
     """
@@ -158,7 +163,12 @@ def derived_earlier_of(
         return None
     before = record.get("inputs")
     ids = [iid for iid, _ in inputs]
-    if not isinstance(before, list) or published_inputs != ids:
+    props = item.get("properties")
+    if (
+        not isinstance(before, list)
+        or not isinstance(props, dict)
+        or props.get("scoresby:period_items") != ids
+    ):
         return None
     if [pair[0] if isinstance(pair, list) and len(pair) == 2 else None for pair in before] != ids:
         return None

@@ -235,9 +235,9 @@ def test_trend_made_whole_unless_its_composites_were_made_again_in_cells(tmp_pat
     remade: dict[str, tuple[str | None, reuse.Cells | None]] = {ids[2]: (record["inputs"][2][1], cells)}
 
     def earlier(**over: Any) -> reuse.Earlier | None:
-        args = {"record": record, "named": ids, "inputs": now, "remade": remade} | over
+        args = {"record": record, "item": item, "inputs": now, "remade": remade} | over
         return reuse.derived_earlier_of(
-            args["record"], item, args["named"], place / item_id, record["settings"], args["inputs"],
+            args["record"], args["item"], place / item_id, record["settings"], args["inputs"],
             args["remade"], specs, grid,
         )  # fmt: skip
 
@@ -247,7 +247,8 @@ def test_trend_made_whole_unless_its_composites_were_made_again_in_cells(tmp_pat
     assert earlier(remade={ids[2]: (record["inputs"][2][1], None)}) is None  # the composite was made whole
     assert earlier(remade={ids[2]: ("other", cells)}) is None  # it was not the recorded one before
     assert earlier(remade={}) is None  # changed in an earlier run (killed before the trend was recorded)
-    assert earlier(named=ids[:2]) is None  # the published trend is of other periods
+    other = {**item, "properties": {**item["properties"], "scoresby:period_items": ids[:2]}}
+    assert earlier(item=other) is None  # the published trend is of other periods
     assert earlier(inputs=now[:2]) is None  # a period gone
     assert earlier(record=None) is None
 

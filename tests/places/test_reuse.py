@@ -14,7 +14,7 @@ from tests.places import synth
 
 @pytest.fixture
 def grid() -> Grid:
-    return aoi_grid(synth.place_aoi())  # 600 x 300 px: 5 x 3 cells of 128 px, the last ones partial
+    return aoi_grid(synth.place_aoi())  # 604 x 306 px: 5 x 3 cells of 128 px, the last ones partial
 
 
 def test_marked_rectangles_come_back_as_the_rectangle_of_each_block(grid: Grid) -> None:
@@ -28,6 +28,8 @@ def test_marked_rectangles_come_back_as_the_rectangle_of_each_block(grid: Grid) 
     assert cells.rect(second) is None
     cells.mark(second, (slice(256, 300), slice(0, 88)))  # the partial corner cell
     assert cells.map[2, 4] and cells.rect(second) == (slice(256, 300), slice(0, 88))
+    assert (grid.width, grid.height) == (604, 306)
+    assert cells.pixels() == 2 * 128 * 128 + 50 * 92  # the grid's corner cell has 50 x 92 px
     # A window off the cell lines (a tile): its marked cells (row 128-255, columns 256-511), clipped to it.
     assert cells.rect(Window(300, 100, 200, 100)) == (slice(28, 100), slice(0, 200))
 
