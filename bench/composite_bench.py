@@ -13,7 +13,8 @@
 4. Incremental: a 12-summer place (2, 8 and 32 scenes a summer; the dense one on a 1,000 and a 2,000 px AOI,
    the like-with-like AOI's size); adding its last scene to the place made without it, against making the
    place from scratch (<= 1/8). Beside it, the same add with the composite and trend
-   made whole (places/reuse.py's partial remake off): what the partial remake saves.
+   made whole (places/reuse.py's partial remake off): what the partial remake saves. Then the issue's own
+   workload as a 12-summer place ("issue"): part 1's AOI and its 10 dates x 2 paths each summer, 8 days apart.
 5. Trend: theil_sen_mann_kendall over 40 periods of synthetic composites, 512 px blocks of the Scoresby Sund
    AOI (7,300 x 5,600 px); --trend-blocks N times N blocks and scales the time to the whole AOI (0: all).
 
@@ -239,10 +240,20 @@ def scaling(
 DENSE = (4, 8, 8)
 """The dense 12-summer place: 4 paths x 8 passes 8 days apart (Landsat 8 and 9) = 32 scenes a summer, as
 the issue's place (30-60 observations a summer), all within months 7-9."""
+ISSUE_REVISIT = 8
+"""Days between passes of the issue's workload over 12 summers: its 10 dates of each path fit in months 7-9
+only at Landsat 8 and 9's combined revisit."""
 
 
 def incremental(
-    size: int, passes: int, log: Log = print, *, paths: int = 2, revisit: int = 16, runs: int = 1
+    size: int,
+    passes: int,
+    log: Log = print,
+    *,
+    paths: int = 2,
+    revisit: int = 16,
+    runs: int = 1,
+    density: str = "the bench's choice; the issue's place has 30-60 observations a summer",
 ) -> tuple[list[str], dict[str, float]]:
     """A 12-summer place: from scratch, and adding its last scene to the place made without it.
 
@@ -314,7 +325,7 @@ def incremental(
         f"  (the step alone, build_place_products without the process's start and imports: "
         f"{step_ratio:.2f}x; CPU seconds of the processes, which the shared machine's load moves less: "
         f"{a_cpu:.1f} / {s_cpu:.1f} = {a_cpu / s_cpu:.2f}x)",
-        "  (scenes a summer: the bench's choice; the issue's place has 30-60 observations a summer)",
+        f"  (scenes a summer: {density})",
     ], {
         f"incremental{tag}_scratch_s": scratch.wall,
         f"incremental{tag}_add_s": added.wall,
@@ -392,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--trend-periods", type=int, default=40)
     ap.add_argument("--trend-blocks", type=int, default=16, help="512 px blocks timed (0: the whole AOI)")
-    for part in ("full", "scaling", "incremental", "dense", "trend"):
+    for part in ("full", "scaling", "incremental", "dense", "issue", "trend"):
         ap.add_argument(f"--skip-{part}", action="store_true")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -419,6 +430,18 @@ def main(argv: list[str] | None = None) -> int:
             part, more = incremental(size, passes, paths=paths, revisit=revisit, runs=args.runs)
             lines += ["", *part]
             figs |= more
+    if not args.skip_issue:
+        # The like-with-like workload (its AOI, 2 paths, its dates per summer) as a 12-summer place.
+        part, more = incremental(
+            args.size,
+            args.dates,
+            paths=2,
+            revisit=ISSUE_REVISIT,
+            runs=args.runs,
+            density="the like-with-like workload's, each summer",
+        )
+        lines += ["", *part]
+        figs |= more
     if not args.skip_trend:
         part, more = trend(args.trend_periods, args.trend_blocks)
         lines += ["", *part]

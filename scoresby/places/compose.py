@@ -26,7 +26,7 @@ from scoresby.places.harmonize import harmonize
 from scoresby.places.held import Held, Part
 from scoresby.places.observations import Observation, merge
 from scoresby.places.reader import ReaderPool, SceneReader
-from scoresby.places.reuse import Cells, Earlier, EarlierLayers, within
+from scoresby.places.reuse import Cells, Earlier, EarlierLayers, whole, within
 from scoresby.places.sensor_view import ROLES, ProductRoles, to_oli
 from scoresby.raster import ops
 from scoresby.raster.bands import Grid, temp_profile
@@ -209,8 +209,10 @@ class _Composer:
             inside = ~outside_mask(self.settings.outside, window, self.grid)
         if self.earlier is None:
             return _BlockOut(window, self.made(window, inside), int(inside.sum()), None)
-        layers = self.earlier.read(window)
         sub = self.to_remake(window, inside)
+        if sub is not None and whole(sub, shape):  # nothing of the published block is kept: not read
+            return _BlockOut(window, self.made(window, inside), int(inside.sum()), sub)
+        layers = self.earlier.read(window)
         if sub is None:
             return _BlockOut(window, layers, int(inside.sum()), None)
         for name, data in self.made(within(window, sub), inside[sub]).items():

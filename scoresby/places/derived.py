@@ -19,7 +19,7 @@ from rasterio.windows import Window
 from scoresby.places import change
 from scoresby.places.blocks import TREND_MMAP_THRESHOLD, run_blocks, steady_malloc
 from scoresby.places.compose import open_temps
-from scoresby.places.reuse import Earlier, EarlierLayers, within
+from scoresby.places.reuse import Earlier, EarlierLayers, whole, within
 from scoresby.places.sensor_view import ProductRoles
 from scoresby.places.trend import theil_sen_mann_kendall
 from scoresby.raster.bands import Grid
@@ -75,8 +75,10 @@ class _Partly:
 
     def block(self, window: Window) -> tuple[Window, dict[str, np.ndarray]]:
         """The published layers of a block, made again in the rectangle of its cells to make."""
-        layers = self.layers.read(window)
         rect = self.cells.rect(window)
+        if rect is not None and whole(rect, (int(window.height), int(window.width))):
+            return self.work.block(window)  # nothing published is kept: not read
+        layers = self.layers.read(window)
         if rect is not None:
             for name, data in self.work.block(within(window, rect))[1].items():
                 layers[name][rect] = data

@@ -79,6 +79,12 @@ class Cells:
         )
 
 
+def whole(rect: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+    """True when a rectangle of a block (rows, cols) is the whole block: nothing published is kept."""
+    rows, cols = rect
+    return (rows.start, rows.stop, cols.start, cols.stop) == (0, shape[0], 0, shape[1])
+
+
 def within(window: Window, rect: tuple[slice, slice]) -> Window:
     """The window of a rectangle (rows, cols) of a block."""
     rows, cols = rect

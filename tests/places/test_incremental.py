@@ -178,6 +178,43 @@ def test_added_scene_is_made_where_it_is_clear_and_equals_a_build_from_scratch(
     assert composite["_clear_count.tif"][0, : int(0.58 * grid.height), : int(0.62 * grid.width)].min() >= 1
 
 
+def test_block_made_again_whole_is_not_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block an added scene makes again whole is not read back from the published COGs (the composite's
+    nor the trend's), one it makes in part is, and the products still equal a build from scratch.
+
+    The added scene is path B's of 2002 (columns 229-555, every row): it is clear in the second 512 px block
+    from its first column (columns 512-555, on 128 px lines the block's whole 92 columns), in the first block
+    from column 229 only.
+    """
+    aoi, made = synth.write_place(tmp_path / "scenes", years=(2000, 2001, 2002))
+    added = next(s for s in made if s.day == date(2002, 7, 17))
+    run_dir, scratch_dir = tmp_path / "run", tmp_path / "scratch"
+    build_place_products(scenes_of(aoi, [s for s in made if s is not added]), options(trend=True), run_dir)
+    read_back: list[tuple[str, int]] = []
+    original = reuse.EarlierLayers.read
+
+    def counted(self: reuse.EarlierLayers, window: Window) -> dict[str, np.ndarray]:
+        read_back.append((next(iter(self.earlier.files.values())).parent.name, int(window.col_off)))
+        return original(self, window)
+
+    monkeypatch.setattr(reuse.EarlierLayers, "read", counted)
+    result = build_place_products(scenes_of(aoi, made), options(trend=True), run_dir)
+    assert sorted(result.made) == [
+        "aoi-synth_change_2000_2002",
+        "aoi-synth_composite_2002",
+        "aoi-synth_trend",
+    ]
+    assert sorted(read_back) == [("aoi-synth_composite_2002", 0), ("aoi-synth_trend", 0)]
+    scratch = build_place_products(scenes_of(aoi, made), options(trend=True), scratch_dir)
+    place, fresh = run_dir / "places" / "aoi-synth", scratch_dir / "places" / "aoi-synth"
+    for item_id in result.made:
+        mine, theirs = _assets(place, item_id), _assets(fresh, item_id)
+        assert mine.keys() == theirs.keys() and mine
+        for name, data in mine.items():
+            np.testing.assert_array_equal(data, theirs[name], err_msg=f"{item_id}{name}")
+        assert result.items[item_id]["properties"] == scratch.items[item_id]["properties"]
+
+
 def test_composite_made_whole_unless_it_only_gained_scenes(tmp_path: Path) -> None:
     """reuse.earlier_of: the published composite serves only with the recorded inputs, the same settings,
     every earlier scene unchanged, an added scene, and every layer's COG on the grid."""
