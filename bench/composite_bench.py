@@ -245,6 +245,19 @@ ISSUE_REVISIT = 8
 only at Landsat 8 and 9's combined revisit."""
 
 
+def place_params(size: int, passes: int, paths: int, revisit: int) -> workload.Params:
+    """A 12-summer place's workload: `passes` passes of each of `paths` paths a summer, from 10 July."""
+    return workload.Params(
+        size=size,
+        dates=12,
+        paths=paths,
+        first="2009-07-10",
+        step_days=365,
+        per_date=passes,
+        revisit_days=revisit,
+    )
+
+
 def incremental(
     size: int,
     passes: int,
@@ -262,15 +275,7 @@ def incremental(
     issue's density. The place without its last scene is made once; then `runs` times, interleaved, the
     place from scratch and the last scene added to a copy of it: medians.
     """
-    params = workload.Params(
-        size=size,
-        dates=12,
-        paths=paths,
-        first="2009-07-10",
-        step_days=365,
-        per_date=passes,
-        revisit_days=revisit,
-    )
+    params = place_params(size, passes, paths, revisit)
     folder, scenes = _prepare(params, log)
     full_spec = spec_of(scenes, params)
     base_spec = spec_of(scenes[:-1], params)

@@ -183,15 +183,7 @@ def test_every_12_summer_place_has_all_its_scenes_in_months_7_to_9(
     paths: int, passes: int, revisit: int
 ) -> None:
     """Every scene of the incremental places counts for its summer (months 7-9): paths x passes each."""
-    params = wl.Params(
-        size=1000,
-        dates=12,
-        paths=paths,
-        first="2009-07-10",
-        step_days=365,
-        per_date=passes,
-        revisit_days=revisit,
-    )
+    params = cb.place_params(1000, passes, paths, revisit)
     days = [day for day, _path in wl.scene_dates(params)]
     assert all(7 <= d.month <= 9 for d in days), [d for d in days if not 7 <= d.month <= 9]
     per_year = {y: sum(d.year == y for d in days) for y in range(2009, 2021)}

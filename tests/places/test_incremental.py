@@ -15,7 +15,7 @@ import rasterio
 from rasterio.windows import Window
 
 from scoresby.places import reuse
-from scoresby.places.build import build_place_products
+from scoresby.places.build import PlaceResult, build_place_products
 from scoresby.places.compose import layer_specs
 from scoresby.places.derived import trend_specs
 from scoresby.places.sensor_view import product_roles
@@ -130,6 +130,20 @@ def _assets(place: Path, item_id: str) -> dict[str, np.ndarray]:
     return out
 
 
+def _assert_same_as_scratch(
+    aoi: dict[str, Any], made: list[synth.Synth], result: PlaceResult, run_dir: Path, scratch_dir: Path
+) -> None:
+    """Every COG and the properties of each Item `result` made equal those of a build from scratch."""
+    scratch = build_place_products(scenes_of(aoi, made), options(trend=True), scratch_dir)
+    place, fresh = run_dir / "places" / "aoi-synth", scratch_dir / "places" / "aoi-synth"
+    for item_id in result.made:
+        mine, theirs = _assets(place, item_id), _assets(fresh, item_id)
+        assert mine.keys() == theirs.keys() and mine
+        for name, data in mine.items():
+            np.testing.assert_array_equal(data, theirs[name], err_msg=f"{item_id}{name}")
+        assert result.items[item_id]["properties"] == scratch.items[item_id]["properties"]
+
+
 def test_added_scene_is_made_where_it_is_clear_and_equals_a_build_from_scratch(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -166,15 +180,8 @@ def test_added_scene_is_made_where_it_is_clear_and_equals_a_build_from_scratch(
         in messages
     )
     assert not [m for m in messages if m.startswith("aoi-synth_change_2000_2002 made again")]
-    scratch = build_place_products(scenes_of(aoi, made), options(trend=True), scratch_dir)
-    place, fresh = run_dir / "places" / "aoi-synth", scratch_dir / "places" / "aoi-synth"
-    for item_id in result.made:
-        mine, theirs = _assets(place, item_id), _assets(fresh, item_id)
-        assert mine.keys() == theirs.keys() and mine
-        for name, data in mine.items():
-            np.testing.assert_array_equal(data, theirs[name], err_msg=f"{item_id}{name}")
-        assert result.items[item_id]["properties"] == scratch.items[item_id]["properties"]
-    composite = _assets(place, "aoi-synth_composite_2002")
+    _assert_same_as_scratch(aoi, made, result, run_dir, scratch_dir)
+    composite = _assets(run_dir / "places" / "aoi-synth", "aoi-synth_composite_2002")
     assert composite["_clear_count.tif"][0, : int(0.58 * grid.height), : int(0.62 * grid.width)].min() >= 1
 
 
@@ -205,14 +212,7 @@ def test_block_made_again_whole_is_not_read_back(tmp_path: Path, monkeypatch: py
         "aoi-synth_trend",
     ]
     assert sorted(read_back) == [("aoi-synth_composite_2002", 0), ("aoi-synth_trend", 0)]
-    scratch = build_place_products(scenes_of(aoi, made), options(trend=True), scratch_dir)
-    place, fresh = run_dir / "places" / "aoi-synth", scratch_dir / "places" / "aoi-synth"
-    for item_id in result.made:
-        mine, theirs = _assets(place, item_id), _assets(fresh, item_id)
-        assert mine.keys() == theirs.keys() and mine
-        for name, data in mine.items():
-            np.testing.assert_array_equal(data, theirs[name], err_msg=f"{item_id}{name}")
-        assert result.items[item_id]["properties"] == scratch.items[item_id]["properties"]
+    _assert_same_as_scratch(aoi, made, result, run_dir, scratch_dir)
 
 
 def test_composite_made_whole_unless_it_only_gained_scenes(tmp_path: Path) -> None:
