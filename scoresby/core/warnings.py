@@ -36,6 +36,10 @@ class GuessedDatetimeWarning(ScoresbyWarning):
     """The acquisition time came from the scene id or folder, not metadata: the time of day is unknown."""
 
 
+class OutsideAOIWarning(ScoresbyWarning):
+    """The scene does not overlap the run's AOI: its products on the AOI grid hold no data."""
+
+
 def note(notes: list[str], text: str, category: type[ScoresbyWarning]) -> None:
     """Record `text` as a note and issue it as a warning of `category` (pointing at the caller's caller)."""
     notes.append(text)

@@ -163,6 +163,11 @@ class _Build:
             doc = _read_item(self.folder, item_id)
             if doc is not None:
                 self.result.items[item_id] = doc
+                if item_id in self.result.made and _no_clear_pixel(doc):
+                    self.result.notes.append(
+                        f"{item_id}: no clear observation in the AOI "
+                        "(its scenes are cloudy there or do not cover it)"
+                    )
 
     def _current(self, item_id: str, fp: str) -> bool:
         """True when the product was made from the same inputs and its Item is published."""
@@ -356,6 +361,13 @@ def reading_env(settings: ComposeSettings, files: Iterable[Any]) -> None:
 def _local(files: Any) -> bool:
     paths = [b.path for b in files.bands.values()]
     return all(path.startswith("/") and not path.startswith("/vsi") for path in paths)
+
+
+def _no_clear_pixel(doc: dict[str, Any]) -> bool:
+    """True for a composite's Item whose AOI has no clear observation at all."""
+    props = doc.get("properties", {})
+    stats = props.get("scoresby:stats") or {}
+    return props.get("scoresby:kind") == "composite" and stats.get("clear_percent") == 0
 
 
 def _remove_leftovers(folder: Path) -> None:

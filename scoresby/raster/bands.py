@@ -76,6 +76,18 @@ class Grid:
         west, south, east, north = rasterio.transform.array_bounds(self.height, self.width, self.transform)
         return west, south, east, north
 
+    def overlaps(self, other: Grid) -> bool:
+        """True when this grid's extent, taken into `other`'s CRS, shares area with `other`'s."""
+        from rasterio.warp import transform_bounds
+
+        left, bottom, right, top = transform_bounds(self.crs, other.crs, *self.bounds, densify_pts=21)
+        o_left, o_bottom, o_right, o_top = other.bounds
+        return min(right, o_right) > max(left, o_left) and min(top, o_top) > max(bottom, o_bottom)
+
+    def describe(self) -> str:
+        """Its bounds and CRS, for a message: "(left, bottom, right, top) in EPSG:32624"."""
+        return f"{_fmt_bounds(self.bounds)} in {_crs_name(self.crs)}"
+
     def lattice_shift(self, ds: Any) -> tuple[int, int] | None:
         """(col, row) of this grid's origin in `ds`'s pixels when `ds` is a translation of the grid (same CRS
         and pixel size, north up), else None: whole pixels, or the nearest for a fraction of one.

@@ -29,7 +29,7 @@ from scoresby.core.layout import cog_name, histogram_of, quicklook_of, stac_item
 from scoresby.core.places import place_of
 from scoresby.core.products import PRODUCTS
 from scoresby.core.stretch import StretchSpec
-from scoresby.core.warnings import NoQualityBandWarning, SubstitutedBandWarning, note
+from scoresby.core.warnings import NoQualityBandWarning, OutsideAOIWarning, SubstitutedBandWarning, note
 from scoresby.pricing.cost import WORKER_THREADS
 from scoresby.raster import bands as scene_io
 from scoresby.raster import cog, plots
@@ -277,8 +277,17 @@ def build_products(
                 sensor = sensor_of(files)
                 readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, sensor)
                 grid = scene_io.target_grid(scene_id, readers)
+                outside_aoi = False
                 if aoi:
-                    grid = aoi_grid(aoi)
+                    scene_grid, grid = grid, aoi_grid(aoi)
+                    outside_aoi = not scene_grid.overlaps(grid)
+                    if outside_aoi:
+                        text = (
+                            f"the scene {scene_grid.describe()} does not overlap the AOI "
+                            f"{grid.describe()}: its products hold no data"
+                        )
+                        logger.warning("scene %s: %s", scene_id, text)
+                        note(notes, text, OutsideAOIWarning)
                 check_space(scene_id, workdir, temp_bytes(grid, plans))
                 for r in readers.values():
                     try:
@@ -311,7 +320,7 @@ def build_products(
             time.perf_counter() - t0,
         )
         empty = [b for b, h in pass1.hists.items() if not h.any()]
-        if empty:
+        if empty and not outside_aoi:
             logger.warning(
                 "scene %s: band(s) %s hold no valid pixel (all 0 or nodata)", scene_id, ", ".join(empty)
             )

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import rasterio.warp
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
@@ -233,3 +234,16 @@ def test_shifted_reads_equal_gdal_nearest_inside_and_outside_the_file(
             np.testing.assert_array_equal(out, want)
         whole = vrt.read(1)
         assert (whole == 0).sum() > 17 * 4 and (whole == declared).sum() == 0  # edges and nodata both 0
+
+
+def test_grids_overlap_only_where_they_share_area_across_crs() -> None:
+    """A UTM grid against lon/lat grids: one over part of it, one a degree east of it."""
+    utm = scene_io.Grid(CRS.from_epsg(32624), from_origin(500000.0, 7800000.0, 30.0, 30.0), 1000, 1000)
+    left, bottom, right, top = rasterio.warp.transform_bounds(utm.crs, "EPSG:4326", *utm.bounds)
+
+    def lonlat(west: float) -> scene_io.Grid:
+        return scene_io.Grid(CRS.from_epsg(4326), from_origin(west, top, 0.001, 0.001), 200, 200)
+
+    assert utm.overlaps(lonlat(left + 0.1)) and lonlat(left + 0.1).overlaps(utm)
+    assert not utm.overlaps(lonlat(right + 1.0)) and not lonlat(right + 1.0).overlaps(utm)
+    assert utm.describe() == "(500000.0, 7770000.0, 530000.0, 7800000.0) in EPSG:32624"

@@ -206,3 +206,29 @@ def test_an_aoi_geometry_makes_pixels_outside_it_nodata(
     item = json.loads((Path(result.run_dir) / scene_id / f"{scene_id}.json").read_text())
     assert item["properties"]["scoresby:place"] == "aoi-tri"
     assert 40 < item["properties"]["scoresby:stats"]["valid_percent"] < 60  # about half of the bbox
+
+
+def test_an_aoi_no_scene_covers_is_said_so_per_scene_and_per_composite(
+    tmp_path: Path, series: tuple[Path, list[glacier.SeriesScene]]
+) -> None:
+    """The AOI 2 degrees east of the scene: the products hold no data and the scene and composite say why."""
+    run_dir, scenes = series
+    doc = json.loads((run_dir.parent / "scenes.json").read_text())
+    west, south, east, north = doc["aoi"]["bbox"]
+    doc.update(run_name="elsewhere", products=["ndsi"], composites={"period": "year"})
+    doc["aoi"] = {**doc["aoi"], "bbox": [west + 2, south, east + 2, north], "name": "elsewhere"}
+    doc["scenes"] = doc["scenes"][:1]
+    result = run_plan(parse_scene_list(doc), str(tmp_path), workers=1, progress=False)
+    assert result.exit_code == 0, result.failed
+    scene_id = scenes[0].scene_id
+    with rasterio.open(Path(result.run_dir) / scene_id / f"{scene_id}_ndsi.tif") as ds:
+        assert np.isnan(ds.read(1)).all()
+    item = json.loads((Path(result.run_dir) / scene_id / f"{scene_id}.json").read_text())
+    notes = [n for n in item["properties"]["scoresby:notes"] if "does not overlap the AOI" in n]
+    assert len(notes) == 1 and "EPSG:32624" in notes[0]
+    summary = json.loads((Path(result.run_dir) / "summary.json").read_text())
+    place_notes = summary["timeseries"]["places"]["notes"]
+    assert [n for n in place_notes if "no clear observation in the AOI" in n] == [
+        f"aoi-elsewhere_composite_{scenes[0].date[:4]}: no clear observation in the AOI "
+        "(its scenes are cloudy there or do not cover it)"
+    ]
