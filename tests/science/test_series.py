@@ -7,7 +7,9 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -181,29 +183,41 @@ def test_mask_makes_cloud_and_shadow_nodata_in_index_products(
     assert masked["snow_ice_percent"] == unmasked["snow_ice_percent"]
 
 
-def test_an_aoi_geometry_makes_pixels_outside_it_nodata(
-    tmp_path: Path, series: tuple[Path, list[glacier.SeriesScene]]
-) -> None:
-    run_dir, scenes = series
+def _first_scene_on(
+    run_dir: Path, tmp_path: Path, run_name: str, aoi: Callable[[list[float]], dict[str, Any]], **options: Any
+) -> tuple[Path, dict[str, Any], np.ndarray]:
+    """The series' first scene run alone on `aoi(series bbox)` with `options`: run folder, Item, NDSI."""
     doc = json.loads((run_dir.parent / "scenes.json").read_text())
-    west, south, east, north = doc["aoi"]["bbox"]
-    triangle = [[west, south], [east, south], [west, north], [west, south]]
-    doc.update(run_name="triangle", products=["ndsi"])
-    doc["aoi"] = {
-        "geometry": {"type": "Polygon", "coordinates": [triangle]},
-        "crs": "EPSG:32624",
-        "name": "tri",
-    }
+    doc.update(run_name=run_name, products=["ndsi"], aoi=aoi(doc["aoi"]["bbox"]), **options)
     doc["scenes"] = doc["scenes"][:1]
     result = run_plan(parse_scene_list(doc), str(tmp_path), workers=1, progress=False)
     assert result.exit_code == 0, result.failed
-    scene_id = scenes[0].scene_id
-    with rasterio.open(Path(result.run_dir) / scene_id / f"{scene_id}_ndsi.tif") as ds:
+    out, scene_id = Path(result.run_dir), doc["scenes"][0]["scene_id"]
+    with rasterio.open(out / scene_id / f"{scene_id}_ndsi.tif") as ds:
         ndsi = ds.read(1)
+    return out, json.loads((out / scene_id / f"{scene_id}.json").read_text()), ndsi
+
+
+def _triangle(bbox: list[float]) -> dict[str, Any]:
+    """The south-west half of a bbox as a polygon AOI."""
+    west, south, east, north = bbox
+    ring = [[west, south], [east, south], [west, north], [west, south]]
+    return {"geometry": {"type": "Polygon", "coordinates": [ring]}, "crs": "EPSG:32624", "name": "tri"}
+
+
+def _east(bbox: list[float]) -> dict[str, Any]:
+    """The bbox 2 degrees further east."""
+    west, south, east, north = bbox
+    return {"bbox": [west + 2, south, east + 2, north], "crs": "EPSG:32624", "name": "elsewhere"}
+
+
+def test_an_aoi_geometry_makes_pixels_outside_it_nodata(
+    tmp_path: Path, series: tuple[Path, list[glacier.SeriesScene]]
+) -> None:
+    _, item, ndsi = _first_scene_on(series[0], tmp_path, "triangle", _triangle)
     h, w = ndsi.shape
     assert np.isnan(ndsi[: h // 8, -w // 8 :]).all()  # the north-east corner is outside the triangle
     assert np.isfinite(ndsi[h // 2 : 3 * h // 4, w // 8 : w // 4]).all()  # the west, below the diagonal
-    item = json.loads((Path(result.run_dir) / scene_id / f"{scene_id}.json").read_text())
     assert item["properties"]["scoresby:place"] == "aoi-tri"
     assert 40 < item["properties"]["scoresby:stats"]["valid_percent"] < 60  # about half of the bbox
 
@@ -212,21 +226,12 @@ def test_an_aoi_no_scene_covers_is_said_so_per_scene_and_per_composite(
     tmp_path: Path, series: tuple[Path, list[glacier.SeriesScene]]
 ) -> None:
     """The AOI 2 degrees east of the scene: the products hold no data and the scene and composite say why."""
-    run_dir, scenes = series
-    doc = json.loads((run_dir.parent / "scenes.json").read_text())
-    west, south, east, north = doc["aoi"]["bbox"]
-    doc.update(run_name="elsewhere", products=["ndsi"], composites={"period": "year"})
-    doc["aoi"] = {**doc["aoi"], "bbox": [west + 2, south, east + 2, north], "name": "elsewhere"}
-    doc["scenes"] = doc["scenes"][:1]
-    result = run_plan(parse_scene_list(doc), str(tmp_path), workers=1, progress=False)
-    assert result.exit_code == 0, result.failed
-    scene_id = scenes[0].scene_id
-    with rasterio.open(Path(result.run_dir) / scene_id / f"{scene_id}_ndsi.tif") as ds:
-        assert np.isnan(ds.read(1)).all()
-    item = json.loads((Path(result.run_dir) / scene_id / f"{scene_id}.json").read_text())
+    scenes = series[1]
+    out, item, ndsi = _first_scene_on(series[0], tmp_path, "elsewhere", _east, composites={"period": "year"})
+    assert np.isnan(ndsi).all()
     notes = [n for n in item["properties"]["scoresby:notes"] if "does not overlap the AOI" in n]
     assert len(notes) == 1 and "EPSG:32624" in notes[0]
-    summary = json.loads((Path(result.run_dir) / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     place_notes = summary["timeseries"]["places"]["notes"]
     assert [n for n in place_notes if "no clear observation in the AOI" in n] == [
         f"aoi-elsewhere_composite_{scenes[0].date[:4]}: no clear observation in the AOI "
