@@ -77,10 +77,17 @@ class Grid:
         return west, south, east, north
 
     def overlaps(self, other: Grid) -> bool:
-        """True when this grid's extent, taken into `other`'s CRS, shares area with `other`'s."""
+        """True when this grid's extent, taken into `other`'s CRS, shares area with `other`'s (or when the
+        extent cannot be taken there: only a sure miss says False)."""
         from rasterio.warp import transform_bounds
 
-        left, bottom, right, top = transform_bounds(self.crs, other.crs, *self.bounds, densify_pts=21)
+        try:
+            moved = transform_bounds(self.crs, other.crs, *self.bounds, densify_pts=21)
+        except (RasterioError, ValueError):
+            return True
+        if not all(math.isfinite(v) for v in moved):
+            return True
+        left, bottom, right, top = moved
         o_left, o_bottom, o_right, o_top = other.bounds
         return min(right, o_right) > max(left, o_left) and min(top, o_top) > max(bottom, o_bottom)
 
