@@ -125,8 +125,15 @@ class Browser:
         raise TimeoutError(expression)
 
     def navigate(self, url: str) -> None:
-        """Open `url` in the page."""
+        """Open `url` in the page; returns once the new document has replaced the old one (Page.navigate
+        may answer first, and a condition polled then would be read from the old page)."""
+        self.evaluate("document.scoresbyLeft = true")
         self.send("Page.navigate", session=True, url=url)
+        self.wait_for("document.scoresbyLeft !== true")
+
+    def painted(self) -> None:
+        """Wait until the page has produced two more frames: what it drew last is on screen."""
+        self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
 
     def screenshot(self, path: Path) -> Path:
         """A PNG of the page's viewport."""

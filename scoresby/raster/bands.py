@@ -309,6 +309,14 @@ def _union_grid(finest: BandReader, readers: list[BandReader]) -> Grid:
     return Grid(ds.crs, transform, width, height)
 
 
+def missed_aoi(scene: Grid, aoi: Grid) -> str | None:
+    """The note of a scene whose grid does not overlap the AOI's (its products hold no data), else None."""
+    if scene.overlaps(aoi):
+        return None
+    where = f"the scene {scene.describe()} does not overlap the AOI {aoi.describe()}"
+    return f"{where}: its products hold no data"
+
+
 def _crs_name(crs: CRS) -> str:
     return crs.to_string() if crs.to_epsg() else (crs.to_wkt()[:60] + "...")
 

@@ -277,17 +277,13 @@ def build_products(
                 sensor = sensor_of(files)
                 readers = scene_io.open_bands(scene_id, {b: files.bands[b] for b in needed}, stack, sensor)
                 grid = scene_io.target_grid(scene_id, readers)
-                outside_aoi = False
+                outside_aoi = None
                 if aoi:
                     scene_grid, grid = grid, aoi_grid(aoi)
-                    outside_aoi = not scene_grid.overlaps(grid)
+                    outside_aoi = scene_io.missed_aoi(scene_grid, grid)
                     if outside_aoi:
-                        text = (
-                            f"the scene {scene_grid.describe()} does not overlap the AOI "
-                            f"{grid.describe()}: its products hold no data"
-                        )
-                        logger.warning("scene %s: %s", scene_id, text)
-                        note(notes, text, OutsideAOIWarning)
+                        logger.warning("scene %s: %s", scene_id, outside_aoi)
+                        note(notes, outside_aoi, OutsideAOIWarning)
                 check_space(scene_id, workdir, temp_bytes(grid, plans))
                 for r in readers.values():
                     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,7 +49,7 @@ def open_map(browser: Browser, url: str, query: str, name: str) -> np.ndarray:
     """Load the page with `query`, wait for the map's rendercomplete; the map's pixels (also saved as PNG)."""
     browser.navigate(url + query)
     browser.wait_for("document.body && document.body.dataset.ready === '1'")
-    time.sleep(0.5)  # the frame after rendercomplete is on screen
+    browser.painted()  # the frame after rendercomplete is on screen
     return shot(browser, name)
 
 
@@ -86,7 +85,7 @@ def test_the_map_draws_the_cogs_and_the_controls_change_it(
         "s.dispatchEvent(new Event('input')); })()"
     )
     browser.wait_for("document.body.dataset.date === '2021-08-15' && document.body.dataset.ready === '1'")
-    time.sleep(0.5)
+    browser.painted()
     moved = shot(browser, "true_color_slider_moved")
     assert changed(moved, latest) < 0.01 and changed(moved, first) > 0.02
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,7 @@ def test_each_date_is_drawn_in_its_own_utm_zone(server: Any, browser: Browser, t
     for query in ("?product=none", "?product=scene:true_color&date=0", "?product=scene:true_color&date=1"):
         browser.navigate(url + query)
         browser.wait_for("document.body && document.body.dataset.ready === '1'")
-        time.sleep(0.5)
+        browser.painted()
         path = browser.screenshot(tmp_path / "shot.png")
         with Image.open(path) as im:
             shots[query] = np.asarray(im.convert("RGB").crop((0, 0, 980, 800))).astype(int)

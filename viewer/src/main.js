@@ -241,8 +241,13 @@ async function main() {
   $('before').value = params.get('before') ?? '0';
   show();
   // "ready": every shown layer's COG header read and its tiles drawn (a test waits for it before a screenshot).
-  map.on('rendercomplete', () => {
-    if ([...current, ...before].every((l) => l.getSource().getState() === 'ready')) {
+  // A rendercomplete can end a frame a layer whose COG header had just been read was not yet drawn in, so
+  // each layer must have been drawn in the very frame that rendercomplete ends.
+  const drawnIn = new Map();
+  for (const l of layers) l.on('postrender', (event) => drawnIn.set(l, event.frameState.index));
+  map.on('rendercomplete', (event) => {
+    const frame = event.frameState.index;
+    if ([...current, ...before].every((l) => l.getSource().getState() === 'ready' && drawnIn.get(l) === frame)) {
       document.body.dataset.ready = '1';
     }
   });
