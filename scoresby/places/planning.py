@@ -103,6 +103,8 @@ def derived_of(
                 notes.append(f"change {a} -> {b}: period {missing[0]} has no scenes; no change map")
             else:
                 pairs.append((a, b))
+    if change in ("first-last", "consecutive") and len(labels) == 1 and options["period"] != "all":
+        notes.append(f"place {place}: no change map (one period with a composite)")
     for a, b in pairs:
         pa, pb = done[a], done[b]
         props = {
@@ -117,10 +119,16 @@ def derived_of(
             Product("change", f"{place}_change_{a}_{b}", fp, span, props, inputs=[pa.item_id, pb.item_id])
         )
     trend, n = options["trend"], len(made)
-    if trend is False or options["period"] == "all" or (trend is None and n < MIN_TREND_PERIODS):
+    if trend is False or (trend is None and (options["period"] == "all" or n < MIN_TREND_PERIODS)):
         return out, notes
-    if n < 3 or not has_indices:
-        why = "fewer than 3 periods with a composite" if n < 3 else "no index product"
+    if options["period"] == "all" or n < 3 or not has_indices:
+        why = (
+            "period 'all' makes one composite"
+            if options["period"] == "all"
+            else "fewer than 3 periods with a composite"
+            if n < 3
+            else "no index product"
+        )
         notes.append(f"place {place}: no trend map ({why})")
         return out, notes
     props = {"scoresby:periods": labels, "scoresby:period_items": [p.item_id for p in made]}

@@ -14,6 +14,7 @@ from scoresby.places import composite, periods, trend
 from scoresby.places.change import legend, transitions
 from scoresby.places.harmonize import harmonize, unharmonize
 from scoresby.places.observations import SceneDate, group, merge
+from scoresby.places.planning import Product, derived_of
 from scoresby.places.sensor_view import ROLES, to_oli
 
 
@@ -187,3 +188,30 @@ def test_watch_round_plan_keeps_composites() -> None:
     assert (
         plan.composites is not None and plan.composites["months"] == [8] and plan.composites["change"] is None
     )
+
+
+@pytest.mark.parametrize(
+    ("over", "labels", "expected"),
+    [
+        ({}, ["2016"], ["no change map (one period with a composite)"]),
+        ({"trend": True}, ["2016", "2017"], ["no trend map (fewer than 3 periods with a composite)"]),
+        ({"period": "all"}, ["all"], []),  # one composite is what `all` asks for
+        ({"period": "all", "trend": True}, ["all"], ["no trend map (period 'all' makes one composite)"]),
+        ({"change": "consecutive"}, ["2016", "2017", "2018", "2019"], []),
+        ({}, [], []),  # no composite at all: the build's own note says so
+    ],
+)
+def test_derived_maps_that_cannot_be_made_are_notes(
+    over: dict[str, object], labels: list[str], expected: list[str]
+) -> None:
+    """A change or trend map the options ask for but the periods cannot give is a note, never silence."""
+    problems: list[str] = []
+    options = check_composites(over, "composites", problems)
+    assert not problems and options is not None
+    made = [
+        Product("composite", f"p_composite_{x}", x, (f"{x}-01-01", f"{x}-12-31"), {"scoresby:period": x})
+        for x in labels
+    ]
+    derived, notes = derived_of("p", made, options, has_indices=True)
+    assert notes == [f"place p: {n}" for n in expected]
+    assert len([d for d in derived if d.kind == "trend"]) == (1 if len(labels) >= 4 else 0)
