@@ -72,6 +72,10 @@ def take_stock(
             except PipelineError:
                 continue  # an entry that no longer validates is forgotten
     inv.scenes.update({s.scene_id: s for s in scenes})
+    failed = sorted(set(inv.scenes) & set(exclude))
+    if failed:
+        named = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+        inv.notes.append(f"{len(failed)} scenes failed in the task log, not used in composites: {named}")
     for sid in sorted(inv.scenes):
         if sid in exclude:
             continue

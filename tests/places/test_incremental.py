@@ -97,6 +97,10 @@ def test_period_that_loses_its_scenes_is_removed(tmp_path: Path) -> None:
     assert sorted(result.items) == ["aoi-synth_composite_2000"]
     assert not (run_dir / "places" / "aoi-synth" / "aoi-synth_composite_2001").exists()
     assert any("aoi-synth_composite_2001" in n for n in result.notes)
+    named = f"{', '.join(sorted(gone)[:3])} and {len(gone) - 3} more"
+    assert [n for n in result.notes if "failed in the task log" in n] == [
+        f"{len(gone)} scenes failed in the task log, not used in composites: {named}"
+    ]
 
 
 def test_change_pair_without_scenes_is_a_note(tmp_path: Path) -> None:
