@@ -19,6 +19,7 @@ from rasterio.windows import transform as window_transform
 
 from scoresby.core.errors import UnreadableRaster
 from scoresby.core.scene_files import BandFile
+from scoresby.raster.band_files import gdal_reason
 from scoresby.raster.bands import Grid, OnGrid
 
 # rasterize's in-memory raster now and then warns that it has no geotransform although the mask is right
@@ -41,7 +42,8 @@ class QualityReader:
         try:
             ds = stack.enter_context(rasterio.open(band.path))
         except RasterioError as exc:
-            raise UnreadableRaster(scene_id, f"quality band {band.band} file {band.path}: {exc}") from exc
+            reason = f"GDAL says {gdal_reason(exc, band.path)}"
+            raise UnreadableRaster(scene_id, f"quality band {band.band} file {band.path}: {reason}") from exc
         # Outside the band's footprint: fill / no data.
         self.on_grid = OnGrid(
             ds, grid, stack, resampling=QUALITY_RESAMPLING, src_nodata=ds.nodata, nodata=self.nodata
@@ -53,7 +55,9 @@ class QualityReader:
             return np.asarray(self.on_grid.read(window), dtype=np.uint16)
         except RasterioError as exc:
             raise UnreadableRaster(
-                self.scene_id, f"quality band {self.band} file {self.path} cannot be read: {exc}"
+                self.scene_id,
+                f"quality band {self.band} file {self.path} cannot be read (truncated or corrupt?): "
+                f"GDAL says {gdal_reason(exc, self.path)}",
             ) from exc
 
 

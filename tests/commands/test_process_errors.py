@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
 from affine import Affine
@@ -17,6 +19,8 @@ from scoresby.commands.scene import process_scene
 from scoresby.core.scene_list import parse_scene
 from scoresby.demo.gradient import SCENE_ID, write_landsat_l2_scene
 from scoresby.raster import builder as scene_products
+from scoresby.raster.quality import aoi_grid
+from tests.places import synth
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +96,36 @@ def test_truncated_band_file(scene_dir: Path, tmp_path: Path) -> None:
     assert rc == 1
     assert f"scene {SCENE_ID}: band B5 file {bad}" in line
     assert "cannot be read" in line or "is not a readable raster" in line
+    assert_no_output(out)
+
+
+def test_truncated_quality_band_says_what_gdal_says(tmp_path: Path) -> None:
+    """A QA_PIXEL cut short: one line naming the scene, the quality band, its file and GDAL's own reason."""
+    aoi = synth.place_aoi()
+    grid = aoi_grid(aoi)
+    shape = (grid.height, grid.width)
+    everywhere, clear = np.ones(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    sid = synth.scene_id("landsat-8", 910, 910, date(2002, 7, 10))
+    scene = synth.write_scene(
+        tmp_path / "src",
+        grid,
+        sid,
+        "landsat-8",
+        date(2002, 7, 10),
+        everywhere,
+        clear,
+        synth.surface(2002, 0, shape),
+    )
+    qa = scene.folder / f"{sid}_QA_PIXEL.TIF"
+    qa.write_bytes(qa.read_bytes()[:3000])
+    out = tmp_path / "out"
+    rc, line, _ = run_process({"source": str(scene.folder), "products": ["ndvi"]}, out)
+    assert rc == 1
+    assert (
+        f"scene {sid}: quality band QA_PIXEL file {qa} cannot be read (truncated or corrupt?): GDAL says"
+        in line
+    )
+    assert "See previous exception" not in line and "TIFF" in line  # GDAL's own words, not rasterio's wrapper
     assert_no_output(out)
 
 
