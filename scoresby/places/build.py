@@ -163,7 +163,7 @@ class _Build:
             doc = _read_item(self.folder, item_id)
             if doc is not None:
                 self.result.items[item_id] = doc
-                if item_id in self.result.made and _no_clear_pixel(doc):
+                if _no_clear_pixel(doc):  # every run says it, not only the one that made it
                     self.result.notes.append(
                         f"{item_id}: no clear observation in the AOI "
                         "(its scenes are cloudy there or do not cover it)"

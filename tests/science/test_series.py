@@ -231,9 +231,12 @@ def test_an_aoi_no_scene_covers_is_said_so_per_scene_and_per_composite(
     assert np.isnan(ndsi).all()
     notes = [n for n in item["properties"]["scoresby:notes"] if "does not overlap the AOI" in n]
     assert len(notes) == 1 and "EPSG:32624" in notes[0]
-    summary = json.loads((out / "summary.json").read_text())
-    place_notes = summary["timeseries"]["places"]["notes"]
-    assert [n for n in place_notes if "no clear observation in the AOI" in n] == [
-        f"aoi-elsewhere_composite_{scenes[0].date[:4]}: no clear observation in the AOI "
-        "(its scenes are cloudy there or do not cover it)"
-    ]
+    for again in (False, True):  # the run that made the composite, then one that finds it current
+        if again:
+            _first_scene_on(series[0], tmp_path, "elsewhere", _east, composites={"period": "year"})
+        places = json.loads((out / "summary.json").read_text())["timeseries"]["places"]
+        assert [n for n in places["notes"] if "no clear observation in the AOI" in n] == [
+            f"aoi-elsewhere_composite_{scenes[0].date[:4]}: no clear observation in the AOI "
+            "(its scenes are cloudy there or do not cover it)"
+        ]
+        assert places["made"] == ([] if again else [f"aoi-elsewhere_composite_{scenes[0].date[:4]}"])
