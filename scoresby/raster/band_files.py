@@ -135,6 +135,14 @@ def _sniff(path: str) -> str | None:
     return "a file of unknown format"
 
 
+def cannot_read(scene_id: str, what: str, path: str, exc: BaseException) -> UnreadableRaster:
+    """The error of a band file whose pixels GDAL failed to read: `what` ("band B4") and GDAL's reason."""
+    return UnreadableRaster(
+        scene_id,
+        f"{what} file {path} cannot be read (truncated or corrupt?): GDAL says {gdal_reason(exc, path)}",
+    )
+
+
 def gdal_reason(exc: BaseException | None, path: str) -> str:
     """GDAL's own messages on one line (rasterio's "See previous exception" wrappers dropped), file elided."""
     messages: list[str] = []

@@ -20,7 +20,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from scoresby.core.errors import GridMismatch, UnreadableRaster
-from scoresby.raster.band_files import MAX_SCENE_PIXELS, gdal_reason, open_band
+from scoresby.raster.band_files import MAX_SCENE_PIXELS, cannot_read, open_band
 from scoresby.sensors import Sensor
 
 if TYPE_CHECKING:
@@ -220,11 +220,7 @@ class BandReader:
         try:
             data = self.on_grid.read(window)  # nodata already 0
         except RasterioError as exc:
-            raise UnreadableRaster(
-                self.scene_id,
-                f"band {self.band} file {self.path} cannot be read (truncated or corrupt?): "
-                f"GDAL says {gdal_reason(exc, self.path)}",
-            ) from exc
+            raise cannot_read(self.scene_id, f"band {self.band}", self.path, exc) from exc
         if data.dtype == np.int16:
             data = np.where(data < 0, 0, data).astype(np.uint16)
         elif data.dtype != np.uint16:

@@ -19,7 +19,7 @@ from rasterio.windows import transform as window_transform
 
 from scoresby.core.errors import UnreadableRaster
 from scoresby.core.scene_files import BandFile
-from scoresby.raster.band_files import gdal_reason
+from scoresby.raster.band_files import cannot_read, gdal_reason
 from scoresby.raster.bands import Grid, OnGrid
 
 # rasterize's in-memory raster now and then warns that it has no geotransform although the mask is right
@@ -54,11 +54,7 @@ class QualityReader:
         try:
             return np.asarray(self.on_grid.read(window), dtype=np.uint16)
         except RasterioError as exc:
-            raise UnreadableRaster(
-                self.scene_id,
-                f"quality band {self.band} file {self.path} cannot be read (truncated or corrupt?): "
-                f"GDAL says {gdal_reason(exc, self.path)}",
-            ) from exc
+            raise cannot_read(self.scene_id, f"quality band {self.band}", self.path, exc) from exc
 
 
 def aoi_grid(aoi: dict[str, Any]) -> Grid:
