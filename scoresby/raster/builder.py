@@ -296,8 +296,7 @@ def build_products(
                         ) from exc
                 sources: dict[str, Any] = dict(readers)
                 if files.quality is not None:
-                    nodata = sensor.qa.nodata if sensor.qa else 0
-                    sources[files.quality.band] = QualityReader(scene_id, files.quality, nodata, grid, stack)
+                    sources[files.quality.band] = QualityReader(scene_id, files.quality, grid, stack, sensor)
                 outside = outside_geometry(aoi, grid)
                 pass1 = Pass1(files, plans, grid, tmp, stack, mask=mask, outside=outside)
                 read_windows(grid, sources, pass1, pool)

@@ -17,10 +17,10 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from scoresby.core.errors import UnreadableRaster
 from scoresby.core.scene_files import BandFile
-from scoresby.raster.band_files import cannot_read, gdal_reason
+from scoresby.raster.band_files import cannot_read, open_band
 from scoresby.raster.bands import Grid, OnGrid
+from scoresby.sensors import Sensor
 
 # rasterize's in-memory raster now and then warns that it has no geotransform although the mask is right
 # (rasterio's MEM dataset; odc-geo issue 131): on a console the line would only alarm. Warning filters are
@@ -34,16 +34,15 @@ QUALITY_RESAMPLING = Resampling.nearest
 class QualityReader:
     """Reads a QA_PIXEL or SCL file window by window on the target grid, by nearest neighbour, raw values."""
 
-    def __init__(self, scene_id: str, band: BandFile, nodata: int, grid: Grid, stack: ExitStack) -> None:
+    def __init__(self, scene_id: str, band: BandFile, grid: Grid, stack: ExitStack, sensor: Sensor) -> None:
         self.scene_id = scene_id
         self.band = band.band
         self.path = band.path
-        self.nodata = nodata  # what the band holds outside its footprint (the sensor's QaBits.nodata)
-        try:
-            ds = stack.enter_context(rasterio.open(band.path))
-        except RasterioError as exc:
-            reason = f"GDAL says {gdal_reason(exc, band.path)}"
-            raise UnreadableRaster(scene_id, f"quality band {band.band} file {band.path}: {reason}") from exc
+        self.nodata = sensor.qa.nodata if sensor.qa else 0  # what the band holds outside its footprint
+        # Checked as every band file is (allowed drivers, no file read outside the band's folder, size).
+        ds = stack.enter_context(
+            open_band(scene_id, band.band, band.path, sensor.max_pixels, sensor.constellation)
+        )
         # Outside the band's footprint: fill / no data.
         self.on_grid = OnGrid(
             ds, grid, stack, resampling=QUALITY_RESAMPLING, src_nodata=ds.nodata, nodata=self.nodata

@@ -99,33 +99,54 @@ def test_truncated_band_file(scene_dir: Path, tmp_path: Path) -> None:
     assert_no_output(out)
 
 
-def test_truncated_quality_band_says_what_gdal_says(tmp_path: Path) -> None:
-    """A QA_PIXEL cut short: one line naming the scene, the quality band, its file and GDAL's own reason."""
-    aoi = synth.place_aoi()
-    grid = aoi_grid(aoi)
+def _scene_with_qa(root: Path) -> tuple[str, Path]:
+    """A synthetic Landsat 8 C2 L2 scene with a QA_PIXEL band: its id and that band's file."""
+    grid = aoi_grid(synth.place_aoi())
     shape = (grid.height, grid.width)
     everywhere, clear = np.ones(shape, dtype=bool), np.zeros(shape, dtype=bool)
-    sid = synth.scene_id("landsat-8", 910, 910, date(2002, 7, 10))
-    scene = synth.write_scene(
-        tmp_path / "src",
-        grid,
-        sid,
-        "landsat-8",
-        date(2002, 7, 10),
-        everywhere,
-        clear,
-        synth.surface(2002, 0, shape),
-    )
-    qa = scene.folder / f"{sid}_QA_PIXEL.TIF"
+    day = date(2002, 7, 10)
+    sid = synth.scene_id("landsat-8", 910, 910, day)
+    oli = synth.surface(2002, 0, shape)
+    scene = synth.write_scene(root, grid, sid, "landsat-8", day, everywhere, clear, oli)
+    return sid, scene.folder / f"{sid}_QA_PIXEL.TIF"
+
+
+def test_truncated_quality_band_says_what_gdal_says(tmp_path: Path) -> None:
+    """A QA_PIXEL cut short: one line naming the scene, the quality band, its file and GDAL's own reason."""
+    sid, qa = _scene_with_qa(tmp_path / "src")
     qa.write_bytes(qa.read_bytes()[:3000])
     out = tmp_path / "out"
-    rc, line, _ = run_process({"source": str(scene.folder), "products": ["ndvi"]}, out)
+    rc, line, _ = run_process({"source": str(qa.parent), "products": ["ndvi"]}, out)
     assert rc == 1
     assert (
         f"scene {sid}: quality band QA_PIXEL file {qa} cannot be read (truncated or corrupt?): GDAL says"
         in line
     )
     assert "See previous exception" not in line and "TIFF" in line  # GDAL's own words, not rasterio's wrapper
+    assert_no_output(out)
+
+
+def test_quality_band_that_is_a_vrt_of_another_file_is_not_read(tmp_path: Path) -> None:
+    """A QA_PIXEL.TIF that is a VRT of a file outside the scene folder: refused as every band file is, the
+    other file never read."""
+    sid, qa = _scene_with_qa(tmp_path / "src")
+    secret = tmp_path / "elsewhere" / "secret.tif"
+    secret.parent.mkdir()
+    with rasterio.open(qa) as ds:
+        profile, data = ds.profile, ds.read()
+    with rasterio.open(secret, "w", **profile) as dst:
+        dst.write(data)
+    qa.write_text(
+        f'<VRTDataset rasterXSize="{profile["width"]}" rasterYSize="{profile["height"]}">'
+        '<VRTRasterBand dataType="UInt16" band="1"><SimpleSource>'
+        f'<SourceFilename relativeToVRT="0">{secret}</SourceFilename><SourceBand>1</SourceBand>'
+        "</SimpleSource></VRTRasterBand></VRTDataset>"
+    )
+    out = tmp_path / "out"
+    rc, line, _ = run_process({"source": str(qa.parent), "products": ["ndvi"]}, out)
+    assert rc == 1
+    assert f"scene {sid}: band QA_PIXEL file {qa} is not a readable raster" in line
+    assert "allowed: a GeoTIFF/COG or JPEG 2000 band file" in line
     assert_no_output(out)
 
 
