@@ -81,6 +81,15 @@ def composite_of(
     return Product("composite", p.item_id, p.fingerprint, span, props, scenes=sorted(p.scenes))
 
 
+def _no_trend(period: str, periods: int, has_indices: bool) -> str | None:
+    """Why a trend map asked for cannot be made, None when it can."""
+    if period == "all":
+        return "period 'all' makes one composite"
+    if periods < 3:
+        return "fewer than 3 periods with a composite"
+    return None if has_indices else "no index product"
+
+
 def derived_of(
     place: str, made: Sequence[Product], options: dict[str, Any], has_indices: bool
 ) -> tuple[list[Product], list[str]]:
@@ -121,14 +130,8 @@ def derived_of(
     trend, n = options["trend"], len(made)
     if trend is False or (trend is None and (options["period"] == "all" or n < MIN_TREND_PERIODS)):
         return out, notes
-    if options["period"] == "all" or n < 3 or not has_indices:
-        why = (
-            "period 'all' makes one composite"
-            if options["period"] == "all"
-            else "fewer than 3 periods with a composite"
-            if n < 3
-            else "no index product"
-        )
+    why = _no_trend(options["period"], n, has_indices)
+    if why:
         notes.append(f"place {place}: no trend map ({why})")
         return out, notes
     props = {"scoresby:periods": labels, "scoresby:period_items": [p.item_id for p in made]}
