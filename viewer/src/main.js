@@ -193,12 +193,17 @@ async function main() {
       gl.scissor(split, 0, width - split, gl.canvas.height);
     }
   }
+  // The frame each layer was last drawn in ("ready" below needs it).
+  const drawnIn = new Map();
   for (const l of layers) {
     l.on('prerender', (event) => {
       if (swipe >= 100) return;
       clip(event, before.includes(l) && !current.includes(l));
     });
-    l.on('postrender', (event) => event.context.disable(event.context.SCISSOR_TEST));
+    l.on('postrender', (event) => {
+      event.context.disable(event.context.SCISSOR_TEST);
+      drawnIn.set(l, event.frameState.index);
+    });
   }
 
   $('swipe').value = String(swipe);
@@ -243,8 +248,6 @@ async function main() {
   // "ready": every shown layer's COG header read and its tiles drawn (a test waits for it before a screenshot).
   // A rendercomplete can end a frame a layer whose COG header had just been read was not yet drawn in, so
   // each layer must have been drawn in the very frame that rendercomplete ends.
-  const drawnIn = new Map();
-  for (const l of layers) l.on('postrender', (event) => drawnIn.set(l, event.frameState.index));
   map.on('rendercomplete', (event) => {
     const frame = event.frameState.index;
     if ([...current, ...before].every((l) => l.getSource().getState() === 'ready' && drawnIn.get(l) === frame)) {
