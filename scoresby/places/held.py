@@ -8,6 +8,7 @@ which gives the float path's composite bit for bit at half the memory and withou
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,21 @@ from scoresby.places.reader import SceneReader
 from scoresby.places.sensor_view import ROLES
 
 Coefficients = Mapping[str, tuple[float, float]] | None
+_SCRATCH = threading.local()
+
+
+def scratch(key: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """This thread's reusable array `key` of `shape`: valid until the thread asks for `key` again.
+
+    A part's DN and role stacks are a few MiB each: allocated afresh, each is a new mmap whose every page
+    faults in on first touch (half a fresh process's composite system time); reused, the pages stay mapped.
+    """
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buf = getattr(_SCRATCH, key, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=np.uint8)
+        setattr(_SCRATCH, key, buf)
+    return buf[:size].view(dtype).reshape(shape)
 
 
 @dataclass
@@ -55,7 +71,7 @@ class Part:
         if self.stack is not None:
             return self.stack[indices]
         dn, reader = self._dn_form()
-        out = np.empty((len(indices), *dn.shape[1:]), dtype=np.float32)
+        out = scratch("roles", (len(indices), *dn.shape[1:]), np.float32)
         missing = ~np.stack(self.clears, axis=-1) if self.clears else None
         for j, i in enumerate(indices):
             reader.role_reflectance(i, dn[i], out[j])
@@ -89,7 +105,7 @@ class Held:
             stack, clears = self.stack(part, keep)
             return Part(clears, stack=stack)
         h, w = (s.stop - s.start for s in part)
-        dn = np.empty((len(ROLES), h, w, len(keep)), dtype=np.uint16)
+        dn = scratch("dn", (len(ROLES), h, w, len(keep)), np.uint16)
         clears = []
         missing = np.empty((h, w), dtype=np.uint16)
         for j, k in enumerate(keep):
