@@ -45,8 +45,9 @@ DEFLATE_LEVELS = {"float32": "1"}
 DEFAULT_DEFLATE_LEVEL = "3"
 
 
-def write_cog(src_path: Path, dst_path: Path) -> None:
-    """Convert a temp GTiff into a COG (DEFLATE + predictor, 512 tiles, internal overviews, statistics).
+def write_cog(src_path: Path, dst_path: Path, *, predictor: bool = True) -> None:
+    """Convert a temp GTiff into a COG (DEFLATE + predictor unless `predictor` is False, 512 tiles, internal
+    overviews, statistics).
 
     The overviews are built first inside the uncompressed temp (AVERAGE, nodata-aware), which the COG
     driver then copies: a third less CPU than letting it build them through a compressed temporary file.
@@ -57,7 +58,8 @@ def write_cog(src_path: Path, dst_path: Path) -> None:
             if factors:
                 ds.build_overviews(factors, Resampling.average)
             level = DEFLATE_LEVELS.get(ds.dtypes[0], DEFAULT_DEFLATE_LEVEL)
-        rasterio.shutil.copy(str(src_path), str(dst_path), driver="COG", **COG_OPTIONS, LEVEL=level)
+        options = COG_OPTIONS if predictor else COG_OPTIONS | {"PREDICTOR": "NO"}
+        rasterio.shutil.copy(str(src_path), str(dst_path), driver="COG", **options, LEVEL=level)
     except RasterioError as exc:
         raise OSError(f"cannot write COG {dst_path}: {one_line(exc)}") from exc
 

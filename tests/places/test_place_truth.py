@@ -169,6 +169,15 @@ def test_trend_against_reference(built: Any) -> None:
         checked += 1
     assert checked > 200
     assert result.items["aoi-synth_trend"]["properties"]["scoresby:kind"] == "trend"
+    # p-values, slopes and frequencies are written without the predictor (outputs.UNPREDICTED), indices with.
+    for item_id, key, predictor in (
+        ("aoi-synth_trend", "ndsi_p_value", None),
+        ("aoi-synth_trend", "ndsi_slope", None),
+        (f"aoi-synth_composite_{YEARS[0]}", "snow_ice_frequency", None),
+        (f"aoi-synth_composite_{YEARS[0]}", "ndsi", "3"),
+    ):
+        with rasterio.open(run_dir / "places" / "aoi-synth" / item_id / f"{item_id}_{key}.tif") as ds:
+            assert ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == predictor, key
 
 
 def test_items_and_table(built: Any) -> None:
