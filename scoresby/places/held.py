@@ -28,7 +28,7 @@ def scratch(key: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """This thread's reusable array `key` of `shape`: valid until the thread asks for `key` again.
 
     A part's DN and role stacks are a few MiB each: allocated afresh, each is a new mmap whose every page
-    faults in on first touch (half a fresh process's composite system time); reused, the pages stay mapped.
+    faults in on first touch (a third of a fresh process's composite page faults); reused, they stay mapped.
     """
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     buf = getattr(_SCRATCH, key, None)
@@ -98,7 +98,10 @@ class Held:
     parts: list[list[tuple[SceneReader, Any]]]  # per observation: (reader, harmonisation) of its scenes
 
     def part(self, part: Any, *, dn_form: bool = True) -> Part:
-        """The observations clear in a part: in DN form when one map serves them all (and `dn_form`)."""
+        """The observations clear in a part: in DN form when one map serves them all (and `dn_form`).
+
+        A DN-form part's stacks are this thread's `scratch`: it is used up before the thread's next part.
+        """
         keep = [k for k in range(len(self.parts)) if self.clear[(k, *part)].any()]
         one = self._one_map(keep) if dn_form else None
         if one is None:
