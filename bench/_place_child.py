@@ -38,7 +38,7 @@ from scoresby.places.compose import ComposeSettings, compose  # noqa: E402
 from scoresby.places.observations import SceneDate, group  # noqa: E402
 from scoresby.places.reader import SceneReader  # noqa: E402
 from scoresby.places.sensor_view import product_roles  # noqa: E402
-from scoresby.raster.bands import Grid  # noqa: E402
+from scoresby.raster.bands import Grid, gdal_options  # noqa: E402
 from scoresby.raster.quality import aoi_grid  # noqa: E402
 
 
@@ -70,8 +70,11 @@ def tile(spec: dict[str, Any], col: int, row: int, size: int, tmp: str) -> dict[
         )
         clear = temps.counts.get("clear", 0)
         t2 = time.perf_counter()
-        for name, path in temps.paths.items():  # the assembly's part: each layer as a COG with overviews
-            copy(path, Path(work) / f"{name}.cog.tif", driver="COG", compress="DEFLATE", num_threads="2")
+        # The assembly's part: each layer as a COG with overviews, under the runtime's GDAL cache bound (as
+        # outputs.finish_all writes them; GDAL's default, 5 % of RAM, let the COG driver's cache fill).
+        with rasterio.Env(**gdal_options({})):
+            for name, path in temps.paths.items():
+                copy(path, Path(work) / f"{name}.cog.tif", driver="COG", compress="DEFLATE", num_threads="2")
         t3 = time.perf_counter()
     return {
         "discover_s": t1 - t0,

@@ -26,14 +26,13 @@ BLOCK_THREADS = WORKER_THREADS
 PLACE_GDAL_CACHEMAX = 16 * 1024 * 1024
 """GDAL's block cache for place products: blocks read each file's window whole (512 px, as the COG tiles),
 so decoded tiles are seldom read again and a larger cache only adds to the peak memory."""
-COMPOSE_MMAP_THRESHOLD = 1024 * 1024
+COMPOSE_MMAP_THRESHOLD = 256 * 1024
 """Composites: arrays of this size or more get their own mmap, given back to the system when freed.
 
-Below it, a block's planes and a part's per-observation masks and classes (0.25-1 MiB) come from the heaps,
-their pages kept; at 256 KiB they were mmapped afresh whenever the heap top had no room, and faulted in again.
-With a part's DN and role stacks (a few MiB) each thread's own reused arrays (held.scratch), a fresh
-process's composite (adding one scene to the issue's 12-summer place) went from 0.51 M faults to 0.12 M and
-4.4 to 4.0 s, and the like-with-like median from 4.0 to 3.3 s; its peak RSS grew 15 MiB (400 to 415)."""
+Kept at 256 KiB: at 1 MiB a fresh process's composite faulted 0.12 M pages instead of 0.34 M (the add's
+composite 4.0 against 4.2 s), but a composite tile job's peak grew from 322 to 396 MiB (2,048 px) and from 336
+to 428 MiB (4,096 px), the arrays of 0.25-1 MiB fragmenting the heaps. A part's DN and role stacks, a few MiB,
+are each thread's own reused arrays instead (held.scratch)."""
 TREND_MMAP_THRESHOLD = 32 * 1024 * 1024
 """The trend: its (pixels, pairs) chunks (8 MB) are reused from the heap (mmapping each cost 30-45 %, and
 trimming the heap after each chunk 60 %)."""
