@@ -42,7 +42,7 @@ def discover_generic(scene: Scene, source: Source, sensor: Sensor, files: dict[s
         band: BandFile(band, source.gdal_path(name), scale, offset) for band, name in sorted(files.items())
     }
     return SceneFiles(
-        gdal_env=gdal_env_options(),
+        gdal_env=gdal_env_options(b.path for b in bands.values()),  # QA: same source
         scene_id=scene.scene_id,
         sensor=scene.sensor or sensor.names[0],
         level=sensor.level_of(scene.scene_id),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def mtl_asset(item: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 
 
 def read_item_mtl(
-    scene_id: str, item: dict[str, Any], location: str | None, *, remote: bool, signed: bool
+    scene_id: str, item: dict[str, Any], location: str | None, *, remote: bool, signed: Callable[[], bool]
 ) -> tuple[Mtl, str] | None:
     """The Item's parsed MTL and its asset key, None without an MTL asset; UnreadableRaster if unusable.
 
@@ -51,7 +52,7 @@ def read_item_mtl(
         return None
     key, asset = found
     alternate = (asset.get("alternate") or {}).get("s3") or {}
-    href = alternate.get("href") if signed and alternate.get("href") else asset.get("href")
+    href = alternate.get("href") if alternate.get("href") and signed() else asset.get("href")
     href = item_href(scene_id, f"{key}: ", href, location, remote=remote)
     parts = urllib.parse.urlsplit(href)
     if parts.scheme.lower() in ("s3", "https"):

@@ -71,7 +71,7 @@ def discover_landsat(
                 GuessedDatetimeWarning,
             )
     return SceneFiles(
-        gdal_env=gdal_env_options(),
+        gdal_env=gdal_env_options(b.path for b in bands.values()),
         scene_id=scene.scene_id,
         sensor=sensor,
         level=level,

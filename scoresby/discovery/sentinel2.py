@@ -64,7 +64,7 @@ def discover_sentinel2(
     }
     acquired = radiometry.datetime or _sentinel2_date_from_names(scene, files, notes)
     return SceneFiles(
-        gdal_env=gdal_env_options(),
+        gdal_env=gdal_env_options(b.path for b in bands.values()),
         scene_id=scene.scene_id,
         sensor="sentinel-2",
         level=level,

@@ -338,12 +338,14 @@ class HttpSource(Source):
         return self._decode(name, data, max_bytes)
 
 
-def gdal_env_options() -> dict[str, str]:
+def gdal_env_options(paths: Iterable[str] | None = None) -> dict[str, str]:
     """GDAL configuration for reading scene files; use as `rasterio.Env(**gdal_env_options())`.
 
     When AWS_ENDPOINT_URL(_S3) points boto3 at an S3-compatible endpoint (moto, MinIO) and AWS_S3_ENDPOINT is
     not set, GDAL is pointed at the same endpoint so that /vsis3/ paths from discovery open there too.
     Without any AWS credentials, reads are anonymous (AWS_NO_SIGN_REQUEST=YES), as discovery's listing is.
+    `paths`: the GDAL paths to be read; the credentials are looked for only when one is on S3 (None: any may
+    be). Looking costs a boto3 session, and off EC2 up to a second or two of instance-metadata timeouts.
     """
     options = {
         "AWS_REQUEST_PAYER": "requester",  # usgs-landsat and sentinel-s2-l2a are requester-pays buckets
@@ -360,7 +362,8 @@ def gdal_env_options() -> dict[str, str]:
         "VSI_CACHE_SIZE": str(4 * 1024 * 1024),
         "CPL_VSIL_CURL_CACHE_SIZE": str(128 * 1024 * 1024),
     }
-    if "AWS_NO_SIGN_REQUEST" not in os.environ and not aws_credentials_available():
+    on_s3 = paths is None or any(path.startswith("/vsis3") for path in paths)
+    if on_s3 and "AWS_NO_SIGN_REQUEST" not in os.environ and not aws_credentials_available():
         # Same rule as discovery's boto3 client: no credentials anywhere means anonymous (public buckets).
         options["AWS_NO_SIGN_REQUEST"] = "YES"
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")

@@ -6,7 +6,7 @@ import json
 import posixpath
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from scoresby.core.catalogue_items import self_href
@@ -65,7 +65,7 @@ def discover_item(scene: Scene) -> SceneFiles:
     props = item.get("properties") or {}
     name = _sensor_name(item)
     sensor = sensor_named(name)
-    signed = aws_credentials_available()
+    signed = aws_credentials_available  # asked only for an asset that S3 could serve signed
     # An Item fetched from a URL names only remote assets; one the user gave (a file, inline) may name files.
     remote = scene.item is None and urllib.parse.urlsplit(scene.source).scheme.lower() not in ("", "file")
     bands: dict[str, BandFile] = {}
@@ -125,7 +125,7 @@ def discover_item(scene: Scene) -> SceneFiles:
         bands=bands,
         datetime=props.get("datetime"),
         notes=tuple(notes),
-        gdal_env=gdal_env_options(),
+        gdal_env=gdal_env_options(f.path for f in [*bands.values(), *([quality] if quality else [])]),
         source_item=location,
         quality=quality,
     )
@@ -187,7 +187,9 @@ def _href(asset: dict[str, Any]) -> str | None:
     return href
 
 
-def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool, remote: bool = False) -> str:
+def _gdal_path(
+    scene_id: str, href: str, location: str | None, signed: Callable[[], bool], remote: bool = False
+) -> str:
     """A GDAL path for an asset href allowed by the Item's provenance (core/href_policy.py)."""
     href = item_href(scene_id, "", href, location, remote=remote)
     scheme = urllib.parse.urlsplit(href).scheme.lower()
@@ -197,7 +199,7 @@ def _gdal_path(scene_id: str, href: str, location: str | None, signed: bool, rem
         return "/vsis3/" + href[len("s3://") :]
     if scheme == "https":
         s3 = S3_HTTPS.match(href)
-        if s3 and signed:  # same object through the S3 API: signed, in-region on Batch, requester pays
+        if s3 and signed():  # same object through the S3 API: signed, in-region on Batch, requester pays
             return f"/vsis3/{s3.group('bucket')}/{s3.group('key')}"
         return "/vsicurl/" + href
     return urllib.parse.unquote(urllib.parse.urlsplit(href).path)  # file://

@@ -799,7 +799,7 @@ def test_s3_public_bucket_without_credentials(  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     found = discover_scene(scene_for(f"s3://{bucket}/x/", scene_id=local.name))
-    assert gdal_env_options()["AWS_NO_SIGN_REQUEST"] == "YES"
+    assert gdal_env_options()["AWS_NO_SIGN_REQUEST"] == "YES" == found.gdal_env["AWS_NO_SIGN_REQUEST"]
     assert set(found.bands) == REAL_SCENES[f"sentinel2/{local.name}"][2]
     with rasterio.Env(**gdal_env_options()), rasterio.open(found.bands["B8A"].path) as ds:
         assert (ds.width, ds.crs.to_epsg()) == (100, 32601)

@@ -17,6 +17,7 @@ import rasterio
 
 from scoresby.commands.scene import process_scene
 from scoresby.core.scene_list import parse_scene
+from scoresby.discovery import sources, stac_item
 from scoresby.discovery.discover import discover_scene
 from tests.stac_server import REAL_ITEMS, StacServer
 
@@ -106,6 +107,29 @@ def test_static_catalog_item_with_relative_hrefs(real_data_dir: Path, tmp_path: 
     np.testing.assert_allclose(ndvi[valid], ((n - r) / (n + r))[valid], atol=1e-5)
     stac = json.loads(Path(result.stac_item).read_text())
     assert {"rel": "derived_from", "href": str(item_path), "type": "application/geo+json"} in stac["links"]
+
+
+def test_local_files_are_read_without_looking_for_aws_credentials(
+    real_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local folder or an Item naming local files asks for no AWS credentials: looking builds a boto3
+    session and, off EC2, waits out instance-metadata timeouts on every run. An S3 file still asks."""
+
+    def looked() -> bool:
+        raise AssertionError("looked for AWS credentials")
+
+    monkeypatch.delenv("AWS_NO_SIGN_REQUEST", raising=False)
+    monkeypatch.setattr(sources, "aws_credentials_available", looked)
+    monkeypatch.setattr(stac_item, "aws_credentials_available", looked)
+    item_path = tmp_path / "catalog" / "item.json"
+    item_path.write_text(json.dumps(landsat_item(real_data_dir, item_path.parent)))
+    for source in (str(item_path), str(real_data_dir / "landsat8" / L8_ID)):
+        files = discover_scene(parse_scene({"scene_id": L8_ID, "source": source}))
+        assert files.bands["B4"].path.startswith("/") and "AWS_NO_SIGN_REQUEST" not in files.gdal_env
+        assert files.gdal_env["AWS_REQUEST_PAYER"] == "requester"  # the other options as for any scene
+    monkeypatch.setattr(sources, "aws_credentials_available", lambda: False)
+    assert sources.gdal_env_options(["/tmp/a.tif", "/vsis3/bucket/a.tif"])["AWS_NO_SIGN_REQUEST"] == "YES"
+    assert sources.gdal_env_options()["AWS_NO_SIGN_REQUEST"] == "YES"  # files not named: any may be on S3
 
 
 def test_sentinel2_offset_from_raster_bands_is_applied_once(real_data_dir: Path, tmp_path: Path) -> None:
