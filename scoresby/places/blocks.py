@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -23,6 +25,10 @@ from scoresby.raster.bands import gdal_options
 
 BLOCK_THREADS = WORKER_THREADS
 """Blocks worked on at once."""
+PROGRESS_EVERY_S = 30.0
+"""A labelled run of blocks logs how far it is at most this often (as a run's progress lines do): work
+shorter than this says nothing more, and a Scoresby Sund composite of minutes says where it is."""
+log = logging.getLogger(__name__)
 PLACE_GDAL_CACHEMAX = 16 * 1024 * 1024
 """GDAL's block cache for place products: blocks read each file's window whole (512 px, as the COG tiles),
 so decoded tiles are seldom read again and a larger cache only adds to the peak memory."""
@@ -109,8 +115,12 @@ def run_blocks(
     windows: Sequence[Window],
     write: Callable[[T], None],
     gdal_env: Mapping[str, str] | None = None,
+    label: str = "",
 ) -> None:
-    """`work.block` over the windows in the threads; `write` of each result here, in window order."""
+    """`work.block` over the windows in the threads; `write` of each result here, in window order.
+
+    With a `label`, a line every PROGRESS_EVERY_S says how many blocks are written.
+    """
     todo: queue.SimpleQueue[tuple[int, Window]] = queue.SimpleQueue()
     for item in enumerate(windows):
         todo.put(item)
@@ -144,6 +154,7 @@ def run_blocks(
     threads = [threading.Thread(target=worker, name=f"scoresby-place-{n}") for n in range(BLOCK_THREADS)]
     for t in threads:
         t.start()
+    started = last = time.monotonic()
     try:
         for i in range(len(windows)):
 
@@ -157,6 +168,17 @@ def run_blocks(
                 done = results.done.pop(i)
             write(done)
             slots.release()
+            now = time.monotonic()
+            if label and now - last >= PROGRESS_EVERY_S:
+                last = now
+                log.info(
+                    "%s: %d of %d blocks (%.0f %%), %.0f s",
+                    label,
+                    i + 1,
+                    len(windows),
+                    100.0 * (i + 1) / len(windows),
+                    now - started,
+                )
     finally:
         stop.set()
         for _ in threads:

@@ -291,11 +291,12 @@ def compose(
     settings: ComposeSettings,
     tmp: Path,
     earlier: Earlier | None = None,
+    label: str = "",
 ) -> Temps:
     """Write the composite's temps (`dn`, each index, clear_count, frequencies, classes) over every block.
 
     With `earlier` (reuse.py), only the pixels around those an added scene's QA says clear are made; the
-    rest are read back from the published composite.
+    rest are read back from the published composite. `label` names it in progress lines (run_blocks).
     """
     composer = _Composer(observations, opener, sensors, grid, settings, earlier)
     temps = empty_temps(composer.indices)
@@ -307,7 +308,7 @@ def compose(
         )  # bounds GDAL's block cache
         out = open_temps(grid, layer_specs(composer.indices), tmp, temps.paths, stack)
         windows = list(grid.windows(BLOCK_PX, BLOCK_PX))
-        run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env)
+        run_blocks(composer, windows, lambda done: _write(done, out, temps), settings.gdal_env, label)
     if earlier is not None and temps.cells is not None:
         made, total = temps.cells.pixels(), grid.width * grid.height
         log.info(

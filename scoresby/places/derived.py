@@ -124,10 +124,12 @@ def change_temps(
     indices: Sequence[ProductRoles],
     tmp: Path,
     gdal_env: Mapping[str, str] | None = None,
+    label: str = "",
 ) -> tuple[dict[str, Path], np.ndarray]:
     """Index differences (to - from) and transitions; `sources[("from"|"to", key)]`: the COGs' paths.
 
-    Returns the temps and the pixel count of each transition code (34 bins).
+    Returns the temps and the pixel count of each transition code (34 bins). `label` names the work in
+    progress lines (blocks.run_blocks).
     """
     counts = np.zeros(34, dtype=np.int64)
     temps: dict[str, Path] = {}
@@ -143,7 +145,7 @@ def change_temps(
 
         work = _ChangeWork(sources, [p.name for p in indices], offset)
         # The COGs' 512 px tiles, as the trend's blocks: each tile decoded once, in the block threads.
-        run_blocks(work, list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write, gdal_env)
+        run_blocks(work, list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write, gdal_env, label)
     return temps, counts
 
 
@@ -178,10 +180,12 @@ def trend_temps(
     tmp: Path,
     gdal_env: Mapping[str, str] | None = None,
     earlier: Earlier | None = None,
+    label: str = "",
 ) -> dict[str, Path]:
     """Theil-Sen slope (per year) and Mann-Kendall p of each index; `paths[index]`: the periods' COGs.
 
-    With `earlier` (the AOI's grid only), made again in its cells only (reuse.py).
+    With `earlier` (the AOI's grid only), made again in its cells only (reuse.py). `label` names the work
+    in progress lines (blocks.run_blocks).
     """
     temps: dict[str, Path] = {}
     with ExitStack() as stack:
@@ -193,7 +197,7 @@ def trend_temps(
                 out[key].write(data, 1, window=window)
 
         work = _partly(_TrendWork(paths, np.array(times, dtype=np.float64), offset), earlier, offset)
-        run_blocks(work, list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write, gdal_env)
+        run_blocks(work, list(grid.windows(TREND_BLOCK_PX, TREND_BLOCK_PX)), write, gdal_env, label)
     return temps
 
 

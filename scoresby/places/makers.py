@@ -77,7 +77,7 @@ def make_composite(
 
     Returns the Item and, when made from `earlier`, the cells made again.
     """
-    temps = compose(observations, opener, sensors, t.grid, settings, tmp, earlier)
+    temps = compose(observations, opener, sensors, t.grid, settings, tmp, earlier, t.item_id)
     doc, files = finish_composite(t, temps, settings.products, stretch, properties, tmp)
     outputs.publish_item(doc, t.folder, files, tmp)
     return doc, temps.cells
@@ -189,7 +189,7 @@ def make_change(
         for which, iid, folder in (("from", from_id, from_dir), ("to", to_id, to_dir))
         for key in ("classes", *(p.name for p in indices))
     }
-    temps, counts = change_temps(t.grid, (0, 0), sources, indices, tmp)
+    temps, counts = change_temps(t.grid, (0, 0), sources, indices, tmp, label=t.item_id)
     doc, files = finish_change(t, temps, counts, properties, tmp)
     outputs.publish_item(doc, t.folder, files, tmp)
     return doc
@@ -221,7 +221,7 @@ def make_trend(
     only in `earlier`'s cells when given: reuse.py)."""
     times = [time for _, _, time in periods]
     paths = {p.name: [_asset_path(folder, iid, p.name) for iid, folder, _ in periods] for p in indices}
-    temps = trend_temps(t.grid, (0, 0), paths, times, tmp, earlier=earlier)
+    temps = trend_temps(t.grid, (0, 0), paths, times, tmp, earlier=earlier, label=t.item_id)
     doc, files = finish_trend(t, temps, properties, tmp)
     outputs.publish_item(doc, t.folder, files, tmp)
     return doc

@@ -146,7 +146,7 @@ def _composite_tile(ctx: _Context) -> Any:
         def opener(sid: str) -> SceneReader:
             return SceneReader(files[sid], grid)
 
-        temps = compose(obs, opener, sensors, grid, settings, tmp)
+        temps = compose(obs, opener, sensors, grid, settings, tmp, label=_tile_label(p.item_id, offset))
         return temps.paths, composite_figures(temps)
 
     return make
@@ -162,12 +162,18 @@ def _derived_tile(ctx: _Context) -> Any:
             sources = {
                 (w, k): ctx.cog(iid, k) for w, iid in zip(("from", "to"), p.inputs, strict=True) for k in keys
             }
-            temps, counts = change_temps(grid, offset, sources, ctx.indices, tmp, env)
+            label = _tile_label(p.item_id, offset)
+            temps, counts = change_temps(grid, offset, sources, ctx.indices, tmp, env, label)
             return temps, {"counts": [int(c) for c in counts]}
         paths = {r.name: [ctx.cog(iid, r.name) for iid in p.inputs] for r in ctx.indices}
-        return trend_temps(grid, offset, paths, p.times, tmp, env), {}
+        return trend_temps(grid, offset, paths, p.times, tmp, env, label=_tile_label(p.item_id, offset)), {}
 
     return make
+
+
+def _tile_label(item_id: str, offset: tuple[int, int]) -> str:
+    """A tile's name in its progress lines: the product and the tile's corner (column, row)."""
+    return f"{item_id} tile at column {offset[0]}, row {offset[1]}"
 
 
 def assemble_job(round_uri: str, item_id: str, ledger: PlaceLedger) -> dict[str, Any]:
