@@ -99,7 +99,11 @@ def update_timeseries(
             try:
                 # The COGs are read as the scenes' bands are (S3 endpoint, requester pays, no listing).
                 written = write_timelapse(
-                    frames, gif, fps=options.get("fps", 1.0), mp4_path=mp4, gdal_env=gdal_env_options()
+                    frames,
+                    gif,
+                    fps=options.get("fps", 1.0),
+                    mp4_path=mp4,
+                    gdal_env=gdal_env_options(path for _, path in frames),
                 )
             except Exception as exc:  # noqa: BLE001 - one place's frames failing leaves the rest of the series
                 log.warning("timelapse of %s not written: %s", place, exc)
