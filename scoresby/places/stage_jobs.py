@@ -157,16 +157,16 @@ def _derived_tile(ctx: _Context) -> Any:
     p, env = ctx.product, _gdal_env(ctx.folder)
 
     def make(grid: Grid, offset: tuple[int, int], tmp: Path) -> tuple[dict[str, Path], dict[str, Any]]:
+        label = _tile_label(p.item_id, offset)
         if p.kind == "change":
             keys = ("classes", *(r.name for r in ctx.indices))
             sources = {
                 (w, k): ctx.cog(iid, k) for w, iid in zip(("from", "to"), p.inputs, strict=True) for k in keys
             }
-            label = _tile_label(p.item_id, offset)
             temps, counts = change_temps(grid, offset, sources, ctx.indices, tmp, env, label)
             return temps, {"counts": [int(c) for c in counts]}
         paths = {r.name: [ctx.cog(iid, r.name) for iid in p.inputs] for r in ctx.indices}
-        return trend_temps(grid, offset, paths, p.times, tmp, env, label=_tile_label(p.item_id, offset)), {}
+        return trend_temps(grid, offset, paths, p.times, tmp, env, label=label), {}
 
     return make
 
