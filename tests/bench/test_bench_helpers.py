@@ -6,16 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+import rasterio
 
-rasterio = pytest.importorskip("rasterio")
-
-from bench import figures, real_small  # noqa: E402
+from bench import figures, real_small
+from tests import prerequisites
 
 
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory):
     if not real_small.sources():
-        pytest.skip(f"no real scenes under {real_small.REAL}")
+        prerequisites.missing(f"no real scenes under {real_small.REAL}")
     return real_small.ensure_crops(
         tmp_path_factory.mktemp("crops"), landsat=3, sentinel2=2, log=lambda *_: None
     )

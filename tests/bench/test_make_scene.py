@@ -6,10 +6,9 @@ import re
 
 import numpy as np
 import pytest
+import rasterio
 
-rasterio = pytest.importorskip("rasterio")
-
-from scoresby.demo import fullsize as make_scene  # noqa: E402
+from scoresby.demo import fullsize as make_scene
 
 SID = "LC08_L2SP_999999_20200101_20200102_02_T1"
 

@@ -6,12 +6,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-pytest.importorskip("matplotlib")
-
-from scoresby.raster import plots  # noqa: E402
-from scoresby.raster.ops import INDEX_BINS  # noqa: E402
+from scoresby.raster import plots
+from scoresby.raster.ops import INDEX_BINS
 
 
 def dn_hist(mean: float, n: int = 20_000) -> np.ndarray:

@@ -18,7 +18,6 @@ from scoresby.demo import fullsize
 
 pytestmark = pytest.mark.slow
 
-rasterio = pytest.importorskip("rasterio")
 
 BUCKET = "scoresby-s3-reads"
 MiB = 2**20
