@@ -107,8 +107,16 @@ def _is_month(m: Any) -> bool:
     return isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12
 
 
+def _label(value: Any, period: Any) -> Any:
+    """A change pair's label as given, or a year given as a number (2016) as the year's label '2016'."""
+    if period == "year" and isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9999:
+        return f"{value:04d}"
+    return value
+
+
 def _check_change(change: Any, period: Any, name: str, problems: list[str]) -> Any:
-    """ "first-last" | "consecutive" | None (false) | [[from, to], ...] with labels of the period's form."""
+    """ "first-last" | "consecutive" | None (false) | [[from, to], ...] with labels of the period's form
+    (years may be numbers)."""
     if change is False:
         return None
     if change in CHANGES:
@@ -116,12 +124,14 @@ def _check_change(change: Any, period: Any, name: str, problems: list[str]) -> A
     if isinstance(change, list) and change:
         pattern = LABEL_PATTERNS.get(period) if isinstance(period, str) else None
         pairs = []
-        for i, pair in enumerate(change):
+        for i, raw in enumerate(change):
+            pair = [_label(p, period) for p in raw] if isinstance(raw, list) else raw
             ok = isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
             if not ok or pair[0] == pair[1]:
+                example = LABEL_EXAMPLES.get(period, "'2016'") if isinstance(period, str) else "'2016'"
                 problems.append(
-                    f"{name}[{i}]: {show(pair)} is not allowed; "
-                    "allowed: [from, to], two different period labels"
+                    f"{name}[{i}]: {show(raw)} is not allowed; "
+                    f"allowed: [from, to], two different period labels such as {example}"
                 )
                 continue
             for label in pair:

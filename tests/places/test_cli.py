@@ -45,6 +45,7 @@ def _run(doc: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str
         ),
         ({"months": [0]}, AOI, "composites.months: [0] is not allowed"),
         ({"change": [["2016", "summer"]]}, AOI, "composites.change[0]: 'summer' is not a year label"),
+        ({"change": [[2016, 2016]]}, AOI, "composites.change[0]: [2016, 2016] is not allowed"),
         ({"change": "sometimes"}, AOI, "composites.change: 'sometimes' is not allowed"),
         ({"trend": "yes"}, AOI, "composites.trend: 'yes' is not allowed; allowed: true or false"),
         ({"sensors": ["avhrr"]}, AOI, "composites.sensors: ['avhrr'] is not allowed"),

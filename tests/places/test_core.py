@@ -167,6 +167,13 @@ def test_options_defaults_and_round_trip() -> None:
         "sensors": ["tm", "etm+", "oli"],
     }
     assert check_composites({"change": False, "method": "p25"}, "c", problems)["change"] is None  # type: ignore[index]
+    years = check_composites({"change": [[1985, "2024"]]}, "c", problems)
+    assert not problems and years is not None and years["change"] == [["1985", "2024"]]
+    check_composites({"period": "month", "change": [[2016, 2017]]}, "c", problems)
+    assert problems == [
+        "c.change[0]: [2016, 2017] is not allowed; allowed: [from, to], two different period labels such as "
+        "'2016-08'"
+    ]
 
 
 def test_watch_round_plan_keeps_composites() -> None:
