@@ -115,8 +115,7 @@ def _label(value: Any, period: Any) -> Any:
 
 
 def _check_change(change: Any, period: Any, name: str, problems: list[str]) -> Any:
-    """ "first-last" | "consecutive" | None (false) | [[from, to], ...] with labels of the period's form
-    (years may be numbers)."""
+    """first-last, consecutive, None (false) or [[from, to], ...] of period labels (a year: or a number)."""
     if change is False:
         return None
     if change in CHANGES:
