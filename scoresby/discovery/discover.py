@@ -12,6 +12,7 @@ with HEAD for the names the scene id implies). Recognised layouts (`LAYOUTS`, na
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import posixpath
 import urllib.parse
@@ -39,7 +40,7 @@ from scoresby.discovery.sentinel2_metadata import (
     Sentinel2MetadataError,
     image_files,
 )
-from scoresby.discovery.sources import HttpSource, ListedSource, Source, open_source
+from scoresby.discovery.sources import HttpSource, ListedSource, Source, gdal_env_options, open_source
 from scoresby.discovery.stac_item import discover_item, is_item_source
 from scoresby.sensors import sensors
 
@@ -72,6 +73,14 @@ def discover_scene(scene: Scene) -> SceneFiles:
     Raises SourceNotFound (source missing or empty), UnknownSensor (nothing recognisable, several scenes,
     or a sensor that contradicts the scene's `sensor`) and UnreadableRaster (malformed MTL/MTD/STAC file).
     """
+    found = _discover(scene)
+    # One rule for every layout: the files to be read decide whether AWS credentials are looked for.
+    files = [*found.bands.values(), *([found.quality] if found.quality else [])]
+    return dataclasses.replace(found, gdal_env=gdal_env_options(f.path for f in files))
+
+
+def _discover(scene: Scene) -> SceneFiles:
+    """The scene's files by its layout (discover_scene), before their GDAL read options are set."""
     if is_item_source(scene):
         return discover_item(scene)
     source = open_source(scene.scene_id, scene.source)

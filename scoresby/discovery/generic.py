@@ -12,7 +12,7 @@ import posixpath
 from scoresby.core.scene_files import BandFile, SceneFiles
 from scoresby.core.scene_list import Scene
 from scoresby.discovery.names import first_date
-from scoresby.discovery.sources import Source, gdal_env_options
+from scoresby.discovery.sources import Source
 from scoresby.sensors import Sensor, sensors
 
 
@@ -42,7 +42,6 @@ def discover_generic(scene: Scene, source: Source, sensor: Sensor, files: dict[s
         band: BandFile(band, source.gdal_path(name), scale, offset) for band, name in sorted(files.items())
     }
     return SceneFiles(
-        gdal_env=gdal_env_options(b.path for b in bands.values()),  # QA: same source
         scene_id=scene.scene_id,
         sensor=scene.sensor or sensor.names[0],
         level=sensor.level_of(scene.scene_id),

@@ -15,7 +15,7 @@ from scoresby.core.warnings import AssumedRadiometryWarning, GuessedDatetimeWarn
 from scoresby.discovery.landsat_mtl import Mtl, MtlError, mtl_kind, parse_mtl
 from scoresby.discovery.names import ALLOWED_PATTERNS, LANDSAT_C2_ID, LANDSAT_PRE_ID, LandsatMatch, pick_group
 from scoresby.discovery.sentinel2_metadata import normalise_datetime
-from scoresby.discovery.sources import Source, gdal_env_options
+from scoresby.discovery.sources import Source
 from scoresby.sensors import metadata_text, name_for_id, sensor_named
 
 
@@ -71,7 +71,6 @@ def discover_landsat(
                 GuessedDatetimeWarning,
             )
     return SceneFiles(
-        gdal_env=gdal_env_options(b.path for b in bands.values()),
         scene_id=scene.scene_id,
         sensor=sensor,
         level=level,

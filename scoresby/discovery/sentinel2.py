@@ -33,7 +33,7 @@ from scoresby.discovery.sentinel2_metadata import (
     parse_mtd,
     parse_stac_item,
 )
-from scoresby.discovery.sources import Source, gdal_env_options
+from scoresby.discovery.sources import Source
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ def discover_sentinel2(
     }
     acquired = radiometry.datetime or _sentinel2_date_from_names(scene, files, notes)
     return SceneFiles(
-        gdal_env=gdal_env_options(b.path for b in bands.values()),
         scene_id=scene.scene_id,
         sensor="sentinel-2",
         level=level,

@@ -16,7 +16,7 @@ from scoresby.core.scene_list import Scene
 from scoresby.core.warnings import AssumedRadiometryWarning, PlainDNWarning, note
 from scoresby.discovery.item_mtl import item_href, read_item_mtl
 from scoresby.discovery.landsat_mtl import Mtl, MtlError
-from scoresby.discovery.sources import aws_credentials_available, gdal_env_options, open_source
+from scoresby.discovery.sources import aws_credentials_available, open_source
 from scoresby.sensors import Sensor, name_for_id, name_for_metadata, sensor_named
 
 # Earth Search / stac-server item URLs carry no .json suffix: /collections/<c>/items/<id>.
@@ -125,7 +125,6 @@ def discover_item(scene: Scene) -> SceneFiles:
         bands=bands,
         datetime=props.get("datetime"),
         notes=tuple(notes),
-        gdal_env=gdal_env_options(f.path for f in [*bands.values(), *([quality] if quality else [])]),
         source_item=location,
         quality=quality,
     )
